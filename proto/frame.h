@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * frame.h - one protocol message per SOCK_SEQPACKET record, with at most one
+ * file descriptor attached.  The only code in rawbroker that calls
+ * sendmsg()/recvmsg() on the broker connection.
+ *
+ * Pure: no logging, no exit; functions return -errno.
+ */
+#ifndef RAWBROKER_FRAME_H
+#define RAWBROKER_FRAME_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Largest record either side sends or accepts. */
+#define RB_FRAME_MAX 4096
+
+/* rb_frame_recv() flags */
+#define RB_FRAME_ACCEPT_FD (1u << 0) /* one SCM_RIGHTS fd may come along */
+#define RB_FRAME_DONTWAIT (1u << 1)  /* MSG_DONTWAIT */
+
+/*
+ * Send LEN bytes (1..RB_FRAME_MAX) as one record, with FD attached unless it
+ * is -1.  Never raises SIGPIPE.  Returns 0 or -errno: -EMSGSIZE for a bad
+ * length, -EAGAIN when the peer's queue is full and RB_FRAME_DONTWAIT was
+ * given, -EPIPE/-ECONNRESET when the peer is gone.
+ */
+int rb_frame_send(int sock, const void *buf, size_t len, int fd, unsigned flags);
+
+/*
+ * Receive one record into BUF (CAP bytes).  Returns its length (> 0), 0 when
+ * the peer has closed (an empty record counts as closing), or -errno:
+ *   -EMSGSIZE  the record did not fit in CAP (it is discarded);
+ *   -EPROTO    control data was truncated (MSG_CTRUNC), was not SCM_RIGHTS,
+ *              carried more than one fd, or carried one without
+ *              RB_FRAME_ACCEPT_FD;
+ *   -EAGAIN    nothing queued (with RB_FRAME_DONTWAIT).
+ * Descriptors arrive close-on-exec.  On any error, and whenever the record
+ * is not returned, every received descriptor is closed.  *FD (may be NULL
+ * without RB_FRAME_ACCEPT_FD) is the received descriptor or -1.
+ */
+ssize_t rb_frame_recv(int sock, void *buf, size_t cap, int *fd, unsigned flags);
+
+#endif /* RAWBROKER_FRAME_H */
