@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * eval.c - decide a request against a parsed policy.
+ *
+ * Pure and allocation-free: the broker calls this for every request, with
+ * a query built from what a stranger sent, so nothing here trusts the
+ * query's values to be ones the language knows.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "policy_impl.h"
+
+const struct rb_word rb_families[] = {
+	{ "inet", AF_INET, 0, true },
+	{ "inet6", AF_INET6, 0, true },
+	{ NULL, 0, 0, false },
+};
+
+/* tcp, udp and raw are named for audit lines; the language refuses them. */
+const struct rb_word rb_protocols[] = {
+	{ "icmp", IPPROTO_ICMP, AF_INET, true },
+	{ "icmpv6", IPPROTO_ICMPV6, AF_INET6, true },
+	{ "tcp", IPPROTO_TCP, 0, false },
+	{ "udp", IPPROTO_UDP, 0, false },
+	{ "raw", IPPROTO_RAW, 0, false },
+	{ NULL, 0, 0, false },
+};
+
+const struct rb_word rb_types[] = {
+	{ "raw", SOCK_RAW, 0, true },
+	{ "dgram", SOCK_DGRAM, 0, false },
+	{ "stream", SOCK_STREAM, 0, false },
+	{ NULL, 0, 0, false },
+};
+
+const struct rb_word *rb_word_by_value(const struct rb_word *table, int value)
+{
+	for (const struct rb_word *w = table; w->name; w++)
+		if (w->value == value)
+			return w;
+	return NULL;
+}
+
+static const char *word_name(const struct rb_word *table, int value)
+{
+	const struct rb_word *w = rb_word_by_value(table, value);
+
+	return w ? w->name : NULL;
+}
+
+const char *rb_family_name(int family)
+{
+	return word_name(rb_families, family);
+}
+
+const char *rb_protocol_name(int protocol)
+{
+	return word_name(rb_protocols, protocol);
+}
+
+const char *rb_type_name(int type)
+{
+	return word_name(rb_types, type);
+}
+
+size_t rb_policy_rule_count(const struct rb_policy *p)
+{
+	return p ? p->nrules : 0;
+}
+
+static bool id_in(uint32_t id, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+static bool match_fits(const struct rb_match *m, const struct rb_peer *peer)
+{
+	if (m->kind == RB_MATCH_UID)
+		return id_in(peer->uid, m->ids, m->n);
+	if (id_in(peer->gid, m->ids, m->n))
+		return true;
+	for (size_t i = 0; peer->groups && i < peer->ngroups; i++)
+		if (id_in(peer->groups[i], m->ids, m->n))
+			return true;
+	return false;
+}
+
+static bool rule_fits(const struct rb_rule *r, const struct rb_peer *peer)
+{
+	if (r->match_any)
+		return true;
+	/* The parser refuses a rule without match lines; never fit one anyway. */
+	if (r->nmatch == 0)
+		return false;
+	for (size_t i = 0; i < r->nmatch; i++)
+		if (!match_fits(&r->match[i], peer))
+			return false;
+	return true;
+}
+
+static bool rule_allows(const struct rb_rule *r, const struct rb_query *q)
+{
+	for (size_t i = 0; i < r->nallow; i++) {
+		const struct rb_allow *a = &r->allow[i];
+
+		if (a->family == q->family && a->protocol == q->protocol &&
+		    a->type == q->type)
+			return true;
+	}
+	return false;
+}
+
+static bool prefix_contains(const struct rb_prefix *p, const uint8_t *addr)
+{
+	unsigned full = p->len / 8, rest = p->len % 8;
+
+	if (memcmp(p->addr, addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff00u >> rest);
+	return (p->addr[full] & mask) == (addr[full] & mask);
+}
+
+static bool source_allowed(const struct rb_rule *r, const struct rb_query *q)
+{
+	const uint8_t *addr;
+
+	if (q->family == AF_INET)
+		addr = (const uint8_t *)&q->source.v4;
+	else if (q->family == AF_INET6)
+		addr = q->source.v6.s6_addr;
+	else
+		return false;
+	if (r->source_any)
+		return true;
+	for (size_t i = 0; i < r->nsource; i++)
+		if (r->source[i].family == q->family &&
+		    prefix_contains(&r->source[i], addr))
+			return true;
+	return false;
+}
+
+/* The language's word for VALUE, or "WHAT VALUE" for one it does not know. */
+static const char *show_word(const struct rb_word *table, const char *what,
+			     int value, char *buf, size_t size)
+{
+	const char *name = word_name(table, value);
+
+	if (name)
+		return name;
+	snprintf(buf, size, "%s %d", what, value);
+	return buf;
+}
+
+static void deny_no_rule(const struct rb_peer *peer, const struct rb_query *q,
+			 struct rb_decision *dec)
+{
+	char f[32], p[32], t[32];
+
+	snprintf(dec->reason, sizeof(dec->reason),
+		 "no rule allows uid %u gid %u %s/%s/%s",
+		 (unsigned)peer->uid, (unsigned)peer->gid,
+		 show_word(rb_families, "family", q->family, f, sizeof(f)),
+		 show_word(rb_protocols, "protocol", q->protocol, p, sizeof(p)),
+		 show_word(rb_types, "type", q->type, t, sizeof(t)));
+}
+
+int rb_policy_decide(const struct rb_policy *p, const struct rb_peer *peer,
+		     const struct rb_query *q, struct rb_decision *dec)
+{
+	if (!dec)
+		return -EINVAL;
+	*dec = (struct rb_decision){ .verdict = RB_DENY };
+	if (!p || !peer || !q) {
+		snprintf(dec->reason, sizeof(dec->reason), "invalid request");
+		return -EINVAL;
+	}
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rb_rule *r = &p->rules[i];
+
+		if (!rule_fits(r, peer) || !rule_allows(r, q))
+			continue;
+		dec->rule = r->name;
+		dec->line = r->line;
+		/* The first fitting rule decides, also when it refuses the
+		 * source: a later rule must not widen what this one grants. */
+		if (q->has_source && !source_allowed(r, q)) {
+			char a[INET6_ADDRSTRLEN];
+
+			if (!inet_ntop(q->family, &q->source, a, sizeof(a)))
+				snprintf(a, sizeof(a), "?");
+			snprintf(dec->reason, sizeof(dec->reason),
+				 "rule '%s' does not allow source %s", r->name, a);
+			return 0;
+		}
+		dec->verdict = RB_ALLOW;
+		snprintf(dec->reason, sizeof(dec->reason), "allowed by rule '%s'",
+			 r->name);
+		return 0;
+	}
+	deny_no_rule(peer, q, dec);
+	return 0;
+}

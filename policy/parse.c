@@ -1,0 +1,1281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * parse.c - read a policy text into a struct rb_policy.
+ *
+ * Line-oriented: each line is checked byte by byte and split into tokens,
+ * its first token picks a handler from a keyword table (one table for the
+ * top level, one inside a rule), and the handler checks the rest.  A new
+ * statement is one table entry and one function.
+ *
+ * Every size is bounded before use (file, token, tokens per line, rules,
+ * diagnostics), and an error does not stop the parse, so one run shows most
+ * of what is wrong; only the first RB_POLICY_MAX_ERRORS are reported.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strerrordesc_np() */
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h> /* libbsd overlay: strtonum(), reallocarray() */
+#include <string.h> /* libbsd overlay: strlcpy(), strlcat() */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy_impl.h"
+
+#define MAX_TOKENS     (RB_POLICY_MAX_VALUES + 2) /* 'match uid' + values */
+#define ID_MAX         4294967294u /* (uid_t)-1 means "no id" to the kernel */
+#define SHOW_MAX       40          /* longer tokens are shortened in messages */
+#define LOOKUP_BUF_MAX (1024 * 1024)
+
+static const char *errno_text(int err)
+{
+	const char *s = strerrordesc_np(err);
+
+	return s ? s : "unknown error";
+}
+
+/* ---- diagnostics ---------------------------------------------------- */
+
+void rb_diags_free(struct rb_diags *d)
+{
+	if (!d)
+		return;
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+static int __attribute__((format(printf, 5, 0)))
+diags_vadd(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
+	   unsigned col, const char *fmt, va_list ap)
+{
+	struct rb_diag *g;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		struct rb_diag *v = reallocarray(d->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	g = &d->v[d->n++];
+	g->severity = sev;
+	g->line = line;
+	g->col = line ? col : 0;
+	vsnprintf(g->msg, sizeof(g->msg), fmt, ap);
+	if (sev == RB_DIAG_ERROR)
+		d->errors++;
+	else
+		d->warnings++;
+	return 0;
+}
+
+static int __attribute__((format(printf, 5, 6)))
+diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
+	  unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = diags_vadd(d, sev, line, col, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int rb_diag_format(const struct rb_diags *d, const struct rb_diag *diag, char *buf,
+		   size_t size)
+{
+	const char *file = "<policy>";
+	int flen = (int)strlen(file);
+	const char *sev;
+
+	if (!diag)
+		return -EINVAL;
+	if (d && d->file[0]) {
+		file = d->file;
+		flen = (int)strnlen(d->file, sizeof(d->file));
+	}
+	sev = diag->severity == RB_DIAG_ERROR ? "error" : "warning";
+	if (diag->line == 0)
+		return snprintf(buf, size, "%.*s: %s: %.*s", flen, file, sev,
+				(int)sizeof(diag->msg), diag->msg);
+	return snprintf(buf, size, "%.*s:%u:%u: %s: %.*s", flen, file, diag->line,
+			diag->col, sev, (int)sizeof(diag->msg), diag->msg);
+}
+
+/* ---- parser state ---------------------------------------------------- */
+
+struct tok {
+	const char *s; /* not NUL-terminated */
+	size_t len;
+	unsigned col;
+};
+
+/* What the parser remembers about the rule being read. */
+struct rule_ctx {
+	size_t idx;  /* in pol->rules */
+	unsigned col; /* of its 'rule' keyword */
+	unsigned match_lines, allow_lines; /* seen, valid or not */
+	unsigned any_line;                 /* 'match any' */
+	unsigned first_match_line;         /* first other match line */
+	const char *first_match_kw;
+	unsigned never_line; /* a match line that resolved to nothing */
+	unsigned source_any_line, source_addr_line;
+	size_t match_cap, allow_cap, source_cap;
+};
+
+struct parser {
+	const struct rb_resolver *res;
+	struct rb_diags *diags;
+	struct rb_policy *pol;
+	size_t rules_cap;
+	unsigned line;   /* 1-based number of the current line */
+	struct tok *tok; /* its tokens, MAX_TOKENS of room */
+	size_t ntok;
+	unsigned errors, warnings; /* of this parse */
+	int fatal;                 /* -ENOMEM */
+	bool stop;                 /* fatal, or too many errors */
+	bool in_rule;
+	struct rule_ctx cur;
+};
+
+static void oom(struct parser *p)
+{
+	p->fatal = -ENOMEM;
+	p->stop = true;
+}
+
+static void __attribute__((format(printf, 5, 0)))
+vreport(struct parser *p, enum rb_diag_severity sev, unsigned line, unsigned col,
+	const char *fmt, va_list ap)
+{
+	if (p->stop)
+		return;
+	if (sev == RB_DIAG_WARNING && p->warnings >= RB_POLICY_MAX_WARNINGS) {
+		if (p->warnings++ == RB_POLICY_MAX_WARNINGS &&
+		    diags_add(p->diags, RB_DIAG_WARNING, 0, 0,
+			      "too many warnings; not showing more") < 0)
+			oom(p);
+		return;
+	}
+	if (sev == RB_DIAG_WARNING)
+		p->warnings++;
+	else
+		p->errors++;
+	if (diags_vadd(p->diags, sev, line, col, fmt, ap) < 0) {
+		oom(p);
+		return;
+	}
+	if (sev == RB_DIAG_ERROR && p->errors >= RB_POLICY_MAX_ERRORS) {
+		if (diags_add(p->diags, RB_DIAG_ERROR, 0, 0,
+			      "too many errors; stopped after %d",
+			      RB_POLICY_MAX_ERRORS) < 0)
+			oom(p);
+		p->stop = true;
+	}
+}
+
+static void __attribute__((format(printf, 5, 6)))
+report(struct parser *p, enum rb_diag_severity sev, unsigned line, unsigned col,
+       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(p, sev, line, col, fmt, ap);
+	va_end(ap);
+}
+
+/* An error at COL of the current line. */
+static void __attribute__((format(printf, 3, 4)))
+error_at(struct parser *p, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(p, RB_DIAG_ERROR, p->line, col, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+warn_at(struct parser *p, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(p, RB_DIAG_WARNING, p->line, col, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- tokens ------------------------------------------------------------ */
+
+static bool tok_is(const struct tok *t, const char *s)
+{
+	return t->len == strlen(s) && memcmp(t->s, s, t->len) == 0;
+}
+
+static void tok_copy(const struct tok *t, char *buf, size_t size)
+{
+	size_t n = t->len < size - 1 ? t->len : size - 1;
+
+	memcpy(buf, t->s, n);
+	buf[n] = '\0';
+}
+
+static bool tok_digits(const struct tok *t)
+{
+	if (t->len == 0)
+		return false;
+	for (size_t i = 0; i < t->len; i++)
+		if (t->s[i] < '0' || t->s[i] > '9')
+			return false;
+	return true;
+}
+
+struct shown {
+	char s[SHOW_MAX + 8];
+};
+
+/* A token quoted for a message, shortened when long.  The lexer let only
+ * printable ASCII through, so it is safe to print. */
+static struct shown show(const struct tok *t)
+{
+	struct shown r;
+
+	if (t->len > SHOW_MAX)
+		snprintf(r.s, sizeof(r.s), "'%.*s...'", SHOW_MAX - 3, t->s);
+	else
+		snprintf(r.s, sizeof(r.s), "'%.*s'", (int)t->len, t->s);
+	return r;
+}
+
+/* Token I quoted, or "end of line" when the line is shorter. */
+static struct shown found(const struct parser *p, size_t i)
+{
+	struct shown r;
+
+	if (i < p->ntok)
+		return show(&p->tok[i]);
+	snprintf(r.s, sizeof(r.s), "end of line");
+	return r;
+}
+
+/* Column of token I, or just past the last token when the line is shorter. */
+static unsigned col_of(const struct parser *p, size_t i)
+{
+	const struct tok *last = &p->tok[p->ntok - 1];
+
+	if (i < p->ntok)
+		return p->tok[i].col;
+	return last->col + (unsigned)last->len;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Check every byte of a line, then split it into tokens.  Returns false
+ * (with the error reported) when the line cannot be used.  Comments may
+ * hold UTF-8, but no byte anywhere may be NUL or a control character: the
+ * text is meant for people and terminals.
+ */
+static bool lex_line(struct parser *p, const char *s, size_t n)
+{
+	size_t end = n, i;
+
+	p->ntok = 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		unsigned col = (unsigned)i + 1;
+
+		if (c == '#' && end == n)
+			end = i;
+		if (c == '\t')
+			continue;
+		if (c == '\0') {
+			error_at(p, col, "found a NUL byte; a policy is plain text");
+			return false;
+		}
+		if (c == '\r') {
+			error_at(p, col, "found a carriage return; a policy uses Unix "
+				 "line endings (LF only)");
+			return false;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			error_at(p, col, "found control character 0x%02x; a policy is "
+				 "plain text", c);
+			return false;
+		}
+		if (c >= 0x80 && i < end) {
+			error_at(p, col, "found non-ASCII byte 0x%02x; only comments "
+				 "may hold non-ASCII text", c);
+			return false;
+		}
+	}
+
+	for (i = 0; i < end;) {
+		struct tok t;
+
+		if (is_blank(s[i])) {
+			i++;
+			continue;
+		}
+		t.s = s + i;
+		t.col = (unsigned)i + 1;
+		while (i < end && !is_blank(s[i]))
+			i++;
+		t.len = (size_t)(s + i - t.s);
+		if (t.len > RB_POLICY_MAX_TOKEN) {
+			error_at(p, t.col, "found a token of %zu bytes; the limit is %d",
+				 t.len, RB_POLICY_MAX_TOKEN);
+			return false;
+		}
+		if (p->ntok == MAX_TOKENS) {
+			error_at(p, t.col, "too many values on one line (max %d)",
+				 RB_POLICY_MAX_VALUES);
+			return false;
+		}
+		p->tok[p->ntok++] = t;
+	}
+	return true;
+}
+
+/* ---- keyword tables --------------------------------------------------- */
+
+struct keyword {
+	const char *name;
+	void (*parse)(struct parser *p);
+};
+
+static void parse_rule(struct parser *p);
+static void parse_match(struct parser *p);
+static void parse_allow(struct parser *p);
+static void parse_source(struct parser *p);
+
+static const struct keyword top_keywords[] = {
+	{ "rule", parse_rule },
+	{ NULL, NULL },
+};
+
+static const struct keyword rule_keywords[] = {
+	{ "match", parse_match },
+	{ "allow", parse_allow },
+	{ "source", parse_source },
+	{ NULL, NULL },
+};
+
+struct match_kind {
+	const char *name;
+	enum rb_match_kind kind;
+	bool by_name; /* values are names for the resolver */
+	bool any;
+	const char *what; /* one value, for messages */
+};
+
+static const struct match_kind match_kinds[] = {
+	{ "uid", RB_MATCH_UID, false, false, "uid" },
+	{ "gid", RB_MATCH_GID, false, false, "gid" },
+	{ "user", RB_MATCH_UID, true, false, "user name" },
+	{ "group", RB_MATCH_GID, true, false, "group name" },
+	{ "any", RB_MATCH_UID, false, true, NULL },
+	{ NULL, RB_MATCH_UID, false, false, NULL },
+};
+
+static const struct keyword *find_keyword(const struct keyword *table,
+					  const struct tok *t)
+{
+	for (const struct keyword *k = table; k->name; k++)
+		if (tok_is(t, k->name))
+			return k;
+	return NULL;
+}
+
+static const struct match_kind *find_match_kind(const struct tok *t)
+{
+	for (const struct match_kind *m = match_kinds; m->name; m++)
+		if (tok_is(t, m->name))
+			return m;
+	return NULL;
+}
+
+static const struct rb_word *find_word(const struct rb_word *table,
+				       const struct tok *t)
+{
+	for (const struct rb_word *w = table; w->name; w++)
+		if (tok_is(t, w->name))
+			return w;
+	return NULL;
+}
+
+static void append_quoted(char *buf, size_t size, const char *name)
+{
+	if (buf[0])
+		strlcat(buf, ", ", size);
+	strlcat(buf, "'", size);
+	strlcat(buf, name, size);
+	strlcat(buf, "'", size);
+}
+
+/* "'match', 'allow', 'source'" */
+static void keyword_list(const struct keyword *table, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (const struct keyword *k = table; k->name; k++)
+		append_quoted(buf, size, k->name);
+}
+
+/* "'uid', 'gid', 'user', 'group', 'any'" */
+static void match_kind_list(char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (const struct match_kind *m = match_kinds; m->name; m++)
+		append_quoted(buf, size, m->name);
+}
+
+/* "inet, inet6": the supported words, for FAMILY only when not 0 */
+static void word_list(const struct rb_word *table, int family, char *buf,
+		      size_t size)
+{
+	buf[0] = '\0';
+	for (const struct rb_word *w = table; w->name; w++) {
+		if (!w->supported || (family && w->family && w->family != family))
+			continue;
+		if (buf[0])
+			strlcat(buf, ", ", size);
+		strlcat(buf, w->name, size);
+	}
+}
+
+/* ---- rules ------------------------------------------------------------- */
+
+/* Room for NEED elements of SIZE in V, whose capacity is *CAP. */
+static void *reserve(void *v, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 8;
+	void *nv;
+
+	if (need <= *cap)
+		return v;
+	while (ncap < need)
+		ncap *= 2;
+	nv = reallocarray(v, ncap, size);
+	if (nv)
+		*cap = ncap;
+	return nv;
+}
+
+static struct rb_rule *cur_rule(struct parser *p)
+{
+	return &p->pol->rules[p->cur.idx];
+}
+
+static bool valid_rule_name(const struct tok *t)
+{
+	if (t->len == 0 || t->len >= RB_RULE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < t->len; i++) {
+		char c = t->s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* rule NAME { */
+static void parse_rule(struct parser *p)
+{
+	struct rb_policy *pol = p->pol;
+	const struct tok *kw = &p->tok[0], *name;
+	struct rb_rule *r;
+	void *nv;
+
+	if (pol->nrules == RB_POLICY_MAX_RULES) {
+		error_at(p, kw->col, "too many rules (max %d)", RB_POLICY_MAX_RULES);
+		p->stop = true;
+		return;
+	}
+	nv = reserve(pol->rules, &p->rules_cap, pol->nrules + 1, sizeof(*r));
+	if (!nv) {
+		oom(p);
+		return;
+	}
+	pol->rules = nv;
+	r = &pol->rules[pol->nrules++];
+	memset(r, 0, sizeof(*r));
+	r->line = p->line;
+	p->cur = (struct rule_ctx){ .idx = pol->nrules - 1, .col = kw->col };
+	/* Read what follows as this rule's body even when this line is wrong:
+	 * that gives fewer and better messages than treating it as top level. */
+	p->in_rule = true;
+
+	if (p->ntok < 2 || tok_is(&p->tok[1], "{")) {
+		strlcpy(r->name, "?", sizeof(r->name));
+		error_at(p, col_of(p, 1), "expected a rule name after 'rule', found %s",
+			 found(p, 1).s);
+		return;
+	}
+	name = &p->tok[1];
+	tok_copy(name, r->name, sizeof(r->name));
+	if (!valid_rule_name(name)) {
+		bool glued = memchr(name->s, '{', name->len) != NULL;
+
+		error_at(p, name->col, "invalid rule name %s: use 1 to %d letters, "
+			 "digits, '_', '.' or '-'%s", show(name).s, RB_RULE_NAME_MAX - 1,
+			 glued ? "; put a space before '{'" : "");
+	} else {
+		for (size_t i = 0; i + 1 < pol->nrules; i++) {
+			if (strcmp(pol->rules[i].name, r->name) == 0) {
+				error_at(p, name->col, "duplicate rule name %s (first "
+					 "defined on line %u)", show(name).s,
+					 pol->rules[i].line);
+				break;
+			}
+		}
+	}
+	if (p->ntok < 3 || !tok_is(&p->tok[2], "{"))
+		error_at(p, col_of(p, 2), "expected '{' after the rule name, found %s",
+			 found(p, 2).s);
+	else if (p->ntok > 3)
+		error_at(p, p->tok[3].col, "expected end of line after '{', found %s",
+			 show(&p->tok[3]).s);
+}
+
+/* } */
+static void close_rule(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	const struct rule_ctx *c = &p->cur;
+
+	p->in_rule = false;
+	if (p->ntok > 1)
+		error_at(p, p->tok[1].col, "expected end of line after '}', found %s",
+			 show(&p->tok[1]).s);
+	if (c->match_lines == 0)
+		report(p, RB_DIAG_ERROR, r->line, c->col, "rule '%s' has no 'match' "
+		       "line; write 'match any' to match every client", r->name);
+	if (c->allow_lines == 0)
+		report(p, RB_DIAG_ERROR, r->line, c->col, "rule '%s' has no 'allow' "
+		       "line, so it allows nothing", r->name);
+	if (c->never_line)
+		report(p, RB_DIAG_WARNING, r->line, c->col, "rule '%s' can never "
+		       "match: no name on line %u is known", r->name, c->never_line);
+	r->source_any = r->nsource == 0;
+}
+
+/* ---- match ------------------------------------------------------------- */
+
+static int parse_id(struct parser *p, const struct match_kind *mk,
+		    const struct tok *t, uint32_t *id)
+{
+	char buf[RB_POLICY_MAX_TOKEN + 1];
+	const char *errstr = NULL;
+	long long v;
+
+	/* strtonum() alone would take a sign or leading blanks */
+	if (!tok_digits(t)) {
+		error_at(p, t->col, "expected a %s (0..%u), found %s", mk->what, ID_MAX,
+			 show(t).s);
+		return -1;
+	}
+	tok_copy(t, buf, sizeof(buf));
+	v = strtonum(buf, 0, ID_MAX, &errstr);
+	if (errstr) {
+		error_at(p, t->col, "%s %s is out of range (0..%u)", mk->what, show(t).s,
+			 ID_MAX);
+		return -1;
+	}
+	*id = (uint32_t)v;
+	return 0;
+}
+
+static int resolve_id(struct parser *p, const struct match_kind *mk,
+		      const struct tok *t, uint32_t *id)
+{
+	char name[RB_POLICY_MAX_TOKEN + 1];
+	int r;
+
+	/* '+'/'-' names are NIS compat entries or options, never accounts */
+	if (t->s[0] == '-' || t->s[0] == '+') {
+		error_at(p, t->col, "expected a %s, found %s; names do not start "
+			 "with '-' or '+'", mk->what, show(t).s);
+		return -1;
+	}
+	tok_copy(t, name, sizeof(name));
+	if (mk->kind == RB_MATCH_UID) {
+		uid_t uid = 0;
+
+		r = p->res->user(name, &uid, p->res->ctx);
+		*id = uid;
+	} else {
+		gid_t gid = 0;
+
+		r = p->res->group(name, &gid, p->res->ctx);
+		*id = gid;
+	}
+	if (r == 0)
+		return 0;
+	if (r == -ENOENT) {
+		if (tok_digits(t))
+			warn_at(p, t->col, "unknown %s %s: it never matches; for a "
+				"numeric id write 'match %s %s'", mk->name, show(t).s,
+				mk->kind == RB_MATCH_UID ? "uid" : "gid", name);
+		else
+			warn_at(p, t->col, "unknown %s %s: it never matches", mk->name,
+				show(t).s);
+		return -1;
+	}
+	error_at(p, t->col, "cannot look up %s %s: %s", mk->name, show(t).s,
+		 errno_text(r < 0 ? -r : EINVAL));
+	return -1;
+}
+
+static void parse_match_any(struct parser *p)
+{
+	struct rule_ctx *c = &p->cur;
+	struct rb_rule *r = cur_rule(p);
+
+	if (p->ntok > 2)
+		error_at(p, p->tok[2].col, "'match any' takes no values, found %s",
+			 show(&p->tok[2]).s);
+	if (c->any_line)
+		error_at(p, p->tok[0].col, "'match any' must be the rule's only match "
+			 "line; rule '%s' already has it on line %u", r->name,
+			 c->any_line);
+	else if (c->first_match_line)
+		error_at(p, p->tok[0].col, "'match any' must be the rule's only match "
+			 "line; rule '%s' has 'match %s' on line %u", r->name,
+			 c->first_match_kw, c->first_match_line);
+	else
+		c->any_line = p->line;
+	r->match_any = true;
+}
+
+/* match uid|gid|user|group VALUE... | match any */
+static void parse_match(struct parser *p)
+{
+	struct rule_ctx *c = &p->cur;
+	struct rb_rule *r = cur_rule(p);
+	const struct match_kind *mk = NULL;
+	struct rb_match *m;
+	uint32_t *ids;
+	size_t n = 0;
+	void *nv;
+
+	/* Count the line even when it is wrong, so the rule is not also
+	 * reported as having no match line. */
+	c->match_lines++;
+	if (p->ntok > 1)
+		mk = find_match_kind(&p->tok[1]);
+	if (!mk) {
+		char list[96];
+
+		match_kind_list(list, sizeof(list));
+		error_at(p, col_of(p, 1), "expected one of %s after 'match', found %s",
+			 list, found(p, 1).s);
+		return;
+	}
+	if (mk->any) {
+		parse_match_any(p);
+		return;
+	}
+	if (c->any_line) {
+		error_at(p, p->tok[0].col, "rule '%s' has 'match any' on line %u; it "
+			 "must be the rule's only match line", r->name, c->any_line);
+		return;
+	}
+	if (!c->first_match_line) {
+		c->first_match_line = p->line;
+		c->first_match_kw = mk->name;
+	}
+	if (p->ntok < 3) {
+		error_at(p, col_of(p, 2), "expected at least one %s after 'match %s', "
+			 "found end of line", mk->what, mk->name);
+		return;
+	}
+
+	ids = calloc(p->ntok - 2, sizeof(*ids));
+	if (!ids) {
+		oom(p);
+		return;
+	}
+	for (size_t i = 2; i < p->ntok && !p->stop; i++) {
+		const struct tok *t = &p->tok[i];
+		int rc = mk->by_name ? resolve_id(p, mk, t, &ids[n])
+				     : parse_id(p, mk, t, &ids[n]);
+		if (rc == 0)
+			n++;
+	}
+	if (n == 0 && mk->by_name && !c->never_line)
+		c->never_line = p->line;
+
+	nv = reserve(r->match, &c->match_cap, r->nmatch + 1, sizeof(*r->match));
+	if (!nv) {
+		free(ids);
+		oom(p);
+		return;
+	}
+	r->match = nv;
+	m = &r->match[r->nmatch++];
+	*m = (struct rb_match){ .kind = mk->kind, .line = p->line, .ids = ids, .n = n };
+}
+
+/* ---- allow ------------------------------------------------------------- */
+
+/* allow FAMILY PROTOCOL [TYPE] */
+static void parse_allow(struct parser *p)
+{
+	struct rule_ctx *c = &p->cur;
+	struct rb_rule *r = cur_rule(p);
+	const struct rb_word *fam = NULL, *proto = NULL, *type;
+	char list[96];
+	void *nv;
+
+	c->allow_lines++;
+	if (p->ntok > 1)
+		fam = find_word(rb_families, &p->tok[1]);
+	if (!fam || !fam->supported) {
+		word_list(rb_families, 0, list, sizeof(list));
+		error_at(p, col_of(p, 1), "expected a family (%s), found %s", list,
+			 found(p, 1).s);
+		return;
+	}
+
+	if (p->ntok > 2)
+		proto = find_word(rb_protocols, &p->tok[2]);
+	if (!proto) {
+		word_list(rb_protocols, fam->value, list, sizeof(list));
+		error_at(p, col_of(p, 2), "expected a protocol (%s), found %s", list,
+			 found(p, 2).s);
+		return;
+	}
+	if (!proto->supported) {
+		word_list(rb_protocols, 0, list, sizeof(list));
+		error_at(p, p->tok[2].col, "protocol '%s' is not supported (supported: "
+			 "%s)", proto->name, list);
+		return;
+	}
+	if (proto->family && proto->family != fam->value) {
+		word_list(rb_protocols, fam->value, list, sizeof(list));
+		error_at(p, p->tok[2].col, "protocol '%s' does not go with family '%s' "
+			 "(%s takes %s)", proto->name, fam->name, fam->name, list);
+		return;
+	}
+
+	type = rb_word_by_value(rb_types, SOCK_RAW);
+	if (p->ntok > 3) {
+		type = find_word(rb_types, &p->tok[3]);
+		word_list(rb_types, 0, list, sizeof(list));
+		if (!type) {
+			error_at(p, p->tok[3].col, "expected a socket type (%s), "
+				 "found %s", list, show(&p->tok[3]).s);
+			return;
+		}
+		if (!type->supported) {
+			error_at(p, p->tok[3].col, "socket type '%s' is not supported "
+				 "(supported: %s)", type->name, list);
+			return;
+		}
+	}
+	if (p->ntok > 4) {
+		error_at(p, p->tok[4].col, "expected end of line after %s, found %s",
+			 show(&p->tok[3]).s, show(&p->tok[4]).s);
+		return;
+	}
+
+	for (size_t i = 0; i < r->nallow; i++) {
+		const struct rb_allow *a = &r->allow[i];
+
+		if (a->family == fam->value && a->protocol == proto->value &&
+		    a->type == type->value) {
+			warn_at(p, p->tok[0].col, "duplicate 'allow %s %s %s' (already "
+				"on line %u)", fam->name, proto->name, type->name,
+				a->line);
+			return;
+		}
+	}
+	nv = reserve(r->allow, &c->allow_cap, r->nallow + 1, sizeof(*r->allow));
+	if (!nv) {
+		oom(p);
+		return;
+	}
+	r->allow = nv;
+	r->allow[r->nallow++] = (struct rb_allow){
+		.family = fam->value,
+		.protocol = proto->value,
+		.type = type->value,
+		.line = p->line,
+	};
+}
+
+/* ---- source ------------------------------------------------------------ */
+
+/* Clear the bits of ADDR (16 bytes) after the first LEN. */
+static void mask_addr(uint8_t *addr, unsigned len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		if (len >= 8 * (i + 1))
+			continue;
+		if (len > 8 * i)
+			addr[i] &= (uint8_t)(0xff00u >> (len - 8 * i));
+		else
+			addr[i] = 0;
+	}
+}
+
+/* ADDR or ADDR/LEN, IPv4 or IPv6 */
+static int parse_prefix(struct parser *p, const struct tok *t, struct rb_prefix *out)
+{
+	char buf[RB_POLICY_MAX_TOKEN + 1];
+	const char *errstr = NULL;
+	struct tok addr = *t;
+	uint8_t masked[16];
+	unsigned max;
+	char *slash;
+	long long len;
+
+	tok_copy(t, buf, sizeof(buf));
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		addr.len = (size_t)(slash - buf);
+	}
+	memset(out, 0, sizeof(*out));
+	out->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	if (addr.len == 0 || inet_pton(out->family, buf, out->addr) != 1) {
+		error_at(p, t->col, "expected an IPv4 or IPv6 address, found %s",
+			 addr.len ? show(&addr).s : show(t).s);
+		return -1;
+	}
+	max = out->family == AF_INET ? 32 : 128;
+	len = max;
+	if (slash) {
+		struct tok l = {
+			.s = t->s + addr.len + 1,
+			.len = t->len - addr.len - 1,
+			.col = t->col + (unsigned)addr.len + 1,
+		};
+
+		if (!tok_digits(&l)) {
+			error_at(p, l.col, "expected a prefix length (0..%u) after '/', "
+				 "found %s", max, l.len ? show(&l).s : "nothing");
+			return -1;
+		}
+		len = strtonum(slash + 1, 0, max, &errstr);
+		if (errstr) {
+			error_at(p, l.col, "prefix length %s is out of range for %s "
+				 "(0..%u)", show(&l).s,
+				 out->family == AF_INET ? "IPv4" : "IPv6", max);
+			return -1;
+		}
+	}
+	out->len = (unsigned)len;
+
+	memcpy(masked, out->addr, sizeof(masked));
+	mask_addr(masked, out->len);
+	if (memcmp(masked, out->addr, sizeof(masked)) != 0) {
+		char m[INET6_ADDRSTRLEN];
+
+		if (!inet_ntop(out->family, masked, m, sizeof(m)))
+			snprintf(m, sizeof(m), "?");
+		error_at(p, t->col, "%.*s has host bits set; did you mean %s/%u?",
+			 (int)t->len, t->s, m, out->len);
+		return -1;
+	}
+	return 0;
+}
+
+/* source any | source PREFIX... */
+static void parse_source(struct parser *p)
+{
+	struct rule_ctx *c = &p->cur;
+	struct rb_rule *r = cur_rule(p);
+	bool addr_here = false;
+	size_t naddr = 0;
+	void *nv;
+
+	if (p->ntok < 2) {
+		error_at(p, col_of(p, 1), "expected 'any' or an address prefix, found "
+			 "end of line");
+		return;
+	}
+	if (p->ntok - 1 > RB_POLICY_MAX_VALUES) {
+		error_at(p, p->tok[1 + RB_POLICY_MAX_VALUES].col, "too many values on "
+			 "one line (max %d)", RB_POLICY_MAX_VALUES);
+		return;
+	}
+	for (size_t i = 1; i < p->ntok; i++)
+		if (!tok_is(&p->tok[i], "any"))
+			naddr++;
+	addr_here = naddr > 0;
+	if (addr_here) {
+		nv = reserve(r->source, &c->source_cap, r->nsource + naddr,
+			     sizeof(*r->source));
+		if (!nv) {
+			oom(p);
+			return;
+		}
+		r->source = nv;
+	}
+
+	for (size_t i = 1; i < p->ntok; i++) {
+		const struct tok *t = &p->tok[i];
+
+		if (tok_is(t, "any")) {
+			if (addr_here || c->source_addr_line)
+				error_at(p, t->col, "'any' cannot be mixed with "
+					 "addresses in the sources of rule '%s'",
+					 r->name);
+			else if (c->source_any_line)
+				warn_at(p, t->col, "duplicate 'source any' (already on "
+					"line %u)", c->source_any_line);
+			else
+				c->source_any_line = p->line;
+			continue;
+		}
+		if (c->source_any_line) {
+			error_at(p, t->col, "addresses cannot be mixed with 'any' (line "
+				 "%u) in the sources of rule '%s'", c->source_any_line,
+				 r->name);
+			continue;
+		}
+		if (!c->source_addr_line)
+			c->source_addr_line = p->line;
+		if (parse_prefix(p, t, &r->source[r->nsource]) == 0)
+			r->nsource++;
+	}
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+static void dispatch(struct parser *p)
+{
+	const struct keyword *table = p->in_rule ? rule_keywords : top_keywords;
+	const struct tok *t = &p->tok[0];
+	const struct keyword *k;
+	char list[96];
+
+	if (tok_is(t, "}")) {
+		if (p->in_rule)
+			close_rule(p);
+		else
+			error_at(p, t->col, "found '}' outside a rule");
+		return;
+	}
+	if (p->in_rule && tok_is(t, "rule")) {
+		struct rb_rule *r = cur_rule(p);
+
+		error_at(p, t->col, "found 'rule' inside rule '%s' (opened on line %u); "
+			 "close that one with '}' first", r->name, r->line);
+		/* Start the new rule anyway, so its lines read sensibly. */
+		p->in_rule = false;
+		parse_rule(p);
+		return;
+	}
+	k = find_keyword(table, t);
+	if (k) {
+		k->parse(p);
+		return;
+	}
+	keyword_list(table, list, sizeof(list));
+	error_at(p, t->col, "expected %s%s, found %s", table[1].name ? "one of " : "",
+		 list, show(t).s);
+}
+
+static void parse_text(struct parser *p, const char *text, size_t len)
+{
+	unsigned eof_line = 1, eof_col = 1;
+	size_t off = 0;
+
+	while (off < len && !p->stop) {
+		const char *s = text + off;
+		const char *nl = memchr(s, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - s) : len - off;
+
+		p->line++;
+		if (lex_line(p, s, n) && p->ntok > 0)
+			dispatch(p);
+		off += n + (nl ? 1 : 0);
+		eof_line = nl ? p->line + 1 : p->line;
+		eof_col = nl ? 1 : (unsigned)n + 1;
+	}
+	if (p->stop || !p->in_rule)
+		return;
+	report(p, RB_DIAG_ERROR, eof_line, eof_col, "expected '}' to close rule '%s' "
+	       "(opened on line %u), found end of file", cur_rule(p)->name,
+	       cur_rule(p)->line);
+}
+
+void rb_policy_free(struct rb_policy *pol)
+{
+	if (!pol)
+		return;
+	for (size_t i = 0; i < pol->nrules; i++) {
+		struct rb_rule *r = &pol->rules[i];
+
+		for (size_t j = 0; j < r->nmatch; j++)
+			free(r->match[j].ids);
+		free(r->match);
+		free(r->allow);
+		free(r->source);
+	}
+	free(pol->rules);
+	free(pol);
+}
+
+int rb_policy_parse(const char *text, size_t len, const char *filename,
+		    const struct rb_resolver *res, struct rb_policy **out,
+		    struct rb_diags *diags)
+{
+	struct rb_diags local = { 0 };
+	struct parser p = { 0 };
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if ((!text && len) || (res && (!res->user || !res->group)))
+		return -EINVAL;
+	if (!diags)
+		diags = &local;
+	strlcpy(diags->file, filename ? filename : "<policy>", sizeof(diags->file));
+
+	/* The bound keeps line and column numbers small, and the work. */
+	if (len > RB_POLICY_MAX_SIZE) {
+		r = diags_add(diags, RB_DIAG_ERROR, 0, 0, "policy is %zu bytes; the "
+			      "limit is %d", len, RB_POLICY_MAX_SIZE);
+		rb_diags_free(&local);
+		return r < 0 ? r : -EFBIG;
+	}
+
+	p.res = res ? res : &rb_resolver_system;
+	p.diags = diags;
+	p.pol = calloc(1, sizeof(*p.pol));
+	p.tok = calloc(MAX_TOKENS, sizeof(*p.tok));
+	if (!p.pol || !p.tok) {
+		r = -ENOMEM;
+		goto out;
+	}
+
+	parse_text(&p, text, len);
+	if (p.fatal) {
+		r = p.fatal;
+	} else if (p.errors) {
+		r = -EINVAL;
+	} else {
+		if (p.pol->nrules == 0)
+			report(&p, RB_DIAG_WARNING, 0, 0,
+			       "policy has no rules: every request is denied");
+		r = p.fatal;
+		if (!r) {
+			*out = p.pol;
+			p.pol = NULL;
+		}
+	}
+out:
+	rb_policy_free(p.pol);
+	free(p.tok);
+	rb_diags_free(&local);
+	return r;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+/* Read all of FD, refusing more than RB_POLICY_MAX_SIZE bytes even when the
+ * file grew since fstat() said HINT. */
+static int read_all(int fd, size_t hint, char **out, size_t *outlen)
+{
+	size_t cap = hint < RB_POLICY_MAX_SIZE ? hint + 1 : RB_POLICY_MAX_SIZE + 1;
+	size_t n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t k;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap > RB_POLICY_MAX_SIZE) {
+				free(buf);
+				return -EFBIG;
+			}
+			if (cap > RB_POLICY_MAX_SIZE / 2)
+				cap = RB_POLICY_MAX_SIZE + 1;
+			else
+				cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		k = read(fd, buf + n, cap - n);
+		if (k < 0) {
+			int err = errno;
+
+			if (err == EINTR)
+				continue;
+			free(buf);
+			return -err;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+static int load_fail(struct rb_diags *d, int err, const char *what)
+{
+	diags_add(d, RB_DIAG_ERROR, 0, 0, "%s: %s", what, errno_text(-err));
+	return err;
+}
+
+int rb_policy_load(const char *path, const struct rb_resolver *res,
+		   struct rb_policy **out, struct rb_diags *diags)
+{
+	struct rb_diags local = { 0 };
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!path)
+		return -EINVAL;
+	if (!diags)
+		diags = &local;
+	strlcpy(diags->file, path, sizeof(diags->file));
+
+	/* O_NONBLOCK: opening a FIFO must not hang the broker; the type
+	 * check below refuses it.  It does nothing to a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = load_fail(diags, -errno, "cannot open");
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = load_fail(diags, -errno, "cannot stat");
+	} else if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		diags_add(diags, RB_DIAG_ERROR, 0, 0, "is a directory, not a "
+			  "policy file");
+	} else if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		diags_add(diags, RB_DIAG_ERROR, 0, 0, "is not a regular file");
+	} else if (st.st_size > RB_POLICY_MAX_SIZE) {
+		r = -EFBIG;
+		diags_add(diags, RB_DIAG_ERROR, 0, 0, "file is %lld bytes; the "
+			  "limit is %d", (long long)st.st_size, RB_POLICY_MAX_SIZE);
+	} else {
+		r = read_all(fd, (size_t)st.st_size, &buf, &len);
+		if (r == -EFBIG)
+			diags_add(diags, RB_DIAG_ERROR, 0, 0, "file is over the limit "
+				  "of %d bytes", RB_POLICY_MAX_SIZE);
+		else if (r < 0)
+			load_fail(diags, r, "cannot read");
+	}
+	close(fd);
+	if (r == 0)
+		r = rb_policy_parse(buf, len, path, res, out, diags);
+out:
+	free(buf);
+	rb_diags_free(&local);
+	return r;
+}
+
+/* ---- the system resolver --------------------------------------------- */
+
+/* getpwnam_r() and getgrnam_r() report "no such name" in several ways. */
+static int lookup_result(int err, bool found)
+{
+	if (err == 0)
+		return found ? 0 : -ENOENT;
+	if (err == ENOENT || err == ESRCH)
+		return -ENOENT;
+	return -err;
+}
+
+static int system_user(const char *name, uid_t *uid, void *ctx)
+{
+	struct passwd pw, *res = NULL;
+	size_t size = 1024;
+	char *buf = NULL;
+	int err;
+
+	(void)ctx;
+	for (;;) {
+		char *nb = realloc(buf, size);
+
+		if (!nb) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		err = getpwnam_r(name, &pw, buf, size, &res);
+		if (err == EINTR)
+			continue;
+		if (err != ERANGE || size >= LOOKUP_BUF_MAX)
+			break;
+		size *= 2;
+	}
+	if (err == 0 && res)
+		*uid = pw.pw_uid;
+	free(buf);
+	return lookup_result(err, res != NULL);
+}
+
+static int system_group(const char *name, gid_t *gid, void *ctx)
+{
+	struct group gr, *res = NULL;
+	size_t size = 1024;
+	char *buf = NULL;
+	int err;
+
+	(void)ctx;
+	for (;;) {
+		char *nb = realloc(buf, size);
+
+		if (!nb) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		err = getgrnam_r(name, &gr, buf, size, &res);
+		if (err == EINTR)
+			continue;
+		if (err != ERANGE || size >= LOOKUP_BUF_MAX)
+			break;
+		size *= 2;
+	}
+	if (err == 0 && res)
+		*gid = gr.gr_gid;
+	free(buf);
+	return lookup_result(err, res != NULL);
+}
+
+const struct rb_resolver rb_resolver_system = {
+	.user = system_user,
+	.group = system_group,
+	.ctx = NULL,
+};

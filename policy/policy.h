@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.h - the rawbroker policy: parser and evaluator.
+ *
+ * A pure library: it never logs, never exits and never touches a socket.
+ * Functions return 0 (or a count) on success and -errno on failure; every
+ * problem found in a policy text is reported as a diagnostic with its
+ * file:line:col, so the caller decides how to print it.
+ *
+ * The language (see rawbroker.conf(5) and README.md):
+ *
+ *     # comment
+ *     rule NAME {
+ *         match uid|gid|user|group VALUE...    (all match lines must fit;
+ *         match any                             any value of one line fits)
+ *         allow FAMILY PROTOCOL [TYPE]          (repeatable)
+ *         source any | ADDR[/LEN]...            (optional; default any)
+ *     }
+ *
+ * The first rule whose match lines all fit the client and that allows the
+ * requested family/protocol/type decides.  No such rule: deny.
+ */
+#ifndef RAWBROKER_POLICY_H
+#define RAWBROKER_POLICY_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define RB_POLICY_MAX_SIZE (1024 * 1024) /* larger files are refused */
+#define RB_RULE_NAME_MAX 64              /* including the NUL */
+
+enum rb_diag_severity {
+	RB_DIAG_ERROR,
+	RB_DIAG_WARNING,
+};
+
+struct rb_diag {
+	enum rb_diag_severity severity;
+	unsigned line; /* 1-based; 0 when not tied to a place in the text */
+	unsigned col;  /* 1-based byte column; 0 with line 0 */
+	char msg[224];
+};
+
+/* Messages collected while parsing.  Zero-initialise before first use. */
+struct rb_diags {
+	char file[256]; /* name used in formatted messages */
+	struct rb_diag *v;
+	size_t n, cap;
+	size_t errors, warnings;
+};
+
+void rb_diags_free(struct rb_diags *d);
+
+/* "FILE:LINE:COL: error: MSG" (or "FILE: error: MSG" when line is 0).
+ * Returns the snprintf() result. */
+int rb_diag_format(const struct rb_diags *d, const struct rb_diag *diag, char *buf,
+		   size_t size);
+
+/* How user and group names are resolved at load time.  Return 0 and set
+ * the id, -ENOENT for an unknown name, another -errno on failure. */
+struct rb_resolver {
+	int (*user)(const char *name, uid_t *uid, void *ctx);
+	int (*group)(const char *name, gid_t *gid, void *ctx);
+	void *ctx;
+};
+
+/* getpwnam_r()/getgrnam_r() */
+extern const struct rb_resolver rb_resolver_system;
+
+struct rb_policy;
+
+/*
+ * Parse a policy text of LEN bytes (need not be NUL-terminated).  RES may
+ * be NULL for rb_resolver_system.  Returns 0 and a policy in *OUT (there
+ * may still be warnings in DIAGS), -EINVAL when DIAGS holds at least one
+ * error (*OUT is NULL), -ENOMEM.
+ */
+int rb_policy_parse(const char *text, size_t len, const char *filename,
+		    const struct rb_resolver *res, struct rb_policy **out,
+		    struct rb_diags *diags);
+
+/* Read PATH and parse it.  An unreadable file is -errno with one
+ * diagnostic (line 0) saying why; a file over RB_POLICY_MAX_SIZE is
+ * -EFBIG. */
+int rb_policy_load(const char *path, const struct rb_resolver *res,
+		   struct rb_policy **out, struct rb_diags *diags);
+
+void rb_policy_free(struct rb_policy *p);
+
+size_t rb_policy_rule_count(const struct rb_policy *p);
+
+/* Who is asking, as the kernel reported it (SO_PEERCRED, SO_PEERGROUPS). */
+struct rb_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary groups; may be NULL */
+	size_t ngroups;
+};
+
+/* What is asked for.  family: AF_INET/AF_INET6; type: SOCK_RAW/... without
+ * SOCK_NONBLOCK/SOCK_CLOEXEC; protocol: IPPROTO_*. */
+struct rb_query {
+	int family;
+	int type;
+	int protocol;
+	bool has_source;
+	union {
+		struct in_addr v4;   /* family AF_INET */
+		struct in6_addr v6;  /* family AF_INET6 */
+	} source;
+};
+
+enum rb_verdict {
+	RB_DENY = 0,
+	RB_ALLOW = 1,
+};
+
+struct rb_decision {
+	enum rb_verdict verdict;
+	const char *rule; /* deciding rule's name (valid while the policy
+			     lives); NULL when no rule decided */
+	unsigned line;    /* that rule's line; 0 when none */
+	char reason[192]; /* one line of human text, always set */
+};
+
+/* Decide.  Always fills *DEC; returns 0, or -EINVAL for NULL arguments. */
+int rb_policy_decide(const struct rb_policy *p, const struct rb_peer *peer,
+		     const struct rb_query *q, struct rb_decision *dec);
+
+/* Names used in the language and in audit lines: "inet", "icmpv6", "raw".
+ * NULL for a value the language does not know. */
+const char *rb_family_name(int family);
+const char *rb_protocol_name(int protocol);
+const char *rb_type_name(int type);
+
+#endif /* RAWBROKER_POLICY_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy_impl.h - what a parsed policy looks like inside; shared by parse.c
+ * (which builds it) and eval.c (which reads it).  Not part of the API.
+ */
+#ifndef RAWBROKER_POLICY_IMPL_H
+#define RAWBROKER_POLICY_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+/* Bounds on the text, so a broken or hostile file costs bounded memory. */
+#define RB_POLICY_MAX_RULES    4096
+#define RB_POLICY_MAX_VALUES   1024 /* values on one line */
+#define RB_POLICY_MAX_TOKEN    255  /* bytes in one token */
+#define RB_POLICY_MAX_ERRORS   50   /* then parsing stops */
+#define RB_POLICY_MAX_WARNINGS 100  /* then further warnings are dropped */
+
+enum rb_match_kind {
+	RB_MATCH_UID, /* 'match uid' and 'match user' */
+	RB_MATCH_GID, /* 'match gid' and 'match group' */
+};
+
+/* One match line: any of IDS fits.  N == 0 (only unknown names): never. */
+struct rb_match {
+	enum rb_match_kind kind;
+	unsigned line;
+	uint32_t *ids;
+	size_t n;
+};
+
+struct rb_allow {
+	int family;
+	int protocol;
+	int type;
+	unsigned line;
+};
+
+struct rb_prefix {
+	int family;       /* AF_INET or AF_INET6 */
+	unsigned len;     /* prefix length in bits */
+	uint8_t addr[16]; /* network byte order; AF_INET uses the first 4 */
+};
+
+struct rb_rule {
+	char name[RB_RULE_NAME_MAX];
+	unsigned line;
+	bool match_any; /* 'match any': then there is no match line */
+	struct rb_match *match;
+	size_t nmatch;
+	struct rb_allow *allow;
+	size_t nallow;
+	bool source_any; /* no 'source' line or 'source any' */
+	struct rb_prefix *source;
+	size_t nsource;
+};
+
+struct rb_policy {
+	struct rb_rule *rules;
+	size_t nrules;
+};
+
+/*
+ * The words for families, protocols and socket types, in one place so the
+ * parser and the evaluator (and its audit text) cannot disagree.  Each table
+ * ends with a NULL name.  A word that is known but not SUPPORTED is named in
+ * messages and audit lines but refused in a policy.
+ */
+struct rb_word {
+	const char *name;
+	int value;
+	int family;     /* protocols: the family it goes with; 0: any */
+	bool supported; /* accepted in a policy today */
+};
+
+extern const struct rb_word rb_families[];
+extern const struct rb_word rb_protocols[];
+extern const struct rb_word rb_types[];
+
+const struct rb_word *rb_word_by_value(const struct rb_word *table, int value);
+
+#endif /* RAWBROKER_POLICY_IMPL_H */
