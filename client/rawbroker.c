@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rawbroker.c - librawbroker: ask rawbrokerd for a raw socket.
+ *
+ * Runs inside unprivileged daemons (and, through the preload shim, inside
+ * programs that never asked for it), so: no output, no abort, no signals,
+ * every descriptor close-on-exec, and the host's errno preserved on success.
+ *
+ * One connection per process, guarded by a mutex.  fork() is handled twice
+ * over: pthread_atfork() keeps the mutex consistent, and the connection is
+ * tagged with the pid that opened it, so a child (even one made by a raw
+ * clone()) never talks on its parent's connection, whose replies would go
+ * to whichever process reads first.
+ */
+#include "rawbroker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "frame.h"
+
+#define RB_EXPORT __attribute__((visibility("default")))
+
+/* How long to wait for the broker's answer; it answers in microseconds
+ * unless it is wedged, and a caller of socket() must not hang forever. */
+#define RB_REPLY_TIMEOUT_MS 5000
+
+static const struct timeval reply_timeout = {
+	.tv_sec = RB_REPLY_TIMEOUT_MS / 1000,
+	.tv_usec = (RB_REPLY_TIMEOUT_MS % 1000) * 1000,
+};
+
+static struct {
+	pthread_mutex_t lock;
+	int fd;        /* connection to the broker, or -1 */
+	pid_t pid;     /* process that opened fd */
+	uint64_t next_id;
+} conn = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 1 };
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&conn.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&conn.lock);
+}
+
+static void atfork_child(void)
+{
+	/* The child owns a copy of the descriptor that shares the parent's
+	 * connection: drop the copy, never use it. */
+	if (conn.fd >= 0)
+		close(conn.fd);
+	conn.fd = -1;
+	pthread_mutex_unlock(&conn.lock);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void set_result(struct rb_result *res, int error, const char *rule,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void set_result(struct rb_result *res, int error, const char *rule,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	res->error = error;
+	snprintf(res->rule, sizeof(res->rule), "%s", rule ? rule : "");
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+}
+
+static const char *socket_path(void)
+{
+	const char *p = secure_getenv("RAWBROKER_SOCKET");
+
+	return (p && *p) ? p : RB_DEFAULT_SOCKET;
+}
+
+/* Returns a connected descriptor or -errno. */
+static int open_connection(struct rb_result *res)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = socket_path();
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		set_result(res, ENAMETOOLONG, NULL, "broker socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = errno;
+		set_result(res, r, NULL, "cannot create a unix socket: %s", strerror(r));
+		return -r;
+	}
+	do {
+		r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	} while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		r = errno;
+		close(fd);
+		set_result(res, r, NULL, "no broker at %s: %s", path, strerror(r));
+		return -r;
+	}
+	/* Bound the wait for each reply on this connection, once, instead of a
+	 * poll() per request. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &reply_timeout, sizeof(reply_timeout)) < 0) {
+		r = errno;
+		close(fd);
+		set_result(res, r, NULL, "SO_RCVTIMEO: %s", strerror(r));
+		return -r;
+	}
+	return fd;
+}
+
+static void drop_connection(void)
+{
+	if (conn.fd >= 0)
+		close(conn.fd);
+	conn.fd = -1;
+}
+
+static int status_errno(const Rawbroker__Reply *rep)
+{
+	switch (rep->status) {
+	case RAWBROKER__STATUS__STATUS_DENIED:
+		return EACCES;
+	case RAWBROKER__STATUS__STATUS_RATE_LIMITED:
+		return EAGAIN;
+	case RAWBROKER__STATUS__STATUS_INVALID:
+		return EINVAL;
+	case RAWBROKER__STATUS__STATUS_FAILED:
+		/* The broker's socket()/bind() errno; keep it plausible. */
+		return (rep->error > 0 && rep->error < 4096) ? rep->error : EIO;
+	case RAWBROKER__STATUS__STATUS_BAD_VERSION:
+		return EPROTO;
+	default:
+		return EPROTO;
+	}
+}
+
+/* The descriptor must be what was asked for (STYLE.md #7). */
+static bool fd_matches(int fd, int domain, int type, int protocol)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != domain)
+		return false;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 || v != type)
+		return false;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0 || v != protocol)
+		return false;
+	return true;
+}
+
+/* Returns -errno when the exchange failed on this connection (so a retry on a
+ * fresh one may help), else 0 with the outcome in *FD_OUT and RES. */
+static int exchange(const uint8_t *req, size_t reqlen, uint64_t id,
+		    const struct rb_request *rq, int *fd_out, struct rb_result *res, bool quiet)
+{
+	uint8_t buf[RB_FRAME_MAX];
+	Rawbroker__Reply *rep = NULL;
+	int base_type = rq->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = -1, r;
+	ssize_t n;
+
+	*fd_out = -1;
+	r = rb_frame_send(conn.fd, req, reqlen, -1, 0);
+	if (r < 0)
+		return r;
+	n = rb_frame_recv(conn.fd, buf, sizeof(buf), &fd, RB_FRAME_ACCEPT_FD);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n == -EAGAIN) { /* SO_RCVTIMEO expired */
+		set_result(res, ETIMEDOUT, NULL, "the broker did not answer within %d ms",
+			   RB_REPLY_TIMEOUT_MS);
+		return -ETIMEDOUT;
+	}
+	if (n < 0)
+		return (int)n;
+
+	r = rb_reply_decode(buf, (size_t)n, &rep);
+	if (r < 0 || rep->id != id ||
+	    (rep->status == RAWBROKER__STATUS__STATUS_OK) != (fd >= 0)) {
+		set_result(res, EPROTO, NULL, "unusable reply from the broker (%s)",
+			   r < 0 ? strerror(-r) : "wrong id or descriptor");
+		r = -EPROTO;
+		goto out;
+	}
+	if (rep->status != RAWBROKER__STATUS__STATUS_OK) {
+		set_result(res, status_errno(rep), rep->rule, "%s", rep->reason);
+		r = 0;
+		goto out;
+	}
+	if (!fd_matches(fd, rq->domain, base_type, rq->protocol)) {
+		set_result(res, EPROTO, rep->rule,
+			   "the broker sent a socket other than the one asked for");
+		r = -EPROTO;
+		goto out;
+	}
+	/* The descriptor arrived close-on-exec (MSG_CMSG_CLOEXEC), so no
+	 * concurrent exec could inherit it; now give the caller what it asked. */
+	if (!(rq->type & SOCK_CLOEXEC) && fcntl(fd, F_SETFD, 0) < 0) {
+		r = errno;
+		set_result(res, r, rep->rule, "fcntl: %s", strerror(r));
+		r = 0;
+		goto out;
+	}
+	if (!quiet) /* rb_socket() discards the text: skip the copy */
+		set_result(res, 0, rep->rule, "%s", rep->reason);
+	*fd_out = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	rb_reply_free(rep);
+	return r;
+}
+
+static int encode_request(const struct rb_request *rq, uint64_t id, uint8_t *buf,
+			  size_t cap, struct rb_result *res)
+{
+	Rawbroker__Request req = RAWBROKER__REQUEST__INIT;
+	Rawbroker__SocketRequest sr = RAWBROKER__SOCKET_REQUEST__INIT;
+	ssize_t n;
+
+	req.version = RB_PROTOCOL_VERSION;
+	req.id = id;
+	req.kind_case = RAWBROKER__REQUEST__KIND_SOCKET;
+	req.socket = &sr;
+	sr.family = rq->domain;
+	sr.type = rq->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	sr.protocol = rq->protocol;
+	sr.nonblock = (rq->type & SOCK_NONBLOCK) != 0;
+	if (rq->source) {
+		if (rq->source->sa_family == AF_INET &&
+		    rq->source_len >= sizeof(struct sockaddr_in)) {
+			const struct sockaddr_in *sin = (const void *)rq->source;
+
+			sr.source.data = (uint8_t *)&sin->sin_addr;
+			sr.source.len = 4;
+		} else if (rq->source->sa_family == AF_INET6 &&
+			   rq->source_len >= sizeof(struct sockaddr_in6)) {
+			const struct sockaddr_in6 *sin6 = (const void *)rq->source;
+
+			sr.source.data = (uint8_t *)&sin6->sin6_addr;
+			sr.source.len = 16;
+		} else {
+			set_result(res, EINVAL, NULL,
+				   "source must be a sockaddr_in or sockaddr_in6");
+			return -EINVAL;
+		}
+		if (rq->source->sa_family != rq->domain) {
+			set_result(res, EINVAL, NULL,
+				   "source address family differs from the socket's");
+			return -EINVAL;
+		}
+	}
+	n = rb_request_encode(&req, buf, cap);
+	if (n < 0)
+		set_result(res, (int)-n, NULL, "request too large");
+	return (int)n;
+}
+
+RB_EXPORT int rb_socket_request(const struct rb_request *rq, struct rb_result *res)
+{
+	struct rb_result scratch;
+	bool quiet = !res;
+	uint8_t buf[RB_FRAME_MAX];
+	int saved_errno = errno;
+	int n, fd = -1, r = 0;
+	uint64_t id;
+
+	if (!res)
+		res = &scratch;
+	res->error = 0;
+	res->reason[0] = res->rule[0] = '\0';
+	if (!rq) {
+		set_result(res, EINVAL, NULL, "no request");
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_once(&atfork_once, register_atfork);
+	pthread_mutex_lock(&conn.lock);
+	id = conn.next_id++;
+	n = encode_request(rq, id, buf, sizeof(buf), res);
+	if (n < 0) {
+		r = n;
+		goto out;
+	}
+	/* At most one retry, on a fresh connection, and only when the kept one
+	 * failed before any answer: the broker may have restarted or closed an
+	 * idle connection.  A fresh connection that fails is the answer. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool fresh = false;
+
+		if (conn.fd >= 0 && conn.pid != getpid())
+			drop_connection(); /* a raw clone()'s copy: not ours */
+		if (conn.fd < 0) {
+			r = open_connection(res);
+			if (r < 0)
+				goto out;
+			conn.fd = r;
+			conn.pid = getpid();
+			fresh = true;
+		}
+		r = exchange(buf, (size_t)n, id, rq, &fd, res, quiet);
+		if (r == 0)
+			break;
+		drop_connection();
+		if (fresh || r == -ETIMEDOUT || r == -EPROTO)
+			break;
+	}
+	if (r < 0 && res->error == 0)
+		set_result(res, -r, NULL, "lost the connection to the broker: %s",
+			   strerror(-r));
+out:
+	pthread_mutex_unlock(&conn.lock);
+	if (fd >= 0) {
+		errno = saved_errno;
+		return fd;
+	}
+	if (res->error == 0) /* cannot happen; never return -1 with errno 0 */
+		set_result(res, EPROTO, NULL, "internal error");
+	errno = res->error;
+	return -1;
+}
+
+RB_EXPORT int rb_socket(int domain, int type, int protocol)
+{
+	struct rb_request rq = { .domain = domain, .type = type, .protocol = protocol };
+
+	return rb_socket_request(&rq, NULL);
+}
+
+RB_EXPORT void rb_disconnect(void)
+{
+	pthread_once(&atfork_once, register_atfork);
+	pthread_mutex_lock(&conn.lock);
+	drop_connection();
+	pthread_mutex_unlock(&conn.lock);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rawbroker.h - get raw ICMP/ICMPv6 sockets from rawbrokerd.
+ *
+ * A patched measurement daemon calls rb_socket() exactly where it called
+ * socket(2) and keeps running without CAP_NET_RAW.  See librawbroker(3).
+ *
+ * Socket path: $RAWBROKER_SOCKET (ignored in set-id programs), else
+ * RB_DEFAULT_SOCKET.  The library keeps one connection per process, opened
+ * on first use, shared by all threads (calls are serialised) and reopened
+ * in a child after fork().
+ */
+#ifndef RAWBROKER_H
+#define RAWBROKER_H
+
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RB_DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
+#define RB_REASON_LEN 256
+#define RB_RULE_LEN 64
+
+/*
+ * Like socket(2): a new descriptor, or -1 with errno set.
+ * TYPE may include SOCK_NONBLOCK and SOCK_CLOEXEC with their usual meaning.
+ *   EACCES        the broker's policy denies it
+ *   EAGAIN        rate limited; try again later
+ *   EINVAL        a request the broker never serves (e.g. AF_PACKET,
+ *                 IPPROTO_RAW, SOCK_STREAM)
+ *   ENOENT,
+ *   ECONNREFUSED  no broker listens at the socket path
+ *   ETIMEDOUT     the broker did not answer in time
+ *   EPROTO        the broker answered something this library cannot use
+ *   other         what socket(2) or bind(2) in the broker returned
+ */
+int rb_socket(int domain, int type, int protocol);
+
+/* A request with everything the broker can be asked. */
+struct rb_request {
+	int domain;
+	int type; /* may include SOCK_NONBLOCK | SOCK_CLOEXEC */
+	int protocol;
+	const struct sockaddr *source; /* NULL: no pre-binding; else a
+					  sockaddr_in/_in6 to bind() to */
+	socklen_t source_len;
+};
+
+/* What the broker said, grant or not. */
+struct rb_result {
+	int error;                  /* 0 on success, else the errno returned */
+	char reason[RB_REASON_LEN]; /* the broker's one-line reason, or the
+				       library's own when the broker was not
+				       reached; always NUL-terminated */
+	char rule[RB_RULE_LEN];     /* deciding policy rule; "" if none */
+};
+
+/*
+ * The lower-level call: as rb_socket(), with a source address to pre-bind
+ * and the broker's reason text.  RES may be NULL.  Returns the descriptor
+ * or -1 with errno (also in RES->error).
+ */
+int rb_socket_request(const struct rb_request *req, struct rb_result *res);
+
+/* Close this process's kept connection; the next call opens a new one. */
+void rb_disconnect(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RAWBROKER_H */
