@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* broker.h - state shared by the broker's event loop and its handlers. */
+#ifndef RAWBROKER_BROKER_H
+#define RAWBROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "codec.h"
+#include "policy.h"
+
+#define CONN_MAX_GROUPS 256 /* supplementary groups kept per client */
+
+/* One client connection.  Identity is the kernel's, taken at accept. */
+struct conn {
+	int fd;
+	struct ucred cred;               /* SO_PEERCRED */
+	gid_t groups[CONN_MAX_GROUPS];   /* SO_PEERGROUPS */
+	size_t ngroups;
+	uint64_t requests;
+	struct conn *prev, *next;
+};
+
+struct broker_config {
+	const char *policy_path;
+	const char *socket_path;
+	const char *user;       /* NAME or UID:GID, used when started as root */
+	mode_t socket_mode;
+	gid_t socket_gid;       /* (gid_t)-1: leave the group alone */
+	size_t max_conns;
+	int ready_fd;           /* -1: none */
+};
+
+struct broker {
+	const struct broker_config *cfg;
+	struct rb_policy *policy;
+	int listen_fd, epfd, sigfd;
+	struct conn *conns;
+	size_t nconns;
+	bool stop;
+};
+
+/* A reply being built by a handler. */
+struct reply {
+	Rawbroker__Status status;
+	int error;            /* errno for STATUS_FAILED */
+	char reason[RB_REASON_MAX];
+	const char *rule;     /* deciding rule or NULL */
+	int fd;               /* attached when status is OK, else -1 */
+};
+
+/* dispatch.c: answer one well-formed request.  Fills REP; never fails the
+ * broker.  A false return means: reply, then drop the connection. */
+bool dispatch_request(struct broker *b, struct conn *c, const Rawbroker__Request *req,
+		      struct reply *rep);
+
+/* server.c */
+int server_listen(const struct broker_config *cfg);
+int server_run(struct broker *b);
+void server_shutdown(struct broker *b);
+
+/* privdrop.c */
+void priv_drop(const char *user);
+
+#endif /* RAWBROKER_BROKER_H */

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - rawbrokerd: options, start-up order, shutdown.
+ *
+ * Order: read the policy (a broken one stops us before anything is
+ * touched), bind the socket as root, drop to the broker user with only
+ * CAP_NET_RAW, then serve.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
+#define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
+#define DEFAULT_USER "rawbroker"
+#define DEFAULT_MAX_CONNS 1024
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: rawbrokerd [OPTION]...\n"
+		"Hand pre-bound raw ICMP/ICMPv6 sockets to unprivileged programs, as a\n"
+		"policy allows, over a unix socket.\n"
+		"\n"
+		"  -p, --policy FILE        policy file (default " DEFAULT_POLICY ")\n"
+		"  -s, --socket PATH        listening socket (default " DEFAULT_SOCKET ")\n"
+		"  -u, --user USER          when started as root, run as USER (a name, or\n"
+		"                           UID:GID) with only CAP_NET_RAW (default " DEFAULT_USER ")\n"
+		"  -m, --socket-mode MODE   permissions of the socket, octal (default 0666:\n"
+		"                           anyone may ask, the policy decides)\n"
+		"  -g, --socket-group GROUP group of the socket (default: unchanged)\n"
+		"  -c, --max-connections N  clients served at once (default %d)\n"
+		"  -l, --log-level LEVEL    debug, info, warn or error (default info)\n"
+		"      --ready-fd FD        write READY=1 to FD and close it once serving\n"
+		"  -t, --check              load the policy, report problems and exit\n"
+		"  -h, --help               show this help and exit\n"
+		"  -V, --version            show the version and exit\n"
+		"\n"
+		"Signals: SIGHUP reloads the policy (a broken file is rejected and the\n"
+		"old policy kept); SIGTERM and SIGINT stop the broker.\n"
+		"Logs go to stderr, one logfmt line per event.\n",
+		DEFAULT_MAX_CONNS);
+}
+
+static long long num_arg(const char *opt, const char *s, long long min, long long max)
+{
+	const char *err = NULL;
+	long long v = strtonum(s, min, max, &err);
+
+	if (err) {
+		fprintf(stderr, "rawbrokerd: %s %s: %s (expected %lld..%lld)\n", opt, s, err,
+			min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static mode_t mode_arg(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno || *s == '\0' || *end != '\0' || v > 0777) {
+		fprintf(stderr, "rawbrokerd: --socket-mode %s: expected an octal mode "
+				"such as 0660\n", s);
+		exit(2);
+	}
+	return (mode_t)v;
+}
+
+static gid_t group_arg(const char *s)
+{
+	struct group *gr = getgrnam(s);
+
+	if (gr)
+		return gr->gr_gid;
+	return (gid_t)num_arg("--socket-group", s, 0, UINT32_MAX - 1);
+}
+
+/* Load the policy; print every diagnostic.  Returns NULL on errors. */
+static struct rb_policy *load_policy(const char *path, bool to_stderr_plain)
+{
+	struct rb_diags d = { 0 };
+	struct rb_policy *p = NULL;
+	char line[512];
+
+	rb_policy_load(path, NULL, &p, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		rb_diag_format(&d, &d.v[i], line, sizeof(line));
+		if (to_stderr_plain)
+			fprintf(stderr, "%s\n", line);
+		else if (d.v[i].severity == RB_DIAG_ERROR)
+			log_event(LOG_LVL_ERROR, "policy error", "diag=%s",
+				  log_q((char[LOG_Q_MAX]){ 0 }, line));
+		else
+			log_event(LOG_LVL_WARN, "policy warning", "diag=%s",
+				  log_q((char[LOG_Q_MAX]){ 0 }, line));
+	}
+	rb_diags_free(&d);
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_READY_FD = 256 };
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "max-connections", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+		{ "check", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct broker_config cfg = {
+		.policy_path = DEFAULT_POLICY,
+		.socket_path = DEFAULT_SOCKET,
+		.user = DEFAULT_USER,
+		.socket_mode = 0666,
+		.socket_gid = (gid_t)-1,
+		.max_conns = DEFAULT_MAX_CONNS,
+		.ready_fd = -1,
+	};
+	struct broker b = { .cfg = &cfg, .listen_fd = -1, .epfd = -1, .sigfd = -1 };
+	bool check_only = false;
+	int c, lvl;
+
+	while ((c = getopt_long(argc, argv, "p:s:u:m:g:c:l:thV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			cfg.policy_path = optarg;
+			break;
+		case 's':
+			cfg.socket_path = optarg;
+			break;
+		case 'u':
+			cfg.user = optarg;
+			break;
+		case 'm':
+			cfg.socket_mode = mode_arg(optarg);
+			break;
+		case 'g':
+			cfg.socket_gid = group_arg(optarg);
+			break;
+		case 'c':
+			cfg.max_conns = (size_t)num_arg("--max-connections", optarg, 1, 1000000);
+			break;
+		case 'l':
+			lvl = log_parse_level(optarg);
+			if (lvl < 0) {
+				fprintf(stderr, "rawbrokerd: --log-level %s: expected debug, "
+						"info, warn or error\n", optarg);
+				return 2;
+			}
+			log_set_level((enum log_level)lvl);
+			break;
+		case OPT_READY_FD:
+			cfg.ready_fd = (int)num_arg("--ready-fd", optarg, 0, INT32_MAX);
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("rawbrokerd %s\n", RB_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "rawbrokerd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	b.policy = load_policy(cfg.policy_path, check_only);
+	if (check_only) {
+		int ok = b.policy != NULL;
+
+		rb_policy_free(b.policy);
+		return ok ? 0 : 1;
+	}
+	if (!b.policy)
+		fatalx("policy %s has errors; not starting", cfg.policy_path);
+
+	signal(SIGPIPE, SIG_IGN);
+	b.listen_fd = server_listen(&cfg);
+	priv_drop(cfg.user);
+	server_run(&b);
+	server_shutdown(&b);
+	rb_policy_free(b.policy);
+	log_info("stopped");
+	return 0;
+}

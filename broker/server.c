@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.c - the listening socket and the event loop.
+ *
+ * Single-threaded, non-blocking, level-triggered epoll.  Each wake-up of a
+ * client reads at most one record, so a chatty client cannot starve the
+ * others.  A client that breaks the protocol gets one error reply (if its
+ * queue has room) and loses its connection; nothing a client does ends the
+ * loop (STYLE.md #5).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "frame.h"
+#include "log.h"
+
+#define EP_LISTEN ((void *)1)
+#define EP_SIGNAL ((void *)2)
+
+static int unix_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun->sun_path, path, strlen(path) + 1);
+	return 0;
+}
+
+/* A socket file left by a broker that died is removed; a live broker, or a
+ * file that is not a socket, makes us refuse to start. */
+static void clear_stale(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			fatal("stat %s", path);
+		return;
+	}
+	if (!S_ISSOCK(st.st_mode))
+		fatalx("%s exists and is not a socket; refusing to replace it", path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fatal("socket");
+	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		fatalx("another broker is listening on %s", path);
+	close(fd);
+	if (unlink(path) < 0)
+		fatal("remove stale socket %s", path);
+	log_info("removed stale socket %s", path);
+}
+
+/*
+ * The socket is created with its final mode: bind() runs under a umask that
+ * yields exactly cfg->socket_mode, so there is no moment in which it is
+ * more open than configured (no chmod afterwards).  Changing its group
+ * afterwards only ever widens access from root's group to the configured
+ * one.
+ */
+int server_listen(const struct broker_config *cfg)
+{
+	struct sockaddr_un sun;
+	char dir[sizeof(sun.sun_path)];
+	mode_t old;
+	int fd, r;
+
+	if (unix_addr(cfg->socket_path, &sun) < 0)
+		fatalx("socket path too long (max %zu bytes): %s", sizeof(sun.sun_path) - 1,
+		       cfg->socket_path);
+	memcpy(dir, sun.sun_path, sizeof(dir));
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		fatal("create directory for %s", cfg->socket_path);
+	clear_stale(cfg->socket_path, &sun);
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		fatal("socket");
+	old = umask(~cfg->socket_mode & 0777);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0)
+		fatal("bind %s", cfg->socket_path);
+	if (cfg->socket_gid != (gid_t)-1 && chown(cfg->socket_path, (uid_t)-1, cfg->socket_gid) < 0)
+		fatal("chown %s", cfg->socket_path);
+	if (listen(fd, SOMAXCONN) < 0)
+		fatal("listen %s", cfg->socket_path);
+	return fd;
+}
+
+static void conn_close(struct broker *b, struct conn *c)
+{
+	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	b->nconns--;
+	free(c);
+}
+
+static void accept_one(struct broker *b)
+{
+	struct conn *c;
+	socklen_t len;
+	int fd;
+
+	fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		/* EMFILE and friends: the pending client stays queued and we
+		 * come back; log so the operator sees it. */
+		if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR)
+			log_warn("accept");
+		return;
+	}
+	if (b->nconns >= b->cfg->max_conns) {
+		log_event(LOG_LVL_WARN, "limit", "limit=max_connections value=%zu",
+			  b->cfg->max_conns);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_warn("accept: out of memory");
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	len = sizeof(c->cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 ||
+	    len != sizeof(c->cred)) {
+		log_warn("SO_PEERCRED");
+		goto fail;
+	}
+	len = sizeof(c->groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) < 0) {
+		/* ERANGE: more groups than we keep; match on the primary gid
+		 * and the first ones rather than refusing the client. */
+		if (errno != ERANGE) {
+			log_warn("SO_PEERGROUPS");
+			goto fail;
+		}
+		len = sizeof(c->groups);
+		log_event(LOG_LVL_WARN, "too many supplementary groups", "uid=%u pid=%d kept=%d",
+			  (unsigned)c->cred.uid, (int)c->cred.pid, CONN_MAX_GROUPS);
+	}
+	c->ngroups = len / sizeof(gid_t);
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c }) < 0) {
+		log_warn("epoll_ctl");
+		goto fail;
+	}
+	c->next = b->conns;
+	if (b->conns)
+		b->conns->prev = c;
+	b->conns = c;
+	b->nconns++;
+	log_event(LOG_LVL_DEBUG, "connect", "uid=%u gid=%u pid=%d", (unsigned)c->cred.uid,
+		  (unsigned)c->cred.gid, (int)c->cred.pid);
+	return;
+fail:
+	close(fd);
+	free(c);
+}
+
+/* Returns false when the reply could not be sent (client gone or not
+ * reading); the caller then drops the connection. */
+static bool send_reply(struct conn *c, uint64_t id, const struct reply *rep)
+{
+	Rawbroker__Reply msg = RAWBROKER__REPLY__INIT;
+	uint8_t buf[RB_FRAME_MAX];
+	ssize_t n;
+	int r;
+
+	msg.version = RB_PROTOCOL_VERSION;
+	msg.id = id;
+	msg.status = rep->status;
+	msg.error = rep->error;
+	msg.reason = (char *)rep->reason;
+	msg.rule = (char *)(rep->rule ? rep->rule : "");
+	n = rb_reply_encode(&msg, buf, sizeof(buf));
+	if (n < 0) /* cannot happen: every field is bounded */
+		return false;
+	/* DONTWAIT: a client that does not read its replies is dropped, never
+	 * waited for. */
+	r = rb_frame_send(c->fd, buf, (size_t)n, rep->fd, RB_FRAME_DONTWAIT);
+	if (r < 0) {
+		log_event(LOG_LVL_WARN, "reply not sent", "uid=%u pid=%d err=%s",
+			  (unsigned)c->cred.uid, (int)c->cred.pid, strerror(-r));
+		return false;
+	}
+	return true;
+}
+
+static void protocol_error(struct broker *b, struct conn *c, uint64_t id,
+			   Rawbroker__Status st, const char *what)
+{
+	struct reply rep = { .status = st, .error = EINVAL, .fd = -1 };
+	char q[LOG_Q_MAX];
+
+	snprintf(rep.reason, sizeof(rep.reason), "%s", what);
+	log_event(LOG_LVL_WARN, "protocol error", "uid=%u gid=%u pid=%d reason=%s",
+		  (unsigned)c->cred.uid, (unsigned)c->cred.gid, (int)c->cred.pid,
+		  log_q(q, what));
+	send_reply(c, id, &rep);
+	conn_close(b, c);
+}
+
+static void serve_one(struct broker *b, struct conn *c)
+{
+	uint8_t buf[RB_FRAME_MAX];
+	Rawbroker__Request *req = NULL;
+	struct reply rep = { .fd = -1 };
+	bool keep;
+	ssize_t n;
+	int r;
+
+	n = rb_frame_recv(c->fd, buf, sizeof(buf), NULL, RB_FRAME_DONTWAIT);
+	if (n == -EAGAIN)
+		return;
+	if (n == 0) {
+		log_event(LOG_LVL_DEBUG, "disconnect", "uid=%u pid=%d requests=%llu",
+			  (unsigned)c->cred.uid, (int)c->cred.pid,
+			  (unsigned long long)c->requests);
+		conn_close(b, c);
+		return;
+	}
+	if (n == -EMSGSIZE) {
+		protocol_error(b, c, 0, RAWBROKER__STATUS__STATUS_INVALID,
+			       "request larger than 4096 bytes");
+		return;
+	}
+	if (n == -EPROTO) {
+		protocol_error(b, c, 0, RAWBROKER__STATUS__STATUS_INVALID,
+			       "requests must not carry descriptors or other control data");
+		return;
+	}
+	if (n < 0) {
+		log_event(LOG_LVL_DEBUG, "disconnect", "uid=%u pid=%d err=\"%s\"",
+			  (unsigned)c->cred.uid, (int)c->cred.pid, strerror((int)-n));
+		conn_close(b, c);
+		return;
+	}
+	c->requests++;
+
+	r = rb_request_decode(buf, (size_t)n, &req);
+	if (r == -EBADMSG) {
+		protocol_error(b, c, 0, RAWBROKER__STATUS__STATUS_INVALID,
+			       "malformed request");
+	} else if (r == -EPROTONOSUPPORT) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "unsupported protocol version %d (speak %d)",
+			 (int)req->version, RB_PROTOCOL_VERSION);
+		protocol_error(b, c, req->id, RAWBROKER__STATUS__STATUS_BAD_VERSION, why);
+	} else if (r < 0) {
+		protocol_error(b, c, req->id, RAWBROKER__STATUS__STATUS_INVALID,
+			       "request has no known kind or a field out of range");
+	} else {
+		keep = dispatch_request(b, c, req, &rep);
+		if (!send_reply(c, req->id, &rep))
+			keep = false;
+		if (rep.fd >= 0)
+			close(rep.fd); /* the client has its own copy now */
+		if (!keep)
+			conn_close(b, c);
+	}
+	rb_request_free(req);
+}
+
+static void reload_policy(struct broker *b)
+{
+	struct rb_diags d = { 0 };
+	struct rb_policy *p = NULL;
+	char line[512];
+	int r;
+
+	r = rb_policy_load(b->cfg->policy_path, NULL, &p, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		rb_diag_format(&d, &d.v[i], line, sizeof(line));
+		log_warnx("%s", line);
+	}
+	if (r < 0) {
+		log_event(LOG_LVL_ERROR, "policy reload failed; keeping the old policy",
+			  "errors=%zu", d.errors);
+		rb_diags_free(&d);
+		return;
+	}
+	rb_diags_free(&d);
+	rb_policy_free(b->policy);
+	b->policy = p;
+	log_event(LOG_LVL_INFO, "policy reloaded", "rules=%zu",
+		  rb_policy_rule_count(p));
+}
+
+static void handle_signal(struct broker *b)
+{
+	struct signalfd_siginfo si;
+
+	while (read(b->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload_policy(b);
+		} else {
+			log_info("signal %d: shutting down", (int)si.ssi_signo);
+			b->stop = true;
+		}
+	}
+}
+
+int server_run(struct broker *b)
+{
+	struct epoll_event evs[64];
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("sigprocmask");
+	b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (b->sigfd < 0)
+		fatal("signalfd");
+	b->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (b->epfd < 0)
+		fatal("epoll_create1");
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->listen_fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_LISTEN }) < 0 ||
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->sigfd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_SIGNAL }) < 0)
+		fatal("epoll_ctl");
+
+	if (b->cfg->ready_fd >= 0) {
+		/* Readiness for supervisors and tests: we accept from now on. */
+		if (write(b->cfg->ready_fd, "READY=1\n", 8) < 0)
+			log_warn("ready-fd");
+		close(b->cfg->ready_fd);
+	}
+	log_event(LOG_LVL_INFO, "ready", "socket=%s rules=%zu", b->cfg->socket_path,
+		  rb_policy_rule_count(b->policy));
+
+	while (!b->stop) {
+		int n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == EP_LISTEN)
+				accept_one(b);
+			else if (p == EP_SIGNAL)
+				handle_signal(b);
+			else
+				serve_one(b, p);
+		}
+	}
+	return 0;
+}
+
+void server_shutdown(struct broker *b)
+{
+	while (b->conns)
+		conn_close(b, b->conns);
+	close(b->listen_fd);
+	/* After the privilege drop the directory may not be ours to write:
+	 * a leftover socket is removed by the next start. */
+	if (unlink(b->cfg->socket_path) < 0 && errno != ENOENT && errno != EACCES)
+		log_warn("remove %s", b->cfg->socket_path);
+}
