@@ -1,0 +1,167 @@
+#!/bin/bash
+# core.sh RAWBRORKERD E2E_CLIENT - the core end to end, as root, in a fresh
+# network namespace: unprivileged uids with no capabilities get raw ICMP and
+# ICMPv6 sockets through librawbroker and complete real echoes on 127.0.0.1
+# and ::1; the policy denies, refusals carry reasons and are logged;
+# hostile clients cost only themselves; policy reload; a broken policy
+# refuses to start.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+rb_require_root
+rb_enter_netns "$@"
+
+RB_BROKER=$(realpath "$1")
+rb_tmpdir
+trap 'rb_stop_broker; rm -rf "$RB_TMP"' EXIT
+install -m 755 "$2" "$RB_TMP/e2e_client"
+CLIENT=$RB_TMP/e2e_client
+export RAWBROKER_SOCKET=$RB_TMP/rb.sock
+LOG=$RB_TMP/broker.log
+POLICY=$RB_TMP/policy.conf
+
+# uids: 64010 the broker, 64011 allowed any source, 64012 not in the policy,
+# 64013 allowed through supplementary group 64100, 64014 one source only.
+BROKER_USER=64010:64010
+cat >"$POLICY" <<'EOF'
+# test policy for tests/e2e/core.sh
+rule anysource {
+    match uid 64011
+    allow inet icmp
+    allow inet6 icmpv6 raw
+}
+
+rule probers {
+    match gid 64100
+    allow inet6 icmpv6
+}
+
+rule pinned {
+    match uid 64014
+    allow inet icmp
+    source 127.0.0.1
+}
+EOF
+
+# ---- a broken policy refuses to start, naming file:line:col ----
+cat >"$RB_TMP/broken.conf" <<'EOF'
+rule bad {
+    match uid 64011
+    allow inet icmpv6
+}
+EOF
+out=$("$RB_BROKER" -p "$RB_TMP/broken.conf" -s "$RB_TMP/never.sock" -u $BROKER_USER 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -q "broken.conf:3:" <<<"$out" && [ ! -e "$RB_TMP/never.sock" ]; then
+	ok "broken policy: broker refuses to start (exit $rc) and names broken.conf:3"
+else
+	not_ok "broken policy: broker refuses to start (exit $rc)"
+fi
+printf '%s\n' "$out" | sed 's/^/    # /'
+check "rawbrokerd --check accepts the test policy" "$RB_BROKER" --check -p "$POLICY"
+check_fails "rawbrokerd --check rejects the broken policy" "$RB_BROKER" --check -p "$RB_TMP/broken.conf"
+check_fails "broker refuses to run as root (--user 0:0)" \
+	"$RB_BROKER" -p "$POLICY" -s "$RB_TMP/root.sock" -u 0:0
+
+# ---- start ----
+if ! rb_start_broker "$LOG" -p "$POLICY" -s "$RAWBROKER_SOCKET" -u $BROKER_USER; then
+	not_ok "broker starts"
+	rb_finish
+fi
+ok "broker starts and listens on $RAWBROKER_SOCKET"
+
+status=/proc/$RB_BROKER_PID/status
+if grep -Eq '^Uid:\s+64010\s+64010\s+64010\s+64010' "$status" &&
+	grep -Eq '^CapEff:\s+0000000000002000' "$status" &&
+	grep -Eq '^CapPrm:\s+0000000000002000' "$status" &&
+	grep -Eq '^CapInh:\s+0000000000000000' "$status" &&
+	grep -Eq '^NoNewPrivs:\s+1' "$status"; then
+	ok "broker runs as uid 64010 with only CAP_NET_RAW"
+else
+	not_ok "broker runs as uid 64010 with only CAP_NET_RAW"
+	grep -E '^(Uid|Cap|NoNew)' "$status" | sed 's/^/    # /'
+fi
+mode=$(stat -c %a "$RAWBROKER_SOCKET")
+[ "$mode" = 666 ] && ok "socket created with mode 666" || not_ok "socket mode is $mode, not 666"
+
+# ---- the unprivileged path ----
+check "uid 64011 holds no capability and cannot open raw sockets itself" \
+	as_user 64011 -- "$CLIENT" noprivs
+check "uid 64011: brokered AF_INET raw socket, echo with 127.0.0.1" \
+	as_user 64011 -- "$CLIENT" echo 4
+check "uid 64011: brokered AF_INET6 raw socket, echo with ::1" \
+	as_user 64011 -- "$CLIENT" echo 6
+check "uid 64011: SOCK_NONBLOCK and SOCK_CLOEXEC honoured, and absent when not asked" \
+	as_user 64011 -- "$CLIENT" flags
+check "uid 64011: pre-bound to source 127.0.0.5, echo works" \
+	as_user 64011 -- "$CLIENT" echo 4 127.0.0.5
+check "uid 64011: pre-bound to source ::1, echo works" \
+	as_user 64011 -- "$CLIENT" echo 6 ::1
+check "uid 64013 via supplementary group 64100: AF_INET6 echo with ::1" \
+	as_user 64013 64100 -- "$CLIENT" echo 6
+check "uid 64013 via group 64100: AF_INET not in its rule -> EACCES" \
+	as_user 64013 64100 -- "$CLIENT" expect EACCES 2 3 1
+check "uid 64014: the rule's own source 127.0.0.1 is granted" \
+	as_user 64014 -- "$CLIENT" echo 4 127.0.0.1
+check "uid 64014: source 127.0.0.2, not in its rule -> EACCES" \
+	as_user 64014 -- "$CLIENT" expect EACCES 2 3 1 127.0.0.2
+
+# ---- denial ----
+check "uid 64012 (not in the policy) -> EACCES" \
+	as_user 64012 -- "$CLIENT" expect EACCES 2 3 1
+check "uid 64012, inet6 -> EACCES" \
+	as_user 64012 -- "$CLIENT" expect EACCES 10 3 58
+check "denial of uid 64012 is logged with decision, identity and tuple" \
+	grep -E 'msg=refuse decision=deny uid=64012 gid=64012 pid=[0-9]+ family=inet protocol=icmp type=raw source=- .*rule=- reason="no rule allows' "$LOG"
+check "grant to uid 64011 is logged with the deciding rule" \
+	grep -E 'msg=grant decision=grant uid=64011 gid=64011 pid=[0-9]+ family=inet6 protocol=icmpv6 type=raw source=- .*rule=anysource' "$LOG"
+check "grant with a source is logged with it" \
+	grep -E 'msg=grant decision=grant uid=64014 .*source=127.0.0.1 .*rule=pinned' "$LOG"
+
+# ---- never served, whatever the policy ----
+check "IPPROTO_RAW -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 3 255
+check "AF_PACKET -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 17 3 768
+check "SOCK_STREAM -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 1 6
+check "raw UDP -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 3 17
+check "ICMP datagram (ping) socket -> EINVAL with a reason" \
+	as_user 64011 -- "$CLIENT" expect EINVAL 2 2 1
+check "source 192.0.2.1 is not local -> EADDRNOTAVAIL with a reason" \
+	as_user 64011 -- "$CLIENT" expect EADDRNOTAVAIL 2 3 1 192.0.2.1
+check "source 2001:db8::1 is not local -> EADDRNOTAVAIL with a reason" \
+	as_user 64011 -- "$CLIENT" expect EADDRNOTAVAIL 10 3 58 2001:db8::1
+check "IPPROTO_RAW refusal is logged" \
+	grep -E 'msg=refuse decision=invalid uid=64011 .*protocol=raw .*reason="IPPROTO_RAW' "$LOG"
+
+# ---- hostile clients cost only themselves ----
+check "kept client is served between garbage, oversize, truncated, wrong-version, kindless, fd-sending, hang-up and idle clients" \
+	as_user 64011 -- "$CLIENT" survive
+kill -0 "$RB_BROKER_PID" 2>/dev/null && ok "broker still running after hostile clients" ||
+	not_ok "broker died"
+check "protocol errors are logged" grep -c 'msg="protocol error"' "$LOG"
+check "uid 64011 still gets sockets afterwards" as_user 64011 -- "$CLIENT" echo 4
+
+# ---- SIGHUP reload: a broken file keeps the old policy, a good one applies ----
+cp "$POLICY" "$RB_TMP/policy.good"
+cp "$RB_TMP/broken.conf" "$POLICY"
+kill -HUP "$RB_BROKER_PID"
+for _ in $(seq 1 40); do grep -q 'policy reload failed' "$LOG" && break; sleep 0.05; done
+check "reload of a broken file is refused and logged" grep -q 'policy reload failed' "$LOG"
+check "old policy still in force after the refused reload" as_user 64011 -- "$CLIENT" echo 6
+sed 's/match uid 64011/match uid 64012/' "$RB_TMP/policy.good" >"$POLICY"
+kill -HUP "$RB_BROKER_PID"
+for _ in $(seq 1 40); do grep -q 'msg="policy reloaded"' "$LOG" && break; sleep 0.05; done
+check "new policy applies after reload: uid 64012 now granted" as_user 64012 -- "$CLIENT" echo 4
+check "new policy applies after reload: uid 64011 now denied" \
+	as_user 64011 -- "$CLIENT" expect EACCES 2 3 1
+
+# ---- no broker ----
+rb_stop_broker
+check "broker stopped: a stale socket gives ECONNREFUSED" \
+	as_user 64011 -- "$CLIENT" expect ECONNREFUSED 2 3 1
+check "no socket at all gives ENOENT" \
+	env RAWBROKER_SOCKET="$RB_TMP/none.sock" setpriv --reuid=64011 --regid=64011 \
+	--clear-groups -- "$CLIENT" expect ENOENT 2 3 1
+
+echo "    # broker log:"
+sed 's/^/    # /' "$LOG"
+rb_finish

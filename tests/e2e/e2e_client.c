@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2e_client - the client side of tests/e2e/core.sh.  Runs as an
+ * unprivileged uid with no capabilities and exercises librawbroker against
+ * a real rawbrokerd:
+ *
+ *   e2e_client noprivs                  prove this process cannot make a raw
+ *                                       socket itself (EPERM) and holds no
+ *                                       capability
+ *   e2e_client echo 4|6 [SOURCE]        get a raw socket through rb_socket
+ *                                       (or rb_socket_request with SOURCE),
+ *                                       complete an ICMP echo with
+ *                                       127.0.0.1 / ::1
+ *   e2e_client flags                    SOCK_NONBLOCK / SOCK_CLOEXEC honoured
+ *   e2e_client expect ERRNO FAMILY TYPE PROTOCOL [SOURCE]
+ *                                       the request fails with ERRNO (a
+ *                                       name: EACCES, EINVAL, ...) and a
+ *                                       reason, which is printed
+ *   e2e_client hostile KIND             misbehave on a raw connection: garbage,
+ *                                       oversize, truncated, badversion,
+ *                                       nokind, sendfd, hangup, idle
+ *   e2e_client survive                  keep a connection, let the hostile
+ *                                       kinds run in children, then use the
+ *                                       kept connection again
+ *
+ * Exit 0 when what was checked holds, 1 otherwise, with a line on stderr.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "frame.h"
+#include "rawbroker.h"
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("e2e_client: FAIL: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static const struct {
+	const char *name;
+	int value;
+} errnos[] = {
+	{ "EACCES", EACCES }, { "EPERM", EPERM },	  { "EINVAL", EINVAL },
+	{ "EAGAIN", EAGAIN }, { "ENOENT", ENOENT },	  { "ECONNREFUSED", ECONNREFUSED },
+	{ "EADDRNOTAVAIL", EADDRNOTAVAIL }, { "EPROTO", EPROTO },
+};
+
+static int errno_by_name(const char *s)
+{
+	for (size_t i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (strcmp(s, errnos[i].name) == 0)
+			return errnos[i].value;
+	return -1;
+}
+
+static uint16_t csum(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(b[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Send one echo request on FD to loopback; wait up to 2 s for its reply. */
+static int echo(int fd, int family)
+{
+	uint8_t pkt[64] = { 0 }, buf[2048];
+	uint16_t id = (uint16_t)getpid(), seq = 1;
+	struct sockaddr_storage to = { 0 };
+	socklen_t tolen;
+	double deadline = now_ms() + 2000;
+
+	if (family == AF_INET) {
+		struct icmphdr *h = (void *)pkt;
+		struct sockaddr_in *sin = (void *)&to;
+
+		h->type = ICMP_ECHO;
+		h->un.echo.id = htons(id);
+		h->un.echo.sequence = htons(seq);
+		h->checksum = csum(pkt, sizeof(pkt));
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		tolen = sizeof(*sin);
+	} else {
+		struct icmp6_hdr *h = (void *)pkt;
+		struct sockaddr_in6 *sin6 = (void *)&to;
+
+		h->icmp6_type = ICMP6_ECHO_REQUEST;
+		h->icmp6_id = htons(id);
+		h->icmp6_seq = htons(seq); /* the kernel fills the checksum */
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		tolen = sizeof(*sin6);
+	}
+	if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, tolen) != sizeof(pkt))
+		return fail("sendto: %s", strerror(errno));
+
+	while (now_ms() < deadline) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, (int)(deadline - now_ms()) + 1) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			continue;
+		if (family == AF_INET) {
+			/* IPv4 raw sockets see the IP header. */
+			const struct iphdr *ip = (const void *)buf;
+			size_t hl = (size_t)ip->ihl * 4;
+			const struct icmphdr *h = (const void *)(buf + hl);
+
+			if ((size_t)n >= hl + sizeof(*h) && h->type == ICMP_ECHOREPLY &&
+			    ntohs(h->un.echo.id) == id && ntohs(h->un.echo.sequence) == seq)
+				return 0;
+		} else {
+			const struct icmp6_hdr *h = (const void *)buf;
+
+			if ((size_t)n >= sizeof(*h) && h->icmp6_type == ICMP6_ECHO_REPLY &&
+			    ntohs(h->icmp6_id) == id && ntohs(h->icmp6_seq) == seq)
+				return 0;
+		}
+	}
+	return fail("no echo reply from %s within 2 s", family == AF_INET ? "127.0.0.1" : "::1");
+}
+
+static int parse_source(int family, const char *s, struct sockaddr_storage *ss,
+			socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (void *)ss;
+
+		sin->sin_family = AF_INET;
+		*len = sizeof(*sin);
+		return inet_pton(AF_INET, s, &sin->sin_addr) == 1 ? 0 : -1;
+	}
+	struct sockaddr_in6 *sin6 = (void *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	*len = sizeof(*sin6);
+	return inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1 ? 0 : -1;
+}
+
+static int cmd_noprivs(void)
+{
+	cap_t caps = cap_get_proc();
+	char *text = caps ? cap_to_text(caps, NULL) : NULL;
+	int fd;
+
+	if (getuid() == 0 || geteuid() == 0)
+		return fail("running as root; the test needs an unprivileged uid");
+	if (!text || strcmp(text, "=") != 0)
+		return fail("process holds capabilities: %s", text ? text : "?");
+	cap_free(text);
+	cap_free(caps);
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	if (fd >= 0 || errno != EPERM)
+		return fail("socket(AF_INET, SOCK_RAW) without the broker: fd %d, %s", fd,
+			    strerror(errno));
+	fd = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+	if (fd >= 0 || errno != EPERM)
+		return fail("socket(AF_INET6, SOCK_RAW) without the broker: fd %d, %s", fd,
+			    strerror(errno));
+	printf("uid %u, no capabilities, raw sockets refused by the kernel\n",
+	       (unsigned)getuid());
+	return 0;
+}
+
+static int cmd_echo(int family, const char *source)
+{
+	int proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	struct rb_result res;
+	int fd, r;
+
+	if (source) {
+		struct sockaddr_storage ss, got;
+		socklen_t len, glen = sizeof(got);
+		struct rb_request rq = { .domain = family, .type = SOCK_RAW, .protocol = proto };
+
+		if (parse_source(family, source, &ss, &len) < 0)
+			return fail("bad source %s", source);
+		rq.source = (struct sockaddr *)&ss;
+		rq.source_len = len;
+		fd = rb_socket_request(&rq, &res);
+		if (fd < 0)
+			return fail("rb_socket_request: %s (%s)", strerror(errno), res.reason);
+		if (getsockname(fd, (struct sockaddr *)&got, &glen) < 0)
+			return fail("getsockname: %s", strerror(errno));
+		if (family == AF_INET ?
+			    memcmp(&((struct sockaddr_in *)&got)->sin_addr,
+				   &((struct sockaddr_in *)&ss)->sin_addr, 4) != 0 :
+			    memcmp(&((struct sockaddr_in6 *)&got)->sin6_addr,
+				   &((struct sockaddr_in6 *)&ss)->sin6_addr, 16) != 0)
+			return fail("socket is not bound to %s", source);
+		printf("bound to %s by rule %s\n", source, res.rule);
+	} else {
+		fd = rb_socket(family, SOCK_RAW, proto);
+		if (fd < 0)
+			return fail("rb_socket(%s): %s", family == AF_INET ? "inet" : "inet6",
+				    strerror(errno));
+	}
+	r = echo(fd, family);
+	close(fd);
+	if (r == 0)
+		printf("echo %s ok\n", family == AF_INET ? "127.0.0.1" : "::1");
+	return r;
+}
+
+static int cmd_flags(void)
+{
+	int fd = rb_socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+	int fl, fdfl;
+
+	if (fd < 0)
+		return fail("rb_socket: %s", strerror(errno));
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	close(fd);
+	if (!(fl & O_NONBLOCK) || !(fdfl & FD_CLOEXEC))
+		return fail("SOCK_NONBLOCK|SOCK_CLOEXEC not honoured (fl %#x fd %#x)", fl, fdfl);
+	fd = rb_socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+	if (fd < 0)
+		return fail("rb_socket: %s", strerror(errno));
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	close(fd);
+	if ((fl & O_NONBLOCK) || (fdfl & FD_CLOEXEC))
+		return fail("flags set that were not asked for (fl %#x fd %#x)", fl, fdfl);
+	printf("flags ok\n");
+	return 0;
+}
+
+static int cmd_expect(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	struct rb_result res;
+	struct rb_request rq;
+	int want, fd;
+
+	if (argc < 4)
+		return fail("expect ERRNO FAMILY TYPE PROTOCOL [SOURCE]");
+	want = errno_by_name(argv[0]);
+	if (want < 0)
+		return fail("unknown errno name %s", argv[0]);
+	rq = (struct rb_request){ .domain = atoi(argv[1]),
+				  .type = atoi(argv[2]),
+				  .protocol = atoi(argv[3]) };
+	if (argc > 4) {
+		if (parse_source(rq.domain, argv[4], &ss, &rq.source_len) < 0)
+			return fail("bad source %s", argv[4]);
+		rq.source = (struct sockaddr *)&ss;
+	}
+	fd = rb_socket_request(&rq, &res);
+	if (fd >= 0) {
+		close(fd);
+		return fail("request %s/%s/%s was granted; expected %s", argv[1], argv[2],
+			    argv[3], argv[0]);
+	}
+	if (errno != want)
+		return fail("expected %s, got %s (%s)", argv[0], strerror(errno), res.reason);
+	if (res.reason[0] == '\0')
+		return fail("refusal without a reason");
+	printf("refused as expected: %s: %s\n", argv[0], res.reason);
+	return 0;
+}
+
+/* A raw connection, bypassing the library. */
+static int raw_connect(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = getenv("RAWBROKER_SOCKET");
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (!path || fd < 0)
+		return -1;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static ssize_t pack_request(uint8_t *buf, size_t cap, int version, bool with_kind)
+{
+	Rawbroker__Request req = RAWBROKER__REQUEST__INIT;
+	Rawbroker__SocketRequest sr = RAWBROKER__SOCKET_REQUEST__INIT;
+
+	req.version = version;
+	req.id = 7;
+	if (with_kind) {
+		req.kind_case = RAWBROKER__REQUEST__KIND_SOCKET;
+		req.socket = &sr;
+		sr.family = AF_INET;
+		sr.type = SOCK_RAW;
+		sr.protocol = IPPROTO_ICMP;
+	}
+	return rb_request_encode(&req, buf, cap);
+}
+
+/* Expect an error reply with STATUS (and no fd), then the broker's close. */
+static int expect_error_reply(int fd, Rawbroker__Status status, const char *kind)
+{
+	uint8_t buf[RB_FRAME_MAX];
+	Rawbroker__Reply *rep = NULL;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int rfd = -1, r;
+	ssize_t n;
+
+	if (poll(&pfd, 1, 2000) != 1)
+		return fail("%s: no reply within 2 s", kind);
+	n = rb_frame_recv(fd, buf, sizeof(buf), &rfd, RB_FRAME_ACCEPT_FD);
+	if (n <= 0)
+		return fail("%s: no reply (%zd)", kind, n);
+	if (rfd >= 0)
+		return fail("%s: error reply carried a descriptor", kind);
+	r = rb_reply_decode(buf, (size_t)n, &rep);
+	if (r < 0 || rep->status != status) {
+		r = fail("%s: reply status %d, wanted %d", kind, rep ? (int)rep->status : -1,
+			 (int)status);
+		rb_reply_free(rep);
+		return r;
+	}
+	printf("%s: broker answered \"%s\"", kind, rep->reason);
+	rb_reply_free(rep);
+	/* ...and closes the connection. */
+	if (poll(&pfd, 1, 2000) != 1 || rb_frame_recv(fd, buf, sizeof(buf), NULL, 0) != 0)
+		return fail("%s: broker kept the connection open", kind);
+	printf(", then closed the connection\n");
+	return 0;
+}
+
+static int cmd_hostile(const char *kind)
+{
+	uint8_t buf[RB_FRAME_MAX + 512];
+	int fd = raw_connect();
+	ssize_t n;
+	int r = 0;
+
+	if (fd < 0)
+		return fail("connect to $RAWBROKER_SOCKET: %s", strerror(errno));
+	if (strcmp(kind, "garbage") == 0) {
+		memset(buf, 0xff, 100);
+		if (send(fd, buf, 100, 0) != 100)
+			return fail("send: %s", strerror(errno));
+		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
+	} else if (strcmp(kind, "oversize") == 0) {
+		memset(buf, 0, sizeof(buf));
+		if (send(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+			return fail("send: %s", strerror(errno));
+		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
+	} else if (strcmp(kind, "truncated") == 0) {
+		n = pack_request(buf, sizeof(buf), RB_PROTOCOL_VERSION, true);
+		if (n < 2 || send(fd, buf, (size_t)n - 2, 0) != n - 2)
+			return fail("send: %s", strerror(errno));
+		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
+	} else if (strcmp(kind, "badversion") == 0) {
+		n = pack_request(buf, sizeof(buf), 99, true);
+		if (n < 0 || send(fd, buf, (size_t)n, 0) != n)
+			return fail("send: %s", strerror(errno));
+		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_BAD_VERSION, kind);
+	} else if (strcmp(kind, "nokind") == 0) {
+		n = pack_request(buf, sizeof(buf), RB_PROTOCOL_VERSION, false);
+		if (n < 0 || send(fd, buf, (size_t)n, 0) != n)
+			return fail("send: %s", strerror(errno));
+		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
+	} else if (strcmp(kind, "sendfd") == 0) {
+		n = pack_request(buf, sizeof(buf), RB_PROTOCOL_VERSION, true);
+		if (n < 0 || rb_frame_send(fd, buf, (size_t)n, STDIN_FILENO, 0) < 0)
+			return fail("send with fd: %s", strerror(errno));
+		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
+	} else if (strcmp(kind, "hangup") == 0) {
+		/* A valid request, then gone before the reply. */
+		n = pack_request(buf, sizeof(buf), RB_PROTOCOL_VERSION, true);
+		if (n < 0 || send(fd, buf, (size_t)n, 0) != n)
+			return fail("send: %s", strerror(errno));
+		printf("hangup: sent a request and closed without reading\n");
+	} else if (strcmp(kind, "idle") == 0) {
+		printf("idle: connected, saying nothing\n");
+		usleep(200 * 1000);
+	} else {
+		r = fail("unknown hostile kind %s", kind);
+	}
+	close(fd);
+	return r;
+}
+
+static int cmd_survive(void)
+{
+	static const char *const kinds[] = { "garbage",	  "oversize", "truncated", "badversion",
+					     "nokind",	  "sendfd",   "hangup",	   "idle" };
+	int fd, bad = 0;
+
+	fd = rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP); /* opens the kept connection */
+	if (fd < 0)
+		return fail("first rb_socket: %s", strerror(errno));
+	close(fd);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		pid_t pid = fork();
+		int st;
+
+		if (pid == 0)
+			_exit(cmd_hostile(kinds[i]));
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			bad++;
+		/* The well-behaved client is served between every attack, on the
+		 * connection it kept all along. */
+		fd = rb_socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+		if (fd < 0)
+			return fail("after %s: rb_socket: %s", kinds[i], strerror(errno));
+		if (echo(fd, AF_INET6) != 0)
+			return fail("after %s: echo failed", kinds[i]);
+		close(fd);
+	}
+	if (bad)
+		return fail("%d hostile kinds did not get the expected treatment", bad);
+	printf("survive: kept client served after each of %zu hostile clients\n",
+	       sizeof(kinds) / sizeof(kinds[0]));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return fail("usage: see the comment at the top of e2e_client.c");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(argv[1], "noprivs") == 0)
+		return cmd_noprivs();
+	if (strcmp(argv[1], "echo") == 0 && argc >= 3)
+		return cmd_echo(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET,
+				argc > 3 ? argv[3] : NULL);
+	if (strcmp(argv[1], "flags") == 0)
+		return cmd_flags();
+	if (strcmp(argv[1], "expect") == 0)
+		return cmd_expect(argc - 2, argv + 2);
+	if (strcmp(argv[1], "hostile") == 0 && argc >= 3)
+		return cmd_hostile(argv[2]);
+	if (strcmp(argv[1], "survive") == 0)
+		return cmd_survive();
+	return fail("unknown command %s", argv[1]);
+}
