@@ -1,0 +1,27 @@
+# Sourced by the scripts in this directory: Debian packages each step needs,
+# and an installer that runs apt-get only for what is missing.
+
+# To build rawbroker.
+RB_BUILD_DEPS=(gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
+	libseccomp-dev libcap-dev libbsd-dev)
+# To run it and its demo: ping (the unmodified client), ip, unshare, setpriv.
+RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
+# To run the test suite.
+RB_TEST_DEPS=(libcmocka-dev libcap2-bin)
+
+rb_install_deps() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+		return 1
+	fi
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
