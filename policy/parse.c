@@ -1216,14 +1216,39 @@ static int lookup_result(int err, bool found)
 	return -err;
 }
 
-static int system_user(const char *name, uid_t *uid, void *ctx)
+/* getpwnam_r()/getgrnam_r() behind one signature, so the buffer handling
+ * below is written once. */
+static int pw_lookup(const char *name, char *buf, size_t size, unsigned *id, bool *found)
 {
 	struct passwd pw, *res = NULL;
+	int err = getpwnam_r(name, &pw, buf, size, &res);
+
+	*found = err == 0 && res;
+	if (*found)
+		*id = pw.pw_uid;
+	return err;
+}
+
+static int gr_lookup(const char *name, char *buf, size_t size, unsigned *id, bool *found)
+{
+	struct group gr, *res = NULL;
+	int err = getgrnam_r(name, &gr, buf, size, &res);
+
+	*found = err == 0 && res;
+	if (*found)
+		*id = gr.gr_gid;
+	return err;
+}
+
+/* Run LOOKUP with a buffer that grows on ERANGE up to LOOKUP_BUF_MAX. */
+static int lookup_id(int (*lookup)(const char *, char *, size_t, unsigned *, bool *),
+		     const char *name, unsigned *id)
+{
 	size_t size = 1024;
 	char *buf = NULL;
+	bool found = false;
 	int err;
 
-	(void)ctx;
 	for (;;) {
 		char *nb = realloc(buf, size);
 
@@ -1232,46 +1257,37 @@ static int system_user(const char *name, uid_t *uid, void *ctx)
 			return -ENOMEM;
 		}
 		buf = nb;
-		err = getpwnam_r(name, &pw, buf, size, &res);
+		err = lookup(name, buf, size, id, &found);
 		if (err == EINTR)
 			continue;
 		if (err != ERANGE || size >= LOOKUP_BUF_MAX)
 			break;
 		size *= 2;
 	}
-	if (err == 0 && res)
-		*uid = pw.pw_uid;
 	free(buf);
-	return lookup_result(err, res != NULL);
+	return lookup_result(err, found);
+}
+
+static int system_user(const char *name, uid_t *uid, void *ctx)
+{
+	unsigned id = 0;
+	int r = lookup_id(pw_lookup, name, &id);
+
+	(void)ctx;
+	if (r == 0)
+		*uid = (uid_t)id;
+	return r;
 }
 
 static int system_group(const char *name, gid_t *gid, void *ctx)
 {
-	struct group gr, *res = NULL;
-	size_t size = 1024;
-	char *buf = NULL;
-	int err;
+	unsigned id = 0;
+	int r = lookup_id(gr_lookup, name, &id);
 
 	(void)ctx;
-	for (;;) {
-		char *nb = realloc(buf, size);
-
-		if (!nb) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = nb;
-		err = getgrnam_r(name, &gr, buf, size, &res);
-		if (err == EINTR)
-			continue;
-		if (err != ERANGE || size >= LOOKUP_BUF_MAX)
-			break;
-		size *= 2;
-	}
-	if (err == 0 && res)
-		*gid = gr.gr_gid;
-	free(buf);
-	return lookup_result(err, res != NULL);
+	if (r == 0)
+		*gid = (gid_t)id;
+	return r;
 }
 
 const struct rb_resolver rb_resolver_system = {

@@ -56,12 +56,16 @@ not_ok() {
 	echo "not ok $rb_tests - $*"
 }
 
-# check DESCRIPTION COMMAND...: run COMMAND, pass when it exits 0.
-check() {
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
+# run_check WANT DESCRIPTION COMMAND...: run COMMAND and pass when it
+# succeeds (WANT=pass) or fails (WANT=fail); its output is shown indented.
+run_check() {
+	local want=$1 desc=$2 out got=fail
+	shift 2
+	out=$("$@" 2>&1) && got=pass
+	if [ "$got" = "$want" ]; then
 		ok "$desc"
+	elif [ "$want" = fail ]; then
+		not_ok "$desc (unexpectedly succeeded)"
 	else
 		not_ok "$desc"
 	fi
@@ -69,18 +73,11 @@ check() {
 	return 0
 }
 
+# check DESCRIPTION COMMAND...: pass when COMMAND exits 0.
+check() { run_check pass "$@"; }
+
 # check_fails DESCRIPTION COMMAND...: pass when COMMAND exits non-zero.
-check_fails() {
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		not_ok "$desc (unexpectedly succeeded)"
-	else
-		ok "$desc"
-	fi
-	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/    # /'
-	return 0
-}
+check_fails() { run_check fail "$@"; }
 
 # as_user UID [GROUPS] -- COMMAND...: run COMMAND as UID (gid UID), with no
 # capabilities at all, optionally with supplementary GROUPS (comma list).
