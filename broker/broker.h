@@ -12,14 +12,15 @@
 #include "codec.h"
 #include "policy.h"
 
-#define CONN_MAX_GROUPS 256 /* supplementary groups kept per client */
+#define CONN_INLINE_GROUPS 32 /* supplementary groups held without malloc */
 
 /* One client connection.  Identity is the kernel's, taken at accept. */
 struct conn {
 	int fd;
 	struct ucred cred;               /* SO_PEERCRED */
-	gid_t groups[CONN_MAX_GROUPS];   /* SO_PEERGROUPS */
+	gid_t *groups;                   /* SO_PEERGROUPS: inline_groups or heap */
 	size_t ngroups;
+	gid_t inline_groups[CONN_INLINE_GROUPS];
 	uint64_t requests;
 	struct conn *prev, *next;
 };

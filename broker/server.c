@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,43 @@ int server_listen(const struct broker_config *cfg)
 	return fd;
 }
 
+static void conn_free(struct conn *c)
+{
+	if (c->groups != c->inline_groups)
+		free(c->groups);
+	free(c);
+}
+
+/*
+ * The client's supplementary groups, complete: group rules must see all of
+ * them.  On ERANGE the kernel copies nothing and reports the size needed,
+ * so fetch again into a buffer of that size (at most NGROUPS_MAX entries).
+ */
+static int peer_groups(struct conn *c)
+{
+	socklen_t len = sizeof(c->inline_groups);
+
+	c->groups = c->inline_groups;
+	c->ngroups = 0;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) < 0) {
+		if (errno != ERANGE)
+			return -1;
+		if (len == 0 || len > NGROUPS_MAX * sizeof(gid_t) || len % sizeof(gid_t)) {
+			errno = EPROTO;
+			return -1;
+		}
+		c->groups = malloc(len);
+		if (!c->groups) {
+			c->groups = c->inline_groups;
+			return -1;
+		}
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) < 0)
+			return -1;
+	}
+	c->ngroups = len / sizeof(gid_t);
+	return 0;
+}
+
 static void conn_close(struct broker *b, struct conn *c)
 {
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -111,7 +149,7 @@ static void conn_close(struct broker *b, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	b->nconns--;
-	free(c);
+	conn_free(c);
 }
 
 static void accept_one(struct broker *b)
@@ -147,19 +185,10 @@ static void accept_one(struct broker *b)
 		log_warn("SO_PEERCRED");
 		goto fail;
 	}
-	len = sizeof(c->groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) < 0) {
-		/* ERANGE: more groups than we keep; match on the primary gid
-		 * and the first ones rather than refusing the client. */
-		if (errno != ERANGE) {
-			log_warn("SO_PEERGROUPS");
-			goto fail;
-		}
-		len = sizeof(c->groups);
-		log_event(LOG_LVL_WARN, "too many supplementary groups", "uid=%u pid=%d kept=%d",
-			  (unsigned)c->cred.uid, (int)c->cred.pid, CONN_MAX_GROUPS);
+	if (peer_groups(c) < 0) {
+		log_warn("SO_PEERGROUPS uid=%u pid=%d", (unsigned)c->cred.uid, (int)c->cred.pid);
+		goto fail;
 	}
-	c->ngroups = len / sizeof(gid_t);
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c }) < 0) {
 		log_warn("epoll_ctl");
@@ -175,7 +204,7 @@ static void accept_one(struct broker *b)
 	return;
 fail:
 	close(fd);
-	free(c);
+	conn_free(c);
 }
 
 /* Returns false when the reply could not be sent (client gone or not

@@ -21,7 +21,8 @@ LOG=$RB_TMP/broker.log
 POLICY=$RB_TMP/policy.conf
 
 # uids: 64010 the broker, 64011 allowed any source, 64012 not in the policy,
-# 64013 allowed through supplementary group 64100, 64014 one source only.
+# 64013 allowed through supplementary group 64100, 64014 one source only,
+# 64015 in many groups but not in group 0.
 BROKER_USER=64010:64010
 cat >"$POLICY" <<'EOF'
 # test policy for tests/e2e/core.sh
@@ -40,6 +41,11 @@ rule pinned {
     match uid 64014
     allow inet icmp
     source 127.0.0.1
+}
+
+rule wheel {
+    match gid 0
+    allow inet icmp
 }
 EOF
 
@@ -105,6 +111,13 @@ check "uid 64014: the rule's own source 127.0.0.1 is granted" \
 	as_user 64014 -- "$CLIENT" echo 4 127.0.0.1
 check "uid 64014: source 127.0.0.2, not in its rule -> EACCES" \
 	as_user 64014 -- "$CLIENT" expect EACCES 2 3 1 127.0.0.2
+
+many=$(seq -s, 64200 64239),64100 # 41 groups, the allowed one last
+lots=$(seq -s, 64200 64499)         # 300 groups, none of them 0
+check "uid 64013 in 41 supplementary groups, 64100 last: AF_INET6 granted" \
+	as_user 64013 "$many" -- "$CLIENT" echo 6
+check "uid 64015 in 300 supplementary groups, none 0: rule 'match gid 0' does not fit -> EACCES" \
+	as_user 64015 "$lots" -- "$CLIENT" expect EACCES 2 3 1
 
 # ---- denial ----
 check "uid 64012 (not in the policy) -> EACCES" \
