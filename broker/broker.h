@@ -41,6 +41,7 @@ struct broker {
 	int listen_fd, epfd, sigfd;
 	struct conn *conns;
 	size_t nconns;
+	bool accept_paused; /* out of descriptors: listener not watched */
 	bool stop;
 };
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -85,6 +86,42 @@ static gid_t group_arg(const char *s)
 	if (gr)
 		return gr->gr_gid;
 	return (gid_t)num_arg("--socket-group", s, 0, UINT32_MAX - 1);
+}
+
+/*
+ * Make the connection limit fit the descriptor limit.  Each client holds one
+ * descriptor, and up to a few replies' sockets may be in flight to it;
+ * in-flight descriptors count against RLIMIT_NOFILE too.  The soft limit is
+ * raised to the hard one first (no privilege needed).
+ */
+#define FDS_RESERVED 32   /* listener, epoll, signalfd, stdio, one new socket */
+#define FDS_PER_CONN 8    /* its own + replies queued (SO_SNDBUF minimum) */
+
+static void fit_connection_limit(struct broker_config *cfg)
+{
+	struct rlimit rl;
+	size_t fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		fatal("getrlimit");
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("raise RLIMIT_NOFILE");
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 16 * 1024 * 1024)
+		return;
+	if (rl.rlim_cur <= FDS_RESERVED + FDS_PER_CONN)
+		fatalx("RLIMIT_NOFILE %llu is too small to serve anyone",
+		       (unsigned long long)rl.rlim_cur);
+	fit = ((size_t)rl.rlim_cur - FDS_RESERVED) / FDS_PER_CONN;
+	if (cfg->max_conns > fit) {
+		log_event(LOG_LVL_WARN, "max connections lowered to fit RLIMIT_NOFILE",
+			  "max_connections=%zu nofile=%llu", fit,
+			  (unsigned long long)rl.rlim_cur);
+		cfg->max_conns = fit;
+	}
 }
 
 /* Load the policy; print every diagnostic.  Returns NULL on errors. */
@@ -203,6 +240,7 @@ int main(int argc, char **argv)
 		fatalx("policy %s has errors; not starting", cfg.policy_path);
 
 	signal(SIGPIPE, SIG_IGN);
+	fit_connection_limit(&cfg);
 	b.listen_fd = server_listen(&cfg);
 	priv_drop(cfg.user);
 	server_run(&b);

@@ -29,6 +29,21 @@
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
 
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83 /* Linux 6.16 */
+#endif
+
+/* Clients never send descriptors.  Where the kernel can refuse them for us
+ * (SO_PASSRIGHTS, Linux 6.16), a client's sendmsg() with SCM_RIGHTS fails
+ * and nothing reaches the broker; older kernels deliver them and frame.c
+ * closes them.  Best effort: ENOPROTOOPT on older kernels. */
+static void refuse_descriptors(int fd)
+{
+	int off = 0;
+
+	setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off));
+}
+
 static int unix_addr(const char *path, struct sockaddr_un *sun)
 {
 	memset(sun, 0, sizeof(*sun));
@@ -96,9 +111,37 @@ int server_listen(const struct broker_config *cfg)
 		fatal("bind %s", cfg->socket_path);
 	if (cfg->socket_gid != (gid_t)-1 && chown(cfg->socket_path, (uid_t)-1, cfg->socket_gid) < 0)
 		fatal("chown %s", cfg->socket_path);
+	refuse_descriptors(fd);
 	if (listen(fd, SOMAXCONN) < 0)
 		fatal("listen %s", cfg->socket_path);
 	return fd;
+}
+
+/*
+ * Out of descriptors: stop watching the listener (level-triggered epoll
+ * would wake us for the same pending client in a busy loop) until a
+ * connection closes.  Waiting clients stay in the backlog.
+ */
+static void pause_accepting(struct broker *b)
+{
+	if (b->accept_paused)
+		return;
+	log_warn("accept: pausing until a client disconnects");
+	if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, b->listen_fd,
+		      &(struct epoll_event){ .events = 0, .data.ptr = EP_LISTEN }) < 0)
+		fatal("epoll_ctl");
+	b->accept_paused = true;
+}
+
+static void resume_accepting(struct broker *b)
+{
+	if (!b->accept_paused)
+		return;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, b->listen_fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_LISTEN }) < 0)
+		fatal("epoll_ctl");
+	b->accept_paused = false;
+	log_info("accepting clients again");
 }
 
 static void conn_free(struct conn *c)
@@ -150,6 +193,7 @@ static void conn_close(struct broker *b, struct conn *c)
 		c->next->prev = c->prev;
 	b->nconns--;
 	conn_free(c);
+	resume_accepting(b);
 }
 
 static void accept_one(struct broker *b)
@@ -160,9 +204,9 @@ static void accept_one(struct broker *b)
 
 	fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
-		/* EMFILE and friends: the pending client stays queued and we
-		 * come back; log so the operator sees it. */
-		if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			pause_accepting(b); /* the pending client stays queued */
+		else if (errno != EAGAIN && errno != ECONNABORTED && errno != EINTR)
 			log_warn("accept");
 		return;
 	}
@@ -179,6 +223,15 @@ static void accept_one(struct broker *b)
 		return;
 	}
 	c->fd = fd;
+	refuse_descriptors(fd);
+	/* The smallest send buffer the kernel allows holds only a few replies.
+	 * A client that does not read its replies (each may carry a socket
+	 * that counts against the broker's in-flight descriptor limit) soon
+	 * makes our non-blocking send fail, and is dropped. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ 1 }, sizeof(int)) < 0) {
+		log_warn("SO_SNDBUF");
+		goto fail;
+	}
 	len = sizeof(c->cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 ||
 	    len != sizeof(c->cred)) {

@@ -146,12 +146,42 @@ check "IPPROTO_RAW refusal is logged" \
 	grep -E 'msg=refuse decision=invalid uid=64011 .*protocol=raw .*reason="IPPROTO_RAW' "$LOG"
 
 # ---- hostile clients cost only themselves ----
-check "kept client is served between garbage, oversize, truncated, wrong-version, kindless, fd-sending, hang-up and idle clients" \
+check "kept client is served between garbage, oversize, truncated, wrong-version, kindless, fd-sending, hang-up, idle and never-reading clients" \
 	as_user 64011 -- "$CLIENT" survive
 kill -0 "$RB_BROKER_PID" 2>/dev/null && ok "broker still running after hostile clients" ||
 	not_ok "broker died"
 check "protocol errors are logged" grep -c 'msg="protocol error"' "$LOG"
 check "uid 64011 still gets sockets afterwards" as_user 64011 -- "$CLIENT" echo 4
+
+# ---- a descriptor limit too small for --max-connections ----
+# The limit is lowered to fit, and clients beyond it are turned away at
+# accept instead of the broker spinning on EMFILE.
+small_log=$RB_TMP/small.log
+small_sock=$RB_TMP/small.sock
+prlimit --nofile=96:96 -- "$RB_BROKER" -p "$POLICY" -s "$small_sock" -u $BROKER_USER \
+	-c 1000 2>"$small_log" &
+small_pid=$!
+for _ in $(seq 1 100); do [ -S "$small_sock" ] && grep -q msg=ready "$small_log" && break; sleep 0.05; done
+check "max connections lowered to fit RLIMIT_NOFILE 96" \
+	grep -E 'max connections lowered.* max_connections=8 nofile=96' "$small_log"
+RAWBROKER_SOCKET=$small_sock as_user 64011 -- "$CLIENT" hold 150 1500 >/dev/null &
+holder=$!
+sleep 0.5
+ticks0=$(awk '{print $14 + $15}' "/proc/$small_pid/stat")
+sleep 0.8
+ticks1=$(awk '{print $14 + $15}' "/proc/$small_pid/stat")
+wait $holder
+if [ $((ticks1 - ticks0)) -le 2 ]; then
+	ok "150 idle clients against 8 slots: broker idle ($((ticks1 - ticks0)) ticks in 0.8 s)"
+else
+	not_ok "150 idle clients against 8 slots: broker used $((ticks1 - ticks0)) ticks in 0.8 s"
+fi
+check "connections over the limit are logged" grep -q 'limit=max_connections value=8' "$small_log"
+check "after the idle clients leave, it serves again" \
+	env RAWBROKER_SOCKET="$small_sock" setpriv --reuid=64011 --regid=64011 --clear-groups \
+	-- "$CLIENT" echo 4
+kill -TERM $small_pid
+wait $small_pid 2>/dev/null
 
 # ---- SIGHUP reload: a broken file keeps the old policy, a good one applies ----
 cp "$POLICY" "$RB_TMP/policy.good"

@@ -18,7 +18,9 @@
  *                                       reason, which is printed
  *   e2e_client hostile KIND             misbehave on a raw connection: garbage,
  *                                       oversize, truncated, badversion,
- *                                       nokind, sendfd, hangup, idle
+ *                                       nokind, sendfd, hangup, idle, noread
+ *   e2e_client hold N MS                open N connections, say nothing,
+ *                                       hold them MS milliseconds
  *   e2e_client survive                  keep a connection, let the hostile
  *                                       kinds run in children, then use the
  *                                       kept connection again
@@ -372,6 +374,43 @@ static int expect_error_reply(int fd, Rawbroker__Status status, const char *kind
 	return 0;
 }
 
+/* Send many valid requests and read nothing: the broker may queue only a
+ * few replies (each with a socket) before it drops this client. */
+static int cmd_noread(int fd)
+{
+	uint8_t buf[RB_FRAME_MAX];
+	ssize_t n = pack_request(buf, sizeof(buf), RB_PROTOCOL_VERSION, true);
+	int sent = 0, got = 0, rfd;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (n < 0)
+		return fail("pack");
+	for (int i = 0; i < 200; i++) {
+		if (send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+			break;
+		sent++;
+		usleep(1000); /* let the broker answer each one */
+	}
+	/* Now read what was queued: a few replies, then the broker's close. */
+	for (;;) {
+		if (poll(&pfd, 1, 2000) != 1)
+			return fail("noread: broker neither answered nor closed");
+		n = rb_frame_recv(fd, buf, sizeof(buf), &rfd, RB_FRAME_ACCEPT_FD);
+		if (n <= 0)
+			break;
+		if (rfd >= 0) {
+			close(rfd);
+			got++;
+		}
+	}
+	if (got == 0 || got > 8)
+		return fail("noread: %d of %d requests answered before the close; "
+			    "expected 1..8", got, sent);
+	printf("noread: sent %d requests without reading; the broker queued %d replies, "
+	       "then dropped the connection\n", sent, got);
+	return 0;
+}
+
 static int cmd_hostile(const char *kind)
 {
 	uint8_t buf[RB_FRAME_MAX + 512];
@@ -407,10 +446,21 @@ static int cmd_hostile(const char *kind)
 			return fail("send: %s", strerror(errno));
 		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
 	} else if (strcmp(kind, "sendfd") == 0) {
+		/* Linux 6.16+: the broker's SO_PASSRIGHTS=0 makes the kernel
+		 * refuse; older kernels deliver it and the broker refuses. */
 		n = pack_request(buf, sizeof(buf), RB_PROTOCOL_VERSION, true);
-		if (n < 0 || rb_frame_send(fd, buf, (size_t)n, STDIN_FILENO, 0) < 0)
-			return fail("send with fd: %s", strerror(errno));
-		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
+		if (n < 0)
+			return fail("pack");
+		r = rb_frame_send(fd, buf, (size_t)n, STDIN_FILENO, 0);
+		if (r == -EPERM)
+			printf("sendfd: the kernel refused to pass a descriptor to the broker\n");
+		else if (r < 0)
+			return fail("send with fd: %s", strerror(-r));
+		else
+			r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
+		r = r == -EPERM ? 0 : r;
+	} else if (strcmp(kind, "noread") == 0) {
+		r = cmd_noread(fd);
 	} else if (strcmp(kind, "hangup") == 0) {
 		/* A valid request, then gone before the reply. */
 		n = pack_request(buf, sizeof(buf), RB_PROTOCOL_VERSION, true);
@@ -427,10 +477,24 @@ static int cmd_hostile(const char *kind)
 	return r;
 }
 
+/* Open N connections and hold them, saying nothing, for MS milliseconds. */
+static int cmd_hold(int n, int ms)
+{
+	int opened = 0;
+
+	for (int i = 0; i < n; i++)
+		if (raw_connect() >= 0)
+			opened++;
+	printf("hold: %d of %d connections open, idle for %d ms\n", opened, n, ms);
+	usleep((useconds_t)ms * 1000);
+	return opened == n ? 0 : fail("only %d of %d connections opened", opened, n);
+}
+
 static int cmd_survive(void)
 {
-	static const char *const kinds[] = { "garbage",	  "oversize", "truncated", "badversion",
-					     "nokind",	  "sendfd",   "hangup",	   "idle" };
+	static const char *const kinds[] = { "garbage", "oversize", "truncated",
+					     "badversion", "nokind", "sendfd",
+					     "hangup", "idle", "noread" };
 	int fd, bad = 0;
 
 	fd = rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP); /* opens the kept connection */
@@ -480,5 +544,7 @@ int main(int argc, char **argv)
 		return cmd_hostile(argv[2]);
 	if (strcmp(argv[1], "survive") == 0)
 		return cmd_survive();
+	if (strcmp(argv[1], "hold") == 0 && argc >= 4)
+		return cmd_hold(atoi(argv[2]), atoi(argv[3]));
 	return fail("unknown command %s", argv[1]);
 }
