@@ -10,7 +10,10 @@
  * over: pthread_atfork() keeps the mutex consistent, and the connection is
  * tagged with the pid that opened it, so a child (even one made by a raw
  * clone()) never talks on its parent's connection, whose replies would go
- * to whichever process reads first.
+ * to whichever process reads first.  The connection is also known by its
+ * device and inode: a host that closes every descriptor (daemonising,
+ * closefrom()) and reuses the number must never see the library write to,
+ * read from or close its descriptor.
  */
 #include "rawbroker.h"
 
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -47,8 +51,10 @@ static struct {
 	pthread_mutex_t lock;
 	int fd;        /* connection to the broker, or -1 */
 	pid_t pid;     /* process that opened fd */
+	dev_t dev;     /* what fd was when we opened it */
+	ino_t ino;
 	uint64_t next_id;
-} conn = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 1 };
+} conn = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .next_id = 1 };
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -62,13 +68,27 @@ static void atfork_parent(void)
 	pthread_mutex_unlock(&conn.lock);
 }
 
+/* Is conn.fd still the socket we connected? */
+static bool still_ours(void)
+{
+	struct stat st;
+
+	return fstat(conn.fd, &st) == 0 && st.st_dev == conn.dev && st.st_ino == conn.ino;
+}
+
+/* Forget the connection; close the descriptor only if it is still ours. */
+static void drop_connection(void)
+{
+	if (conn.fd >= 0 && still_ours())
+		close(conn.fd);
+	conn.fd = -1;
+}
+
 static void atfork_child(void)
 {
 	/* The child owns a copy of the descriptor that shares the parent's
 	 * connection: drop the copy, never use it. */
-	if (conn.fd >= 0)
-		close(conn.fd);
-	conn.fd = -1;
+	drop_connection();
 	pthread_mutex_unlock(&conn.lock);
 }
 
@@ -99,11 +119,13 @@ static const char *socket_path(void)
 	return (p && *p) ? p : RB_DEFAULT_SOCKET;
 }
 
-/* Returns a connected descriptor or -errno. */
+/* Returns a connected descriptor (its identity saved in conn) or -errno.
+ * Called with conn.lock held. */
 static int open_connection(struct rb_result *res)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = socket_path();
+	struct stat st;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -117,31 +139,40 @@ static int open_connection(struct rb_result *res)
 		set_result(res, r, NULL, "cannot create a unix socket: %s", strerror(r));
 		return -r;
 	}
+	/* Bound every wait on this connection once, instead of a poll() per
+	 * call: connect() to a broker whose backlog is full (SO_SNDTIMEO), and
+	 * each reply (SO_RCVTIMEO). */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &reply_timeout, sizeof(reply_timeout)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &reply_timeout, sizeof(reply_timeout)) < 0) {
+		r = errno;
+		close(fd);
+		set_result(res, r, NULL, "socket timeouts: %s", strerror(r));
+		return -r;
+	}
 	do {
 		r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	} while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		r = errno;
 		close(fd);
+		if (r == EAGAIN) {
+			set_result(res, ETIMEDOUT, NULL,
+				   "the broker at %s accepted no connection within %d ms",
+				   path, RB_REPLY_TIMEOUT_MS);
+			return -ETIMEDOUT;
+		}
 		set_result(res, r, NULL, "no broker at %s: %s", path, strerror(r));
 		return -r;
 	}
-	/* Bound the wait for each reply on this connection, once, instead of a
-	 * poll() per request. */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &reply_timeout, sizeof(reply_timeout)) < 0) {
+	if (fstat(fd, &st) < 0) {
 		r = errno;
 		close(fd);
-		set_result(res, r, NULL, "SO_RCVTIMEO: %s", strerror(r));
+		set_result(res, r, NULL, "fstat: %s", strerror(r));
 		return -r;
 	}
+	conn.dev = st.st_dev;
+	conn.ino = st.st_ino;
 	return fd;
-}
-
-static void drop_connection(void)
-{
-	if (conn.fd >= 0)
-		close(conn.fd);
-	conn.fd = -1;
 }
 
 static int status_errno(const Rawbroker__Reply *rep)
@@ -322,8 +353,10 @@ RB_EXPORT int rb_socket_request(const struct rb_request *rq, struct rb_result *r
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool fresh = false;
 
-		if (conn.fd >= 0 && conn.pid != getpid())
-			drop_connection(); /* a raw clone()'s copy: not ours */
+		/* A raw clone()'s copy of the parent's connection, or a number
+		 * the host has reused for something else: not ours to use. */
+		if (conn.fd >= 0 && (conn.pid != getpid() || !still_ours()))
+			drop_connection();
 		if (conn.fd < 0) {
 			r = open_connection(res);
 			if (r < 0)

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_client.c - librawbroker against a fake broker in this process:
+ * errno contract, reasons, replies it must not trust, timeouts, a host that
+ * reuses the library's descriptor number, fork() and threads.  Needs no
+ * privilege: the fake broker never hands out a raw socket.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "codec.h"
+#include "frame.h"
+#include "rawbroker.h"
+
+enum fake_mode {
+	FAKE_DENY,      /* STATUS_DENIED with a reason and rule */
+	FAKE_WRONG_FD,  /* STATUS_OK with a UDP socket */
+	FAKE_WRONG_ID,  /* STATUS_DENIED, id + 1 */
+	FAKE_SILENT,    /* read the request, never answer */
+};
+
+static char dir[48], path[96];
+static int listen_fd = -1;
+static pthread_t acceptor;
+static _Atomic int mode;
+static _Atomic int accepted, answered;
+
+static void *serve_conn(void *arg)
+{
+	int c = (int)(intptr_t)arg;
+	uint8_t buf[RB_FRAME_MAX], out[RB_FRAME_MAX];
+
+	for (;;) {
+		Rawbroker__Request *req = NULL;
+		Rawbroker__Reply rep = RAWBROKER__REPLY__INIT;
+		ssize_t n = rb_frame_recv(c, buf, sizeof(buf), NULL, 0);
+		int fd = -1;
+
+		if (n <= 0)
+			break;
+		if (rb_request_decode(buf, (size_t)n, &req) < 0) {
+			rb_request_free(req);
+			break;
+		}
+		rep.version = RB_PROTOCOL_VERSION;
+		rep.id = req->id;
+		rep.status = RAWBROKER__STATUS__STATUS_DENIED;
+		rep.reason = (char *)"no rule allows it (fake)";
+		rep.rule = (char *)"fake-rule";
+		switch (atomic_load(&mode)) {
+		case FAKE_SILENT:
+			rb_request_free(req);
+			continue;
+		case FAKE_WRONG_ID:
+			rep.id++;
+			break;
+		case FAKE_WRONG_FD:
+			rep.status = RAWBROKER__STATUS__STATUS_OK;
+			fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			break;
+		default:
+			break;
+		}
+		rb_request_free(req);
+		n = rb_reply_encode(&rep, out, sizeof(out));
+		rb_frame_send(c, out, (size_t)n, fd, 0);
+		if (fd >= 0)
+			close(fd);
+		atomic_fetch_add(&answered, 1);
+	}
+	close(c);
+	return NULL;
+}
+
+static void *accept_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_t t;
+		int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0)
+			return NULL; /* listener shut down */
+		atomic_fetch_add(&accepted, 1);
+		pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)c);
+		pthread_detach(t);
+	}
+}
+
+static int listen_at(const char *p, int backlog)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    (backlog >= 0 && listen(fd, backlog) < 0))
+		return -1;
+	return fd;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/rawbroker-unit.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/fake.sock", dir);
+	listen_fd = listen_at(path, 64);
+	if (listen_fd < 0)
+		return -1;
+	setenv("RAWBROKER_SOCKET", path, 1);
+	pthread_create(&acceptor, NULL, accept_loop, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rb_disconnect();
+	shutdown(listen_fd, SHUT_RDWR);
+	pthread_join(acceptor, NULL);
+	close(listen_fd);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+/* Each test starts with no kept connection and the fake denying. */
+static int fresh(void **state)
+{
+	(void)state;
+	rb_disconnect();
+	atomic_store(&mode, FAKE_DENY);
+	setenv("RAWBROKER_SOCKET", path, 1);
+	return 0;
+}
+
+/* Open AF_INET sockets in this process (the fake broker closes its own
+ * copy of what it sends, so any left is one the library leaked). */
+static int count_inet_sockets(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name), dom;
+		socklen_t len = sizeof(dom);
+
+		if (e->d_name[0] != '.' && fd != dirfd(d) &&
+		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_INET)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_no_broker(void **state)
+{
+	char p[96];
+	struct rb_request rq = { .domain = AF_INET, .type = SOCK_RAW, .protocol = IPPROTO_ICMP };
+	struct rb_result res;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/none.sock", dir);
+	setenv("RAWBROKER_SOCKET", p, 1);
+	assert_int_equal(rb_socket_request(&rq, &res), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(res.error, ENOENT);
+	assert_non_null(strstr(res.reason, "none.sock"));
+}
+
+static void test_stale_socket(void **state)
+{
+	char p[96];
+	int fd;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/stale.sock", dir);
+	fd = listen_at(p, -1); /* bound, never listening: like a dead broker's file */
+	assert_true(fd >= 0);
+	setenv("RAWBROKER_SOCKET", p, 1);
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	close(fd);
+	unlink(p);
+}
+
+static void test_denied(void **state)
+{
+	struct rb_request rq = { .domain = AF_INET6, .type = SOCK_RAW, .protocol = IPPROTO_ICMPV6 };
+	struct rb_result res;
+
+	(void)state;
+	assert_int_equal(rb_socket_request(&rq, &res), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(res.error, EACCES);
+	assert_string_equal(res.reason, "no rule allows it (fake)");
+	assert_string_equal(res.rule, "fake-rule");
+	/* The connection is kept: a second call needs no new one. */
+	int before = atomic_load(&accepted);
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(atomic_load(&accepted), before);
+}
+
+static void test_wrong_descriptor(void **state)
+{
+	struct rb_request rq = { .domain = AF_INET, .type = SOCK_RAW, .protocol = IPPROTO_ICMP };
+	struct rb_result res;
+
+	(void)state;
+	atomic_store(&mode, FAKE_WRONG_FD);
+	assert_int_equal(rb_socket_request(&rq, &res), -1);
+	assert_int_equal(errno, EPROTO);
+	assert_non_null(strstr(res.reason, "other than the one asked for"));
+	assert_int_equal(count_inet_sockets(), 0); /* the UDP socket was closed */
+}
+
+static void test_wrong_id(void **state)
+{
+	(void)state;
+	atomic_store(&mode, FAKE_WRONG_ID);
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, EPROTO);
+}
+
+static void test_bad_source(void **state)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct rb_request rq = { .domain = AF_INET,
+				 .type = SOCK_RAW,
+				 .protocol = IPPROTO_ICMP,
+				 .source = (struct sockaddr *)&sin6,
+				 .source_len = sizeof(sin6) };
+	struct rb_result res;
+	int before = atomic_load(&answered);
+
+	(void)state;
+	assert_int_equal(rb_socket_request(&rq, &res), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(atomic_load(&answered), before); /* never sent */
+}
+
+static void test_silent_broker_times_out(void **state)
+{
+	double t0 = now_s(), dt;
+
+	(void)state;
+	atomic_store(&mode, FAKE_SILENT);
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	dt = now_s() - t0;
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_true(dt > 4.5 && dt < 7.0);
+}
+
+static void test_full_backlog_times_out(void **state)
+{
+	char p[96];
+	int lfd, fillers[64], nf = 0;
+	struct rb_result res;
+	struct rb_request rq = { .domain = AF_INET, .type = SOCK_RAW, .protocol = IPPROTO_ICMP };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	double t0, dt;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/wedged.sock", dir);
+	lfd = listen_at(p, 0); /* a broker that never accepts */
+	assert_true(lfd >= 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p);
+	while (nf < 64) {
+		int c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (connect(c, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+			close(c);
+			break;
+		}
+		fillers[nf++] = c;
+	}
+	assert_true(nf < 64); /* the backlog is full now */
+	setenv("RAWBROKER_SOCKET", p, 1);
+	t0 = now_s();
+	assert_int_equal(rb_socket_request(&rq, &res), -1);
+	dt = now_s() - t0;
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_non_null(strstr(res.reason, "accepted no connection"));
+	assert_true(dt > 4.5 && dt < 7.0);
+	while (nf)
+		close(fillers[--nf]);
+	close(lfd);
+	unlink(p);
+}
+
+/* The host closes every descriptor (as a daemon does) and the number of the
+ * library's connection comes back as one of its own sockets. */
+static void test_host_reuses_descriptor(void **state)
+{
+	int probe, sv[2], n;
+	struct stat before, after;
+	char byte;
+
+	(void)state;
+	probe = fcntl(0, F_DUPFD_CLOEXEC, 3); /* the next free number... */
+	close(probe);
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1); /* ...is the connection */
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(dup2(sv[0], probe), probe); /* closes ours, puts the host's there */
+	close(sv[0]);
+	assert_int_equal(fstat(probe, &before), 0);
+
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, EACCES); /* answered, on a new connection */
+	/* The host's descriptor is untouched: still open, same socket, and
+	 * nothing was written to it. */
+	assert_int_equal(fstat(probe, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	n = (int)recv(sv[1], &byte, 1, MSG_DONTWAIT);
+	assert_int_equal(n, -1);
+	assert_int_equal(errno, EAGAIN);
+	rb_disconnect();
+	assert_int_equal(fstat(probe, &after), 0); /* rb_disconnect left it too */
+	close(probe);
+	close(sv[1]);
+}
+
+static void test_fork_child_uses_own_connection(void **state)
+{
+	int before, st;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	before = atomic_load(&accepted);
+	pid = fork();
+	if (pid == 0)
+		_exit(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 && errno == EACCES ? 0 : 1);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(atomic_load(&accepted), before + 1);
+	/* ...and the parent's connection still works, with no new one. */
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(atomic_load(&accepted), before + 1);
+}
+
+static void *hammer(void *arg)
+{
+	intptr_t bad = 0;
+
+	(void)arg;
+	for (int i = 0; i < 200; i++) {
+		struct rb_result res;
+		struct rb_request rq = { .domain = AF_INET,
+					 .type = SOCK_RAW,
+					 .protocol = IPPROTO_ICMP };
+
+		if (rb_socket_request(&rq, &res) != -1 || errno != EACCES ||
+		    strcmp(res.rule, "fake-rule") != 0)
+			bad++;
+	}
+	return (void *)bad;
+}
+
+static void test_threads(void **state)
+{
+	pthread_t t[4];
+	int before = atomic_load(&answered);
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, hammer, NULL);
+	for (int i = 0; i < 4; i++) {
+		void *bad;
+
+		pthread_join(t[i], &bad);
+		assert_int_equal((intptr_t)bad, 0);
+	}
+	assert_int_equal(atomic_load(&answered) - before, 800);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_no_broker, fresh),
+		cmocka_unit_test_setup(test_stale_socket, fresh),
+		cmocka_unit_test_setup(test_denied, fresh),
+		cmocka_unit_test_setup(test_wrong_descriptor, fresh),
+		cmocka_unit_test_setup(test_wrong_id, fresh),
+		cmocka_unit_test_setup(test_bad_source, fresh),
+		cmocka_unit_test_setup(test_silent_broker_times_out, fresh),
+		cmocka_unit_test_setup(test_full_backlog_times_out, fresh),
+		cmocka_unit_test_setup(test_host_reuses_descriptor, fresh),
+		cmocka_unit_test_setup(test_fork_child_uses_own_connection, fresh),
+		cmocka_unit_test_setup(test_threads, fresh),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
