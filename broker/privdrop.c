@@ -6,9 +6,13 @@
  * switch), then capabilities: permitted = effective = {CAP_NET_RAW},
  * inheritable and ambient empty, bounding set {CAP_NET_RAW}; then
  * NO_NEW_PRIVS.  Started as a non-root user that holds CAP_NET_RAW (systemd
- * AmbientCapabilities=, podman --cap-add): the same capability end state
- * without the uid switch.  Either way the result is read back from the
- * kernel and the broker stops if it differs.  Never serves as root.
+ * AmbientCapabilities=, podman --cap-add): the same capability sets without
+ * the uid switch; supplementary groups cannot be dropped there (no
+ * CAP_SETGID) and are reported.  The bounding set is narrowed only where
+ * CAP_SETPCAP is permitted; otherwise it is left and said so: with
+ * NO_NEW_PRIVS and no execve() it grants nothing.  Either way the result is
+ * read back from the kernel and the broker stops if it differs from what
+ * was set.  Never serves as root.
  *
  * The broker's own seccomp sandbox comes after this step (see
  * ARCHITECTURE.md, "Security model").
@@ -83,8 +87,27 @@ static void limit_bounding_set(void)
 	}
 }
 
+static bool permitted(cap_value_t cap)
+{
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t c = cap_get_proc();
+
+	if (!c || cap_get_flag(c, cap, CAP_PERMITTED, &v) < 0)
+		fatal("cap_get_proc");
+	cap_free(c);
+	return v == CAP_SET;
+}
+
+static bool bounding_holds_more(void)
+{
+	for (cap_value_t v = 0; prctl(PR_CAPBSET_READ, v) >= 0; v++)
+		if (v != CAP_NET_RAW && prctl(PR_CAPBSET_READ, v) == 1)
+			return true;
+	return false;
+}
+
 /* Read back what the kernel holds and compare with what was asked. */
-static void verify(bool switched, uid_t uid, gid_t gid)
+static void verify(bool switched, bool bounded, uid_t uid, gid_t gid)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
@@ -114,7 +137,7 @@ static void verify(bool switched, uid_t uid, gid_t gid)
 	for (cap_value_t v = 0; prctl(PR_CAPBSET_READ, v) >= 0; v++) {
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, v, 0, 0) == 1)
 			fatalx("ambient capability %d still set; refusing to serve", (int)v);
-		if (switched && v != CAP_NET_RAW && prctl(PR_CAPBSET_READ, v) == 1)
+		if (bounded && v != CAP_NET_RAW && prctl(PR_CAPBSET_READ, v) == 1)
 			fatalx("bounding set still holds capability %d; refusing to serve",
 			       (int)v);
 	}
@@ -126,9 +149,10 @@ void priv_drop(const char *user)
 {
 	static const cap_value_t raw_and_setpcap[] = { CAP_NET_RAW, CAP_SETPCAP };
 	static const cap_value_t raw_only[] = { CAP_NET_RAW };
-	bool switched = false;
+	bool switched = false, bounded = false;
 	uid_t uid = 0;
 	gid_t gid = 0;
+	int ngroups;
 
 	if (geteuid() == 0) {
 		resolve_user(user, &uid, &gid);
@@ -147,27 +171,31 @@ void priv_drop(const char *user)
 			fatal("setresuid %u", (unsigned)uid);
 		if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 			fatal("PR_SET_KEEPCAPS");
+		switched = true;
+	}
+	if (!permitted(CAP_NET_RAW))
+		fatalx("CAP_NET_RAW is not permitted: start the broker as root, or "
+		       "grant it CAP_NET_RAW (systemd AmbientCapabilities=, "
+		       "podman --cap-add NET_RAW)");
+	if (permitted(CAP_SETPCAP)) {
 		set_caps(raw_and_setpcap, 2);
 		limit_bounding_set();
-		switched = true;
-	} else {
-		cap_t c = cap_get_proc();
-		cap_flag_value_t v = CAP_CLEAR;
-
-		if (!c || cap_get_flag(c, CAP_NET_RAW, CAP_PERMITTED, &v) < 0)
-			fatal("cap_get_proc");
-		cap_free(c);
-		if (v != CAP_SET)
-			fatalx("CAP_NET_RAW is not permitted: start the broker as root, or "
-			       "grant it CAP_NET_RAW (systemd AmbientCapabilities=, "
-			       "podman --cap-add NET_RAW)");
+		bounded = true;
+	} else if (bounding_holds_more()) {
+		log_warnx("no CAP_SETPCAP: the capability bounding set stays as it was; "
+			  "with no_new_privs and no execve() it grants nothing");
 	}
+	ngroups = getgroups(0, NULL);
+	if (!switched && ngroups > 0)
+		log_warnx("started as uid %u with %d supplementary groups, which it cannot "
+			  "drop; run the broker without them (systemd: no "
+			  "SupplementaryGroups=)", (unsigned)getuid(), ngroups);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		fatal("clear ambient capabilities");
 	set_caps(raw_only, 1);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("PR_SET_NO_NEW_PRIVS");
-	verify(switched, uid, gid);
-	log_event(LOG_LVL_INFO, "privileges dropped", "uid=%u gid=%u caps=cap_net_raw",
-		  (unsigned)getuid(), (unsigned)getgid());
+	verify(switched, bounded, uid, gid);
+	log_event(LOG_LVL_INFO, "privileges dropped", "uid=%u gid=%u caps=cap_net_raw bounding=%s",
+		  (unsigned)getuid(), (unsigned)getgid(), bounded ? "cap_net_raw" : "unchanged");
 }

@@ -153,6 +153,76 @@ kill -0 "$RB_BROKER_PID" 2>/dev/null && ok "broker still running after hostile c
 check "protocol errors are logged" grep -c 'msg="protocol error"' "$LOG"
 check "uid 64011 still gets sockets afterwards" as_user 64011 -- "$CLIENT" echo 4
 
+# ---- the other ways to start ----
+alt_log=$RB_TMP/alt.log
+install -d -o 64010 -g 64010 -m 755 "$RB_TMP/alt" # a non-root broker binds here
+alt_sock=$RB_TMP/alt/rb.sock
+# start_alt PREFIX... -- BROKER_ARGS...: start the broker under PREFIX.
+start_alt() {
+	local prefix=()
+	while [ "$1" != -- ]; do prefix+=("$1"); shift; done
+	shift
+	: >"$alt_log"
+	"${prefix[@]}" "$RB_BROKER" -p "$POLICY" -s "$alt_sock" "$@" 2>"$alt_log" &
+	alt_pid=$!
+	for _ in $(seq 1 100); do grep -q msg=ready "$alt_log" && return 0; sleep 0.05; done
+	kill -0 $alt_pid 2>/dev/null && kill -TERM $alt_pid
+	sed 's/^/    # /' "$alt_log"
+	return 1
+}
+stop_alt() { kill -TERM $alt_pid; wait $alt_pid 2>/dev/null; rm -f "$alt_sock"; }
+alt_status() { grep -E '^(Uid|Cap|NoNew)' "/proc/$alt_pid/status" | sed 's/^/    # /'; }
+alt_has() { grep -Eq "^$1:\s+$2" "/proc/$alt_pid/status"; }
+
+# Non-root with CAP_NET_RAW handed in (systemd AmbientCapabilities=, podman
+# --cap-add): the same capability end state, no uid switch.
+if start_alt setpriv --reuid=64010 --regid=64010 --groups=64300,64301 \
+	--inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw --bounding-set=-all,+net_raw --; then
+	if alt_has Uid '64010\s' && alt_has CapEff 0000000000002000 &&
+		alt_has CapPrm 0000000000002000 && alt_has CapAmb 0000000000000000 &&
+		alt_has CapInh 0000000000000000 && alt_has NoNewPrivs 1; then
+		ok "started as uid 64010 with ambient CAP_NET_RAW: only CAP_NET_RAW, nothing ambient, no_new_privs"
+	else
+		not_ok "started as uid 64010 with ambient CAP_NET_RAW: capability state"
+		alt_status
+	fi
+	check "... and reports the 2 supplementary groups it cannot drop" \
+		grep -q 'with 2 supplementary groups, which it cannot drop' "$alt_log"
+	check "... and serves" env RAWBROKER_SOCKET="$alt_sock" \
+		setpriv --reuid=64011 --regid=64011 --clear-groups -- "$CLIENT" echo 6
+	stop_alt
+else
+	not_ok "broker starts as uid 64010 with ambient CAP_NET_RAW"
+fi
+out=$(setpriv --reuid=64010 --regid=64010 --clear-groups -- \
+	"$RB_BROKER" -p "$POLICY" -s "$alt_sock" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -q 'CAP_NET_RAW is not permitted' <<<"$out"; then
+	ok "started as uid 64010 without CAP_NET_RAW: refuses to start (exit $rc), says why"
+else
+	not_ok "started as uid 64010 without CAP_NET_RAW: exit $rc"
+fi
+printf '%s\n' "$out" | sed 's/^/    # /'
+rm -f "$alt_sock"
+
+# Root without CAP_SETPCAP (a hardened container): the bounding set cannot
+# be narrowed; it starts, says so, and holds only CAP_NET_RAW.
+if start_alt setpriv --bounding-set=-setpcap -- -u $BROKER_USER; then
+	if alt_has Uid '64010\s' && alt_has CapEff 0000000000002000 &&
+		alt_has CapPrm 0000000000002000 && alt_has NoNewPrivs 1; then
+		ok "root without CAP_SETPCAP: runs as uid 64010 with only CAP_NET_RAW"
+	else
+		not_ok "root without CAP_SETPCAP: capability state"
+		alt_status
+	fi
+	check "... and says the bounding set stays" grep -q 'bounding set stays as it was' "$alt_log"
+	check "... and serves" env RAWBROKER_SOCKET="$alt_sock" \
+		setpriv --reuid=64011 --regid=64011 --clear-groups -- "$CLIENT" echo 4
+	stop_alt
+else
+	not_ok "root without CAP_SETPCAP: broker starts"
+fi
+
 # ---- a descriptor limit too small for --max-connections ----
 # The limit is lowered to fit, and clients beyond it are turned away at
 # accept instead of the broker spinning on EMFILE.

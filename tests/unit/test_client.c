@@ -82,10 +82,12 @@ static void *serve_conn(void *arg)
 		}
 		rb_request_free(req);
 		n = rb_reply_encode(&rep, out, sizeof(out));
+		/* Counted before sending: once the client has its reply, the
+		 * count must already include it. */
+		atomic_fetch_add(&answered, 1);
 		rb_frame_send(c, out, (size_t)n, fd, 0);
 		if (fd >= 0)
 			close(fd);
-		atomic_fetch_add(&answered, 1);
 	}
 	close(c);
 	return NULL;
