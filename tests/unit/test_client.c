@@ -39,6 +39,8 @@ enum fake_mode {
 };
 
 static char dir[48], path[96];
+static const char *const test_sockets[] = { "fake.sock", "none.sock", "stale.sock",
+					    "wedged.sock" };
 static int listen_fd = -1;
 static pthread_t acceptor;
 static _Atomic int mode;
@@ -142,7 +144,13 @@ static int teardown(void **state)
 	shutdown(listen_fd, SHUT_RDWR);
 	pthread_join(acceptor, NULL);
 	close(listen_fd);
-	unlink(path);
+	/* Also what a test that failed half-way left behind. */
+	for (size_t i = 0; i < sizeof(test_sockets) / sizeof(test_sockets[0]); i++) {
+		char p[sizeof(dir) + 16];
+
+		snprintf(p, sizeof(p), "%s/%s", dir, test_sockets[i]);
+		unlink(p);
+	}
 	rmdir(dir);
 	return 0;
 }
