@@ -1,0 +1,115 @@
+#!/bin/bash
+# clients.sh RAWBROKERD PRELOAD_SO - Debian's measurement tools, unmodified,
+# as an unprivileged uid with no capabilities, through the LD_PRELOAD shim,
+# against 127.0.0.1 and ::1 in a fresh network namespace: fping, traceroute
+# -I, ping -I lo.  Negative controls: tracepath needs no broker; with the
+# broker stopped each tool fails with its own error, promptly.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+rb_require_root
+for b in ping fping traceroute.db tracepath; do
+	command -v "$b" >/dev/null || [ -x "/usr/bin/$b" ] ||
+		{ echo "FAIL: $b not installed" >&2; exit 1; }
+done
+rb_enter_netns "$@"
+
+RB_BROKER=$(realpath "$1")
+rb_tmpdir
+trap 'rb_stop_broker; rm -rf "$RB_TMP"' EXIT
+export RAWBROKER_SOCKET=$RB_TMP/rb.sock
+LOG=$RB_TMP/broker.log
+cat >"$RB_TMP/policy.conf" <<'EOF'
+rule tools {
+    match uid 64011
+    allow inet icmp
+    allow inet6 icmpv6
+}
+EOF
+
+# Stripped copies: no file capability, no set-id bit (install drops both).
+for b in ping fping traceroute.db; do
+	install -m 755 "$(command -v "$b" || echo "/usr/bin/$b")" "$RB_TMP/${b%.db}"
+done
+install -m 644 "$2" "$RB_TMP/librawbroker-preload.so"
+SHIM="${RB_SANITIZER_PRELOAD:+$RB_SANITIZER_PRELOAD }$RB_TMP/librawbroker-preload.so"
+T=$RB_TMP
+
+# shimmed UID CMD...: run CMD as UID with the shim, no capabilities, bounded.
+shimmed() {
+	local uid=$1
+	shift
+	as_user "$uid" -- env LD_PRELOAD="$SHIM" timeout 20 "$@"
+}
+
+# expect_output DESC REGEX CMD...: CMD succeeds and its output matches.
+expect_output() {
+	local desc=$1 re=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && grep -Eq "$re" <<<"$out"; then
+		ok "$desc"
+	else
+		not_ok "$desc (exit $rc)"
+	fi
+	printf '%s\n' "$out" | sed 's/^/    # /'
+}
+
+# fails_cleanly DESC EXIT REGEX CMD...: CMD exits with EXIT within 5 s,
+# printing REGEX (its own error message).
+fails_cleanly() {
+	local desc=$1 want=$2 re=$3 out rc start ms
+	shift 3
+	start=$(date +%s%N)
+	out=$("$@" 2>&1)
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	if [ $rc -eq "$want" ] && grep -Eq "$re" <<<"$out" && [ $ms -lt 5000 ]; then
+		ok "$desc (exit $rc, ${ms} ms)"
+	else
+		not_ok "$desc (exit $rc after ${ms} ms)"
+	fi
+	printf '%s\n' "$out" | sed 's/^/    # /'
+}
+
+rb_start_broker "$LOG" -p "$RB_TMP/policy.conf" -s "$RAWBROKER_SOCKET" -u 64010:64010 ||
+	{ not_ok "broker starts"; rb_finish; }
+
+expect_output "fping -4 -c 3 127.0.0.1" '127\.0\.0\.1 : xmt/rcv/%loss = 3/3/0%' \
+	shimmed 64011 "$T/fping" -4 -c 3 -p 200 127.0.0.1
+expect_output "fping -6 -c 3 ::1" '::1 : xmt/rcv/%loss = 3/3/0%' \
+	shimmed 64011 "$T/fping" -6 -c 3 -p 200 ::1
+expect_output "traceroute -I -n -4 127.0.0.1" '^ 1  127\.0\.0\.1  [0-9.]+ ms  [0-9.]+ ms  [0-9.]+ ms' \
+	shimmed 64011 "$T/traceroute" -I -n -4 127.0.0.1
+expect_output "traceroute -I -n -6 ::1" '^ 1  ::1  [0-9.]+ ms  [0-9.]+ ms  [0-9.]+ ms' \
+	shimmed 64011 "$T/traceroute" -I -n -6 ::1
+expect_output "ping -4 -I lo -c 3 127.0.0.1 (SO_BINDTODEVICE on the brokered socket)" \
+	'3 packets transmitted, 3 received, 0% packet loss' \
+	shimmed 64011 "$T/ping" -4 -n -c 3 -i 0.2 -I lo 127.0.0.1
+expect_output "ping -6 -I lo -c 3 ::1" '3 packets transmitted, 3 received, 0% packet loss' \
+	shimmed 64011 "$T/ping" -6 -n -c 3 -i 0.2 -I lo ::1
+check "every tool above was served by the broker (v4 and v6 grants for uid 64011)" \
+	bash -c "[ \$(grep -c 'msg=grant decision=grant uid=64011 .*family=inet ' '$LOG') -ge 4 ] &&
+		[ \$(grep -c 'msg=grant decision=grant uid=64011 .*family=inet6 ' '$LOG') -ge 4 ]"
+
+rb_stop_broker
+# tracepath uses plain UDP with IP_RECVERR: it never needed privilege.
+expect_output "tracepath -n -4 127.0.0.1 works without any broker (negative control)" \
+	'127\.0\.0\.1 +[0-9.]+ms reached' shimmed 64011 tracepath -n -4 127.0.0.1
+expect_output "tracepath -n -6 ::1 works without any broker" '::1 +[0-9.]+ms reached' \
+	shimmed 64011 tracepath -n -6 ::1
+
+fails_cleanly "broker stopped: ping -4 fails with its own error" 2 'socket: Operation not permitted' \
+	shimmed 64011 "$T/ping" -4 -n -c 1 127.0.0.1
+fails_cleanly "broker stopped: ping -6 fails with its own error" 2 'socket: Operation not permitted' \
+	shimmed 64011 "$T/ping" -6 -n -c 1 ::1
+fails_cleanly "broker stopped: fping -4 fails with its own error" 4 "can't create socket" \
+	shimmed 64011 "$T/fping" -4 -c 1 127.0.0.1
+fails_cleanly "broker stopped: fping -6 fails with its own error" 4 "can't create socket" \
+	shimmed 64011 "$T/fping" -6 -c 1 ::1
+fails_cleanly "broker stopped: traceroute -I -4 fails with its own error" 1 \
+	'not have enough privileges' shimmed 64011 "$T/traceroute" -I -n -4 127.0.0.1
+fails_cleanly "broker stopped: traceroute -I -6 fails with its own error" 1 \
+	'not have enough privileges' shimmed 64011 "$T/traceroute" -I -n -6 ::1
+rb_finish
