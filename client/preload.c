@@ -1,19 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * preload.c - librawbroker-preload.so: raw ICMP sockets for unmodified
- * programs, through LD_PRELOAD.
+ * programs, through LD_PRELOAD.  See librawbroker(3) and README.md.
  *
  * Interposes socket().  The real call runs first, so a process that holds
  * CAP_NET_RAW (root, root in a user namespace) is untouched.  Only when it
  * fails with EPERM or EACCES for a tuple the broker serves is the broker
  * asked; if the broker cannot help, the caller sees the original error and
- * errno, exactly as without the shim.  In set-id programs (AT_SECURE) the
- * shim does nothing at all.  It never prints and never aborts its host.
+ * errno, exactly as without the shim.
+ *
+ * Opt-in, for daemons with their own privilege separation (scamper):
+ * RAWBROKER_PRIVSEP=1 makes chroot() and the set*id()/setgroups() calls
+ * that fail with EPERM succeed without effect, but only towards the
+ * caller's own ids or nobody/nogroup (see harmless_*() below).  The
+ * process stays what it was: an unprivileged user with no capabilities.
+ *
+ * Opt-in: RAWBROKER_DEBUG=1 writes one line per decision to stderr.
+ * Otherwise the shim never prints, never aborts, and in set-id programs
+ * (AT_SECURE) does nothing at all.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -22,27 +38,111 @@
 #include "rawbroker.h"
 
 #define RB_EXPORT __attribute__((visibility("default")))
+#define NOBODY_FALLBACK 65534u
+
+/* Settings, read once; inert in set-id processes (secure_getenv). */
+static bool flag_env(const char *name)
+{
+	const char *v = secure_getenv(name);
+
+	return v && strcmp(v, "1") == 0;
+}
+
+static bool debug_on(void)
+{
+	static _Atomic int state; /* 0 unknown, 1 off, 2 on */
+	int s = atomic_load_explicit(&state, memory_order_relaxed);
+
+	if (!s) {
+		s = flag_env("RAWBROKER_DEBUG") ? 2 : 1;
+		atomic_store_explicit(&state, s, memory_order_relaxed);
+	}
+	return s == 2;
+}
+
+static bool privsep_on(void)
+{
+	static _Atomic int state;
+	int s = atomic_load_explicit(&state, memory_order_relaxed);
+
+	if (!s) {
+		s = flag_env("RAWBROKER_PRIVSEP") ? 2 : 1;
+		atomic_store_explicit(&state, s, memory_order_relaxed);
+	}
+	return s == 2;
+}
+
+static void debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void debug(const char *fmt, ...)
+{
+	char line[384];
+	int saved = errno, n;
+	va_list ap;
+
+	if (!debug_on())
+		return;
+	n = snprintf(line, sizeof(line), "rawbroker-preload[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if ((size_t)n >= sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, (size_t)n) < 0) /* best effort */
+		errno = saved;
+	errno = saved;
+}
+
+/* The next definition of NAME (libc's), looked up once. */
+#define NEXT(type, name, fallback)                                              \
+	static type next_##name(void)                                           \
+	{                                                                       \
+		static _Atomic(type) cached;                                    \
+		type f = atomic_load_explicit(&cached, memory_order_acquire);   \
+                                                                                \
+		if (!f) {                                                       \
+			f = (type)dlsym(RTLD_NEXT, #name);                      \
+			if (!f)                                                 \
+				f = fallback;                                   \
+			atomic_store_explicit(&cached, f, memory_order_release); \
+		}                                                               \
+		return f;                                                       \
+	}
 
 typedef int (*socket_fn)(int, int, int);
+typedef int (*chroot_fn)(const char *);
+typedef int (*id1_fn)(unsigned);
+typedef int (*id2_fn)(unsigned, unsigned);
+typedef int (*id3_fn)(unsigned, unsigned, unsigned);
+typedef int (*setgroups_fn)(size_t, const gid_t *);
 
-static int syscall_socket(int domain, int type, int protocol)
-{
-	return (int)syscall(SYS_socket, domain, type, protocol);
-}
+/* Fallbacks if no libc symbol follows us: the raw system calls. */
+static int sys_socket(int d, int t, int p) { return (int)syscall(SYS_socket, d, t, p); }
+static int sys_chroot(const char *p) { return (int)syscall(SYS_chroot, p); }
+static int sys_setuid(unsigned a) { return (int)syscall(SYS_setuid, a); }
+static int sys_setgid(unsigned a) { return (int)syscall(SYS_setgid, a); }
+static int sys_seteuid(unsigned a) { return (int)syscall(SYS_setresuid, -1, a, -1); }
+static int sys_setegid(unsigned a) { return (int)syscall(SYS_setresgid, -1, a, -1); }
+static int sys_setreuid(unsigned a, unsigned b) { return (int)syscall(SYS_setreuid, a, b); }
+static int sys_setregid(unsigned a, unsigned b) { return (int)syscall(SYS_setregid, a, b); }
+static int sys_setresuid(unsigned a, unsigned b, unsigned c) { return (int)syscall(SYS_setresuid, a, b, c); }
+static int sys_setresgid(unsigned a, unsigned b, unsigned c) { return (int)syscall(SYS_setresgid, a, b, c); }
+static int sys_setgroups(size_t n, const gid_t *l) { return (int)syscall(SYS_setgroups, n, l); }
 
-static socket_fn next_socket(void)
-{
-	static _Atomic(socket_fn) next;
-	socket_fn f = atomic_load_explicit(&next, memory_order_acquire);
+NEXT(socket_fn, socket, sys_socket)
+NEXT(chroot_fn, chroot, sys_chroot)
+NEXT(id1_fn, setuid, sys_setuid)
+NEXT(id1_fn, setgid, sys_setgid)
+NEXT(id1_fn, seteuid, sys_seteuid)
+NEXT(id1_fn, setegid, sys_setegid)
+NEXT(id2_fn, setreuid, sys_setreuid)
+NEXT(id2_fn, setregid, sys_setregid)
+NEXT(id3_fn, setresuid, sys_setresuid)
+NEXT(id3_fn, setresgid, sys_setresgid)
+NEXT(setgroups_fn, setgroups, sys_setgroups)
 
-	if (!f) {
-		f = (socket_fn)dlsym(RTLD_NEXT, "socket");
-		if (!f) /* no libc socket() after us: use the system call */
-			f = syscall_socket;
-		atomic_store_explicit(&next, f, memory_order_release);
-	}
-	return f;
-}
+/* ---- socket() ---- */
 
 static int brokered(int domain, int type, int protocol)
 {
@@ -56,14 +156,156 @@ static int brokered(int domain, int type, int protocol)
 
 RB_EXPORT int socket(int domain, int type, int protocol)
 {
+	struct rb_request rq = { .domain = domain, .type = type, .protocol = protocol };
+	struct rb_result res;
 	int fd = next_socket()(domain, type, protocol);
 	int saved = errno;
 
 	if (fd >= 0 || (saved != EPERM && saved != EACCES) ||
 	    !brokered(domain, type, protocol) || getauxval(AT_SECURE))
 		return fd;
-	fd = rb_socket(domain, type, protocol);
-	if (fd < 0)
+	fd = rb_socket_request(&rq, debug_on() ? &res : NULL);
+	if (fd < 0) {
+		debug("socket(%d, %#x, %d): %s; broker: %s (%s)", domain, type, protocol,
+		      strerror(saved), strerror(errno), res.reason);
 		errno = saved;
+		return -1;
+	}
+	debug("socket(%d, %#x, %d): %s; broker granted fd %d (rule %s)", domain, type,
+	      protocol, strerror(saved), fd, res.rule);
 	return fd;
+}
+
+/* ---- privilege separation, opt-in ---- */
+
+static unsigned nobody_id(bool group)
+{
+	static _Atomic unsigned uid, gid; /* 0: not looked up yet */
+	_Atomic unsigned *slot = group ? &gid : &uid;
+	unsigned v = atomic_load(slot);
+
+	if (!v) {
+		char buf[1024];
+
+		v = NOBODY_FALLBACK;
+		if (group) {
+			struct group gr, *g = NULL;
+
+			if (getgrnam_r("nogroup", &gr, buf, sizeof(buf), &g) == 0 && g)
+				v = g->gr_gid;
+		} else {
+			struct passwd pw, *p = NULL;
+
+			if (getpwnam_r("nobody", &pw, buf, sizeof(buf), &p) == 0 && p)
+				v = p->pw_uid;
+		}
+		atomic_store(slot, v);
+	}
+	return v;
+}
+
+/* An id the program may "switch" to without effect: unchanged (-1), one it
+ * already has, or nobody's. */
+static bool harmless_uid(unsigned id)
+{
+	uid_t r, e, s;
+
+	if (id == (unsigned)-1 || id == nobody_id(false))
+		return true;
+	getresuid(&r, &e, &s);
+	return id == r || id == e || id == s;
+}
+
+static bool harmless_gid(unsigned id)
+{
+	gid_t r, e, s;
+
+	if (id == (unsigned)-1 || id == nobody_id(true))
+		return true;
+	getresgid(&r, &e, &s);
+	return id == r || id == e || id == s;
+}
+
+/* After the real call: when it failed with EPERM and privsep mode allows
+ * it, report success without effect.  BEFORE is errno before the call. */
+static int pretend(int result, int err, int before, bool harmless, const char *what)
+{
+	if (result == 0 || err != EPERM || !harmless || !privsep_on() || getauxval(AT_SECURE)) {
+		errno = err;
+		return result;
+	}
+	debug("%s: %s; RAWBROKER_PRIVSEP=1, so reporting success without effect", what,
+	      strerror(err));
+	errno = before;
+	return 0;
+}
+
+/* Call the real function, keep its errno, then judge HARMLESS (which may
+ * itself touch errno). */
+#define PRIVSEP_CALL(call, harmless, what)                              \
+	do {                                                            \
+		int before_ = errno, r_ = (call), err_ = errno;         \
+		return pretend(r_, err_, before_, (harmless), what);    \
+	} while (0)
+
+RB_EXPORT int chroot(const char *path)
+{
+	PRIVSEP_CALL(next_chroot()(path), true, "chroot");
+}
+
+RB_EXPORT int setuid(uid_t u)
+{
+	PRIVSEP_CALL(next_setuid()(u), harmless_uid(u), "setuid");
+}
+
+RB_EXPORT int seteuid(uid_t u)
+{
+	PRIVSEP_CALL(next_seteuid()(u), harmless_uid(u), "seteuid");
+}
+
+RB_EXPORT int setreuid(uid_t a, uid_t b)
+{
+	PRIVSEP_CALL(next_setreuid()(a, b), harmless_uid(a) && harmless_uid(b), "setreuid");
+}
+
+RB_EXPORT int setresuid(uid_t a, uid_t b, uid_t c)
+{
+	PRIVSEP_CALL(next_setresuid()(a, b, c),
+		     harmless_uid(a) && harmless_uid(b) && harmless_uid(c), "setresuid");
+}
+
+RB_EXPORT int setgid(gid_t g)
+{
+	PRIVSEP_CALL(next_setgid()(g), harmless_gid(g), "setgid");
+}
+
+RB_EXPORT int setegid(gid_t g)
+{
+	PRIVSEP_CALL(next_setegid()(g), harmless_gid(g), "setegid");
+}
+
+RB_EXPORT int setregid(gid_t a, gid_t b)
+{
+	PRIVSEP_CALL(next_setregid()(a, b), harmless_gid(a) && harmless_gid(b), "setregid");
+}
+
+RB_EXPORT int setresgid(gid_t a, gid_t b, gid_t c)
+{
+	PRIVSEP_CALL(next_setresgid()(a, b, c),
+		     harmless_gid(a) && harmless_gid(b) && harmless_gid(c), "setresgid");
+}
+
+/* Harmless: only ids the caller has as gid, or nogroup (or none).  The
+ * process keeps the supplementary groups it had. */
+static bool harmless_groups(size_t n, const gid_t *list)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!harmless_gid(list[i]))
+			return false;
+	return true;
+}
+
+RB_EXPORT int setgroups(size_t n, const gid_t *list)
+{
+	PRIVSEP_CALL(next_setgroups()(n, list), harmless_groups(n, list), "setgroups");
 }

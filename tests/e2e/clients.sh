@@ -1,14 +1,14 @@
 #!/bin/bash
-# clients.sh RAWBROKERD PRELOAD_SO - Debian's measurement tools, unmodified,
+# clients.sh RAWBROKERD PRELOAD_SO E2E_CLIENT - Debian's measurement tools, unmodified,
 # as an unprivileged uid with no capabilities, through the LD_PRELOAD shim,
 # against 127.0.0.1 and ::1 in a fresh network namespace: fping, traceroute
-# -I, ping -I lo.  Negative controls: tracepath needs no broker; with the
+# -I, ping -I lo, scamper ping and trace (with the shim's privsep mode).  Negative controls: tracepath needs no broker; with the
 # broker stopped each tool fails with its own error, promptly.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 rb_require_root
-for b in ping fping traceroute.db tracepath; do
+for b in ping fping traceroute.db tracepath scamper; do
 	command -v "$b" >/dev/null || [ -x "/usr/bin/$b" ] ||
 		{ echo "FAIL: $b not installed" >&2; exit 1; }
 done
@@ -16,7 +16,6 @@ rb_enter_netns "$@"
 
 RB_BROKER=$(realpath "$1")
 rb_tmpdir
-trap 'rb_stop_broker; rm -rf "$RB_TMP"' EXIT
 export RAWBROKER_SOCKET=$RB_TMP/rb.sock
 LOG=$RB_TMP/broker.log
 cat >"$RB_TMP/policy.conf" <<'EOF'
@@ -27,8 +26,16 @@ rule tools {
 }
 EOF
 
+# scamper's privilege separation chroots into /var/empty: it must exist (a
+# probe image ships it).  Made here only if missing, and removed again.
+made_var_empty=
+if [ ! -d /var/empty ]; then
+	mkdir -m 755 /var/empty && made_var_empty=1
+fi
+trap 'rb_stop_broker; rm -rf "$RB_TMP"; [ -n "$made_var_empty" ] && rmdir /var/empty' EXIT
+
 # Stripped copies: no file capability, no set-id bit (install drops both).
-for b in ping fping traceroute.db; do
+for b in ping fping traceroute.db scamper; do
 	install -m 755 "$(command -v "$b" || echo "/usr/bin/$b")" "$RB_TMP/${b%.db}"
 done
 install -m 644 "$2" "$RB_TMP/librawbroker-preload.so"
@@ -89,6 +96,23 @@ expect_output "ping -4 -I lo -c 3 127.0.0.1 (SO_BINDTODEVICE on the brokered soc
 	shimmed 64011 "$T/ping" -4 -n -c 3 -i 0.2 -I lo 127.0.0.1
 expect_output "ping -6 -I lo -c 3 ::1" '3 packets transmitted, 3 received, 0% packet loss' \
 	shimmed 64011 "$T/ping" -6 -n -c 3 -i 0.2 -I lo ::1
+# scamper drops privileges itself (chroot, setgroups, setgid, setuid to
+# nobody); RAWBROKER_PRIVSEP=1 lets those calls succeed without effect.
+privsep() { shimmed 64011 env RAWBROKER_PRIVSEP=1 "$@"; }
+expect_output "scamper ping -c 3 127.0.0.1 (RAWBROKER_PRIVSEP=1)" \
+	'3 packets transmitted, 3 packets received, 0% packet loss' \
+	privsep "$T/scamper" -c "ping -c 3 -i 0.2" -i 127.0.0.1
+expect_output "scamper ping -c 3 ::1" '3 packets transmitted, 3 packets received, 0% packet loss' \
+	privsep "$T/scamper" -c "ping -c 3 -i 0.2" -i ::1
+expect_output "scamper trace -P icmp-paris 127.0.0.1" '^ 1  127\.0\.0\.1  [0-9.]+ ms' \
+	privsep "$T/scamper" -c "trace -P icmp-paris" -i 127.0.0.1
+expect_output "scamper trace -P icmp-paris ::1" '^ 1  ::1  [0-9.]+ ms' \
+	privsep "$T/scamper" -c "trace -P icmp-paris" -i ::1
+fails_cleanly "scamper without RAWBROKER_PRIVSEP fails with its own error" 255 \
+	'could not chroot to /var/empty' shimmed 64011 "$T/scamper" -c "ping -c 1" -i 127.0.0.1
+install -m 755 "$3" "$T/e2e_client"
+check "RAWBROKER_PRIVSEP=1 pretends only the drop to nobody or to one's own ids" \
+	privsep "$T/e2e_client" privsep
 check "every tool above was served by the broker (v4 and v6 grants for uid 64011)" \
 	bash -c "[ \$(grep -c 'msg=grant decision=grant uid=64011 .*family=inet ' '$LOG') -ge 4 ] &&
 		[ \$(grep -c 'msg=grant decision=grant uid=64011 .*family=inet6 ' '$LOG') -ge 4 ]"
@@ -112,4 +136,8 @@ fails_cleanly "broker stopped: traceroute -I -4 fails with its own error" 1 \
 	'not have enough privileges' shimmed 64011 "$T/traceroute" -I -n -4 127.0.0.1
 fails_cleanly "broker stopped: traceroute -I -6 fails with its own error" 1 \
 	'not have enough privileges' shimmed 64011 "$T/traceroute" -I -n -6 ::1
+# scamper reports the failure and 0 probes sent, and exits 0 (its choice).
+fails_cleanly "broker stopped: scamper reports its own error, sends nothing" 0 \
+	'could not open ICMP socket: Operation not permitted' \
+	privsep "$T/scamper" -c "ping -c 1" -i 127.0.0.1
 rb_finish

@@ -21,6 +21,8 @@
  *                                       nokind, sendfd, hangup, idle, noread
  *   e2e_client hold N MS                open N connections, say nothing,
  *                                       hold them MS milliseconds
+ *   e2e_client privsep                  under the shim's RAWBROKER_PRIVSEP=1:
+ *                                       which id changes it pretends
  *   e2e_client survive                  keep a connection, let the hostile
  *                                       kinds run in children, then use the
  *                                       kept connection again
@@ -40,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/capability.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -490,6 +493,38 @@ static int cmd_hold(int n, int ms)
 	return opened == n ? 0 : fail("only %d of %d connections opened", opened, n);
 }
 
+/* Under the shim with RAWBROKER_PRIVSEP=1: harmless requests "succeed"
+ * without effect, anything else keeps its real error. */
+static int cmd_privsep(void)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+
+	errno = 0;
+	if (chroot("/") != 0)
+		return fail("chroot(\"/\") was not reported as done: %s", strerror(errno));
+	if (chroot("/nonexistent/dir") == 0 || errno != ENOENT)
+		return fail("chroot of a missing path did not fail with ENOENT");
+	if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0 ||
+	    setresuid(65534, 65534, 65534) != 0)
+		return fail("a drop to nobody was not reported as done: %s", strerror(errno));
+	if (getuid() != uid || getgid() != gid)
+		return fail("ids changed: uid %u gid %u", (unsigned)getuid(), (unsigned)getgid());
+	if (setuid(0) == 0 || errno != EPERM)
+		return fail("setuid(0) did not fail with EPERM");
+	if (setresuid(uid, 0, uid) == 0 || errno != EPERM)
+		return fail("setresuid(uid, 0, uid) did not fail with EPERM");
+	if (setgid(0) == 0 || errno != EPERM)
+		return fail("setgid(0) did not fail with EPERM");
+	if (setuid(12345) == 0 || errno != EPERM)
+		return fail("setuid to a stranger's uid did not fail with EPERM");
+	if (setgroups(1, &(gid_t){ 0 }) == 0 || errno != EPERM)
+		return fail("setgroups({0}) did not fail with EPERM");
+	printf("privsep: chroot and the drop to nobody reported done without effect; "
+	       "setuid(0), setgid(0), a stranger's uid and group 0 still EPERM\n");
+	return 0;
+}
+
 static int cmd_survive(void)
 {
 	static const char *const kinds[] = { "garbage", "oversize", "truncated",
@@ -544,6 +579,8 @@ int main(int argc, char **argv)
 		return cmd_hostile(argv[2]);
 	if (strcmp(argv[1], "survive") == 0)
 		return cmd_survive();
+	if (strcmp(argv[1], "privsep") == 0)
+		return cmd_privsep();
 	if (strcmp(argv[1], "hold") == 0 && argc >= 4)
 		return cmd_hold(atoi(argv[2]), atoi(argv[3]));
 	return fail("unknown command %s", argv[1]);
