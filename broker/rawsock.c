@@ -3,10 +3,11 @@
  * rawsock.c - the only file in rawbroker that calls socket() for a client.
  *
  * Whatever the policy says, only the tuples in `served` below are ever
- * created: raw ICMP for IPv4 and raw ICMPv6 for IPv6.  IPPROTO_RAW,
- * AF_PACKET, raw TCP/UDP and everything else stay out even if a policy
- * were mis-parsed into allowing them; seccomp (issue 5) will pin the same
- * list in the kernel.
+ * created: raw ICMP for IPv4, raw ICMPv6 for IPv6, and raw UDP/TCP for
+ * either (those only where a policy rule names them: mtr-packet's IPv6
+ * probes need raw UDP).  IPPROTO_RAW, AF_PACKET and everything else stay
+ * out even if a policy were mis-parsed into allowing them; the broker's
+ * seccomp filter is to pin the same list in the kernel.
  *
  * What the socket lets its holder do is in ARCHITECTURE.md ("Security
  * model"): the source pre-binding here is a default, not a lock.
@@ -24,6 +25,10 @@ static const struct {
 } served[] = {
 	{ AF_INET, SOCK_RAW, IPPROTO_ICMP },
 	{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 },
+	{ AF_INET, SOCK_RAW, IPPROTO_UDP },
+	{ AF_INET6, SOCK_RAW, IPPROTO_UDP },
+	{ AF_INET, SOCK_RAW, IPPROTO_TCP },
+	{ AF_INET6, SOCK_RAW, IPPROTO_TCP },
 };
 
 const char *rawsock_unservable(int family, int type, int protocol)
@@ -40,7 +45,7 @@ const char *rawsock_unservable(int family, int type, int protocol)
 		return "only raw sockets are served";
 	if (protocol == IPPROTO_RAW)
 		return "IPPROTO_RAW (header-writing) sockets are never served";
-	return "only icmp (inet) and icmpv6 (inet6) are served";
+	return "only icmp (inet), icmpv6 (inet6), udp and tcp are served";
 }
 
 /*

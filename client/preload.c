@@ -5,8 +5,8 @@
  *
  * Interposes socket().  The real call runs first, so a process that holds
  * CAP_NET_RAW (root, root in a user namespace) is untouched.  Only when it
- * fails with EPERM or EACCES for a tuple the broker serves is the broker
- * asked; if the broker cannot help, the caller sees the original error and
+ * fails with EPERM or EACCES for a tuple the broker serves (raw ICMP,
+ * ICMPv6, UDP, TCP) is the broker asked; if the broker cannot help, the caller sees the original error and
  * errno, exactly as without the shim.
  *
  * Opt-in, for daemons with their own privilege separation (scamper):
@@ -144,14 +144,17 @@ NEXT(setgroups_fn, setgroups, sys_setgroups)
 
 /* ---- socket() ---- */
 
+/* The tuples the broker can serve (policy permitting): raw ICMP, raw
+ * ICMPv6, and raw UDP/TCP where a rule opts in. */
 static int brokered(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (base != SOCK_RAW)
+	if (base != SOCK_RAW || (domain != AF_INET && domain != AF_INET6))
 		return 0;
 	return (domain == AF_INET && protocol == IPPROTO_ICMP) ||
-	       (domain == AF_INET6 && protocol == IPPROTO_ICMPV6);
+	       (domain == AF_INET6 && protocol == IPPROTO_ICMPV6) ||
+	       protocol == IPPROTO_UDP || protocol == IPPROTO_TCP;
 }
 
 RB_EXPORT int socket(int domain, int type, int protocol)

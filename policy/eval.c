@@ -20,12 +20,13 @@ const struct rb_word rb_families[] = {
 	{ NULL, 0, 0, false },
 };
 
-/* tcp, udp and raw are named for audit lines; the language refuses them. */
+/* Raw tcp and udp (either family) are opt-in per rule: a rule must name
+ * them.  raw (IPPROTO_RAW) is named for audit lines only; never allowed. */
 const struct rb_word rb_protocols[] = {
 	{ "icmp", IPPROTO_ICMP, AF_INET, true },
 	{ "icmpv6", IPPROTO_ICMPV6, AF_INET6, true },
-	{ "tcp", IPPROTO_TCP, 0, false },
-	{ "udp", IPPROTO_UDP, 0, false },
+	{ "tcp", IPPROTO_TCP, 0, true },
+	{ "udp", IPPROTO_UDP, 0, true },
 	{ "raw", IPPROTO_RAW, 0, false },
 	{ NULL, 0, 0, false },
 };

@@ -2,13 +2,14 @@
 # clients.sh RAWBROKERD PRELOAD_SO E2E_CLIENT - Debian's measurement tools, unmodified,
 # as an unprivileged uid with no capabilities, through the LD_PRELOAD shim,
 # against 127.0.0.1 and ::1 in a fresh network namespace: fping, traceroute
-# -I, ping -I lo, scamper ping and trace (with the shim's privsep mode).  Negative controls: tracepath needs no broker; with the
+# -I, ping -I lo, mtr --report (raw UDP for IPv6 opted into by the rule),
+# scamper ping and trace (with the shim's privsep mode).  Negative controls: tracepath needs no broker; with the
 # broker stopped each tool fails with its own error, promptly.
 set -u
 . "$(dirname "$0")/lib.sh"
 
 rb_require_root
-for b in ping fping traceroute.db tracepath scamper; do
+for b in ping fping traceroute.db tracepath scamper mtr mtr-packet; do
 	command -v "$b" >/dev/null || [ -x "/usr/bin/$b" ] ||
 		{ echo "FAIL: $b not installed" >&2; exit 1; }
 done
@@ -23,6 +24,8 @@ rule tools {
     match uid 64011
     allow inet icmp
     allow inet6 icmpv6
+    # mtr-packet's IPv6 probes: raw UDP, opted into here only
+    allow inet6 udp raw
 }
 EOF
 
@@ -35,7 +38,7 @@ fi
 trap 'rb_stop_broker; rm -rf "$RB_TMP"; [ -n "$made_var_empty" ] && rmdir /var/empty' EXIT
 
 # Stripped copies: no file capability, no set-id bit (install drops both).
-for b in ping fping traceroute.db scamper; do
+for b in ping fping traceroute.db scamper mtr mtr-packet; do
 	install -m 755 "$(command -v "$b" || echo "/usr/bin/$b")" "$RB_TMP/${b%.db}"
 done
 install -m 644 "$2" "$RB_TMP/librawbroker-preload.so"
@@ -96,6 +99,16 @@ expect_output "ping -4 -I lo -c 3 127.0.0.1 (SO_BINDTODEVICE on the brokered soc
 	shimmed 64011 "$T/ping" -4 -n -c 3 -i 0.2 -I lo 127.0.0.1
 expect_output "ping -6 -I lo -c 3 ::1" '3 packets transmitted, 3 received, 0% packet loss' \
 	shimmed 64011 "$T/ping" -6 -n -c 3 -i 0.2 -I lo ::1
+# mtr runs mtr-packet, found through MTR_PACKET (the stripped copy); as a
+# non-root user its interval is at least 1 s.
+mtr() { shimmed 64011 env MTR_PACKET="$T/mtr-packet" "$T/mtr" "$@"; }
+expect_output "mtr --report -n -4 -c 2 127.0.0.1" '1\.\|-- 127\.0\.0\.1 +0\.0% +2 ' \
+	mtr --report -n -4 -c 2 127.0.0.1
+expect_output "mtr --report -n -6 -c 2 ::1 (raw UDP opted into by the rule)" '1\.\|-- ::1 +0\.0% +2 ' \
+	mtr --report -n -6 -c 2 ::1
+check "mtr-packet was granted raw UDP for IPv6, by rule tools" \
+	grep -q 'msg=grant decision=grant uid=64011 .*family=inet6 protocol=udp type=raw .*rule=tools' "$LOG"
+
 # scamper drops privileges itself (chroot, setgroups, setgid, setuid to
 # nobody); RAWBROKER_PRIVSEP=1 lets those calls succeed without effect.
 privsep() { shimmed 64011 env RAWBROKER_PRIVSEP=1 "$@"; }
@@ -136,6 +149,8 @@ fails_cleanly "broker stopped: traceroute -I -4 fails with its own error" 1 \
 	'not have enough privileges' shimmed 64011 "$T/traceroute" -I -n -4 127.0.0.1
 fails_cleanly "broker stopped: traceroute -I -6 fails with its own error" 1 \
 	'not have enough privileges' shimmed 64011 "$T/traceroute" -I -n -6 ::1
+fails_cleanly "broker stopped: mtr -4 fails with its own error" 1 'mtr-packet' \
+	mtr --report -n -4 -c 1 127.0.0.1
 # scamper reports the failure and 0 probes sent, and exits 0 (its choice).
 fails_cleanly "broker stopped: scamper reports its own error, sends nothing" 0 \
 	'could not open ICMP socket: Operation not permitted' \

@@ -135,7 +135,8 @@ check "grant with a source is logged with it" \
 check "IPPROTO_RAW -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 3 255
 check "AF_PACKET -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 17 3 768
 check "SOCK_STREAM -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 1 6
-check "raw UDP -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 3 17
+check "raw UDP, which no rule opts into -> EACCES" as_user 64011 -- "$CLIENT" expect EACCES 2 3 17
+check "raw SCTP -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 3 132
 check "ICMP datagram (ping) socket -> EINVAL with a reason" \
 	as_user 64011 -- "$CLIENT" expect EINVAL 2 2 1
 check "source 192.0.2.1 is not local -> EADDRNOTAVAIL with a reason" \

@@ -188,6 +188,8 @@ struct valid_case {
 
 static const struct valid_case valid_cases[] = {
 	{ "valid_minimal", IN_RULE("match any\nallow inet icmp"), 1, 0 },
+	{ "valid_raw_udp_tcp_opt_in",
+	  IN_RULE("match any\nallow inet6 udp raw\nallow inet tcp\nallow inet udp"), 1, 0 },
 	{ "valid_comments_and_blanks",
 	  "# rawbroker policy\n\n   \n"
 	  "rule ping { # the ping users\n"
@@ -370,17 +372,15 @@ static const struct error_case error_cases[] = {
 	{ "err_allow_family_case", TEXT(IN_RULE("allow INET icmp")), 2, 7,
 	  "found 'INET'" },
 	{ "err_allow_no_protocol", TEXT(IN_RULE("allow inet")), 2, 11,
-	  "expected a protocol (icmp), found end of line" },
+	  "expected a protocol (icmp, tcp, udp), found end of line" },
 	{ "err_allow_bad_protocol", TEXT(IN_RULE("allow inet6 ping")), 2, 13,
-	  "expected a protocol (icmpv6), found 'ping'" },
+	  "expected a protocol (icmpv6, tcp, udp), found 'ping'" },
 	{ "err_allow_inet_icmpv6", TEXT(IN_RULE("allow inet icmpv6")), 2, 12,
 	  "protocol 'icmpv6' does not go with family 'inet'" },
 	{ "err_allow_inet6_icmp", TEXT(IN_RULE("allow inet6 icmp")), 2, 13,
 	  "protocol 'icmp' does not go with family 'inet6'" },
-	{ "err_allow_tcp", TEXT(IN_RULE("allow inet tcp")), 2, 12,
-	  "protocol 'tcp' is not supported" },
-	{ "err_allow_udp", TEXT(IN_RULE("allow inet6 udp")), 2, 13,
-	  "protocol 'udp' is not supported" },
+	{ "err_allow_ipproto_raw", TEXT(IN_RULE("allow inet raw")), 2, 12,
+	  "protocol 'raw' is not supported" },
 	{ "err_allow_dgram", TEXT(IN_RULE("allow inet icmp dgram")), 2, 17,
 	  "socket type 'dgram' is not supported" },
 	{ "err_allow_stream", TEXT(IN_RULE("allow inet6 icmpv6 stream")), 2, 20,
@@ -541,6 +541,11 @@ static const char policy_order[] =
 	"\tallow inet6 icmpv6\n"
 	"}\n";
 
+/* mtr-packet's IPv6 probes need raw UDP: opted into for inet6 only. */
+static const char policy_mtr[] =
+	"rule mtr {\n\tmatch uid 7\n\tallow inet icmp\n\tallow inet6 icmpv6\n"
+	"\tallow inet6 udp raw\n}\n";
+
 static const char policy_source[] =
 	"rule v4all {\n match uid 1\n allow inet icmp\n source 0.0.0.0/0\n}\n"
 	"rule v4host {\n match uid 2\n allow inet icmp\n source 192.0.2.1\n}\n"
@@ -626,6 +631,16 @@ static const struct decide_case decide_cases[] = {
 	{ "decide_tcp", policy_order, 1, 1, .family = AF_INET6,
 	  .protocol = IPPROTO_TCP, .type = SOCK_RAW, .verdict = RB_DENY,
 	  .reason = "inet6/tcp/raw" },
+	{ "decide_udp6_opted_in", policy_mtr, 7, 7, .family = AF_INET6,
+	  .protocol = IPPROTO_UDP, .type = SOCK_RAW, .verdict = RB_ALLOW, .rule = "mtr" },
+	{ "decide_udp4_not_opted_in", policy_mtr, 7, 7, .family = AF_INET,
+	  .protocol = IPPROTO_UDP, .type = SOCK_RAW, .verdict = RB_DENY,
+	  .reason = "inet/udp/raw" },
+	{ "decide_tcp6_not_opted_in", policy_mtr, 7, 7, .family = AF_INET6,
+	  .protocol = IPPROTO_TCP, .type = SOCK_RAW, .verdict = RB_DENY,
+	  .reason = "inet6/tcp/raw" },
+	{ "decide_udp6_other_uid", policy_mtr, 8, 8, .family = AF_INET6,
+	  .protocol = IPPROTO_UDP, .type = SOCK_RAW, .verdict = RB_DENY },
 	{ "decide_dgram", policy_order, 1, 1, .family = AF_INET,
 	  .protocol = IPPROTO_ICMP, .type = SOCK_DGRAM, .verdict = RB_DENY,
 	  .reason = "inet/icmp/dgram" },
@@ -779,7 +794,7 @@ static void test_several_errors_one_pass(void **state)
 	static const char text[] =
 		"rule a {\n"
 		"\tmatch uid x\n"         /* 2 */
-		"\tallow inet tcp\n"      /* 3 */
+		"\tallow inet icmp dgram\n" /* 3 */
 		"\tsource 1.2.3.4/8\n"    /* 4 */
 		"\tmatch any\n"           /* 5 */
 		"}\n"
