@@ -14,6 +14,15 @@
 
 #define CONN_INLINE_GROUPS 32 /* supplementary groups held without malloc */
 
+/* A set_option that passed step 1 and waits for the client's socket. */
+struct pending_option {
+	int level, name;
+	unsigned opt;        /* rb_option bit */
+	const char *rule;    /* deciding rule (policy-owned; re-decided on use) */
+	size_t len;
+	uint8_t value[2048];
+};
+
 /* One client connection.  Identity is the kernel's, taken at accept. */
 struct conn {
 	int fd;
@@ -22,6 +31,7 @@ struct conn {
 	size_t ngroups;
 	gid_t inline_groups[CONN_INLINE_GROUPS];
 	uint64_t requests;
+	struct pending_option *pending; /* set_option step 2 expected */
 	struct conn *prev, *next;
 };
 
@@ -52,12 +62,18 @@ struct reply {
 	char reason[RB_REASON_MAX];
 	const char *rule;     /* deciding rule or NULL */
 	int fd;               /* attached when status is OK, else -1 */
+	bool want_descriptor; /* set_option step 1 passed */
 };
 
-/* dispatch.c: answer one well-formed request.  Fills REP; never fails the
+/* dispatch.c: answer one well-formed request, which came with descriptor
+ * FD_IN (-1: none; the handler owns it).  Fills REP; never fails the
  * broker.  A false return means: reply, then drop the connection. */
 bool dispatch_request(struct broker *b, struct conn *c, const Rawbroker__Request *req,
-		      struct reply *rep);
+		      int fd_in, struct reply *rep);
+
+/* server.c: whether the kernel lets this client send us a descriptor
+ * (SO_PASSRIGHTS, Linux 6.16; older kernels always do). */
+void conn_accept_descriptor(struct conn *c, bool yes);
 
 /* server.c */
 int server_listen(const struct broker_config *cfg);

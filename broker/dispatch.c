@@ -9,11 +9,16 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "log.h"
+#include "frame.h"
 #include "rawsock.h"
 
 static void reply_set(struct reply *rep, Rawbroker__Status st, int error,
@@ -74,7 +79,7 @@ static void audit(const struct conn *c, const Rawbroker__SocketRequest *sr,
  * an allocation size.
  */
 static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Request *req,
-			  struct reply *rep)
+			  int fd_in, struct reply *rep)
 {
 	const Rawbroker__SocketRequest *sr = req->socket;
 	struct rawsock_spec spec = {
@@ -95,6 +100,7 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 	const char *no;
 	int fd;
 
+	(void)fd_in; /* always -1: dispatch checked */
 	no = rawsock_unservable(sr->family, sr->type, sr->protocol);
 	if (no) {
 		reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, NULL, "%s", no);
@@ -140,22 +146,230 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 	return true;
 }
 
+/* One audit line for a set_option, at the step that decided it. */
+static void audit_option(const struct conn *c, const char *option, size_t len,
+			 const char *decision, const struct reply *rep)
+{
+	bool granted = rep->status == RAWBROKER__STATUS__STATUS_OK;
+	char qrule[LOG_Q_MAX], qreason[LOG_Q_MAX];
+
+	log_event(granted ? LOG_LVL_INFO : LOG_LVL_WARN, granted ? "grant" : "refuse",
+		  "decision=%s uid=%u gid=%u pid=%d option=%s len=%zu rule=%s%s%s", decision,
+		  (unsigned)c->cred.uid, (unsigned)c->cred.gid, (int)c->cred.pid, option, len,
+		  log_q(qrule, rep->rule ? rep->rule : "-"), granted ? "" : " reason=",
+		  granted ? "" : log_q(qreason, rep->reason));
+}
+
+/*
+ * An IPv6 hop-by-hop or destination options header as IPV6_HOPOPTS and
+ * IPV6_DSTOPTS take it: 8-byte units, length byte consistent, and only
+ * padding options (Pad1, PadN), which is what measurements of extension
+ * header handling send.  Anything else (router alert, jumbo payload,
+ * unknown types a router must act on) is not set for clients.  Empty
+ * clears the option.
+ */
+static const char *ext_header_invalid(const uint8_t *v, size_t len)
+{
+	size_t off = 2;
+
+	if (len == 0)
+		return NULL;
+	if (len < 8 || len % 8 != 0)
+		return "an options header is a multiple of 8 bytes";
+	if (len != ((size_t)v[1] + 1) * 8)
+		return "the header's length byte does not match its size";
+	while (off < len) {
+		if (v[off] == 0) { /* Pad1 */
+			off++;
+			continue;
+		}
+		if (v[off] != 1)
+			return "only padding options (Pad1, PadN) are set for clients";
+		if (off + 2 > len || off + 2 + v[off + 1] > len)
+			return "an option runs past the end of the header";
+		off += 2 + (size_t)v[off + 1];
+	}
+	return NULL;
+}
+
+static unsigned option_bit(int level, int name)
+{
+	if (level != IPPROTO_IPV6)
+		return 0;
+	if (name == IPV6_HOPOPTS)
+		return RB_OPT_IPV6_HOPOPTS;
+	if (name == IPV6_DSTOPTS)
+		return RB_OPT_IPV6_DSTOPTS;
+	return 0;
+}
+
+/*
+ * set_option, step 1: a hostile client chooses level, name and up to 2048
+ * value bytes.  Safe because: only IPV6_HOPOPTS/IPV6_DSTOPTS are known,
+ * the policy must name the option for this peer, the value must be a
+ * well-formed header of padding only, and the value is copied into a
+ * fixed buffer the codec already bounded.  Only then does the kernel let
+ * this one connection pass us a descriptor.
+ */
+static bool handle_set_option(struct broker *b, struct conn *c,
+			      const Rawbroker__Request *req, int fd_in, struct reply *rep)
+{
+	const Rawbroker__SetOptionRequest *so = req->set_option;
+	struct rb_peer peer = { .pid = c->cred.pid, .uid = c->cred.uid, .gid = c->cred.gid,
+				.groups = c->groups, .ngroups = c->ngroups };
+	unsigned opt = option_bit(so->level, so->name);
+	const char *name = opt ? rb_option_name(opt) : "unknown";
+	struct rb_decision dec;
+	const char *bad;
+
+	(void)fd_in;
+	if (!opt) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, NULL,
+			  "only IPV6_HOPOPTS and IPV6_DSTOPTS are set for clients "
+			  "(level %d, option %d)", so->level, so->name);
+		audit_option(c, name, so->value.len, "invalid", rep);
+		return true;
+	}
+	rb_policy_decide_option(b->policy, &peer, opt, &dec);
+	if (dec.verdict != RB_ALLOW) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_DENIED, EACCES, dec.rule, "%s",
+			  dec.reason);
+		audit_option(c, name, so->value.len, "deny", rep);
+		return true;
+	}
+	bad = ext_header_invalid(so->value.data, so->value.len);
+	if (bad) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, dec.rule, "%s", bad);
+		audit_option(c, name, so->value.len, "invalid", rep);
+		return true;
+	}
+	c->pending = malloc(sizeof(*c->pending));
+	if (!c->pending) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_FAILED, ENOMEM, dec.rule,
+			  "out of memory");
+		return true;
+	}
+	c->pending->level = so->level;
+	c->pending->name = so->name;
+	c->pending->opt = opt;
+	c->pending->rule = dec.rule;
+	c->pending->len = so->value.len;
+	if (so->value.len)
+		memcpy(c->pending->value, so->value.data, so->value.len);
+	conn_accept_descriptor(c, true);
+	reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, dec.rule, "send the socket");
+	rep->want_descriptor = true;
+	return true;
+}
+
+/* The socket must be the kind these options are for: IPv6, raw or
+ * datagram (RIPE Atlas sets them on UDP and raw probe sockets). */
+static const char *option_socket_invalid(int fd)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_INET6)
+		return "the descriptor is not an IPv6 socket";
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 ||
+	    (v != SOCK_RAW && v != SOCK_DGRAM))
+		return "the descriptor is not a raw or datagram socket";
+	return NULL;
+}
+
+/*
+ * set_option, step 2: the client's socket.  Safe because: only expected
+ * after step 1 (dispatch checks), the door for descriptors is closed again
+ * at once, the descriptor must be an IPv6 raw or datagram socket (whose
+ * close never blocks; anything else is discarded with linger reset), and
+ * the option set is the one step 1 validated.  The policy is asked again,
+ * in case a reload came in between.
+ */
+static bool handle_descriptor(struct broker *b, struct conn *c,
+			      const Rawbroker__Request *req, int fd_in, struct reply *rep)
+{
+	struct pending_option *po = c->pending;
+	struct rb_peer peer = { .pid = c->cred.pid, .uid = c->cred.uid, .gid = c->cred.gid,
+				.groups = c->groups, .ngroups = c->ngroups };
+	const char *name = rb_option_name(po->opt), *bad;
+	struct rb_decision dec;
+
+	(void)req;
+	c->pending = NULL;
+	conn_accept_descriptor(c, false);
+	rb_policy_decide_option(b->policy, &peer, po->opt, &dec);
+	if (dec.verdict != RB_ALLOW) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_DENIED, EACCES, dec.rule, "%s",
+			  dec.reason);
+		audit_option(c, name, po->len, "deny", rep);
+		rb_fd_discard(fd_in);
+		free(po);
+		return true;
+	}
+	bad = option_socket_invalid(fd_in);
+	if (bad) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, dec.rule, "%s", bad);
+		audit_option(c, name, po->len, "invalid", rep);
+		rb_fd_discard(fd_in);
+		free(po);
+		return true;
+	}
+	if (setsockopt(fd_in, po->level, po->name, po->len ? po->value : NULL,
+		       (socklen_t)po->len) < 0) {
+		int err = errno;
+
+		reply_set(rep, RAWBROKER__STATUS__STATUS_FAILED, err, dec.rule,
+			  "setsockopt %s: %s", name, strerror(err));
+		audit_option(c, name, po->len, "fail", rep);
+	} else {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, dec.rule, "%s set", name);
+		audit_option(c, name, po->len, "grant", rep);
+	}
+	close(fd_in); /* the client keeps its own copy */
+	free(po);
+	return true;
+}
+
 typedef bool (*handler_fn)(struct broker *, struct conn *, const Rawbroker__Request *,
-			   struct reply *);
+			   int fd_in, struct reply *);
 
 static const struct {
 	Rawbroker__Request__KindCase kind;
 	handler_fn fn;
+	bool takes_fd;    /* the request carries exactly one descriptor */
+	bool after_step1; /* only as the second step of a set_option */
 } handlers[] = {
-	{ RAWBROKER__REQUEST__KIND_SOCKET, handle_socket },
+	{ RAWBROKER__REQUEST__KIND_SOCKET, handle_socket, false, false },
+	{ RAWBROKER__REQUEST__KIND_SET_OPTION, handle_set_option, false, false },
+	{ RAWBROKER__REQUEST__KIND_DESCRIPTOR, handle_descriptor, true, true },
 };
 
 bool dispatch_request(struct broker *b, struct conn *c, const Rawbroker__Request *req,
-		      struct reply *rep)
+		      int fd_in, struct reply *rep)
 {
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].kind == req->kind_case)
-			return handlers[i].fn(b, c, req, rep);
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		if (handlers[i].kind != req->kind_case)
+			continue;
+		/* The sequence is part of the protocol: a descriptor only as
+		 * step 2, step 2 only after step 1, nothing else in between. */
+		if (handlers[i].takes_fd != (fd_in >= 0) ||
+		    handlers[i].after_step1 != (c->pending != NULL)) {
+			if (fd_in >= 0)
+				rb_fd_discard(fd_in);
+			free(c->pending);
+			c->pending = NULL;
+			conn_accept_descriptor(c, false);
+			reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, NULL, "%s",
+				  fd_in >= 0 ? "a descriptor where none was expected" :
+				  handlers[i].takes_fd ? "a descriptor request without its descriptor or set_option" :
+							 "a request while a set_option waits for its socket");
+			return false;
+		}
+		return handlers[i].fn(b, c, req, fd_in, rep);
+	}
+	if (fd_in >= 0)
+		rb_fd_discard(fd_in);
 	reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, NULL,
 		  "unknown request kind %d", (int)req->kind_case);
 	return false;

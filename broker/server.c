@@ -44,6 +44,15 @@ static void refuse_descriptors(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off));
 }
 
+/* Open the door for exactly the descriptor a set_option handshake expects
+ * (dispatch.c), and close it again once that arrived. */
+void conn_accept_descriptor(struct conn *c, bool yes)
+{
+	int v = yes;
+
+	setsockopt(c->fd, SOL_SOCKET, SO_PASSRIGHTS, &v, sizeof(v));
+}
+
 static int unix_addr(const char *path, struct sockaddr_un *sun)
 {
 	memset(sun, 0, sizeof(*sun));
@@ -148,6 +157,7 @@ static void conn_free(struct conn *c)
 {
 	if (c->groups != c->inline_groups)
 		free(c->groups);
+	free(c->pending);
 	free(c);
 }
 
@@ -275,6 +285,7 @@ static bool send_reply(struct conn *c, uint64_t id, const struct reply *rep)
 	msg.error = rep->error;
 	msg.reason = (char *)rep->reason;
 	msg.rule = (char *)(rep->rule ? rep->rule : "");
+	msg.want_descriptor = rep->want_descriptor;
 	n = rb_reply_encode(&msg, buf, sizeof(buf));
 	if (n < 0) /* cannot happen: every field is bounded */
 		return false;
@@ -308,11 +319,14 @@ static void serve_one(struct broker *b, struct conn *c)
 	uint8_t buf[RB_FRAME_MAX];
 	Rawbroker__Request *req = NULL;
 	struct reply rep = { .fd = -1 };
+	int r, fd_in = -1;
 	bool keep;
 	ssize_t n;
-	int r;
 
-	n = rb_frame_recv(c->fd, buf, sizeof(buf), NULL, RB_FRAME_DONTWAIT);
+	/* A descriptor is accepted here only to be judged by the handler: the
+	 * kernel refuses them unless a set_option handshake opened the door
+	 * (Linux 6.16), and dispatch refuses any other. */
+	n = rb_frame_recv(c->fd, buf, sizeof(buf), &fd_in, RB_FRAME_DONTWAIT | RB_FRAME_ACCEPT_FD);
 	if (n == -EAGAIN)
 		return;
 	if (n == 0) {
@@ -329,7 +343,7 @@ static void serve_one(struct broker *b, struct conn *c)
 	}
 	if (n == -EPROTO) {
 		protocol_error(b, c, 0, RAWBROKER__STATUS__STATUS_INVALID,
-			       "requests must not carry descriptors or other control data");
+			       "more than one descriptor, or other control data");
 		return;
 	}
 	if (n < 0) {
@@ -341,6 +355,8 @@ static void serve_one(struct broker *b, struct conn *c)
 	c->requests++;
 
 	r = rb_request_decode(buf, (size_t)n, &req);
+	if (r < 0 && fd_in >= 0)
+		rb_fd_discard(fd_in);
 	if (r == -EBADMSG) {
 		protocol_error(b, c, 0, RAWBROKER__STATUS__STATUS_INVALID,
 			       "malformed request");
@@ -354,13 +370,17 @@ static void serve_one(struct broker *b, struct conn *c)
 		protocol_error(b, c, req->id, RAWBROKER__STATUS__STATUS_INVALID,
 			       "request has no known kind or a field out of range");
 	} else {
-		keep = dispatch_request(b, c, req, &rep);
+		keep = dispatch_request(b, c, req, fd_in, &rep);
 		if (!send_reply(c, req->id, &rep))
 			keep = false;
 		if (rep.fd >= 0)
 			close(rep.fd); /* the client has its own copy now */
-		if (!keep)
+		if (!keep) {
+			log_event(LOG_LVL_WARN, "protocol error", "uid=%u gid=%u pid=%d reason=%s",
+				  (unsigned)c->cred.uid, (unsigned)c->cred.gid, (int)c->cred.pid,
+				  log_q((char[LOG_Q_MAX]){ 0 }, rep.reason));
 			conn_close(b, c);
+		}
 	}
 	rb_request_free(req);
 }

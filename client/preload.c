@@ -9,6 +9,10 @@
  * ICMPv6, UDP, TCP) is the broker asked; if the broker cannot help, the caller sees the original error and
  * errno, exactly as without the shim.
  *
+ * Interposes setsockopt() for IPV6_HOPOPTS and IPV6_DSTOPTS, which the
+ * kernel checks for CAP_NET_RAW at call time: on EPERM the broker sets them,
+ * policy permitting (see below).
+ *
  * Opt-in, for daemons with their own privilege separation (scamper):
  * RAWBROKER_PRIVSEP=1 makes chroot() and the set*id()/setgroups() calls
  * that fail with EPERM succeed without effect, but only towards the
@@ -111,6 +115,7 @@ static void debug(const char *fmt, ...)
 	}
 
 typedef int (*socket_fn)(int, int, int);
+typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
 typedef int (*chroot_fn)(const char *);
 typedef int (*id1_fn)(unsigned);
 typedef int (*id2_fn)(unsigned, unsigned);
@@ -119,6 +124,10 @@ typedef int (*setgroups_fn)(size_t, const gid_t *);
 
 /* Fallbacks if no libc symbol follows us: the raw system calls. */
 static int sys_socket(int d, int t, int p) { return (int)syscall(SYS_socket, d, t, p); }
+static int sys_setsockopt(int f, int l, int n, const void *v, socklen_t s)
+{
+	return (int)syscall(SYS_setsockopt, f, l, n, v, s);
+}
 static int sys_chroot(const char *p) { return (int)syscall(SYS_chroot, p); }
 static int sys_setuid(unsigned a) { return (int)syscall(SYS_setuid, a); }
 static int sys_setgid(unsigned a) { return (int)syscall(SYS_setgid, a); }
@@ -131,6 +140,7 @@ static int sys_setresgid(unsigned a, unsigned b, unsigned c) { return (int)sysca
 static int sys_setgroups(size_t n, const gid_t *l) { return (int)syscall(SYS_setgroups, n, l); }
 
 NEXT(socket_fn, socket, sys_socket)
+NEXT(setsockopt_fn, setsockopt, sys_setsockopt)
 NEXT(chroot_fn, chroot, sys_chroot)
 NEXT(id1_fn, setuid, sys_setuid)
 NEXT(id1_fn, setgid, sys_setgid)
@@ -177,6 +187,37 @@ RB_EXPORT int socket(int domain, int type, int protocol)
 	debug("socket(%d, %#x, %d): %s; broker granted fd %d (rule %s)", domain, type,
 	      protocol, strerror(saved), fd, res.rule);
 	return fd;
+}
+
+/* ---- setsockopt(): options the kernel checks for CAP_NET_RAW ---- */
+
+/*
+ * IPv6 hop-by-hop and destination options need CAP_NET_RAW when they are
+ * set, even to clear them.  Without the broker such a call fails with
+ * EPERM, and a probe that ignores the error would measure without its
+ * extension headers and never know.  So on EPERM the broker is asked: the
+ * option then takes effect, or the call still fails with EPERM and the
+ * broker's audit log says why.
+ */
+RB_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t len)
+{
+	struct rb_result res;
+	int r = next_setsockopt()(fd, level, name, value, len);
+	int saved = errno;
+
+	if (r == 0 || saved != EPERM || level != IPPROTO_IPV6 ||
+	    (name != IPV6_HOPOPTS && name != IPV6_DSTOPTS) || getauxval(AT_SECURE))
+		return r;
+	if (rb_setsockopt_request(fd, level, name, value, len, debug_on() ? &res : NULL) == 0) {
+		debug("setsockopt(%d, IPPROTO_IPV6, %d, %u bytes): %s; set by the broker",
+		      fd, name, (unsigned)len, strerror(saved));
+		errno = saved == EPERM ? errno : saved;
+		return 0;
+	}
+	debug("setsockopt(%d, IPPROTO_IPV6, %d, %u bytes): %s; broker: %s (%s)", fd, name,
+	      (unsigned)len, strerror(saved), strerror(errno), res.reason);
+	errno = saved;
+	return -1;
 }
 
 /* ---- privilege separation, opt-in ---- */

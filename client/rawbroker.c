@@ -211,19 +211,28 @@ static bool fd_matches(int fd, int domain, int type, int protocol)
 	return true;
 }
 
-/* Returns -errno when the exchange failed on this connection (so a retry on a
- * fresh one may help), else 0 with the outcome in *FD_OUT and RES. */
-static int exchange(const uint8_t *req, size_t reqlen, uint64_t id,
-		    const struct rb_request *rq, int *fd_out, struct rb_result *res, bool quiet)
+/*
+ * One request and its reply on the kept connection: send REQ (with SEND_FD
+ * attached unless it is -1), receive the reply and check its id.  Returns 0
+ * with *REP (free with rb_reply_free) and *FD_OUT (the descriptor that came
+ * along, or -1), or -errno when the connection failed; for ETIMEDOUT and
+ * EPROTO, RES says why.
+ */
+static int transact(const uint8_t *req, size_t reqlen, int send_fd, uint64_t id,
+		    Rawbroker__Reply **rep, int *fd_out, struct rb_result *res)
 {
 	uint8_t buf[RB_FRAME_MAX];
-	Rawbroker__Reply *rep = NULL;
-	int base_type = rq->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	int fd = -1, r;
 	ssize_t n;
 
+	*rep = NULL;
 	*fd_out = -1;
-	r = rb_frame_send(conn.fd, req, reqlen, -1, 0);
+	r = rb_frame_send(conn.fd, req, reqlen, send_fd, 0);
+	if (r == -EAGAIN) { /* SO_SNDTIMEO expired: the broker is not reading */
+		set_result(res, ETIMEDOUT, NULL, "the broker took no request within %d ms",
+			   RB_REPLY_TIMEOUT_MS);
+		return -ETIMEDOUT;
+	}
 	if (r < 0)
 		return r;
 	n = rb_frame_recv(conn.fd, buf, sizeof(buf), &fd, RB_FRAME_ACCEPT_FD);
@@ -236,48 +245,115 @@ static int exchange(const uint8_t *req, size_t reqlen, uint64_t id,
 	}
 	if (n < 0)
 		return (int)n;
-
-	r = rb_reply_decode(buf, (size_t)n, &rep);
-	if (r < 0 || rep->id != id ||
-	    (rep->status == RAWBROKER__STATUS__STATUS_OK) != (fd >= 0)) {
+	r = rb_reply_decode(buf, (size_t)n, rep);
+	if (r < 0 || (*rep)->id != id) {
 		set_result(res, EPROTO, NULL, "unusable reply from the broker (%s)",
-			   r < 0 ? strerror(-r) : "wrong id or descriptor");
-		r = -EPROTO;
-		goto out;
+			   r < 0 ? strerror(-r) : "wrong id");
+		rb_reply_free(*rep);
+		*rep = NULL;
+		if (fd >= 0)
+			close(fd);
+		return -EPROTO;
 	}
-	if (rep->status != RAWBROKER__STATUS__STATUS_OK) {
-		set_result(res, status_errno(rep), rep->rule, "%s", rep->reason);
-		r = 0;
-		goto out;
-	}
-	if (!fd_matches(fd, rq->domain, base_type, rq->protocol)) {
-		set_result(res, EPROTO, rep->rule,
-			   "the broker sent a socket other than the one asked for");
-		r = -EPROTO;
-		goto out;
-	}
-	/* The descriptor arrived close-on-exec (MSG_CMSG_CLOEXEC), so no
-	 * concurrent exec could inherit it; now give the caller what it asked. */
-	if (!(rq->type & SOCK_CLOEXEC) && fcntl(fd, F_SETFD, 0) < 0) {
-		r = errno;
-		set_result(res, r, rep->rule, "fcntl: %s", strerror(r));
-		r = 0;
-		goto out;
-	}
-	if (!quiet) /* rb_socket() discards the text: skip the copy */
-		set_result(res, 0, rep->rule, "%s", rep->reason);
 	*fd_out = fd;
-	fd = -1;
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	rb_reply_free(rep);
+	return 0;
+}
+
+/* An operation run on the kept connection by run(): 0 when the broker
+ * answered (outcome in RES and the operation's context), -errno when the
+ * connection failed. */
+typedef int (*operation_fn)(void *ctx, struct rb_result *res);
+
+/*
+ * Run OP on the kept connection, opening one as needed.  At most one retry,
+ * on a fresh connection, and only when the kept one failed before any
+ * answer: the broker may have restarted or closed an idle connection.  A
+ * fresh connection that fails is the answer.  Called with conn.lock held;
+ * returns 0, or -errno with RES filled.
+ */
+static int run(operation_fn op, void *ctx, struct rb_result *res)
+{
+	int r = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool fresh = false;
+
+		/* A raw clone()'s copy of the parent's connection, or a number
+		 * the host has reused for something else: not ours to use. */
+		if (conn.fd >= 0 && (conn.pid != getpid() || !still_ours()))
+			drop_connection();
+		if (conn.fd < 0) {
+			r = open_connection(res);
+			if (r < 0)
+				return r;
+			conn.fd = r;
+			conn.pid = getpid();
+			fresh = true;
+		}
+		r = op(ctx, res);
+		if (r == 0)
+			return 0;
+		drop_connection();
+		if (fresh || r == -ETIMEDOUT || r == -EPROTO)
+			break;
+	}
+	if (res->error == 0)
+		set_result(res, -r, NULL, "lost the connection to the broker: %s", strerror(-r));
 	return r;
 }
 
-static int encode_request(const struct rb_request *rq, uint64_t id, uint8_t *buf,
-			  size_t cap, struct rb_result *res)
+/* Lock, run, unlock; the errno contract of the public calls. */
+static int locked_run(operation_fn op, void *ctx, struct rb_result *res)
+{
+	int r;
+
+	pthread_once(&atfork_once, register_atfork);
+	pthread_mutex_lock(&conn.lock);
+	r = run(op, ctx, res);
+	pthread_mutex_unlock(&conn.lock);
+	return r;
+}
+
+static void result_init(struct rb_result *res)
+{
+	res->error = 0;
+	res->reason[0] = res->rule[0] = '\0';
+}
+
+/* ---- rb_socket ---- */
+
+struct socket_op {
+	const struct rb_request *rq;
+	bool quiet; /* the caller discards the texts */
+	int fd;     /* out */
+};
+
+/* A request the library can refuse itself, before any connection. */
+static bool request_invalid(const struct rb_request *rq, struct rb_result *res)
+{
+	if (!rq) {
+		set_result(res, EINVAL, NULL, "no request");
+		return true;
+	}
+	if (!rq->source)
+		return false;
+	if (!((rq->source->sa_family == AF_INET &&
+	       rq->source_len >= sizeof(struct sockaddr_in)) ||
+	      (rq->source->sa_family == AF_INET6 &&
+	       rq->source_len >= sizeof(struct sockaddr_in6)))) {
+		set_result(res, EINVAL, NULL, "source must be a sockaddr_in or sockaddr_in6");
+		return true;
+	}
+	if (rq->source->sa_family != rq->domain) {
+		set_result(res, EINVAL, NULL, "source address family differs from the socket's");
+		return true;
+	}
+	return false;
+}
+
+/* RQ passed request_invalid(). */
+static int encode_socket(const struct rb_request *rq, uint64_t id, uint8_t *buf,
+			 size_t cap, struct rb_result *res)
 {
 	Rawbroker__Request req = RAWBROKER__REQUEST__INIT;
 	Rawbroker__SocketRequest sr = RAWBROKER__SOCKET_REQUEST__INIT;
@@ -291,29 +367,16 @@ static int encode_request(const struct rb_request *rq, uint64_t id, uint8_t *buf
 	sr.type = rq->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	sr.protocol = rq->protocol;
 	sr.nonblock = (rq->type & SOCK_NONBLOCK) != 0;
-	if (rq->source) {
-		if (rq->source->sa_family == AF_INET &&
-		    rq->source_len >= sizeof(struct sockaddr_in)) {
-			const struct sockaddr_in *sin = (const void *)rq->source;
+	if (rq->source && rq->source->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)rq->source;
 
-			sr.source.data = (uint8_t *)&sin->sin_addr;
-			sr.source.len = 4;
-		} else if (rq->source->sa_family == AF_INET6 &&
-			   rq->source_len >= sizeof(struct sockaddr_in6)) {
-			const struct sockaddr_in6 *sin6 = (const void *)rq->source;
+		sr.source.data = (uint8_t *)&sin->sin_addr;
+		sr.source.len = 4;
+	} else if (rq->source) {
+		const struct sockaddr_in6 *sin6 = (const void *)rq->source;
 
-			sr.source.data = (uint8_t *)&sin6->sin6_addr;
-			sr.source.len = 16;
-		} else {
-			set_result(res, EINVAL, NULL,
-				   "source must be a sockaddr_in or sockaddr_in6");
-			return -EINVAL;
-		}
-		if (rq->source->sa_family != rq->domain) {
-			set_result(res, EINVAL, NULL,
-				   "source address family differs from the socket's");
-			return -EINVAL;
-		}
+		sr.source.data = (uint8_t *)&sin6->sin6_addr;
+		sr.source.len = 16;
 	}
 	n = rb_request_encode(&req, buf, cap);
 	if (n < 0)
@@ -321,70 +384,169 @@ static int encode_request(const struct rb_request *rq, uint64_t id, uint8_t *buf
 	return (int)n;
 }
 
+static int op_socket(void *ctx, struct rb_result *res)
+{
+	struct socket_op *op = ctx;
+	const struct rb_request *rq = op->rq;
+	int base_type = rq->type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	uint8_t buf[RB_FRAME_MAX];
+	Rawbroker__Reply *rep;
+	uint64_t id = conn.next_id++;
+	int n, fd, r;
+
+	n = encode_socket(rq, id, buf, sizeof(buf), res);
+	if (n < 0)
+		return 0; /* answered locally; RES says why */
+	r = transact(buf, (size_t)n, -1, id, &rep, &fd, res);
+	if (r < 0)
+		return r;
+	if ((rep->status == RAWBROKER__STATUS__STATUS_OK) != (fd >= 0)) {
+		set_result(res, EPROTO, NULL, "unusable reply from the broker (%s)",
+			   fd >= 0 ? "a descriptor with a refusal" : "a grant without a descriptor");
+		r = -EPROTO;
+	} else if (rep->status != RAWBROKER__STATUS__STATUS_OK) {
+		set_result(res, status_errno(rep), rep->rule, "%s", rep->reason);
+	} else if (!fd_matches(fd, rq->domain, base_type, rq->protocol)) {
+		set_result(res, EPROTO, rep->rule,
+			   "the broker sent a socket other than the one asked for");
+		r = -EPROTO;
+	} else if (!(rq->type & SOCK_CLOEXEC) && fcntl(fd, F_SETFD, 0) < 0) {
+		/* The descriptor arrived close-on-exec (MSG_CMSG_CLOEXEC), so no
+		 * concurrent exec could inherit it; now give the caller what it
+		 * asked. */
+		set_result(res, errno, rep->rule, "fcntl: %s", strerror(errno));
+	} else {
+		if (!op->quiet) /* rb_socket() discards the text: skip the copy */
+			set_result(res, 0, rep->rule, "%s", rep->reason);
+		op->fd = fd;
+		fd = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	rb_reply_free(rep);
+	return r;
+}
+
 RB_EXPORT int rb_socket_request(const struct rb_request *rq, struct rb_result *res)
 {
 	struct rb_result scratch;
-	bool quiet = !res;
-	uint8_t buf[RB_FRAME_MAX];
+	struct socket_op op = { .rq = rq, .quiet = !res, .fd = -1 };
 	int saved_errno = errno;
-	int n, fd = -1, r = 0;
-	uint64_t id;
 
 	if (!res)
 		res = &scratch;
-	res->error = 0;
-	res->reason[0] = res->rule[0] = '\0';
-	if (!rq) {
-		set_result(res, EINVAL, NULL, "no request");
-		errno = EINVAL;
-		return -1;
-	}
-	pthread_once(&atfork_once, register_atfork);
-	pthread_mutex_lock(&conn.lock);
-	id = conn.next_id++;
-	n = encode_request(rq, id, buf, sizeof(buf), res);
-	if (n < 0) {
-		r = n;
-		goto out;
-	}
-	/* At most one retry, on a fresh connection, and only when the kept one
-	 * failed before any answer: the broker may have restarted or closed an
-	 * idle connection.  A fresh connection that fails is the answer. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bool fresh = false;
-
-		/* A raw clone()'s copy of the parent's connection, or a number
-		 * the host has reused for something else: not ours to use. */
-		if (conn.fd >= 0 && (conn.pid != getpid() || !still_ours()))
-			drop_connection();
-		if (conn.fd < 0) {
-			r = open_connection(res);
-			if (r < 0)
-				goto out;
-			conn.fd = r;
-			conn.pid = getpid();
-			fresh = true;
-		}
-		r = exchange(buf, (size_t)n, id, rq, &fd, res, quiet);
-		if (r == 0)
-			break;
-		drop_connection();
-		if (fresh || r == -ETIMEDOUT || r == -EPROTO)
-			break;
-	}
-	if (r < 0 && res->error == 0)
-		set_result(res, -r, NULL, "lost the connection to the broker: %s",
-			   strerror(-r));
-out:
-	pthread_mutex_unlock(&conn.lock);
-	if (fd >= 0) {
+	result_init(res);
+	if (!request_invalid(rq, res))
+		locked_run(op_socket, &op, res);
+	if (op.fd >= 0) {
 		errno = saved_errno;
-		return fd;
+		return op.fd;
 	}
 	if (res->error == 0) /* cannot happen; never return -1 with errno 0 */
 		set_result(res, EPROTO, NULL, "internal error");
 	errno = res->error;
 	return -1;
+}
+
+/* ---- rb_setsockopt ---- */
+
+struct option_op {
+	int fd, level, name;
+	const void *value;
+	socklen_t len;
+};
+
+static int encode_option_step(const struct option_op *op, bool step2, uint64_t id,
+			      uint8_t *buf, size_t cap)
+{
+	Rawbroker__Request req = RAWBROKER__REQUEST__INIT;
+	Rawbroker__SetOptionRequest so = RAWBROKER__SET_OPTION_REQUEST__INIT;
+	Rawbroker__DescriptorRequest dr = RAWBROKER__DESCRIPTOR_REQUEST__INIT;
+
+	req.version = RB_PROTOCOL_VERSION;
+	req.id = id;
+	if (step2) {
+		req.kind_case = RAWBROKER__REQUEST__KIND_DESCRIPTOR;
+		req.descriptor = &dr;
+	} else {
+		req.kind_case = RAWBROKER__REQUEST__KIND_SET_OPTION;
+		req.set_option = &so;
+		so.level = op->level;
+		so.name = op->name;
+		so.value.data = (uint8_t *)op->value;
+		so.value.len = op->len;
+	}
+	return (int)rb_request_encode(&req, buf, cap);
+}
+
+/* The two steps of rawbroker.proto's SetOptionRequest. */
+static int op_set_option(void *ctx, struct rb_result *res)
+{
+	struct option_op *op = ctx;
+	uint8_t buf[RB_FRAME_MAX];
+	Rawbroker__Reply *rep;
+	int n, fd, r;
+
+	for (int step = 1; step <= 2; step++) {
+		uint64_t id = conn.next_id++;
+
+		n = encode_option_step(op, step == 2, id, buf, sizeof(buf));
+		if (n < 0) {
+			set_result(res, EINVAL, NULL, "option value too large");
+			return 0;
+		}
+		r = transact(buf, (size_t)n, step == 2 ? op->fd : -1, id, &rep, &fd, res);
+		if (r < 0)
+			return r;
+		if (fd >= 0) {
+			close(fd);
+			rb_reply_free(rep);
+			set_result(res, EPROTO, NULL, "unusable reply from the broker (a descriptor)");
+			return -EPROTO;
+		}
+		if (rep->status != RAWBROKER__STATUS__STATUS_OK) {
+			set_result(res, status_errno(rep), rep->rule, "%s", rep->reason);
+			rb_reply_free(rep);
+			return 0;
+		}
+		if (step == 1 && !rep->want_descriptor) {
+			rb_reply_free(rep);
+			set_result(res, EPROTO, NULL, "unusable reply from the broker (step 1)");
+			return -EPROTO;
+		}
+		if (step == 2)
+			set_result(res, 0, rep->rule, "%s", rep->reason);
+		rb_reply_free(rep);
+	}
+	return 0;
+}
+
+RB_EXPORT int rb_setsockopt_request(int fd, int level, int name, const void *value,
+				    socklen_t len, struct rb_result *res)
+{
+	struct rb_result scratch;
+	struct option_op op = { .fd = fd, .level = level, .name = name, .value = value,
+				.len = len };
+	int saved_errno = errno;
+
+	if (!res)
+		res = &scratch;
+	result_init(res);
+	if (fd < 0 || (len && !value))
+		set_result(res, fd < 0 ? EBADF : EFAULT, NULL, "bad descriptor or value");
+	else
+		locked_run(op_set_option, &op, res);
+	if (res->error == 0) {
+		errno = saved_errno;
+		return 0;
+	}
+	errno = res->error;
+	return -1;
+}
+
+RB_EXPORT int rb_setsockopt(int fd, int level, int name, const void *value, socklen_t len)
+{
+	return rb_setsockopt_request(fd, level, name, value, len, NULL);
 }
 
 RB_EXPORT int rb_socket(int domain, int type, int protocol)

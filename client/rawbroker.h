@@ -64,6 +64,22 @@ struct rb_result {
  */
 int rb_socket_request(const struct rb_request *req, struct rb_result *res);
 
+/*
+ * Have the broker set a socket option that the kernel reserves for holders
+ * of CAP_NET_RAW (IPV6_HOPOPTS, IPV6_DSTOPTS, level IPPROTO_IPV6) on FD,
+ * one of the caller's own IPv6 raw or datagram sockets.  Like
+ * setsockopt(2): 0, or -1 with errno:
+ *   EACCES  the policy does not let the caller set this option
+ *   EINVAL  an option the broker does not set, or a value it refuses (it
+ *           sets well-formed headers of padding options only)
+ *   other   as rb_socket(), or what setsockopt(2) returned in the broker
+ * RES (may be NULL) receives the broker's reason and rule.  A zero-length
+ * VALUE clears the option.
+ */
+int rb_setsockopt(int fd, int level, int name, const void *value, socklen_t len);
+int rb_setsockopt_request(int fd, int level, int name, const void *value, socklen_t len,
+			  struct rb_result *res);
+
 /* Close this process's kept connection; the next call opens a new one. */
 void rb_disconnect(void);
 

@@ -38,6 +38,12 @@ const struct rb_word rb_types[] = {
 	{ NULL, 0, 0, false },
 };
 
+const struct rb_word rb_options[] = {
+	{ "ipv6-hopopts", RB_OPT_IPV6_HOPOPTS, AF_INET6, true },
+	{ "ipv6-dstopts", RB_OPT_IPV6_DSTOPTS, AF_INET6, true },
+	{ NULL, 0, 0, false },
+};
+
 const struct rb_word *rb_word_by_value(const struct rb_word *table, int value)
 {
 	for (const struct rb_word *w = table; w->name; w++)
@@ -66,6 +72,11 @@ const char *rb_protocol_name(int protocol)
 const char *rb_type_name(int type)
 {
 	return word_name(rb_types, type);
+}
+
+const char *rb_option_name(unsigned opt)
+{
+	return word_name(rb_options, (int)opt);
 }
 
 size_t rb_policy_rule_count(const struct rb_policy *p)
@@ -210,4 +221,40 @@ int rb_policy_decide(const struct rb_policy *p, const struct rb_peer *peer,
 	}
 	deny_no_rule(peer, q, dec);
 	return 0;
+}
+
+int rb_policy_decide_option(const struct rb_policy *p, const struct rb_peer *peer,
+			    unsigned opt, struct rb_decision *dec)
+{
+	const char *name = rb_option_name(opt);
+
+	if (!dec)
+		return -EINVAL;
+	*dec = (struct rb_decision){ .verdict = RB_DENY };
+	if (!p || !peer || !name) {
+		snprintf(dec->reason, sizeof(dec->reason), "invalid request");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rb_rule *r = &p->rules[i];
+
+		if (!(r->options & opt) || !rule_fits(r, peer))
+			continue;
+		dec->verdict = RB_ALLOW;
+		dec->rule = r->name;
+		dec->line = r->line;
+		snprintf(dec->reason, sizeof(dec->reason), "allowed by rule '%s'", r->name);
+		return 0;
+	}
+	snprintf(dec->reason, sizeof(dec->reason), "no rule lets uid %u gid %u set %s",
+		 (unsigned)peer->uid, (unsigned)peer->gid, name);
+	return 0;
+}
+
+bool rb_policy_peer_may_set_options(const struct rb_policy *p, const struct rb_peer *peer)
+{
+	for (size_t i = 0; p && peer && i < p->nrules; i++)
+		if (p->rules[i].options && rule_fits(&p->rules[i], peer))
+			return true;
+	return false;
 }

@@ -363,6 +363,7 @@ static void parse_rule(struct parser *p);
 static void parse_match(struct parser *p);
 static void parse_allow(struct parser *p);
 static void parse_source(struct parser *p);
+static void parse_options(struct parser *p);
 
 static const struct keyword top_keywords[] = {
 	{ "rule", parse_rule },
@@ -373,6 +374,7 @@ static const struct keyword rule_keywords[] = {
 	{ "match", parse_match },
 	{ "allow", parse_allow },
 	{ "source", parse_source },
+	{ "options", parse_options },
 	{ NULL, NULL },
 };
 
@@ -819,6 +821,37 @@ static void parse_allow(struct parser *p)
 		.type = type->value,
 		.line = p->line,
 	};
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+/* options NAME...: privileged socket options the broker may set on the
+ * client's own socket.  Repeats add up; a name given twice is a warning. */
+static void parse_options(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	char list[96];
+
+	word_list(rb_options, 0, list, sizeof(list));
+	if (p->ntok < 2) {
+		error_at(p, col_of(p, 1), "expected an option (%s), found %s", list,
+			 found(p, 1).s);
+		return;
+	}
+	for (size_t i = 1; i < p->ntok; i++) {
+		const struct rb_word *w = find_word(rb_options, &p->tok[i]);
+		unsigned bit;
+
+		if (!w) {
+			error_at(p, p->tok[i].col, "expected an option (%s), found %s", list,
+				 show(&p->tok[i]).s);
+			return;
+		}
+		bit = (unsigned)w->value;
+		if (r->options & bit)
+			warn_at(p, p->tok[i].col, "option '%s' named twice", w->name);
+		r->options |= bit;
+	}
 }
 
 /* ---- source ------------------------------------------------------------ */

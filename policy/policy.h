@@ -15,6 +15,9 @@
  *         match any                             any value of one line fits)
  *         allow FAMILY PROTOCOL [TYPE]          (repeatable)
  *         source any | ADDR[/LEN]...            (optional; default any)
+ *         options OPTION...                     (privileged socket options the
+ *                                                broker may set for the client:
+ *                                                ipv6-hopopts, ipv6-dstopts)
  *     }
  *
  * The first rule whose match lines all fit the client and that allows the
@@ -129,6 +132,26 @@ struct rb_decision {
 /* Decide.  Always fills *DEC; returns 0, or -EINVAL for NULL arguments. */
 int rb_policy_decide(const struct rb_policy *p, const struct rb_peer *peer,
 		     const struct rb_query *q, struct rb_decision *dec);
+
+/* Privileged socket options a rule may let the broker set on a client's own
+ * socket ('options' line).  Bit values. */
+enum rb_option {
+	RB_OPT_IPV6_HOPOPTS = 1u << 0, /* ipv6-hopopts: IPV6_HOPOPTS */
+	RB_OPT_IPV6_DSTOPTS = 1u << 1, /* ipv6-dstopts: IPV6_DSTOPTS */
+};
+
+/* Decide whether PEER may have the broker set OPT (one rb_option bit) on
+ * its own socket: the first rule whose match lines fit and whose 'options'
+ * line names OPT allows it; none: deny.  Fills *DEC as rb_policy_decide(). */
+int rb_policy_decide_option(const struct rb_policy *p, const struct rb_peer *peer,
+			    unsigned opt, struct rb_decision *dec);
+
+/* True when some rule that fits PEER names any option: only then does the
+ * broker accept a descriptor from that client's connection. */
+bool rb_policy_peer_may_set_options(const struct rb_policy *p, const struct rb_peer *peer);
+
+/* "ipv6-hopopts", "ipv6-dstopts"; NULL for anything else. */
+const char *rb_option_name(unsigned opt);
 
 /* Names used in the language and in audit lines: "inet", "icmpv6", "raw".
  * NULL for a value the language does not know. */

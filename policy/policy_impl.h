@@ -56,6 +56,7 @@ struct rb_rule {
 	bool source_any; /* no 'source' line or 'source any' */
 	struct rb_prefix *source;
 	size_t nsource;
+	unsigned options; /* rb_option bits from 'options' lines */
 };
 
 struct rb_policy {
@@ -79,6 +80,7 @@ struct rb_word {
 extern const struct rb_word rb_families[];
 extern const struct rb_word rb_protocols[];
 extern const struct rb_word rb_types[];
+extern const struct rb_word rb_options[]; /* value: an rb_option bit */
 
 const struct rb_word *rb_word_by_value(const struct rb_word *table, int value);
 

@@ -35,6 +35,13 @@ int rb_request_decode(const uint8_t *buf, size_t len, Rawbroker__Request **out)
 		if (!req->socket)
 			return -EINVAL;
 		return check_socket_request(req->socket);
+	case RAWBROKER__REQUEST__KIND_SET_OPTION:
+		/* An IPv6 extension header is at most 2048 bytes. */
+		if (!req->set_option || req->set_option->value.len > 2048)
+			return -EINVAL;
+		return 0;
+	case RAWBROKER__REQUEST__KIND_DESCRIPTOR:
+		return req->descriptor ? 0 : -EINVAL;
 	case RAWBROKER__REQUEST__KIND__NOT_SET:
 	case _RAWBROKER__REQUEST__KIND__CASE_IS_INT_SIZE:
 		break;

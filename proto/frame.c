@@ -50,18 +50,22 @@ int rb_frame_send(int sock, const void *buf, size_t len, int fd, unsigned flags)
 	return 0;
 }
 
-/* Close descriptors nobody should have sent.  A socket among them is reset
- * first (linger 0): a peer could otherwise hand over a TCP socket set to
- * linger for an hour, and our close() of the last reference would wait that
- * long.  (setsockopt fails harmlessly on anything that is not a socket.) */
-static void close_all(const int *fds, size_t n)
+/* A socket is reset first (linger 0): a peer could otherwise hand over a
+ * TCP socket set to linger for an hour, and our close() of the last
+ * reference would wait that long.  (setsockopt fails harmlessly on anything
+ * that is not a socket.) */
+void rb_fd_discard(int fd)
 {
 	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 
-	for (size_t i = 0; i < n; i++) {
-		setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-		close(fds[i]);
-	}
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+	close(fd);
+}
+
+static void close_all(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rb_fd_discard(fds[i]);
 }
 
 ssize_t rb_frame_recv(int sock, void *buf, size_t cap, int *fd, unsigned flags)

@@ -41,4 +41,8 @@ int rb_frame_send(int sock, const void *buf, size_t len, int fd, unsigned flags)
  */
 ssize_t rb_frame_recv(int sock, void *buf, size_t cap, int *fd, unsigned flags);
 
+/* Close a descriptor nobody should have sent, without letting its close
+ * block: a socket is reset first (SO_LINGER 0). */
+void rb_fd_discard(int fd);
+
 #endif /* RAWBROKER_FRAME_H */

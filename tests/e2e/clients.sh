@@ -26,6 +26,7 @@ rule tools {
     allow inet6 icmpv6
     # mtr-packet's IPv6 probes: raw UDP, opted into here only
     allow inet6 udp raw
+    options ipv6-hopopts ipv6-dstopts
 }
 EOF
 
@@ -126,6 +127,15 @@ fails_cleanly "scamper without RAWBROKER_PRIVSEP fails with its own error" 255 \
 install -m 755 "$3" "$T/e2e_client"
 check "RAWBROKER_PRIVSEP=1 pretends only the drop to nobody or to one's own ids" \
 	privsep "$T/e2e_client" privsep
+# A program that calls plain setsockopt(IPV6_HOPOPTS): through the shim the
+# option takes effect on the wire; without it the call fails (EPERM),
+# visibly, instead of the probe going out without its header.
+rb_wire_check "setsockopt(IPV6_HOPOPTS) through the shim: the header is on the wire" \
+	"$T/e2e_client" hop 8 shimmed 64011 "$T/e2e_client" opt plain hop
+rb_wire_check "setsockopt(IPV6_DSTOPTS) through the shim: the header is on the wire" \
+	"$T/e2e_client" dst 8 shimmed 64011 "$T/e2e_client" opt plain dst
+check "without the shim the same call fails with EPERM" \
+	as_user 64011 -- "$T/e2e_client" opt native hop 1
 check "every tool above was served by the broker (v4 and v6 grants for uid 64011)" \
 	bash -c "[ \$(grep -c 'msg=grant decision=grant uid=64011 .*family=inet ' '$LOG') -ge 4 ] &&
 		[ \$(grep -c 'msg=grant decision=grant uid=64011 .*family=inet6 ' '$LOG') -ge 4 ]"

@@ -47,6 +47,12 @@ rule wheel {
     match gid 0
     allow inet icmp
 }
+
+rule atlas {
+    match uid 64016
+    allow inet6 icmpv6
+    options ipv6-hopopts ipv6-dstopts
+}
 EOF
 
 # ---- a broken policy refuses to start, naming file:line:col ----
@@ -146,8 +152,28 @@ check "source 2001:db8::1 is not local -> EADDRNOTAVAIL with a reason" \
 check "IPPROTO_RAW refusal is logged" \
 	grep -E 'msg=refuse decision=invalid uid=64011 .*protocol=raw .*reason="IPPROTO_RAW' "$LOG"
 
+# ---- privileged IPv6 options, set by the broker on the client's socket ----
+# A root receiver reports the extension header that arrived with the
+# datagram: the option took effect on the wire, or the call failed.
+check "uid 64016: IPV6_HOPOPTS needs privilege (EPERM without the broker)" \
+	as_user 64016 -- "$CLIENT" opt native hop 1
+rb_wire_check "uid 64016: rb_setsockopt(IPV6_HOPOPTS) by the broker; an 8-byte hop-by-hop header on the wire" \
+	"$CLIENT" hop 8 as_user 64016 -- "$CLIENT" opt lib hop
+rb_wire_check "uid 64016: rb_setsockopt(IPV6_DSTOPTS); an 8-byte destination options header on the wire" \
+	"$CLIENT" dst 8 as_user 64016 -- "$CLIENT" opt lib dst
+rb_wire_check "uid 64016: clearing (zero length) takes effect: no header on the wire" \
+	"$CLIENT" hop 0 as_user 64016 -- "$CLIENT" opt clear hop
+check "uid 64016: a router alert is refused (padding only) -> EINVAL" \
+	as_user 64016 -- "$CLIENT" opt bad hop 1
+check "uid 64011, whose rule names no options -> EACCES" \
+	as_user 64011 -- "$CLIENT" opt denied hop 1
+check "option grants and refusals are audited" \
+	bash -c "grep -q 'msg=grant decision=grant uid=64016 .*option=ipv6-hopopts len=8 rule=atlas' '$LOG' &&
+		grep -q 'msg=refuse decision=deny uid=64011 .*option=ipv6-hopopts' '$LOG' &&
+		grep -q 'msg=refuse decision=invalid uid=64016 .*reason=\"only padding options' '$LOG'"
+
 # ---- hostile clients cost only themselves ----
-check "kept client is served between garbage, oversize, truncated, wrong-version, kindless, fd-sending, hang-up, idle and never-reading clients" \
+check "kept client is served between garbage, oversize, truncated, wrong-version, kindless, fd-sending, hang-up, idle, never-reading and out-of-sequence clients" \
 	as_user 64011 -- "$CLIENT" survive
 kill -0 "$RB_BROKER_PID" 2>/dev/null && ok "broker still running after hostile clients" ||
 	not_ok "broker died"

@@ -18,9 +18,13 @@
  *                                       reason, which is printed
  *   e2e_client hostile KIND             misbehave on a raw connection: garbage,
  *                                       oversize, truncated, badversion,
- *                                       nokind, sendfd, hangup, idle, noread
+ *                                       nokind, sendfd, hangup, idle, noread,
+ *                                       badstep
  *   e2e_client hold N MS                open N connections, say nothing,
  *                                       hold them MS milliseconds
+ *   e2e_client opt MODE hop|dst PORT    set IPV6_HOPOPTS/DSTOPTS (see cmd_opt)
+ *                                       and send a datagram to [::1]:PORT
+ *   e2e_client recvopt hop|dst PORT LEN receive it; check the header length
  *   e2e_client privsep                  under the shim's RAWBROKER_PRIVSEP=1:
  *                                       which id changes it pretends
  *   e2e_client survive                  keep a connection, let the hostile
@@ -462,6 +466,19 @@ static int cmd_hostile(const char *kind)
 		else
 			r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
 		r = r == -EPERM ? 0 : r;
+	} else if (strcmp(kind, "badstep") == 0) {
+		/* Step 2 of a set_option that never had a step 1. */
+		Rawbroker__Request req = RAWBROKER__REQUEST__INIT;
+		Rawbroker__DescriptorRequest dr = RAWBROKER__DESCRIPTOR_REQUEST__INIT;
+
+		req.version = RB_PROTOCOL_VERSION;
+		req.id = 9;
+		req.kind_case = RAWBROKER__REQUEST__KIND_DESCRIPTOR;
+		req.descriptor = &dr;
+		n = rb_request_encode(&req, buf, sizeof(buf));
+		if (n < 0 || send(fd, buf, (size_t)n, 0) != n)
+			return fail("send: %s", strerror(errno));
+		r = expect_error_reply(fd, RAWBROKER__STATUS__STATUS_INVALID, kind);
 	} else if (strcmp(kind, "noread") == 0) {
 		r = cmd_noread(fd);
 	} else if (strcmp(kind, "hangup") == 0) {
@@ -491,6 +508,103 @@ static int cmd_hold(int n, int ms)
 	printf("hold: %d of %d connections open, idle for %d ms\n", opened, n, ms);
 	usleep((useconds_t)ms * 1000);
 	return opened == n ? 0 : fail("only %d of %d connections opened", opened, n);
+}
+
+/* ---- IPv6 extension-header options ---- */
+
+/* An 8-byte options header: next header (kernel fills), length 0, then
+ * PadN of 4 bytes; or, BAD, a router alert, which the broker refuses. */
+static void opt_header(uint8_t h[8], bool bad)
+{
+	static const uint8_t padn[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
+	static const uint8_t ra[8] = { 0, 0, 5, 2, 0, 0, 1, 0 };
+
+	memcpy(h, bad ? ra : padn, 8);
+}
+
+static int opt_name(const char *which)
+{
+	return strcmp(which, "dst") == 0 ? IPV6_DSTOPTS : IPV6_HOPOPTS;
+}
+
+/*
+ * opt MODE hop|dst PORT: set the option on a UDP socket and send one
+ * datagram to [::1]:PORT.  MODE: native (setsockopt must fail with EPERM:
+ * the option needs privilege), plain (setsockopt, reached by the shim),
+ * lib (rb_setsockopt), bad (rb_setsockopt with a router alert: EINVAL),
+ * clear (rb_setsockopt with nothing: clears), denied (rb_setsockopt:
+ * EACCES).
+ */
+static int cmd_opt(const char *mode, const char *which, const char *port)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+				   .sin6_port = htons((uint16_t)atoi(port)) };
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), name = opt_name(which), r;
+	struct rb_result res = { 0 };
+	uint8_t h[8];
+
+	if (fd < 0)
+		return fail("socket: %s", strerror(errno));
+	opt_header(h, strcmp(mode, "bad") == 0);
+	if (strcmp(mode, "native") == 0 || strcmp(mode, "plain") == 0)
+		r = setsockopt(fd, IPPROTO_IPV6, name, h, sizeof(h));
+	else if (strcmp(mode, "clear") == 0)
+		r = rb_setsockopt_request(fd, IPPROTO_IPV6, name, NULL, 0, &res);
+	else
+		r = rb_setsockopt_request(fd, IPPROTO_IPV6, name, h, sizeof(h), &res);
+	if (strcmp(mode, "native") == 0)
+		return r < 0 && errno == EPERM ? (printf("native %s: EPERM, as without privilege\n",
+							  which), 0)
+					       : fail("native setsockopt: %d %s", r, strerror(errno));
+	if (strcmp(mode, "bad") == 0 || strcmp(mode, "denied") == 0) {
+		int want = mode[0] == 'b' ? EINVAL : EACCES;
+
+		if (r == 0 || errno != want)
+			return fail("%s: got %d %s (%s)", mode, r, strerror(errno), res.reason);
+		printf("%s: %s (%s)\n", mode, strerror(errno), res.reason);
+		return 0;
+	}
+	if (r < 0)
+		return fail("%s setsockopt: %s (%s)", mode, strerror(errno), res.reason);
+	if (sendto(fd, "probe", 5, 0, (struct sockaddr *)&to, sizeof(to)) != 5)
+		return fail("sendto: %s", strerror(errno));
+	printf("%s %s: set%s%s, datagram sent\n", mode, which, res.rule[0] ? " by rule " : "",
+	       res.rule);
+	close(fd);
+	return 0;
+}
+
+/* recvopt hop|dst PORT WANTLEN: receive one datagram on [::1]:PORT and
+ * check the options header that came with it has WANTLEN bytes (0: none). */
+static int cmd_recvopt(const char *which, const char *port, const char *wantlen)
+{
+	struct sockaddr_in6 me = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+				   .sin6_port = htons((uint16_t)atoi(port)) };
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1;
+	int name = opt_name(which), want = atoi(wantlen);
+	int recv_opt = name == IPV6_HOPOPTS ? IPV6_RECVHOPOPTS : IPV6_RECVDSTOPTS;
+	char data[64], cbuf[512];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct pollfd pfd = { .events = POLLIN };
+	size_t got = 0;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, recv_opt, &on, sizeof(on)) < 0)
+		return fail("receiver: %s", strerror(errno));
+	printf("listening\n");
+	pfd.fd = fd;
+	if (poll(&pfd, 1, 5000) != 1 || recvmsg(fd, &msg, 0) < 0)
+		return fail("no datagram within 5 s");
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == name)
+			got = c->cmsg_len - CMSG_LEN(0);
+	if ((int)got != want)
+		return fail("%s options header of %zu bytes on the wire, wanted %d", which, got,
+			    want);
+	printf("received: %s options header of %zu bytes\n", which, got);
+	return 0;
 }
 
 /* Under the shim with RAWBROKER_PRIVSEP=1: harmless requests "succeed"
@@ -529,7 +643,7 @@ static int cmd_survive(void)
 {
 	static const char *const kinds[] = { "garbage", "oversize", "truncated",
 					     "badversion", "nokind", "sendfd",
-					     "hangup", "idle", "noread" };
+					     "hangup", "idle", "noread", "badstep" };
 	int fd, bad = 0;
 
 	fd = rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP); /* opens the kept connection */
@@ -581,6 +695,10 @@ int main(int argc, char **argv)
 		return cmd_survive();
 	if (strcmp(argv[1], "privsep") == 0)
 		return cmd_privsep();
+	if (strcmp(argv[1], "opt") == 0 && argc >= 5)
+		return cmd_opt(argv[2], argv[3], argv[4]);
+	if (strcmp(argv[1], "recvopt") == 0 && argc >= 5)
+		return cmd_recvopt(argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "hold") == 0 && argc >= 4)
 		return cmd_hold(atoi(argv[2]), atoi(argv[3]));
 	return fail("unknown command %s", argv[1]);

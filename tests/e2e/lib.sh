@@ -124,6 +124,27 @@ rb_stop_broker() {
 	RB_BROKER_PID=
 }
 
+# rb_wire_check DESC E2E_CLIENT HOP|DST WANTLEN SENDER...: a receiver (run
+# as root, the instrument) on [::1]:PORT reports the IPv6 options header
+# that arrives with the datagram SENDER sends; SENDER gets PORT as its last
+# argument.  Passes when the sender succeeds and the header has WANTLEN
+# bytes (0: no header).
+rb_wire_port=40000
+rb_wire_check() {
+	local desc=$1 client=$2 which=$3 want=$4 sout rc rrc rpid
+	shift 4
+	rb_wire_port=$((rb_wire_port + 1))
+	"$client" recvopt "$which" $rb_wire_port "$want" >"$RB_TMP/recv.out" 2>&1 &
+	rpid=$!
+	for _ in $(seq 1 40); do grep -q listening "$RB_TMP/recv.out" && break; sleep 0.05; done
+	sout=$("$@" $rb_wire_port 2>&1)
+	rc=$?
+	wait $rpid
+	rrc=$?
+	if [ $rc -eq 0 ] && [ $rrc -eq 0 ]; then ok "$desc"; else not_ok "$desc"; fi
+	printf '%s\n' "$sout" "$(cat "$RB_TMP/recv.out")" | sed 's/^/    # /'
+}
+
 rb_finish() {
 	echo "1..$rb_tests"
 	if [ "$rb_failed" -ne 0 ]; then

@@ -312,9 +312,9 @@ static void test_request_no_kind(void **state)
 
 static void test_request_unknown_kind(void **state)
 {
-	/* version=1, id=1, field 11 (a kind this version does not know),
+	/* version=1, id=1, field 15 (a kind this version does not know),
 	 * length-delimited, empty. */
-	const uint8_t buf[] = { 0x08, 0x01, 0x10, 0x01, 0x5a, 0x00 };
+	const uint8_t buf[] = { 0x08, 0x01, 0x10, 0x01, 0x7a, 0x00 };
 	Rawbroker__Request *req;
 
 	(void)state;
@@ -335,6 +335,40 @@ static void test_request_bad_source_len(void **state)
 		assert_int_equal(rb_request_decode(buf, (size_t)n, &req), -EINVAL);
 		rb_request_free(req);
 	}
+}
+
+static void test_request_set_option(void **state)
+{
+	Rawbroker__Request in = RAWBROKER__REQUEST__INIT, *req;
+	Rawbroker__SetOptionRequest so = RAWBROKER__SET_OPTION_REQUEST__INIT;
+	Rawbroker__DescriptorRequest dr = RAWBROKER__DESCRIPTOR_REQUEST__INIT;
+	uint8_t buf[RB_FRAME_MAX], value[2049] = { 0 };
+	ssize_t n;
+
+	(void)state;
+	in.version = RB_PROTOCOL_VERSION;
+	in.id = 5;
+	in.kind_case = RAWBROKER__REQUEST__KIND_SET_OPTION;
+	in.set_option = &so;
+	so.level = 41;
+	so.name = 54;
+	so.value.data = value;
+	so.value.len = 2048; /* the largest IPv6 options header */
+	n = rb_request_encode(&in, buf, sizeof(buf));
+	assert_int_equal(rb_request_decode(buf, (size_t)n, &req), 0);
+	assert_int_equal(req->set_option->value.len, 2048);
+	rb_request_free(req);
+	so.value.len = 2049;
+	n = rb_request_encode(&in, buf, sizeof(buf));
+	assert_int_equal(rb_request_decode(buf, (size_t)n, &req), -EINVAL);
+	rb_request_free(req);
+
+	in.kind_case = RAWBROKER__REQUEST__KIND_DESCRIPTOR;
+	in.descriptor = &dr;
+	n = rb_request_encode(&in, buf, sizeof(buf));
+	assert_int_equal(rb_request_decode(buf, (size_t)n, &req), 0);
+	assert_int_equal(req->kind_case, RAWBROKER__REQUEST__KIND_DESCRIPTOR);
+	rb_request_free(req);
 }
 
 static void test_encode_too_small(void **state)
@@ -407,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_request_no_kind),
 		cmocka_unit_test(test_request_unknown_kind),
 		cmocka_unit_test(test_request_bad_source_len),
+		cmocka_unit_test(test_request_set_option),
 		cmocka_unit_test(test_encode_too_small),
 		cmocka_unit_test(test_reply_checks),
 	};

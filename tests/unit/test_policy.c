@@ -188,6 +188,8 @@ struct valid_case {
 
 static const struct valid_case valid_cases[] = {
 	{ "valid_minimal", IN_RULE("match any\nallow inet icmp"), 1, 0 },
+	{ "valid_options", IN_RULE("match any\nallow inet6 icmpv6\noptions ipv6-hopopts\n"
+				   "options ipv6-dstopts"), 1, 0 },
 	{ "valid_raw_udp_tcp_opt_in",
 	  IN_RULE("match any\nallow inet6 udp raw\nallow inet tcp\nallow inet udp"), 1, 0 },
 	{ "valid_comments_and_blanks",
@@ -323,7 +325,11 @@ static const struct error_case error_cases[] = {
 	  "rule 'a' has no 'allow' line" },
 	/* statements */
 	{ "err_unknown_statement", TEXT(IN_RULE("\tpermit inet icmp")), 2, 2,
-	  "expected one of 'match', 'allow', 'source', found 'permit'" },
+	  "expected one of 'match', 'allow', 'source', 'options', found 'permit'" },
+	{ "err_options_none", TEXT(IN_RULE("options")), 2, 8,
+	  "expected an option (ipv6-hopopts, ipv6-dstopts), found end of line" },
+	{ "err_options_unknown", TEXT(IN_RULE("options ipv6-hopopts ip-hdrincl")), 2, 22,
+	  "expected an option (ipv6-hopopts, ipv6-dstopts), found 'ip-hdrincl'" },
 	{ "err_brace_in_rule", TEXT(IN_RULE("{")), 2, 1, "found '{'" },
 	{ "err_long_token_shown_short",
 	  TEXT(IN_RULE("permitpermitpermitpermitpermitpermitpermitpermit")), 2, 1,
@@ -464,6 +470,9 @@ struct warning_case {
 };
 
 static const struct warning_case warning_cases[] = {
+	{ "warn_option_twice", IN_RULE("match any\nallow inet6 icmpv6\n"
+				       "options ipv6-hopopts ipv6-dstopts\noptions ipv6-hopopts"),
+	  1, 5, 9, "option 'ipv6-hopopts' named twice" },
 	{ "warn_unknown_user", IN_RULE("match user alice carol\nallow inet icmp"), 1,
 	  2, 18, "unknown user 'carol': it never matches" },
 	{ "warn_unknown_group", IN_RULE("match group wheel\nallow inet icmp"), 2,
@@ -787,6 +796,45 @@ add(struct text *t, const char *fmt, ...)
 		assert_non_null(t->s);
 	}
 	t->len += (size_t)n;
+}
+
+/* Options: first fitting rule that names the option; peers of other
+ * rules may not hand the broker descriptors at all. */
+static void test_decide_option(void **state)
+{
+	static const char text[] =
+		"rule atlas {\n\tmatch uid 7\n\tallow inet6 icmpv6\n"
+		"\toptions ipv6-hopopts ipv6-dstopts\n}\n"
+		"rule hop {\n\tmatch gid 50\n\tallow inet6 icmpv6\n\toptions ipv6-hopopts\n}\n"
+		"rule plain {\n\tmatch any\n\tallow inet6 icmpv6\n}\n";
+	struct rb_peer atlas = { .uid = 7, .gid = 7 }, staff = { .uid = 8, .gid = 50 },
+		       other = { .uid = 9, .gid = 9 };
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+	struct rb_decision dec;
+
+	(void)state;
+	assert_int_equal(parse(text, &pol, &d), 0);
+	assert_int_equal(rb_policy_decide_option(pol, &atlas, RB_OPT_IPV6_DSTOPTS, &dec), 0);
+	assert_int_equal(dec.verdict, RB_ALLOW);
+	assert_string_equal(dec.rule, "atlas");
+	assert_int_equal(rb_policy_decide_option(pol, &staff, RB_OPT_IPV6_HOPOPTS, &dec), 0);
+	assert_int_equal(dec.verdict, RB_ALLOW);
+	assert_string_equal(dec.rule, "hop");
+	assert_int_equal(rb_policy_decide_option(pol, &staff, RB_OPT_IPV6_DSTOPTS, &dec), 0);
+	assert_int_equal(dec.verdict, RB_DENY);
+	assert_null(dec.rule);
+	assert_string_equal(dec.reason, "no rule lets uid 8 gid 50 set ipv6-dstopts");
+	assert_int_equal(rb_policy_decide_option(pol, &other, RB_OPT_IPV6_HOPOPTS, &dec), 0);
+	assert_int_equal(dec.verdict, RB_DENY);
+	assert_int_equal(rb_policy_decide_option(pol, &atlas, 1u << 7, &dec), -EINVAL);
+	assert_true(rb_policy_peer_may_set_options(pol, &atlas));
+	assert_true(rb_policy_peer_may_set_options(pol, &staff));
+	assert_false(rb_policy_peer_may_set_options(pol, &other));
+	assert_string_equal(rb_option_name(RB_OPT_IPV6_HOPOPTS), "ipv6-hopopts");
+	assert_null(rb_option_name(3));
+	rb_policy_free(pol);
+	rb_diags_free(&d);
 }
 
 static void test_several_errors_one_pass(void **state)
@@ -1321,6 +1369,7 @@ static void test_decide_args(void **state)
 
 static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_several_errors_one_pass),
+		cmocka_unit_test(test_decide_option),
 	cmocka_unit_test(test_error_cap),
 	cmocka_unit_test(test_warning_cap),
 	cmocka_unit_test(test_rule_cap),
