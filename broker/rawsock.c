@@ -9,7 +9,7 @@
  * out even if a policy were mis-parsed into allowing them; the broker's
  * seccomp filter is to pin the same list in the kernel.
  *
- * What the socket lets its holder do is in ARCHITECTURE.md ("Security
+ * What the socket lets its holder do is in README.md ("Security
  * model"): the source pre-binding here is a default, not a lock.
  */
 #include "rawsock.h"
