@@ -53,37 +53,6 @@ shimmed() {
 	as_user "$uid" -- env LD_PRELOAD="$SHIM" timeout 20 "$@"
 }
 
-# expect_output DESC REGEX CMD...: CMD succeeds and its output matches.
-expect_output() {
-	local desc=$1 re=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ $rc -eq 0 ] && grep -Eq "$re" <<<"$out"; then
-		ok "$desc"
-	else
-		not_ok "$desc (exit $rc)"
-	fi
-	printf '%s\n' "$out" | sed 's/^/    # /'
-}
-
-# fails_cleanly DESC EXIT REGEX CMD...: CMD exits with EXIT within 5 s,
-# printing REGEX (its own error message).
-fails_cleanly() {
-	local desc=$1 want=$2 re=$3 out rc start ms
-	shift 3
-	start=$(date +%s%N)
-	out=$("$@" 2>&1)
-	rc=$?
-	ms=$((($(date +%s%N) - start) / 1000000))
-	if [ $rc -eq "$want" ] && grep -Eq "$re" <<<"$out" && [ $ms -lt 5000 ]; then
-		ok "$desc (exit $rc, ${ms} ms)"
-	else
-		not_ok "$desc (exit $rc after ${ms} ms)"
-	fi
-	printf '%s\n' "$out" | sed 's/^/    # /'
-}
-
 rb_start_broker "$LOG" -p "$RB_TMP/policy.conf" -s "$RAWBROKER_SOCKET" -u 64010:64010 ||
 	{ not_ok "broker starts"; rb_finish; }
 

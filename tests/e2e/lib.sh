@@ -73,6 +73,40 @@ run_check() {
 	return 0
 }
 
+# expect_run DESC EXIT REGEX MAX_MS COMMAND...: pass when COMMAND exits
+# with EXIT, its output (stdout and stderr) matches REGEX, and it took less
+# than MAX_MS milliseconds (0: no limit).  The output is shown indented.
+expect_run() {
+	local desc=$1 want=$2 re=$3 max=$4 out rc start ms
+	shift 4
+	start=$(date +%s%N)
+	out=$("$@" 2>&1)
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	if [ $rc -eq "$want" ] && grep -Eq -- "$re" <<<"$out" &&
+		{ [ "$max" -eq 0 ] || [ $ms -lt "$max" ]; }; then
+		ok "$desc (exit $rc, ${ms} ms)"
+	else
+		not_ok "$desc (exit $rc after ${ms} ms)"
+	fi
+	printf '%s\n' "$out" | sed 's/^/    # /'
+}
+
+# expect_output DESC REGEX COMMAND...: succeeds, and its output matches.
+expect_output() {
+	local desc=$1 re=$2
+	shift 2
+	expect_run "$desc" 0 "$re" 0 "$@"
+}
+
+# fails_cleanly DESC EXIT REGEX COMMAND...: exits with EXIT within 5 s,
+# printing REGEX (its own error message): no hang.
+fails_cleanly() {
+	local desc=$1 want=$2 re=$3
+	shift 3
+	expect_run "$desc" "$want" "$re" 5000 "$@"
+}
+
 # check DESCRIPTION COMMAND...: pass when COMMAND exits 0.
 check() { run_check pass "$@"; }
 
