@@ -5,9 +5,18 @@
 #include "codec.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "frame.h"
+
+/* Fields this version does not know are refused, not carried along: the
+ * peer speaks something else (protobuf-c keeps them, even field number 0,
+ * which protobuf forbids). */
+static bool has_unknown(const ProtobufCMessage *m)
+{
+	return m && m->n_unknown_fields != 0;
+}
 
 static int check_socket_request(const Rawbroker__SocketRequest *s)
 {
@@ -30,6 +39,14 @@ int rb_request_decode(const uint8_t *buf, size_t len, Rawbroker__Request **out)
 	*out = req;
 	if (req->version != RB_PROTOCOL_VERSION)
 		return -EPROTONOSUPPORT;
+	if (has_unknown(&req->base) ||
+	    (req->kind_case == RAWBROKER__REQUEST__KIND_SOCKET && req->socket &&
+	     has_unknown(&req->socket->base)) ||
+	    (req->kind_case == RAWBROKER__REQUEST__KIND_SET_OPTION && req->set_option &&
+	     has_unknown(&req->set_option->base)) ||
+	    (req->kind_case == RAWBROKER__REQUEST__KIND_DESCRIPTOR && req->descriptor &&
+	     has_unknown(&req->descriptor->base)))
+		return -EINVAL;
 	switch (req->kind_case) {
 	case RAWBROKER__REQUEST__KIND_SOCKET:
 		if (!req->socket)
@@ -68,6 +85,8 @@ int rb_reply_decode(const uint8_t *buf, size_t len, Rawbroker__Reply **out)
 	*out = rep;
 	if (rep->version != RB_PROTOCOL_VERSION)
 		return -EPROTONOSUPPORT;
+	if (has_unknown(&rep->base))
+		return -EINVAL;
 	switch (rep->status) {
 	case RAWBROKER__STATUS__STATUS_OK:
 	case RAWBROKER__STATUS__STATUS_DENIED:

@@ -25,8 +25,8 @@
  *   -EBADMSG          not a Request at all (*OUT is NULL);
  *   -EPROTONOSUPPORT  another protocol version (*OUT is set, so the id can
  *                     be echoed in the error reply);
- *   -EINVAL           no or unknown request kind, or a field out of range
- *                     (*OUT is set).
+ *   -EINVAL           no or unknown request kind, a field this version does
+ *                     not know, or a field out of range (*OUT is set).
  * Whenever *OUT is set the caller frees it with rb_request_free().
  */
 int rb_request_decode(const uint8_t *buf, size_t len, Rawbroker__Request **out);

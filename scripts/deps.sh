@@ -6,9 +6,10 @@ RB_BUILD_DEPS=(gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 	libseccomp-dev libcap-dev libbsd-dev)
 # To run it and its demo: ping (the unmodified client), ip, unshare, setpriv.
 RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
-# To run the test suite: cmocka, getcap, and the real clients the
-# end-to-end tests run unmodified.
-RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputils-tracepath)
+# To run the test suite: cmocka, getcap, the real clients the end-to-end
+# tests run unmodified, and clang with libFuzzer for the fuzz targets.
+RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputils-tracepath
+	clang-14 libclang-rt-14-dev)
 
 rb_install_deps() {
 	local missing=() p

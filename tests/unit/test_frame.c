@@ -322,6 +322,22 @@ static void test_request_unknown_kind(void **state)
 	rb_request_free(req);
 }
 
+static void test_request_unknown_field(void **state)
+{
+	/* Found by fuzz_request: a descriptor request plus field number 0
+	 * (padded varint key 85 00), which protobuf-c keeps as unknown. */
+	const uint8_t field0[] = { 0x08, 0x01, 0x62, 0x00, 0x85, 0x00, 0x01, 0x02, 0x03, 0x04 };
+	/* version=1, id=1, socket{family=2, field 9=1}: unknown inside the kind. */
+	const uint8_t nested[] = { 0x08, 0x01, 0x10, 0x01, 0x52, 0x04, 0x08, 0x02, 0x48, 0x01 };
+	Rawbroker__Request *req;
+
+	(void)state;
+	assert_int_equal(rb_request_decode(field0, sizeof(field0), &req), -EINVAL);
+	rb_request_free(req);
+	assert_int_equal(rb_request_decode(nested, sizeof(nested), &req), -EINVAL);
+	rb_request_free(req);
+}
+
 static void test_request_bad_source_len(void **state)
 {
 	static const size_t bad[] = { 1, 3, 5, 15, 17, 32 };
@@ -440,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_request_truncated),
 		cmocka_unit_test(test_request_no_kind),
 		cmocka_unit_test(test_request_unknown_kind),
+		cmocka_unit_test(test_request_unknown_field),
 		cmocka_unit_test(test_request_bad_source_len),
 		cmocka_unit_test(test_request_set_option),
 		cmocka_unit_test(test_encode_too_small),
