@@ -80,6 +80,11 @@ int server_listen(const struct broker_config *cfg);
 int server_run(struct broker *b);
 void server_shutdown(struct broker *b);
 
+/* closer.c: closes of client connections and client-sent descriptors,
+ * on a thread of their own (a close can block). */
+void closer_start(void);
+void closer_release(int fd);
+
 /* privdrop.c */
 void priv_drop(const char *user);
 

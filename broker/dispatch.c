@@ -303,7 +303,7 @@ static bool handle_descriptor(struct broker *b, struct conn *c,
 		reply_set(rep, RAWBROKER__STATUS__STATUS_DENIED, EACCES, dec.rule, "%s",
 			  dec.reason);
 		audit_option(c, name, po->len, "deny", rep);
-		rb_fd_discard(fd_in);
+		closer_release(fd_in);
 		free(po);
 		return true;
 	}
@@ -311,7 +311,7 @@ static bool handle_descriptor(struct broker *b, struct conn *c,
 	if (bad) {
 		reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, dec.rule, "%s", bad);
 		audit_option(c, name, po->len, "invalid", rep);
-		rb_fd_discard(fd_in);
+		closer_release(fd_in);
 		free(po);
 		return true;
 	}
@@ -326,7 +326,7 @@ static bool handle_descriptor(struct broker *b, struct conn *c,
 		reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, dec.rule, "%s set", name);
 		audit_option(c, name, po->len, "grant", rep);
 	}
-	close(fd_in); /* the client keeps its own copy */
+	close(fd_in); /* an IPv6 raw or datagram socket: nothing queued inside */
 	free(po);
 	return true;
 }
@@ -356,7 +356,7 @@ bool dispatch_request(struct broker *b, struct conn *c, const Rawbroker__Request
 		if (handlers[i].takes_fd != (fd_in >= 0) ||
 		    handlers[i].after_step1 != (c->pending != NULL)) {
 			if (fd_in >= 0)
-				rb_fd_discard(fd_in);
+				closer_release(fd_in);
 			free(c->pending);
 			c->pending = NULL;
 			conn_accept_descriptor(c, false);
@@ -369,7 +369,7 @@ bool dispatch_request(struct broker *b, struct conn *c, const Rawbroker__Request
 		return handlers[i].fn(b, c, req, fd_in, rep);
 	}
 	if (fd_in >= 0)
-		rb_fd_discard(fd_in);
+		closer_release(fd_in);
 	reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, NULL,
 		  "unknown request kind %d", (int)req->kind_case);
 	return false;

@@ -194,7 +194,9 @@ static int peer_groups(struct conn *c)
 static void conn_close(struct broker *b, struct conn *c)
 {
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	/* Records still queued on it may hold descriptors, released by the
+	 * final close: not on this thread. */
+	closer_release(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -220,16 +222,18 @@ static void accept_one(struct broker *b)
 			log_warn("accept");
 		return;
 	}
+	/* A new connection may already hold queued records (and, on older
+	 * kernels, descriptors): every close of one goes to the closer. */
 	if (b->nconns >= b->cfg->max_conns) {
 		log_event(LOG_LVL_WARN, "limit", "limit=max_connections value=%zu",
 			  b->cfg->max_conns);
-		close(fd);
+		closer_release(fd);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		log_warn("accept: out of memory");
-		close(fd);
+		closer_release(fd);
 		return;
 	}
 	c->fd = fd;
@@ -266,7 +270,7 @@ static void accept_one(struct broker *b)
 		  (unsigned)c->cred.gid, (int)c->cred.pid);
 	return;
 fail:
-	close(fd);
+	closer_release(fd);
 	conn_free(c);
 }
 
@@ -356,7 +360,7 @@ static void serve_one(struct broker *b, struct conn *c)
 
 	r = rb_request_decode(buf, (size_t)n, &req);
 	if (r < 0 && fd_in >= 0)
-		rb_fd_discard(fd_in);
+		closer_release(fd_in);
 	if (r == -EBADMSG) {
 		protocol_error(b, c, 0, RAWBROKER__STATUS__STATUS_INVALID,
 			       "malformed request");
@@ -438,6 +442,7 @@ int server_run(struct broker *b)
 	b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (b->sigfd < 0)
 		fatal("signalfd");
+	closer_start(); /* after the privilege drop, with signals blocked */
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (b->epfd < 0)
 		fatal("epoll_create1");

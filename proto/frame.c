@@ -11,9 +11,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Room for a few descriptors, so a peer that sends extra ones is detected
- * and they are closed here rather than silently discarded by MSG_CTRUNC. */
-#define RB_FRAME_CMSG_FDS 8
+/* Room for as many descriptors as the kernel passes in one message: any
+ * that did not fit would be dropped inside recvmsg(), whose close of them
+ * could block the caller (see broker/closer.c). */
+#define RB_FRAME_CMSG_FDS RB_FRAME_MAX_FDS
+
+static void (*discard_fn)(int fd) = rb_fd_discard;
+
+void rb_frame_set_discard(void (*discard)(int fd))
+{
+	discard_fn = discard ? discard : rb_fd_discard;
+}
 
 int rb_frame_send(int sock, const void *buf, size_t len, int fd, unsigned flags)
 {
@@ -65,7 +73,7 @@ void rb_fd_discard(int fd)
 static void close_all(const int *fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		rb_fd_discard(fds[i]);
+		discard_fn(fds[i]);
 }
 
 ssize_t rb_frame_recv(int sock, void *buf, size_t cap, int *fd, unsigned flags)
@@ -118,7 +126,7 @@ ssize_t rb_frame_recv(int sock, void *buf, size_t cap, int *fd, unsigned flags)
 			if (nfds < RB_FRAME_CMSG_FDS)
 				fds[nfds++] = r;
 			else
-				close(r), bad_cmsg = true;
+				discard_fn(r), bad_cmsg = true;
 		}
 	}
 

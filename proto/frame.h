@@ -15,6 +15,11 @@
 /* Largest record either side sends or accepts. */
 #define RB_FRAME_MAX 4096
 
+/* The kernel's limit on descriptors in one message; rb_frame_recv() makes
+ * room for all of them so that none is dropped (and closed) inside
+ * recvmsg() itself. */
+#define RB_FRAME_MAX_FDS 253
+
 /* rb_frame_recv() flags */
 #define RB_FRAME_ACCEPT_FD (1u << 0) /* one SCM_RIGHTS fd may come along */
 #define RB_FRAME_DONTWAIT (1u << 1)  /* MSG_DONTWAIT */
@@ -41,8 +46,13 @@ int rb_frame_send(int sock, const void *buf, size_t len, int fd, unsigned flags)
  */
 ssize_t rb_frame_recv(int sock, void *buf, size_t cap, int *fd, unsigned flags);
 
-/* Close a descriptor nobody should have sent, without letting its close
- * block: a socket is reset first (SO_LINGER 0). */
+/* Close a descriptor nobody should have sent: a socket is reset first
+ * (SO_LINGER 0) so that its own close does not linger. */
 void rb_fd_discard(int fd);
+
+/* How rb_frame_recv() gets rid of descriptors it rejects; default
+ * rb_fd_discard.  The broker installs one that closes them off its event
+ * loop (broker/closer.c), since a close can still block. */
+void rb_frame_set_discard(void (*discard)(int fd));
 
 #endif /* RAWBROKER_FRAME_H */

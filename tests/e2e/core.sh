@@ -167,6 +167,16 @@ check "uid 64016: a router alert is refused (padding only) -> EINVAL" \
 	as_user 64016 -- "$CLIENT" opt bad hop 1
 check "uid 64011, whose rule names no options -> EACCES" \
 	as_user 64011 -- "$CLIENT" opt denied hop 1
+# A descriptor whose close would block the closing thread for 15 s: the
+# broker closes it off its event loop, so others are served at once.
+as_user 64016 -- "$CLIENT" lingerfd 4000 >"$RB_TMP/linger.out" 2>&1 &
+linger_pid=$!
+sleep 0.7
+expect_run "while a client's booby-trapped descriptor lingers, another is served at once" \
+	0 'echo 127.0.0.1 ok' 1500 as_user 64011 -- "$CLIENT" echo 4
+wait $linger_pid
+check "... and that descriptor was refused (not an IPv6 raw or datagram socket)" \
+	grep -q 'lingerfd: handed' "$RB_TMP/linger.out"
 check "option grants and refusals are audited" \
 	bash -c "grep -q 'msg=grant decision=grant uid=64016 .*option=ipv6-hopopts len=8 rule=atlas' '$LOG' &&
 		grep -q 'msg=refuse decision=deny uid=64011 .*option=ipv6-hopopts' '$LOG' &&

@@ -20,6 +20,8 @@
  *                                       oversize, truncated, badversion,
  *                                       nokind, sendfd, hangup, idle, noread,
  *                                       badstep
+ *   e2e_client lingerfd MS              hand the broker a descriptor whose
+ *                                       close lingers (see cmd_lingerfd)
  *   e2e_client hold N MS                open N connections, say nothing,
  *                                       hold them MS milliseconds
  *   e2e_client opt MODE hop|dst PORT    set IPV6_HOPOPTS/DSTOPTS (see cmd_opt)
@@ -418,6 +420,93 @@ static int cmd_noread(int fd)
 	return 0;
 }
 
+/* Speak the two set_option steps by hand, and drop our copy of FD right
+ * after sending it, so that the broker holds the last reference. */
+static int trap_broker(int fd)
+{
+	Rawbroker__Request req = RAWBROKER__REQUEST__INIT;
+	Rawbroker__SetOptionRequest so = RAWBROKER__SET_OPTION_REQUEST__INIT;
+	Rawbroker__DescriptorRequest dr = RAWBROKER__DESCRIPTOR_REQUEST__INIT;
+	static const uint8_t hdr[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
+	uint8_t buf[RB_FRAME_MAX];
+	Rawbroker__Reply *rep = NULL;
+	int c = raw_connect(), rfd = -1, ok;
+	ssize_t n;
+
+	if (c < 0)
+		return fail("connect: %s", strerror(errno));
+	req.version = RB_PROTOCOL_VERSION;
+	req.id = 1;
+	req.kind_case = RAWBROKER__REQUEST__KIND_SET_OPTION;
+	req.set_option = &so;
+	so.level = IPPROTO_IPV6;
+	so.name = IPV6_HOPOPTS;
+	so.value.data = (uint8_t *)hdr;
+	so.value.len = sizeof(hdr);
+	n = rb_request_encode(&req, buf, sizeof(buf));
+	if (n < 0 || rb_frame_send(c, buf, (size_t)n, -1, 0) < 0 ||
+	    (n = rb_frame_recv(c, buf, sizeof(buf), &rfd, RB_FRAME_ACCEPT_FD)) <= 0 ||
+	    rb_reply_decode(buf, (size_t)n, &rep) < 0 || !rep->want_descriptor)
+		return fail("set_option step 1 not answered with want_descriptor");
+	rb_reply_free(rep);
+	req.id = 2;
+	req.kind_case = RAWBROKER__REQUEST__KIND_DESCRIPTOR;
+	req.descriptor = &dr;
+	n = rb_request_encode(&req, buf, sizeof(buf));
+	if (n < 0 || rb_frame_send(c, buf, (size_t)n, fd, 0) < 0)
+		return fail("step 2: %s", strerror(errno));
+	close(fd); /* now only the broker's copy is left */
+	n = rb_frame_recv(c, buf, sizeof(buf), &rfd, RB_FRAME_ACCEPT_FD);
+	ok = n > 0 && rb_reply_decode(buf, (size_t)n, &rep) == 0 &&
+	     rep->status == RAWBROKER__STATUS__STATUS_INVALID;
+	printf("lingerfd: handed the broker a unix socket with a lingering TCP socket "
+	       "inside; it answered %s\n", ok ? rep->reason : "something else");
+	rb_reply_free(rep);
+	close(c);
+	return ok ? 0 : fail("broker did not refuse the socket");
+}
+
+/*
+ * The set_option descriptor as a trap: a unix socket holding, queued
+ * inside it, a TCP socket that lingers 15 s on close with unsent data to a
+ * peer that never reads.  Whoever does the final close of the unix socket
+ * waits those 15 s.  Needs a rule with 'options'.  Stays alive (holding
+ * the never-reading peer) for HOLD_MS.
+ */
+static int cmd_lingerfd(int hold_ms)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct linger lg = { .l_onoff = 1, .l_linger = 15 };
+	char junk[4096] = { 0 };
+	int lfd, tcp, peer, sp[2], r;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&a, &alen) < 0)
+		return fail("listen: %s", strerror(errno));
+	tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (tcp < 0 || connect(tcp, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return fail("connect: %s", strerror(errno));
+	peer = accept(lfd, NULL, NULL); /* held, never read */
+	if (peer < 0)
+		return fail("accept: %s", strerror(errno));
+	fcntl(tcp, F_SETFL, O_NONBLOCK);
+	while (send(tcp, junk, sizeof(junk), MSG_NOSIGNAL) > 0)
+		;
+	setsockopt(tcp, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sp) < 0 ||
+	    rb_frame_send(sp[0], "x", 1, tcp, 0) < 0)
+		return fail("nest: %s", strerror(errno));
+	close(tcp);
+	close(sp[0]);
+	r = trap_broker(sp[1]);
+	usleep((useconds_t)hold_ms * 1000);
+	close(peer);
+	close(lfd);
+	return r;
+}
+
 static int cmd_hostile(const char *kind)
 {
 	uint8_t buf[RB_FRAME_MAX + 512];
@@ -699,6 +788,8 @@ int main(int argc, char **argv)
 		return cmd_opt(argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "recvopt") == 0 && argc >= 5)
 		return cmd_recvopt(argv[2], argv[3], argv[4]);
+	if (strcmp(argv[1], "lingerfd") == 0 && argc >= 3)
+		return cmd_lingerfd(atoi(argv[2]));
 	if (strcmp(argv[1], "hold") == 0 && argc >= 4)
 		return cmd_hold(atoi(argv[2]), atoi(argv[3]));
 	return fail("unknown command %s", argv[1]);
