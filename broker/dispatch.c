@@ -162,11 +162,14 @@ static void audit_option(const struct conn *c, const char *option, size_t len,
 
 /*
  * An IPv6 hop-by-hop or destination options header as IPV6_HOPOPTS and
- * IPV6_DSTOPTS take it: 8-byte units, length byte consistent, and only
- * padding options (Pad1, PadN), which is what measurements of extension
- * header handling send.  Anything else (router alert, jumbo payload,
- * unknown types a router must act on) is not set for clients.  Empty
- * clears the option.
+ * IPV6_DSTOPTS take it (RFC 8200 4.2): 8-byte units up to the kernel's
+ * 2040, length byte consistent, and only padding options (Pad1, PadN)
+ * whose data is zero, which is what measurements of extension header
+ * handling send.  Anything else (router alert, jumbo payload, types a
+ * router must act on, data smuggled in padding) is not set for clients.
+ * Padding runs longer than 7 bytes are allowed on purpose: probes send
+ * larger headers to see which paths drop them (Linux receivers do).
+ * Empty clears the option.
  */
 static const char *ext_header_invalid(const uint8_t *v, size_t len)
 {
@@ -174,8 +177,8 @@ static const char *ext_header_invalid(const uint8_t *v, size_t len)
 
 	if (len == 0)
 		return NULL;
-	if (len < 8 || len % 8 != 0)
-		return "an options header is a multiple of 8 bytes";
+	if (len < 8 || len % 8 != 0 || len > 2040)
+		return "an options header is a multiple of 8 bytes, at most 2040";
 	if (len != ((size_t)v[1] + 1) * 8)
 		return "the header's length byte does not match its size";
 	while (off < len) {
@@ -187,6 +190,9 @@ static const char *ext_header_invalid(const uint8_t *v, size_t len)
 			return "only padding options (Pad1, PadN) are set for clients";
 		if (off + 2 > len || off + 2 + v[off + 1] > len)
 			return "an option runs past the end of the header";
+		for (size_t i = 0; i < v[off + 1]; i++)
+			if (v[off + 2 + i] != 0)
+				return "padding must be zero";
 		off += 2 + (size_t)v[off + 1];
 	}
 	return NULL;

@@ -270,26 +270,42 @@ static bool harmless_gid(unsigned id)
 	return id == r || id == e || id == s;
 }
 
-/* After the real call: when it failed with EPERM and privsep mode allows
- * it, report success without effect.  BEFORE is errno before the call. */
-static int pretend(int result, int err, int before, bool harmless, const char *what)
+/* A process with any uid or gid 0 is root, or was: it is never told it
+ * dropped privileges it may still hold (a root container without
+ * CAP_SETUID would believe it became nobody). */
+static bool any_root_id(void)
 {
-	if (result == 0 || err != EPERM || !harmless || !privsep_on() || getauxval(AT_SECURE)) {
-		errno = err;
-		return result;
-	}
-	debug("%s: %s; RAWBROKER_PRIVSEP=1, so reporting success without effect", what,
-	      strerror(err));
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	getresuid(&ru, &eu, &su);
+	getresgid(&rg, &eg, &sg);
+	return !ru || !eu || !su || !rg || !eg || !sg;
+}
+
+/* The real call failed with EPERM in privsep mode: report success without
+ * effect.  BEFORE is errno before the call. */
+static int pretend(int before, const char *what)
+{
+	debug("%s: Operation not permitted; RAWBROKER_PRIVSEP=1, so reporting success "
+	      "without effect", what);
 	errno = before;
 	return 0;
 }
 
-/* Call the real function, keep its errno, then judge HARMLESS (which may
- * itself touch errno). */
-#define PRIVSEP_CALL(call, harmless, what)                              \
-	do {                                                            \
-		int before_ = errno, r_ = (call), err_ = errno;         \
-		return pretend(r_, err_, before_, (harmless), what);    \
+/* Call the real function.  Only when it failed with EPERM, privsep mode is
+ * on, the process has no root id and HARMLESS holds (judged only then: it
+ * may look up nobody in NSS) is the failure turned into success. */
+#define PRIVSEP_CALL(call, harmless, what)                                        \
+	do {                                                                      \
+		int before_ = errno, r_ = (call), err_ = errno;                   \
+                                                                                  \
+		if (r_ == 0 || err_ != EPERM || !privsep_on() || getauxval(AT_SECURE) || \
+		    any_root_id() || !(harmless)) {                               \
+			errno = err_;                                             \
+			return r_;                                                \
+		}                                                                 \
+		return pretend(before_, what);                                    \
 	} while (0)
 
 RB_EXPORT int chroot(const char *path)
@@ -340,9 +356,12 @@ RB_EXPORT int setresgid(gid_t a, gid_t b, gid_t c)
 }
 
 /* Harmless: only ids the caller has as gid, or nogroup (or none).  The
- * process keeps the supplementary groups it had. */
+ * process keeps the supplementary groups it had.  A list the kernel would
+ * not read (NULL, or longer than NGROUPS_MAX) is not looked at. */
 static bool harmless_groups(size_t n, const gid_t *list)
 {
+	if (n > 65536 || (n && !list))
+		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!harmless_gid(list[i]))
 			return false;

@@ -496,6 +496,15 @@ static int op_set_option(void *ctx, struct rb_result *res)
 			return 0;
 		}
 		r = transact(buf, (size_t)n, step == 2 ? op->fd : -1, id, &rep, &fd, res);
+		if (r < 0 && step == 2) {
+			/* Step 1 was answered: whatever happened, no retry (the
+			 * option may even be set).  Final. */
+			drop_connection();
+			if (res->error == 0)
+				set_result(res, -r, NULL, "the broker did not confirm the option: %s",
+					   strerror(-r));
+			return 0;
+		}
 		if (r < 0)
 			return r;
 		if (fd >= 0) {
@@ -532,8 +541,10 @@ RB_EXPORT int rb_setsockopt_request(int fd, int level, int name, const void *val
 	if (!res)
 		res = &scratch;
 	result_init(res);
-	if (fd < 0 || (len && !value))
-		set_result(res, fd < 0 ? EBADF : EFAULT, NULL, "bad descriptor or value");
+	if (fcntl(fd, F_GETFD) < 0)
+		set_result(res, EBADF, NULL, "not an open descriptor");
+	else if (len && !value)
+		set_result(res, EFAULT, NULL, "no value");
 	else
 		locked_run(op_set_option, &op, res);
 	if (res->error == 0) {

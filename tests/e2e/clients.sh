@@ -96,6 +96,9 @@ fails_cleanly "scamper without RAWBROKER_PRIVSEP fails with its own error" 255 \
 install -m 755 "$3" "$T/e2e_client"
 check "RAWBROKER_PRIVSEP=1 pretends only the drop to nobody or to one's own ids" \
 	privsep "$T/e2e_client" privsep
+check "RAWBROKER_PRIVSEP=1 pretends nothing for root without capabilities" \
+	setpriv --inh-caps=-all --bounding-set=-all -- env RAWBROKER_PRIVSEP=1 \
+	LD_PRELOAD="$SHIM" "$T/e2e_client" privsep-root
 # A program that calls plain setsockopt(IPV6_HOPOPTS): through the shim the
 # option takes effect on the wire; without it the call fails (EPERM),
 # visibly, instead of the probe going out without its header.

@@ -165,6 +165,8 @@ rb_wire_check "uid 64016: clearing (zero length) takes effect: no header on the 
 	"$CLIENT" hop 0 as_user 64016 -- "$CLIENT" opt clear hop
 check "uid 64016: a router alert is refused (padding only) -> EINVAL" \
 	as_user 64016 -- "$CLIENT" opt bad hop 1
+check "uid 64016: padding that carries data is refused -> EINVAL" \
+	as_user 64016 -- "$CLIENT" opt leak hop 1
 check "uid 64011, whose rule names no options -> EACCES" \
 	as_user 64011 -- "$CLIENT" opt denied hop 1
 # A descriptor whose close would block the closing thread for 15 s: the

@@ -602,13 +602,15 @@ static int cmd_hold(int n, int ms)
 /* ---- IPv6 extension-header options ---- */
 
 /* An 8-byte options header: next header (kernel fills), length 0, then
- * PadN of 4 bytes; or, BAD, a router alert, which the broker refuses. */
-static void opt_header(uint8_t h[8], bool bad)
+ * PadN of 4 bytes; or one the broker refuses: a router alert (BAD 1) or
+ * padding that carries data (BAD 2). */
+static void opt_header(uint8_t h[8], int bad)
 {
 	static const uint8_t padn[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
 	static const uint8_t ra[8] = { 0, 0, 5, 2, 0, 0, 1, 0 };
+	static const uint8_t leak[8] = { 0, 0, 1, 4, 'l', 'e', 'a', 'k' };
 
-	memcpy(h, bad ? ra : padn, 8);
+	memcpy(h, bad == 1 ? ra : bad == 2 ? leak : padn, 8);
 }
 
 static int opt_name(const char *which)
@@ -621,6 +623,7 @@ static int opt_name(const char *which)
  * datagram to [::1]:PORT.  MODE: native (setsockopt must fail with EPERM:
  * the option needs privilege), plain (setsockopt, reached by the shim),
  * lib (rb_setsockopt), bad (rb_setsockopt with a router alert: EINVAL),
+ * leak (padding that carries data: EINVAL),
  * clear (rb_setsockopt with nothing: clears), denied (rb_setsockopt:
  * EACCES).
  */
@@ -634,7 +637,7 @@ static int cmd_opt(const char *mode, const char *which, const char *port)
 
 	if (fd < 0)
 		return fail("socket: %s", strerror(errno));
-	opt_header(h, strcmp(mode, "bad") == 0);
+	opt_header(h, strcmp(mode, "bad") == 0 ? 1 : strcmp(mode, "leak") == 0 ? 2 : 0);
 	if (strcmp(mode, "native") == 0 || strcmp(mode, "plain") == 0)
 		r = setsockopt(fd, IPPROTO_IPV6, name, h, sizeof(h));
 	else if (strcmp(mode, "clear") == 0)
@@ -645,8 +648,9 @@ static int cmd_opt(const char *mode, const char *which, const char *port)
 		return r < 0 && errno == EPERM ? (printf("native %s: EPERM, as without privilege\n",
 							  which), 0)
 					       : fail("native setsockopt: %d %s", r, strerror(errno));
-	if (strcmp(mode, "bad") == 0 || strcmp(mode, "denied") == 0) {
-		int want = mode[0] == 'b' ? EINVAL : EACCES;
+	if (strcmp(mode, "bad") == 0 || strcmp(mode, "leak") == 0 ||
+	    strcmp(mode, "denied") == 0) {
+		int want = mode[0] == 'd' ? EACCES : EINVAL;
 
 		if (r == 0 || errno != want)
 			return fail("%s: got %d %s (%s)", mode, r, strerror(errno), res.reason);
@@ -723,8 +727,25 @@ static int cmd_privsep(void)
 		return fail("setuid to a stranger's uid did not fail with EPERM");
 	if (setgroups(1, &(gid_t){ 0 }) == 0 || errno != EPERM)
 		return fail("setgroups({0}) did not fail with EPERM");
+	errno = 0;
+	if (setgroups(3, NULL) == 0) /* must not crash, must not pretend */
+		return fail("setgroups(3, NULL) was reported as done");
 	printf("privsep: chroot and the drop to nobody reported done without effect; "
 	       "setuid(0), setgid(0), a stranger's uid and group 0 still EPERM\n");
+	return 0;
+}
+
+/* As root without capabilities, privsep mode must not pretend: the
+ * process could still hold what it believes it dropped. */
+static int cmd_privsep_root(void)
+{
+	if (getuid() != 0)
+		return fail("run this as root (without capabilities)");
+	if (setuid(65534) == 0 || errno != EPERM)
+		return fail("setuid(65534) as capability-less root was reported as done");
+	if (chroot("/") == 0 || errno != EPERM)
+		return fail("chroot as capability-less root was reported as done");
+	printf("privsep-root: nothing pretended for a root process\n");
 	return 0;
 }
 
@@ -784,6 +805,8 @@ int main(int argc, char **argv)
 		return cmd_survive();
 	if (strcmp(argv[1], "privsep") == 0)
 		return cmd_privsep();
+	if (strcmp(argv[1], "privsep-root") == 0)
+		return cmd_privsep_root();
 	if (strcmp(argv[1], "opt") == 0 && argc >= 5)
 		return cmd_opt(argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "recvopt") == 0 && argc >= 5)
