@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -46,6 +47,43 @@ static const struct timeval reply_timeout = {
 	.tv_sec = RB_REPLY_TIMEOUT_MS / 1000,
 	.tv_usec = (RB_REPLY_TIMEOUT_MS % 1000) * 1000,
 };
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A signal interrupts a send, receive or connect that has a socket timeout
+ * (even with SA_RESTART); retrying with the full timeout would let a steady
+ * stream of signals stretch the wait without end, with the lock held.  So
+ * each wait has a deadline: after EINTR, set the timeouts to what is left
+ * (0: the deadline has passed), and put them back when done.
+ */
+static int shrink_timeouts(int fd, int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+	struct timeval tv;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)((left % 1000) * 1000);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void restore_timeouts(int fd)
+{
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &reply_timeout, sizeof(reply_timeout));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &reply_timeout, sizeof(reply_timeout));
+}
 
 static struct {
 	pthread_mutex_t lock;
@@ -125,7 +163,9 @@ static int open_connection(struct rb_result *res)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path = socket_path();
+	int64_t deadline;
 	struct stat st;
+	bool shrunk;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -149,9 +189,19 @@ static int open_connection(struct rb_result *res)
 		set_result(res, r, NULL, "socket timeouts: %s", strerror(r));
 		return -r;
 	}
-	do {
-		r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	} while (r < 0 && errno == EINTR);
+	deadline = now_ms() + RB_REPLY_TIMEOUT_MS;
+	shrunk = false;
+	while ((r = connect(fd, (struct sockaddr *)&sun, sizeof(sun))) < 0 && errno == EINTR) {
+		r = shrink_timeouts(fd, deadline);
+		shrunk = true;
+		if (r < 0) {
+			errno = r == -ETIMEDOUT ? EAGAIN : -r;
+			r = -1;
+			break;
+		}
+	}
+	if (shrunk && r == 0)
+		restore_timeouts(fd);
 	if (r < 0) {
 		r = errno;
 		close(fd);
@@ -225,9 +275,19 @@ static int transact(const uint8_t *req, size_t reqlen, int send_fd, uint64_t id,
 	int fd = -1, r;
 	ssize_t n;
 
+	int64_t deadline = now_ms() + RB_REPLY_TIMEOUT_MS;
+	bool shrunk = false;
+
 	*rep = NULL;
 	*fd_out = -1;
-	r = rb_frame_send(conn.fd, req, reqlen, send_fd, 0);
+	while ((r = rb_frame_send(conn.fd, req, reqlen, send_fd, RB_FRAME_EINTR)) == -EINTR) {
+		shrunk = true;
+		r = shrink_timeouts(conn.fd, deadline);
+		if (r < 0)
+			break;
+	}
+	if (r == -ETIMEDOUT)
+		r = -EAGAIN;
 	if (r == -EAGAIN) { /* SO_SNDTIMEO expired: the broker is not reading */
 		set_result(res, ETIMEDOUT, NULL, "the broker took no request within %d ms",
 			   RB_REPLY_TIMEOUT_MS);
@@ -235,7 +295,17 @@ static int transact(const uint8_t *req, size_t reqlen, int send_fd, uint64_t id,
 	}
 	if (r < 0)
 		return r;
-	n = rb_frame_recv(conn.fd, buf, sizeof(buf), &fd, RB_FRAME_ACCEPT_FD);
+	while ((n = rb_frame_recv(conn.fd, buf, sizeof(buf), &fd,
+				  RB_FRAME_ACCEPT_FD | RB_FRAME_EINTR)) == -EINTR) {
+		shrunk = true;
+		r = shrink_timeouts(conn.fd, deadline);
+		if (r < 0) {
+			n = r == -ETIMEDOUT ? -EAGAIN : r;
+			break;
+		}
+	}
+	if (shrunk)
+		restore_timeouts(conn.fd);
 	if (n == 0)
 		return -ECONNRESET;
 	if (n == -EAGAIN) { /* SO_RCVTIMEO expired */

@@ -50,7 +50,7 @@ int rb_frame_send(int sock, const void *buf, size_t len, int fd, unsigned flags)
 	do {
 		n = sendmsg(sock, &msg,
 			    MSG_NOSIGNAL | ((flags & RB_FRAME_DONTWAIT) ? MSG_DONTWAIT : 0));
-	} while (n < 0 && errno == EINTR);
+	} while (n < 0 && errno == EINTR && !(flags & RB_FRAME_EINTR));
 	if (n < 0)
 		return -errno;
 	if ((size_t)n != len) /* cannot happen on SOCK_SEQPACKET */
@@ -102,7 +102,7 @@ ssize_t rb_frame_recv(int sock, void *buf, size_t cap, int *fd, unsigned flags)
 		n = recvmsg(sock, &msg,
 			    MSG_CMSG_CLOEXEC |
 				    ((flags & RB_FRAME_DONTWAIT) ? MSG_DONTWAIT : 0));
-	} while (n < 0 && errno == EINTR);
+	} while (n < 0 && errno == EINTR && !(flags & RB_FRAME_EINTR));
 	if (n < 0)
 		return -errno;
 

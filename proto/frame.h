@@ -23,6 +23,7 @@
 /* rb_frame_recv() flags */
 #define RB_FRAME_ACCEPT_FD (1u << 0) /* one SCM_RIGHTS fd may come along */
 #define RB_FRAME_DONTWAIT (1u << 1)  /* MSG_DONTWAIT */
+#define RB_FRAME_EINTR (1u << 2)     /* return -EINTR instead of retrying */
 
 /*
  * Send LEN bytes (1..RB_FRAME_MAX) as one record, with FD attached unless it
@@ -31,6 +32,7 @@
  * given, -EPIPE/-ECONNRESET when the peer is gone.
  */
 int rb_frame_send(int sock, const void *buf, size_t len, int fd, unsigned flags);
+/* (flags: RB_FRAME_DONTWAIT, RB_FRAME_EINTR) */
 
 /*
  * Receive one record into BUF (CAP bytes).  Returns its length (> 0), 0 when

@@ -31,12 +31,11 @@ rule tools {
 EOF
 
 # scamper's privilege separation chroots into /var/empty: it must exist (a
-# probe image ships it).  Made here only if missing, and removed again.
-made_var_empty=
-if [ ! -d /var/empty ]; then
-	mkdir -m 755 /var/empty && made_var_empty=1
-fi
-trap 'rb_stop_broker; rm -rf "$RB_TMP"; [ -n "$made_var_empty" ] && rmdir /var/empty' EXIT
+# probe image ships it; a setuid scamper creates it itself).  Made here if
+# missing and left in place, like the system directory it is: removing it
+# would pull it from under a concurrent run.
+[ -d /var/empty ] || mkdir -m 755 /var/empty
+trap 'rb_stop_broker; rm -rf "$RB_TMP"' EXIT
 
 # Stripped copies: no file capability, no set-id bit (install drops both).
 for b in ping fping traceroute.db scamper mtr mtr-packet; do

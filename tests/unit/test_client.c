@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -299,6 +301,35 @@ static void test_silent_broker_times_out(void **state)
 	assert_true(dt > 4.5 && dt < 7.0);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A steady stream of signals (even with SA_RESTART) must not stretch the
+ * 5 s bound: each interrupted wait resumes with what is left of it. */
+static void test_signals_do_not_extend_timeout(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct itimerval every = { .it_interval = { 0, 300000 }, .it_value = { 0, 300000 } };
+	struct itimerval off = { 0 };
+	double t0, dt;
+	int r, err;
+
+	(void)state;
+	atomic_store(&mode, FAKE_SILENT);
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &every, NULL), 0);
+	t0 = now_s();
+	r = rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	err = errno;
+	dt = now_s() - t0;
+	setitimer(ITIMER_REAL, &off, NULL);
+	assert_int_equal(r, -1);
+	assert_int_equal(err, ETIMEDOUT);
+	assert_true(dt > 4.5 && dt < 7.0);
+}
+
 static void test_full_backlog_times_out(void **state)
 {
 	char p[96];
@@ -435,6 +466,7 @@ int main(void)
 		cmocka_unit_test_setup(test_wrong_id, fresh),
 		cmocka_unit_test_setup(test_bad_source, fresh),
 		cmocka_unit_test_setup(test_silent_broker_times_out, fresh),
+		cmocka_unit_test_setup(test_signals_do_not_extend_timeout, fresh),
 		cmocka_unit_test_setup(test_full_backlog_times_out, fresh),
 		cmocka_unit_test_setup(test_host_reuses_descriptor, fresh),
 		cmocka_unit_test_setup(test_fork_child_uses_own_connection, fresh),
