@@ -92,6 +92,19 @@ diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 	return r;
 }
 
+/* The same, for check.c (declared in policy_impl.h). */
+int rb_diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
+		 unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = diags_vadd(d, sev, line, col, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 int rb_diag_format(const struct rb_diags *d, const struct rb_diag *diag, char *buf,
 		   size_t size)
 {
@@ -519,6 +532,7 @@ static void parse_rule(struct parser *p)
 	r = &pol->rules[pol->nrules++];
 	memset(r, 0, sizeof(*r));
 	r->line = p->line;
+	r->col = kw->col;
 	p->cur = (struct rule_ctx){ .idx = pol->nrules - 1, .col = kw->col };
 	/* Read what follows as this rule's body even when this line is wrong:
 	 * that gives fewer and better messages than treating it as top level. */
@@ -663,6 +677,10 @@ static void parse_match_any(struct parser *p)
 			 c->first_match_kw, c->first_match_line);
 	else
 		c->any_line = p->line;
+	if (!r->match_any) {
+		r->any_line = p->line;
+		r->any_col = p->tok[0].col;
+	}
 	r->match_any = true;
 }
 
@@ -672,9 +690,11 @@ static void parse_match(struct parser *p)
 	struct rule_ctx *c = &p->cur;
 	struct rb_rule *r = cur_rule(p);
 	const struct match_kind *mk = NULL;
+	struct rb_match_name *names = NULL;
+	char *namebuf = NULL;
 	struct rb_match *m;
 	uint32_t *ids;
-	size_t n = 0;
+	size_t n = 0, nnames = 0;
 	void *nv;
 
 	/* Count the line even when it is wrong, so the rule is not also
@@ -710,16 +730,38 @@ static void parse_match(struct parser *p)
 	}
 
 	ids = calloc(p->ntok - 2, sizeof(*ids));
-	if (!ids) {
+	if (mk->by_name) {
+		/* Keep the names as written, for explain: one buffer per line. */
+		size_t bytes = 0;
+
+		for (size_t i = 2; i < p->ntok; i++)
+			bytes += p->tok[i].len + 1;
+		names = calloc(p->ntok - 2, sizeof(*names));
+		namebuf = malloc(bytes);
+	}
+	if (!ids || (mk->by_name && (!names || !namebuf))) {
+		free(ids);
+		free(names);
+		free(namebuf);
 		oom(p);
 		return;
 	}
-	for (size_t i = 2; i < p->ntok && !p->stop; i++) {
+	for (size_t i = 2, off = 0; i < p->ntok && !p->stop; i++) {
 		const struct tok *t = &p->tok[i];
-		int rc = mk->by_name ? resolve_id(p, mk, t, &ids[n])
-				     : parse_id(p, mk, t, &ids[n]);
+		uint32_t id = 0;
+		int rc = mk->by_name ? resolve_id(p, mk, t, &id) : parse_id(p, mk, t, &id);
+
 		if (rc == 0)
-			n++;
+			ids[n++] = id;
+		if (mk->by_name) {
+			char *s = namebuf + off;
+
+			memcpy(s, t->s, t->len);
+			s[t->len] = '\0';
+			off += t->len + 1;
+			names[nnames++] = (struct rb_match_name){ .name = s, .id = id,
+								  .known = rc == 0 };
+		}
 	}
 	if (n == 0 && mk->by_name && !c->never_line)
 		c->never_line = p->line;
@@ -727,12 +769,24 @@ static void parse_match(struct parser *p)
 	nv = reserve(r->match, &c->match_cap, r->nmatch + 1, sizeof(*r->match));
 	if (!nv) {
 		free(ids);
+		free(names);
+		free(namebuf);
 		oom(p);
 		return;
 	}
 	r->match = nv;
 	m = &r->match[r->nmatch++];
-	*m = (struct rb_match){ .kind = mk->kind, .line = p->line, .ids = ids, .n = n };
+	*m = (struct rb_match){
+		.kind = mk->kind,
+		.line = p->line,
+		.col = p->tok[0].col,
+		.ids = ids,
+		.n = n,
+		.by_name = mk->by_name,
+		.names = names,
+		.nnames = nnames,
+		.namebuf = namebuf,
+	};
 }
 
 /* ---- allow ------------------------------------------------------------- */
@@ -820,6 +874,7 @@ static void parse_allow(struct parser *p)
 		.protocol = proto->value,
 		.type = type->value,
 		.line = p->line,
+		.col = p->tok[0].col,
 	};
 }
 
@@ -940,6 +995,10 @@ static void parse_source(struct parser *p)
 	size_t naddr = 0;
 	void *nv;
 
+	if (!r->source_line) {
+		r->source_line = p->line;
+		r->source_col = p->tok[0].col;
+	}
 	if (p->ntok < 2) {
 		error_at(p, col_of(p, 1), "expected 'any' or an address prefix, found "
 			 "end of line");
@@ -1059,8 +1118,11 @@ void rb_policy_free(struct rb_policy *pol)
 	for (size_t i = 0; i < pol->nrules; i++) {
 		struct rb_rule *r = &pol->rules[i];
 
-		for (size_t j = 0; j < r->nmatch; j++)
+		for (size_t j = 0; j < r->nmatch; j++) {
 			free(r->match[j].ids);
+			free(r->match[j].names);
+			free(r->match[j].namebuf);
+		}
 		free(r->match);
 		free(r->allow);
 		free(r->source);

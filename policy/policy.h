@@ -150,6 +150,43 @@ int rb_policy_decide_option(const struct rb_policy *p, const struct rb_peer *pee
  * broker accept a descriptor from that client's connection. */
 bool rb_policy_peer_may_set_options(const struct rb_policy *p, const struct rb_peer *peer);
 
+/*
+ * Analyse a parsed policy and add WARNINGS (never errors) to DIAGS, each at
+ * the line and column of the statement or rule concerned:
+ *  - a rule that can never match because no uid is on all of its uid/user
+ *    match lines (unknown names are warned about by the parser already);
+ *  - a rule that is never reached: one earlier rule fits every client it
+ *    fits, allows every family/protocol/type it allows, allows at least the
+ *    sources it allows (for those families), and names every option it
+ *    names.  Only shadowing by one earlier rule is found, and only when it
+ *    is certain;
+ *  - raw udp or tcp allowed: such a socket sees that protocol's traffic for
+ *    the whole network namespace;
+ *  - 'match any' with 'source any' (written or by default): any local user
+ *    may send from any local address.
+ * Pure: no output, no name lookups.  Returns the number of diagnostics
+ * added, -EINVAL for NULL arguments, -ENOMEM.
+ */
+int rb_policy_check(const struct rb_policy *p, struct rb_diags *diags);
+
+/*
+ * The policy as normalized text, itself a valid policy that parses to one
+ * rb_policy_equal() to P (names are resolved again when it is parsed): a
+ * header comment with the decision rule, then every rule with its line,
+ * its match lines (names with what they resolved to, in comments), allow
+ * lines with the type, 'source any' when it was the default, its options,
+ * and rb_policy_check()'s warnings as comments.  ORIGIN names the file in
+ * the header (may be NULL).  On success *OUT is a NUL-terminated string
+ * for free() and *LEN (if not NULL) its length.  0, -EINVAL or -ENOMEM.
+ */
+int rb_policy_explain(const struct rb_policy *p, const char *origin, char **out,
+		      size_t *len);
+
+/* True when A and B decide every request the same way because they hold
+ * the same rules in the same order: names, matched ids, allows, sources
+ * and options (lines and comments are not compared).  Two NULLs are equal. */
+bool rb_policy_equal(const struct rb_policy *a, const struct rb_policy *b);
+
 /* "ipv6-hopopts", "ipv6-dstopts"; NULL for anything else. */
 const char *rb_option_name(unsigned opt);
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * policy_impl.h - what a parsed policy looks like inside; shared by parse.c
- * (which builds it) and eval.c (which reads it).  Not part of the API.
+ * (which builds it), eval.c (which decides with it), check.c (which analyses
+ * it) and explain.c (which prints it back).  Not part of the API.
  */
 #ifndef RAWBROKER_POLICY_IMPL_H
 #define RAWBROKER_POLICY_IMPL_H
@@ -24,19 +25,33 @@ enum rb_match_kind {
 	RB_MATCH_GID, /* 'match gid' and 'match group' */
 };
 
+/* A value of a 'match user'/'match group' line as written, and what it
+ * resolved to when the policy was loaded. */
+struct rb_match_name {
+	const char *name; /* points into rb_match.namebuf */
+	uint32_t id;      /* valid when KNOWN */
+	bool known;
+};
+
 /* One match line: any of IDS fits.  N == 0 (only unknown names): never. */
 struct rb_match {
 	enum rb_match_kind kind;
-	unsigned line;
+	unsigned line, col; /* col: of the 'match' keyword */
 	uint32_t *ids;
 	size_t n;
+	/* 'match user'/'match group': every name of the line, in order (for
+	 * explain).  NNAMES == 0 for numeric lines. */
+	bool by_name;
+	struct rb_match_name *names;
+	size_t nnames;
+	char *namebuf;
 };
 
 struct rb_allow {
 	int family;
 	int protocol;
 	int type;
-	unsigned line;
+	unsigned line, col; /* col: of the 'allow' keyword */
 };
 
 struct rb_prefix {
@@ -47,13 +62,15 @@ struct rb_prefix {
 
 struct rb_rule {
 	char name[RB_RULE_NAME_MAX];
-	unsigned line;
+	unsigned line, col; /* col: of the 'rule' keyword */
 	bool match_any; /* 'match any': then there is no match line */
+	unsigned any_line, any_col; /* of 'match any' */
 	struct rb_match *match;
 	size_t nmatch;
 	struct rb_allow *allow;
 	size_t nallow;
 	bool source_any; /* no 'source' line or 'source any' */
+	unsigned source_line, source_col; /* of the first 'source' keyword; 0: none */
 	struct rb_prefix *source;
 	size_t nsource;
 	unsigned options; /* rb_option bits from 'options' lines */
@@ -83,5 +100,9 @@ extern const struct rb_word rb_types[];
 extern const struct rb_word rb_options[]; /* value: an rb_option bit */
 
 const struct rb_word *rb_word_by_value(const struct rb_word *table, int value);
+
+/* Append one diagnostic to D (parse.c).  0 or -ENOMEM. */
+int rb_diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
+		 unsigned col, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif /* RAWBROKER_POLICY_IMPL_H */

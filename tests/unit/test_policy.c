@@ -176,6 +176,7 @@ static unsigned rule_line(const char *text, const char *name)
 
 #define IN_RULE(body) "rule a {\n" body "\n}\n"
 #define TEXT(s) .text = (s), .len = sizeof(s) - 1
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- valid policies ---------------------------------------------------- */
 
@@ -511,6 +512,236 @@ static void run_warning(void **state)
 	assert_int_equal(d.errors, 0);
 	expect_diag(&d, RB_DIAG_WARNING, c->line, c->col, c->msg);
 	assert_int_equal(d.warnings, c->warnings);
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+}
+
+/* ---- the check (rb_policy_check) ---------------------------------------- */
+
+struct check_case {
+	const char *name;
+	const char *text;
+	size_t warnings;    /* added by rb_policy_check() */
+	unsigned line, col; /* of the one named by MSG */
+	const char *msg;    /* NULL: none expected */
+};
+
+/* Two rules: A then B, each "rule X {\n" BODY "\n}\n" */
+#define TWO(a, b) "rule a {\n" a "\n}\nrule b {\n" b "\n}\n"
+
+static const struct check_case check_cases[] = {
+	/* never reached: one earlier rule decides everything the later could */
+	{ "check_shadow_by_match_any",
+	  TWO("match any\nallow inet icmp\nallow inet6 icmpv6\nsource any",
+	      "match uid 5\nallow inet icmp"),
+	  2, 7, 1, "rule 'b' is never reached: rule 'a' (line 1) already decides "
+	  "every request it could" },
+	{ "check_shadow_uid_subset",
+	  TWO("match uid 5 6\nallow inet icmp", "match uid 5\nallow inet icmp"),
+	  1, 5, 1, "rule 'b' is never reached: rule 'a' (line 1)" },
+	{ "check_shadow_same_rule",
+	  TWO("match uid 5\nallow inet6 icmpv6\nsource 2001:db8::/32\n"
+	      "options ipv6-hopopts",
+	      "match uid 5\nallow inet6 icmpv6\nsource 2001:db8::/32\n"
+	      "options ipv6-hopopts"),
+	  1, 7, 1, "rule 'b' is never reached" },
+	{ "check_shadow_user_by_uid",
+	  TWO("match uid 1000\nallow inet icmp", "match user alice\nallow inet icmp"),
+	  1, 5, 1, "rule 'b' is never reached" },
+	{ "check_shadow_group_by_gid",
+	  TWO("match gid 50 500\nallow inet icmp", "match group staff\nallow inet icmp"),
+	  1, 5, 1, "rule 'b' is never reached" },
+	{ "check_shadow_uid_lines_intersect",
+	  TWO("match uid 2\nallow inet icmp",
+	      "match uid 1 2\nmatch uid 2 3\nallow inet icmp"),
+	  1, 5, 1, "rule 'b' is never reached" },
+	{ "check_shadow_gid_line_within",
+	  TWO("match gid 50\nallow inet icmp",
+	      "match gid 50\nmatch uid 7\nallow inet icmp"),
+	  1, 5, 1, "rule 'b' is never reached" },
+	{ "check_shadow_narrower_and",
+	  TWO("match uid 7\nmatch gid 50\nallow inet icmp",
+	      "match gid 500\nmatch uid 7\nmatch gid 50\nallow inet icmp"),
+	  1, 6, 1, "rule 'b' is never reached" },
+	{ "check_shadow_fewer_allows",
+	  TWO("match uid 5\nallow inet icmp\nallow inet6 icmpv6",
+	      "match uid 5\nallow inet6 icmpv6 raw"),
+	  1, 6, 1, "rule 'b' is never reached" },
+	{ "check_shadow_narrower_source",
+	  TWO("match uid 5\nallow inet icmp\nsource 192.0.2.0/24",
+	      "match uid 5\nallow inet icmp\nsource 192.0.2.128/25"),
+	  1, 6, 1, "rule 'b' is never reached" },
+	{ "check_shadow_source_union",
+	  TWO("match uid 5\nallow inet icmp\nsource 192.0.2.128/25\n"
+	      "source 192.0.2.0/25",
+	      "match uid 5\nallow inet icmp\nsource 192.0.2.0/24"),
+	  1, 7, 1, "rule 'b' is never reached" },
+	{ "check_shadow_source_other_family_ignored",
+	  TWO("match uid 5\nallow inet icmp\nsource 192.0.2.0/24",
+	      "match uid 5\nallow inet icmp\nsource 192.0.2.0/24 2001:db8::/32"),
+	  1, 6, 1, "rule 'b' is never reached" },
+	{ "check_shadow_default_source_by_slash0",
+	  TWO("match uid 5\nallow inet icmp\nallow inet6 icmpv6\n"
+	      "source 0.0.0.0/0 ::/0",
+	      "match uid 5\nallow inet6 icmpv6"),
+	  1, 7, 1, "rule 'b' is never reached" },
+	{ "check_shadow_fewer_options",
+	  TWO("match uid 5\nallow inet6 icmpv6\noptions ipv6-hopopts ipv6-dstopts",
+	      "match uid 5\nallow inet6 icmpv6\noptions ipv6-dstopts"),
+	  1, 6, 1, "rule 'b' is never reached" },
+	{ "check_shadow_names_first_rule",
+	  TWO("match uid 5 6\nallow inet icmp", "match uid 5 6\nallow inet icmp")
+	  "rule c {\nmatch uid 6\nallow inet icmp\n}\n",
+	  2, 9, 1, "rule 'c' is never reached: rule 'a' (line 1)" },
+	/* not provably shadowed: no warning */
+	{ "check_no_shadow_extra_allow",
+	  TWO("match uid 5\nallow inet icmp",
+	      "match uid 5\nallow inet icmp\nallow inet6 icmpv6"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_different_source",
+	  TWO("match uid 5\nallow inet icmp\nsource 192.0.2.0/24",
+	      "match uid 5\nallow inet icmp\nsource 198.51.100.0/24"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_wider_source",
+	  TWO("match uid 5\nallow inet icmp\nsource 192.0.2.0/24",
+	      "match uid 5\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_source_gap",
+	  TWO("match uid 5\nallow inet icmp\nsource 192.0.2.0/25 192.0.2.192/26",
+	      "match uid 5\nallow inet icmp\nsource 192.0.2.0/24"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_v6_source_missing",
+	  TWO("match uid 5\nallow inet icmp\nallow inet6 icmpv6\nsource 192.0.2.0/24",
+	      "match uid 5\nallow inet icmp\nallow inet6 icmpv6\n"
+	      "source 192.0.2.0/24 2001:db8::/32"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_extra_option",
+	  TWO("match uid 5\nallow inet6 icmpv6",
+	      "match uid 5\nallow inet6 icmpv6\noptions ipv6-hopopts"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_uid_vs_gid",
+	  TWO("match gid 5\nallow inet icmp", "match uid 5\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_gid_vs_uid",
+	  TWO("match uid 5\nallow inet icmp", "match gid 5\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_shadow_group_line_and_user",
+	  TWO("match group staff\nallow inet icmp", "match gid 50\nmatch user bob\n"
+	      "allow inet icmp"),
+	  1, 5, 1, "rule 'b' is never reached" },
+	{ "check_no_shadow_wider_uid",
+	  TWO("match uid 5\nallow inet icmp", "match uid 5 6\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_wider_gid",
+	  TWO("match gid 50\nallow inet icmp", "match gid 50 500\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_gid_lines_spread",
+	  TWO("match gid 50 500\nallow inet icmp",
+	      "match gid 50 7\nmatch gid 500 7\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_earlier_needs_more",
+	  TWO("match uid 1 2\nmatch gid 50\nallow inet icmp",
+	      "match uid 1\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_later_match_any",
+	  TWO("match uid 5\nallow inet icmp\nsource 192.0.2.0/24",
+	      "match any\nallow inet icmp\nsource 192.0.2.0/24"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_by_rule_never_matching",
+	  TWO("match user carol\nallow inet icmp", "match uid 5\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_of_rule_never_matching", /* the parser said so */
+	  TWO("match uid 5\nallow inet icmp", "match user carol\nallow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_no_shadow_by_later_rule",
+	  TWO("match uid 5\nallow inet icmp", "match any\nallow inet icmp\n"
+	      "source 192.0.2.0/24"),
+	  0, 0, 0, NULL },
+	/* can never match */
+	{ "check_never_uid_disjoint", IN_RULE("match uid 5\nmatch user alice\n"
+					      "allow inet icmp"),
+	  1, 1, 1, "rule 'a' can never match: a client has one uid, and no uid is "
+	  "on all of its 'match uid'/'match user' lines" },
+	{ "check_never_uid_three_lines", IN_RULE("match uid 1 2\nmatch uid 2 3\n"
+						 "match uid 1 3\nallow inet icmp"),
+	  1, 1, 1, "rule 'a' can never match" },
+	{ "check_uid_lines_overlap", IN_RULE("match uid 1 2\nmatch uid 2 3\n"
+					     "allow inet icmp"),
+	  0, 0, 0, NULL },
+	{ "check_gid_lines_disjoint_fine", IN_RULE("match gid 1\nmatch gid 2\n"
+						   "allow inet icmp"),
+	  0, 0, 0, NULL },
+	/* risky grants */
+	{ "check_raw_udp", IN_RULE("match uid 7\n  allow inet6 udp raw"),
+	  1, 3, 3, "rule 'a' allows raw udp sockets for inet6: such a socket sees "
+	  "the udp traffic of the whole network namespace" },
+	{ "check_raw_tcp", IN_RULE("match uid 7\nallow inet icmp\nallow inet tcp"),
+	  1, 4, 1, "rule 'a' allows raw tcp sockets for inet: such a socket sees "
+	  "the tcp traffic of the whole network namespace" },
+	{ "check_icmp_not_risky", IN_RULE("match uid 7\nallow inet icmp\n"
+					  "allow inet6 icmpv6\nsource any"),
+	  0, 0, 0, NULL },
+	{ "check_match_any_default_source", IN_RULE("\tmatch any\nallow inet icmp"),
+	  1, 2, 2, "rule 'a' has 'match any' and no 'source' line, so 'source any': "
+	  "any local user may send from any local address" },
+	{ "check_match_any_source_any", IN_RULE("match any\nallow inet icmp\n"
+						"  source any"),
+	  1, 4, 3, "rule 'a' has 'match any' and 'source any': any local user may "
+	  "send from any local address" },
+	{ "check_match_any_sources_cover_all",
+	  IN_RULE("match any\nallow inet icmp\nallow inet6 icmpv6\n"
+		  "source 0.0.0.0/1 128.0.0.0/1\nsource ::/0"),
+	  1, 5, 1, "rule 'a' has 'match any' and sources that cover every address" },
+	{ "check_match_any_v4_only_slash0", IN_RULE("match any\nallow inet icmp\n"
+						    "source 0.0.0.0/0"),
+	  1, 4, 1, "sources that cover every address" },
+	{ "check_match_any_some_sources",
+	  IN_RULE("match any\nallow inet icmp\nallow inet6 icmpv6\n"
+		  "source 0.0.0.0/0 2001:db8::/32"),
+	  0, 0, 0, NULL },
+	{ "check_source_any_not_match_any", IN_RULE("match gid 50\nallow inet icmp\n"
+						    "source any"),
+	  0, 0, 0, NULL },
+	{ "check_all_kinds_in_one_rule",
+	  IN_RULE("match any\nallow inet6 udp\nallow inet tcp"),
+	  3, 4, 1, "raw tcp" },
+};
+
+static void run_check(void **state)
+{
+	const struct check_case *c = *state;
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+	size_t before;
+	int r = parse(c->text, &pol, &d);
+
+	if (r != 0)
+		dump_diags(&d);
+	assert_int_equal(r, 0);
+	before = d.n;
+	r = rb_policy_check(pol, &d);
+	if (r < 0 || (size_t)r != c->warnings || d.n - before != c->warnings)
+		dump_diags(&d);
+	assert_int_equal(r, c->warnings);
+	assert_int_equal(d.n - before, c->warnings);
+	assert_int_equal(d.errors, 0);
+	for (size_t i = before; i < d.n; i++) {
+		assert_int_equal(d.v[i].severity, RB_DIAG_WARNING);
+		assert_true(d.v[i].line > 0 && d.v[i].col > 0);
+	}
+	if (c->msg) {
+		bool found = false;
+
+		for (size_t i = before; i < d.n && !found; i++)
+			found = d.v[i].line == c->line && d.v[i].col == c->col &&
+				strstr(d.v[i].msg, c->msg);
+		if (!found) {
+			print_message("expected a check warning at %u:%u containing "
+				      "\"%s\"; got:\n", c->line, c->col, c->msg);
+			dump_diags(&d);
+			fail();
+		}
+	}
 	rb_policy_free(pol);
 	rb_diags_free(&d);
 }
@@ -1363,9 +1594,311 @@ static void test_decide_args(void **state)
 	rb_diags_free(&d);
 }
 
-/* ---- main -------------------------------------------------------------- */
+/* ---- check: arguments, order, cap ----------------------------------------- */
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+static void test_check_args(void **state)
+{
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+
+	(void)state;
+	assert_int_equal(parse(IN_RULE("match uid 1\nallow inet icmp"), &pol, &d), 0);
+	assert_int_equal(rb_policy_check(NULL, &d), -EINVAL);
+	assert_int_equal(rb_policy_check(pol, NULL), -EINVAL);
+	assert_int_equal(rb_policy_check(pol, &d), 0);
+	assert_int_equal(d.n, 0);
+	rb_policy_free(pol);
+	/* an empty policy has nothing to check */
+	assert_int_equal(parse("", &pol, &d), 0);
+	assert_int_equal(rb_policy_check(pol, &d), 0);
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+}
+
+/* A rule's own warnings come first, then its statements' in line order. */
+static void test_check_order(void **state)
+{
+	static const char text[] =
+		"rule a {\n\tmatch any\n\tallow inet udp\n\tsource any\n"
+		"\tallow inet6 tcp\n}\n"
+		"rule b {\n\tmatch any\n\tallow inet udp\n\tsource any\n}\n";
+	static const unsigned want[][2] = { { 3, 2 }, { 4, 2 }, { 5, 2 },
+					     { 7, 1 }, { 9, 2 }, { 10, 2 } };
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+
+	(void)state;
+	assert_int_equal(parse(text, &pol, &d), 0);
+	assert_int_equal(rb_policy_check(pol, &d), 6);
+	if (d.n != 6)
+		dump_diags(&d);
+	assert_int_equal(d.n, 6);
+	for (size_t i = 0; i < 6; i++) {
+		assert_int_equal(d.v[i].line, want[i][0]);
+		assert_int_equal(d.v[i].col, want[i][1]);
+	}
+	assert_non_null(strstr(d.v[3].msg, "rule 'b' is never reached"));
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+}
+
+static void test_check_cap(void **state)
+{
+	struct text t = { 0 };
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+
+	(void)state;
+	for (int i = 0; i < 150; i++)
+		add(&t, "rule r%d {\nmatch uid 1\nallow inet icmp\n}\n", i);
+	assert_int_equal(parse_len(t.s, t.len, &pol, &d), 0);
+	assert_int_equal(rb_policy_check(pol, &d), 101);
+	assert_int_equal(d.warnings, 101);
+	assert_int_equal(d.v[99].line, 4 * 100 + 1); /* r100; r0 is not shadowed */
+	assert_int_equal(d.v[100].line, 0);
+	assert_non_null(strstr(d.v[100].msg, "too many warnings"));
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+	free(t.s);
+}
+
+/* The largest policy the parser takes, every rule like the one before but
+ * for its last uid: the check still finishes (each pair is compared in
+ * time linear in the two rules). */
+static void test_check_many_rules(void **state)
+{
+	struct text t = { 0 };
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+
+	(void)state;
+	for (int i = 0; i < 4096; i++)
+		add(&t, "rule r%d {\nmatch uid 1 2 3 4 5 6 7 8 %d\nallow inet icmp\n}\n",
+		    i, 10000 + i);
+	assert_int_equal(parse_len(t.s, t.len, &pol, &d), 0);
+	assert_int_equal(rb_policy_check(pol, &d), 0);
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+	free(t.s);
+}
+
+/* ---- explain and equality ------------------------------------------------ */
+
+/* Parse TEXT, explain it, parse that: no errors, and the same policy. */
+static void round_trip(const char *what, const char *text)
+{
+	struct rb_diags d1 = { 0 }, d2 = { 0 };
+	struct rb_policy *p1 = NULL, *p2 = NULL;
+	char *out = NULL;
+	size_t len = 0;
+
+	if (parse(text, &p1, &d1) != 0) {
+		print_message("%s: not a valid policy\n", what);
+		fail();
+	}
+	assert_int_equal(rb_policy_explain(p1, "test.conf", &out, &len), 0);
+	assert_non_null(out);
+	assert_int_equal(strlen(out), len);
+	if (parse_len(out, len, &p2, &d2) != 0 || !rb_policy_equal(p1, p2)) {
+		print_message("%s: explain's output does not parse to the same "
+			      "policy:\n%s\n", what, out);
+		dump_diags(&d2);
+		fail();
+	}
+	free(out);
+	rb_policy_free(p1);
+	rb_policy_free(p2);
+	rb_diags_free(&d1);
+	rb_diags_free(&d2);
+}
+
+static void test_explain_round_trip(void **state)
+{
+	static const char *const policies[] = {
+		policy_basic, policy_order, policy_mtr, policy_source,
+		"rule x {\n\tmatch user alice carol bob\n\tmatch group staff probes\n"
+		"\tallow inet icmp\n\tallow inet6 udp\n\tsource any\n"
+		"\toptions ipv6-dstopts ipv6-hopopts\n\toptions ipv6-hopopts\n}\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(valid_cases); i++)
+		round_trip(valid_cases[i].name, valid_cases[i].text);
+	for (size_t i = 0; i < NELEM(warning_cases); i++)
+		round_trip(warning_cases[i].name, warning_cases[i].text);
+	for (size_t i = 0; i < NELEM(check_cases); i++)
+		round_trip(check_cases[i].name, check_cases[i].text);
+	for (size_t i = 0; i < NELEM(policies); i++)
+		round_trip("policies[]", policies[i]);
+}
+
+static void expect_text(const char *out, const char *want)
+{
+	if (!strstr(out, want)) {
+		print_message("explain's output lacks \"%s\":\n%s\n", want, out);
+		fail();
+	}
+}
+
+static void test_explain_text(void **state)
+{
+	static const char text[] =
+		"rule ops {\n"
+		"  match user alice carol # carol is unknown\n"
+		"  match group staff\n"
+		"  allow inet icmp\n"
+		"  allow inet6 udp\n"
+		"}\n"
+		"rule ghost {\n"
+		"  match user carol\n"
+		"  allow inet icmp raw\n"
+		"  options ipv6-dstopts ipv6-hopopts\n"
+		"}\n"
+		"rule all {\n"
+		"  match any\n"
+		"  allow inet icmp\n"
+		"  source 192.0.2.0/24 2001:db8::/32\n"
+		"}\n";
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(parse(text, &pol, &d), 0);
+	assert_int_equal(rb_policy_explain(pol, "my\npolicy.conf", &out, NULL), 0);
+	/* the header: where from (sanitized), the decision rule */
+	expect_text(out, "# rawbroker policy read from my?policy.conf,");
+	expect_text(out, "# How a socket request is decided: the first rule");
+	expect_text(out, "No rule decides: deny.");
+	/* rules with their lines, names resolved in comments */
+	expect_text(out, "\nrule ops {  # line 1\n");
+	expect_text(out, "\tmatch user alice carol  # user alice (uid 1000), user carol "
+		    "(unknown: never matches)\n");
+	expect_text(out, "\tmatch group staff  # group staff (gid 50)\n");
+	/* the type and the default source made explicit */
+	expect_text(out, "\tallow inet icmp raw\n\tallow inet6 udp raw\n"
+		    "\tsource any  # the default: the rule has no 'source' line\n"
+		    "\t# options: none\n}\n");
+	/* the check's warnings as comments in the rule */
+	expect_text(out, "rule ops {  # line 1\n\t# warning (line 5): rule 'ops' allows "
+		    "raw udp sockets for inet6");
+	expect_text(out, "\nrule ghost {  # line 7\n\tmatch user carol  # user carol "
+		    "(unknown: never matches); no name is known, so the rule never "
+		    "matches\n");
+	expect_text(out, "\toptions ipv6-hopopts ipv6-dstopts\n");
+	expect_text(out, "\nrule all {  # line 12\n\tmatch any  # every client\n");
+	expect_text(out, "\tsource 192.0.2.0/24 2001:db8::/32\n");
+	free(out);
+
+	assert_int_equal(rb_policy_explain(pol, NULL, &out, NULL), 0);
+	expect_text(out, "# rawbroker policy, as rawbroker-policy explain shows it.\n");
+	free(out);
+
+	assert_int_equal(rb_policy_explain(NULL, NULL, &out, NULL), -EINVAL);
+	assert_null(out);
+	assert_int_equal(rb_policy_explain(pol, NULL, NULL, NULL), -EINVAL);
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+}
+
+/* Many sources are spread over several lines, each well under the limit. */
+static void test_explain_many_sources(void **state)
+{
+	struct text t = { 0 };
+	struct rb_diags d = { 0 };
+	struct rb_policy *p1 = NULL, *p2 = NULL;
+	char *out = NULL;
+	size_t len = 0;
+
+	(void)state;
+	add(&t, "rule a {\nmatch uid 1\nallow inet icmp\n");
+	for (int line = 0; line < 3; line++) {
+		add(&t, "source");
+		for (int i = 0; i < 1024; i++)
+			add(&t, " 10.%d.%d.0/24", line * 4 + i / 256, i % 256);
+		add(&t, "\n");
+	}
+	add(&t, "}\n");
+	assert_int_equal(parse_len(t.s, t.len, &p1, &d), 0);
+	assert_int_equal(rb_policy_explain(p1, "x", &out, &len), 0);
+	assert_int_equal(parse_len(out, len, &p2, &d), 0);
+	assert_true(rb_policy_equal(p1, p2));
+	free(out);
+	free(t.s);
+	rb_policy_free(p1);
+	rb_policy_free(p2);
+	rb_diags_free(&d);
+}
+
+static void test_explain_empty(void **state)
+{
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(parse("# nothing\n", &pol, &d), 0);
+	assert_int_equal(rb_policy_explain(pol, "e.conf", &out, NULL), 0);
+	expect_text(out, "\n# No rules: every request is denied.\n");
+	assert_null(strstr(out, "\nrule "));
+	free(out);
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+}
+
+static void test_policy_equal(void **state)
+{
+	static const char base[] = IN_RULE("match uid 1 2\nallow inet icmp\n"
+					   "source 192.0.2.0/24\noptions ipv6-hopopts");
+	static const char *const differ[] = {
+		"rule b {\nmatch uid 1 2\nallow inet icmp\nsource 192.0.2.0/24\n"
+		"options ipv6-hopopts\n}\n",
+		IN_RULE("match uid 1 3\nallow inet icmp\nsource 192.0.2.0/24\n"
+			"options ipv6-hopopts"),
+		IN_RULE("match gid 1 2\nallow inet icmp\nsource 192.0.2.0/24\n"
+			"options ipv6-hopopts"),
+		IN_RULE("match any\nallow inet icmp\nsource 192.0.2.0/24\n"
+			"options ipv6-hopopts"),
+		IN_RULE("match uid 1 2\nallow inet6 icmpv6\nsource 192.0.2.0/24\n"
+			"options ipv6-hopopts"),
+		IN_RULE("match uid 1 2\nallow inet icmp\nsource 192.0.2.0/25\n"
+			"options ipv6-hopopts"),
+		IN_RULE("match uid 1 2\nallow inet icmp\noptions ipv6-hopopts"),
+		IN_RULE("match uid 1 2\nallow inet icmp\nsource 192.0.2.0/24\n"
+			"options ipv6-dstopts"),
+		IN_RULE("match uid 1 2\nallow inet icmp\nsource 192.0.2.0/24\n"
+			"options ipv6-hopopts")
+		"rule b {\nmatch any\nallow inet icmp\n}\n",
+	};
+	/* the same but for layout, comments, defaults and names */
+	static const char same[] =
+		"# a comment\nrule a {  # here\n\tsource 192.0.2.0/24\n"
+		"\toptions ipv6-hopopts\n\tallow inet icmp raw\n\tmatch uid 1 2\n}\n";
+	struct rb_diags d = { 0 };
+	struct rb_policy *a = NULL, *b = NULL;
+
+	(void)state;
+	assert_int_equal(parse(base, &a, &d), 0);
+	assert_true(rb_policy_equal(a, a));
+	assert_int_equal(parse(same, &b, &d), 0);
+	assert_true(rb_policy_equal(a, b));
+	rb_policy_free(b);
+	for (size_t i = 0; i < NELEM(differ); i++) {
+		assert_int_equal(parse(differ[i], &b, &d), 0);
+		if (rb_policy_equal(a, b) || rb_policy_equal(b, a)) {
+			print_message("differ[%zu] compares equal\n", i);
+			fail();
+		}
+		rb_policy_free(b);
+	}
+	assert_true(rb_policy_equal(NULL, NULL));
+	assert_false(rb_policy_equal(a, NULL));
+	assert_false(rb_policy_equal(NULL, a));
+	rb_policy_free(a);
+	rb_diags_free(&d);
+}
+
+/* ---- main -------------------------------------------------------------- */
 
 static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_several_errors_one_pass),
@@ -1390,6 +1923,15 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_diag_format),
 	cmocka_unit_test(test_names),
 	cmocka_unit_test(test_decide_args),
+	cmocka_unit_test(test_check_args),
+	cmocka_unit_test(test_check_order),
+	cmocka_unit_test(test_check_cap),
+	cmocka_unit_test(test_check_many_rules),
+	cmocka_unit_test(test_explain_round_trip),
+	cmocka_unit_test(test_explain_text),
+	cmocka_unit_test(test_explain_many_sources),
+	cmocka_unit_test(test_explain_empty),
+	cmocka_unit_test(test_policy_equal),
 };
 
 #define ADD_ROWS(table, fn)                                                  \
@@ -1402,13 +1944,15 @@ static const struct CMUnitTest fixed_tests[] = {
 int main(void)
 {
 	static struct CMUnitTest tests[NELEM(valid_cases) + NELEM(error_cases) +
-				       NELEM(warning_cases) + NELEM(decide_cases) +
+				       NELEM(warning_cases) + NELEM(check_cases) +
+				       NELEM(decide_cases) +
 				       NELEM(fixed_tests)];
 	size_t n = 0;
 
 	ADD_ROWS(valid_cases, run_valid);
 	ADD_ROWS(error_cases, run_error);
 	ADD_ROWS(warning_cases, run_warning);
+	ADD_ROWS(check_cases, run_check);
 	ADD_ROWS(decide_cases, run_decide);
 	for (size_t i = 0; i < NELEM(fixed_tests); i++)
 		tests[n++] = fixed_tests[i];

@@ -1,0 +1,273 @@
+#!/bin/bash
+# cli.sh BIN SRCDIR: run the real rawbroker-policy binary BIN over policy
+# files written to a fresh directory, and over SRCDIR/contrib/rawbroker.conf.
+# Unprivileged; names are resolved with the system's databases ('root'
+# exists everywhere).  TAP-like output; exit 1 when any check failed.
+set -u
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 RAWBROKER-POLICY SOURCE-DIR" >&2
+	exit 2
+fi
+bin=$1
+src=$2
+tmp=$(mktemp -d /tmp/rawbroker-policy-test.XXXXXX) || exit 1
+trap 'rm -rf -- "$tmp"' EXIT
+n=0
+failed=0
+
+# expect DESC EXIT OUT_RE ERR_RE COMMAND...: pass when COMMAND exits with
+# EXIT and each non-empty extended regex matches some line of its stdout
+# (OUT_RE) and stderr (ERR_RE).  Its output is shown when it fails.
+expect() {
+	local desc=$1 want=$2 out_re=$3 err_re=$4 rc=0 good=1
+	shift 4
+	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	n=$((n + 1))
+	[ "$rc" = "$want" ] || good=0
+	[ -z "$out_re" ] || grep -Eq -- "$out_re" "$tmp/out" || good=0
+	[ -z "$err_re" ] || grep -Eq -- "$err_re" "$tmp/err" || good=0
+	if [ "$good" = 1 ]; then
+		echo "ok $n - $desc"
+		return 0
+	fi
+	failed=$((failed + 1))
+	echo "not ok $n - $desc (exit $rc, wanted $want; out /$out_re/, err /$err_re/)"
+	sed 's/^/    # stdout: /' "$tmp/out"
+	sed 's/^/    # stderr: /' "$tmp/err"
+	return 0
+}
+
+# same DESC FILE1 FILE2 RE: pass when the files are equal and the extended
+# regex RE matches a line of them (so that two empty outputs do not pass).
+same() {
+	n=$((n + 1))
+	if cmp -s -- "$2" "$3" && grep -Eq -- "$4" "$2"; then
+		echo "ok $n - $1"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $1"
+		diff -u -- "$2" "$3" | sed 's/^/    # /'
+	fi
+}
+
+cat >"$tmp/clean.conf" <<'EOF'
+# a clean policy: no errors, no warnings
+rule ping {
+	match user root
+	allow inet icmp
+	allow inet6 icmpv6 raw
+	source 192.0.2.0/24 2001:db8::/32
+	options ipv6-hopopts
+}
+rule probes {
+	match gid 4242
+	allow inet icmp
+}
+EOF
+
+cat >"$tmp/broken.conf" <<'EOF'
+rule ping {
+	match any
+	allow inet4 icmp
+}
+EOF
+
+cat >"$tmp/warn.conf" <<'EOF'
+rule a {
+	match uid 0 1000
+	allow inet icmp
+	allow inet6 udp
+}
+rule b {
+	match uid 1000
+	allow inet icmp
+}
+rule c {
+	match any
+	allow inet6 icmpv6
+}
+EOF
+
+# ---- check
+expect "check: a clean policy exits 0" 0 '' \
+	"clean\.conf: 0 errors, 0 warnings" "$bin" check "$tmp/clean.conf"
+expect "check --strict: a clean policy exits 0" 0 '' \
+	"clean\.conf: 0 errors, 0 warnings" "$bin" check --strict "$tmp/clean.conf"
+expect "check: an error exits 1 with file:line:col" 1 '' \
+	"broken\.conf:3:8: error: expected a family \(inet, inet6\), found 'inet4'" \
+	"$bin" check "$tmp/broken.conf"
+expect "check: the summary counts the error" 1 '' \
+	"broken\.conf: 1 error, 0 warnings" "$bin" check "$tmp/broken.conf"
+expect "check: warnings alone exit 0" 0 '' \
+	"warn\.conf: 0 errors, 3 warnings" "$bin" check "$tmp/warn.conf"
+expect "check --strict: warnings exit 1" 1 '' \
+	"warn\.conf: 0 errors, 3 warnings" "$bin" check --strict "$tmp/warn.conf"
+expect "check: --strict may follow the file" 1 '' "warn\.conf: 0 errors, 3 warnings" \
+	"$bin" check "$tmp/warn.conf" --strict
+expect "check: a file after --" 0 '' "clean\.conf: 0 errors, 0 warnings" \
+	"$bin" check -- "$tmp/clean.conf"
+expect "check: a shadowed rule is named, at its line" 0 '' \
+	"warn\.conf:6:1: warning: rule 'b' is never reached: rule 'a' \(line 1\) already decides every request it could" \
+	"$bin" check "$tmp/warn.conf"
+expect "check: raw udp is flagged at its allow line" 0 '' \
+	"warn\.conf:4:2: warning: rule 'a' allows raw udp sockets for inet6: such a socket sees the udp traffic of the whole network namespace" \
+	"$bin" check "$tmp/warn.conf"
+expect "check: match any with the default source is flagged" 0 '' \
+	"warn\.conf:11:2: warning: rule 'c' has 'match any' and no 'source' line, so 'source any': any local user may send from any local address" \
+	"$bin" check "$tmp/warn.conf"
+expect "check: a missing file is an error, exit 1" 1 '' \
+	"nope\.conf: error: cannot open: No such file or directory" \
+	"$bin" check "$tmp/nope.conf"
+expect "check: a directory is an error, exit 1" 1 '' \
+	"error: is a directory" "$bin" check "$tmp"
+
+# The shipped default policy: never an error.  Its warnings are shown.
+expect "check: contrib/rawbroker.conf has no errors" 0 '' \
+	"rawbroker\.conf: 0 errors, [0-9]+ warnings?" \
+	"$bin" check "$src/contrib/rawbroker.conf"
+sed 's/^/    # contrib: /' "$tmp/err"
+
+# ---- explain
+expect "explain: exits 0" 0 '^rule a \{  # line 1$' '' \
+	"$bin" explain "$tmp/warn.conf"
+cp "$tmp/out" "$tmp/explained.conf"
+expect "explain: the header says how requests are decided" 0 \
+	'^# How a socket request is decided: the first rule whose match lines all$' '' \
+	"$bin" explain "$tmp/warn.conf"
+expect "explain: the default deny is said" 0 'No rule decides: deny\.' '' \
+	"$bin" explain "$tmp/warn.conf"
+expect "explain: the type is explicit" 0 $'^\tallow inet6 udp raw$' '' \
+	"$bin" explain "$tmp/warn.conf"
+expect "explain: the default source is explicit" 0 \
+	$'^\tsource any  # the default: the rule has no .source. line$' '' \
+	"$bin" explain "$tmp/warn.conf"
+expect "explain: names are shown with their ids" 0 \
+	$'^\tmatch user root  # user root \\(uid 0\\)$' '' \
+	"$bin" explain "$tmp/clean.conf"
+expect "explain: the check's warnings are comments in the rule" 0 \
+	$'^\t# warning \\(line 6\\): rule .b. is never reached' '' \
+	"$bin" explain "$tmp/warn.conf"
+expect "explain: its output is a policy without errors" 0 '' \
+	"explained\.conf: 0 errors, 3 warnings" "$bin" check "$tmp/explained.conf"
+# Once explained, a policy is a fixed point (but for the file name in the
+# header's first line).
+"$bin" explain "$tmp/explained.conf" >"$tmp/explained2.conf" 2>/dev/null
+"$bin" explain "$tmp/explained2.conf" >"$tmp/explained3.conf" 2>/dev/null
+tail -n +2 "$tmp/explained2.conf" >"$tmp/e2"
+tail -n +2 "$tmp/explained3.conf" >"$tmp/e3"
+same "explain: explaining its own output changes nothing more" "$tmp/e2" "$tmp/e3" \
+	'^rule c \{  # line [0-9]+$'
+expect "explain: a broken policy exits 3" 3 '' \
+	"broken\.conf:3:8: error:" "$bin" explain "$tmp/broken.conf"
+expect "explain: a missing file exits 3" 3 '' "cannot open" \
+	"$bin" explain "$tmp/nope.conf"
+
+# The explained policy decides like the original (the rules' lines differ).
+for q in "--uid 0 inet icmp" "--uid 1000 inet6 udp" "--uid 1000 inet icmp" \
+	"--uid 5 inet6 icmpv6" "--uid 5 inet icmp" "--uid 5 inet6 udp raw"; do
+	# shellcheck disable=SC2086
+	"$bin" query "$tmp/warn.conf" $q 2>&1 | sed -E 's/ \(line [0-9]+\)//' >"$tmp/q1"
+	echo "exit ${PIPESTATUS[0]}" >>"$tmp/q1"
+	# shellcheck disable=SC2086
+	"$bin" query "$tmp/explained.conf" $q 2>&1 | sed -E 's/ \(line [0-9]+\)//' >"$tmp/q2"
+	echo "exit ${PIPESTATUS[0]}" >>"$tmp/q2"
+	same "explain: the output decides 'query $q' as the original" "$tmp/q1" "$tmp/q2" \
+		'^decision: (allow|deny)$'
+done
+
+# ---- query
+expect "query: allowed exits 0" 0 '^decision: allow$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp
+expect "query: names the deciding rule and its line" 0 '^rule: ping \(line 2\)$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp
+expect "query: says how the socket is made" 0 \
+	'^socket: socket\(AF_INET6, SOCK_RAW \| SOCK_CLOEXEC, IPPROTO_ICMPV6\)' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet6 icmpv6 raw
+expect "query: says nothing is locked" 0 '^locked: nothing' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet6 icmpv6 raw
+expect "query: --source is bound" 0 '^bind: 192\.0\.2\.9 ' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 --source 192.0.2.9 inet icmp
+expect "query: no --source, no bind" 0 '^bind: none' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp
+expect "query: denied by default exits 1" 1 '^rule: none \(default deny\)$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 5 inet icmp
+expect "query: the reason is given" 1 '^reason: no rule allows uid 5 gid 5 inet/icmp/raw$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 5 inet icmp
+expect "query: a refused source is denied by the rule" 1 \
+	'^rule: ping \(line 2\)$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp --source 198.51.100.1
+expect "query: a supplementary group fits" 0 '^rule: probes \(line 9\)$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 5 --groups 7,4242 inet icmp
+expect "query: --gid fits" 0 '^rule: probes \(line 9\)$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 5 --gid 4242 inet icmp
+expect "query: --gid defaults to the uid" 0 '^rule: probes \(line 9\)$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 4242 inet icmp
+expect "query: raw udp needs a rule naming it" 1 '^decision: deny$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet udp
+expect "query --option: allowed exits 0" 0 '^sets: setsockopt\(fd, IPPROTO_IPV6, IPV6_HOPOPTS' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 --option ipv6-hopopts
+expect "query --option: not named exits 1" 1 '^reason: no rule lets uid 0 gid 0 set ipv6-dstopts$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 --option ipv6-dstopts
+expect "query: a broken policy exits 3" 3 '' "broken\.conf:3:8: error:" \
+	"$bin" query "$tmp/broken.conf" --uid 0 inet icmp
+expect "query: a missing file exits 3" 3 '' "cannot open" \
+	"$bin" query "$tmp/nope.conf" --uid 0 inet icmp
+
+# ---- usage errors: exit 2, a message and where to look
+expect "usage: no command" 2 '' "expected a command" "$bin"
+expect "usage: unknown command" 2 '' "unknown command 'frob'" "$bin" frob
+expect "usage: unknown option" 2 '' "unknown option '--frob'" "$bin" --frob
+expect "usage: check without a file" 2 '' "Try 'rawbroker-policy help check'" \
+	"$bin" check
+expect "usage: check with two files" 2 '' "unexpected argument" \
+	"$bin" check "$tmp/clean.conf" "$tmp/warn.conf"
+expect "usage: check with an unknown option" 2 '' "unknown option '--fast'" \
+	"$bin" check --fast "$tmp/clean.conf"
+expect "usage: explain without a file" 2 '' "expected a policy FILE" "$bin" explain
+expect "usage: query without --uid" 2 '' "expected --uid N" \
+	"$bin" query "$tmp/clean.conf" inet icmp
+expect "usage: query with a bad uid" 2 '' "--uid takes a number" \
+	"$bin" query "$tmp/clean.conf" --uid 12ab inet icmp
+expect "usage: query with a negative uid" 2 '' "--uid takes a number" \
+	"$bin" query "$tmp/clean.conf" --uid -1 inet icmp
+expect "usage: query with uid 4294967295" 2 '' "--uid takes a number" \
+	"$bin" query "$tmp/clean.conf" --uid 4294967295 inet icmp
+expect "usage: query with bad groups" 2 '' "--groups takes" \
+	"$bin" query "$tmp/clean.conf" --uid 0 --groups 1,,2 inet icmp
+expect "usage: query without a protocol" 2 '' "expected FAMILY and PROTOCOL" \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet
+expect "usage: query with an unknown family" 2 '' "unknown family 'inet4'" \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet4 icmp
+expect "usage: query with a crossed protocol" 2 '' \
+	"protocol 'icmpv6' does not go with family 'inet'" \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet icmpv6
+expect "usage: query with an unknown type" 2 '' "unknown socket type 'dgram'" \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp dgram
+expect "usage: query with a source of the other family" 2 '' \
+	"--source '::1' is not an IPv4 address" \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp --source ::1
+expect "usage: query --option with a family" 2 '' "--option takes no FAMILY" \
+	"$bin" query "$tmp/clean.conf" --uid 0 --option ipv6-hopopts inet icmp
+expect "usage: query with an unknown option name" 2 '' "unknown option name 'ip-hdrincl'" \
+	"$bin" query "$tmp/clean.conf" --uid 0 --option ip-hdrincl
+expect "usage: query with a missing value" 2 '' "option '--uid' needs a value" \
+	"$bin" query "$tmp/clean.conf" --uid
+
+# ---- help and version: exit 0, on stdout
+expect "--help" 0 '^Usage: rawbroker-policy COMMAND' '' "$bin" --help
+expect "help" 0 '^Usage: rawbroker-policy COMMAND' '' "$bin" help
+expect "help check" 0 '^Usage: rawbroker-policy check \[--strict\] FILE$' '' "$bin" help check
+expect "check --help" 0 '^Usage: rawbroker-policy check \[--strict\] FILE$' '' \
+	"$bin" check --help
+expect "explain -h" 0 '^Usage: rawbroker-policy explain FILE$' '' "$bin" explain -h
+expect "query --help" 0 '^Usage: rawbroker-policy query FILE --uid N' '' "$bin" query --help
+expect "help of an unknown command" 2 '' "unknown command 'nope'" "$bin" help nope
+expect "--version" 0 '^rawbroker-policy [0-9]+\.[0-9]+\.[0-9]+$' '' "$bin" --version
+
+echo "1..$n"
+if [ "$failed" -ne 0 ]; then
+	echo "$failed of $n failed"
+	exit 1
+fi
+exit 0
