@@ -32,6 +32,7 @@ struct conn {
 	gid_t inline_groups[CONN_INLINE_GROUPS];
 	uint64_t requests;
 	struct pending_option *pending; /* set_option step 2 expected */
+	bool door_opened;               /* SO_PASSRIGHTS was ever enabled */
 	struct conn *prev, *next;
 };
 

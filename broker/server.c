@@ -37,11 +37,17 @@
  * (SO_PASSRIGHTS, Linux 6.16), a client's sendmsg() with SCM_RIGHTS fails
  * and nothing reaches the broker; older kernels deliver them and frame.c
  * closes them.  Best effort: ENOPROTOOPT on older kernels. */
+/* True once the kernel accepted SO_PASSRIGHTS on the listener: then
+ * connections inherit it and no descriptor reaches one unless dispatch.c
+ * opened the door for it. */
+static bool kernel_refuses_fds;
+
 static void refuse_descriptors(int fd)
 {
 	int off = 0;
 
-	setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off));
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off)) < 0)
+		kernel_refuses_fds = false;
 }
 
 /* Open the door for exactly the descriptor a set_option handshake expects
@@ -50,6 +56,8 @@ void conn_accept_descriptor(struct conn *c, bool yes)
 {
 	int v = yes;
 
+	if (yes)
+		c->door_opened = true;
 	setsockopt(c->fd, SOL_SOCKET, SO_PASSRIGHTS, &v, sizeof(v));
 }
 
@@ -120,6 +128,7 @@ int server_listen(const struct broker_config *cfg)
 		fatal("bind %s", cfg->socket_path);
 	if (cfg->socket_gid != (gid_t)-1 && chown(cfg->socket_path, (uid_t)-1, cfg->socket_gid) < 0)
 		fatal("chown %s", cfg->socket_path);
+	kernel_refuses_fds = true;
 	refuse_descriptors(fd);
 	if (listen(fd, SOMAXCONN) < 0)
 		fatal("listen %s", cfg->socket_path);
@@ -195,8 +204,13 @@ static void conn_close(struct broker *b, struct conn *c)
 {
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	/* Records still queued on it may hold descriptors, released by the
-	 * final close: not on this thread. */
-	closer_release(c->fd);
+	 * final close: not on this thread, unless the kernel never let any
+	 * reach this connection (the common case, and a thread hand-off per
+	 * connection would cost more than the close). */
+	if (kernel_refuses_fds && !c->door_opened)
+		close(c->fd);
+	else
+		closer_release(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -227,7 +241,10 @@ static void accept_one(struct broker *b)
 	if (b->nconns >= b->cfg->max_conns) {
 		log_event(LOG_LVL_WARN, "limit", "limit=max_connections value=%zu",
 			  b->cfg->max_conns);
-		closer_release(fd);
+		if (kernel_refuses_fds)
+			close(fd);
+		else
+			closer_release(fd);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
