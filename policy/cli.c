@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cli.c - rawbroker-policy: check, explain and query a rawbroker policy.
+ * cli.c - rawbroker-policy: check, explain and query a rawbroker policy, and
+ * export the seccomp profile its clients run under.
  *
  * An ordinary unprivileged program over the pure policy library: it reads
  * the file, resolves names with the system's databases as the broker would,
  * and prints.  Messages go to stderr, answers to stdout.  Exit status (also
  * in rawbroker-policy(1)):
- *   0  check: no errors (with --strict, no warnings); explain: printed;
- *      query: allowed
+ *   0  check: no errors (with --strict, no warnings); explain, seccomp:
+ *      printed; query: allowed
  *   1  check: errors (an unreadable file is one), or warnings with
  *      --strict; query: denied
- *   2  usage error
- *   3  explain, query: the policy could not be read or has errors; any
- *      command: the output could not be written
+ *   2  usage error (seccomp: a --rule the policy does not have is one)
+ *   3  explain, query, seccomp: the policy could not be read or has errors;
+ *      seccomp: the profile could not be built; any command: the output
+ *      could not be written
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "policy_impl.h" /* the language's words: rb_families, ... */
+#include "client_seccomp.h" /* not "seccomp.h": <seccomp.h> is libseccomp's */
 
 #define PROG "rawbroker-policy"
 
@@ -46,6 +49,7 @@ struct command {
 static int cmd_check(int argc, char **argv);
 static int cmd_explain(int argc, char **argv);
 static int cmd_query(int argc, char **argv);
+static int cmd_seccomp(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const char help_check[] =
@@ -102,6 +106,38 @@ static const char help_query[] =
 	"Exit status: 0 allowed, 1 denied, 2 usage error, 3 the policy could not\n"
 	"be read or has errors.\n";
 
+static const char help_seccomp[] =
+	"Usage: " PROG " seccomp FILE [--rule NAME] --format pfc|oci [-o OUT]\n"
+	"\n"
+	"Export the seccomp profile the clients of the policy FILE should run\n"
+	"under.  A raw socket's holder needs no capability to set IP_HDRINCL and\n"
+	"forge headers, set IP_FREEBIND, or attach and detach socket filters: only\n"
+	"seccomp on the client can stop that.  The profile makes these fail with\n"
+	"EPERM (errno 1): setsockopt() of IP_HDRINCL, IPV6_HDRINCL, IP_FREEBIND,\n"
+	"IPV6_FREEBIND, SO_ATTACH_FILTER, SO_DETACH_FILTER, SO_ATTACH_BPF,\n"
+	"SO_ATTACH_REUSEPORT_CBPF, SO_ATTACH_REUSEPORT_EBPF and SO_LOCK_FILTER;\n"
+	"socket() of AF_PACKET, SOCK_PACKET or SOCK_RAW (raw sockets come from the\n"
+	"broker); ptrace, process_vm_readv, process_vm_writev, pidfd_getfd; the\n"
+	"io_uring calls; and socketcall where it exists.\n"
+	"\n"
+	"Everything else is ALLOWED: the profile is less strict than a container\n"
+	"runtime's default profile.  podman and runc take one profile, so given\n"
+	"with --security-opt seccomp=OUT it stands alone and replaces theirs; to\n"
+	"keep both, load this one inside the container with a launcher (filters\n"
+	"stack, and the stricter answer wins).  Today every rule gets the same\n"
+	"profile.  iputils ping warns that it cannot install its socket filter,\n"
+	"and works.\n"
+	"\n"
+	"  --rule NAME        the rule whose clients it is for (it must exist)\n"
+	"  --format pfc       libseccomp's pseudo filter code, native arch only\n"
+	"  --format oci       the JSON of podman --security-opt seccomp=FILE\n"
+	"  -o, --output OUT   write to OUT instead of stdout\n"
+	"  -h, --help         show this help\n"
+	"\n"
+	"Exit status: 0 printed, 2 usage error (an unknown --rule is one), 3 the\n"
+	"policy could not be read or has errors, the profile could not be built,\n"
+	"or the output could not be written.\n";
+
 static const char help_help[] =
 	"Usage: " PROG " help [COMMAND]\n"
 	"\n"
@@ -111,25 +147,28 @@ static const char help_main[] =
 	"Usage: " PROG " COMMAND [OPTION...] FILE ...\n"
 	"       " PROG " --help | --version\n"
 	"\n"
-	"Check, explain and query a rawbroker policy file (rawbroker.conf(5)).\n"
+	"Check, explain and query a rawbroker policy file (rawbroker.conf(5)),\n"
+	"and export the seccomp profile for its clients.\n"
 	"\n"
 	"Commands:\n"
 	"  check [--strict] FILE     report errors and warnings\n"
 	"  explain FILE              print the policy with every default explicit\n"
 	"  query FILE --uid N ...    decide one request\n"
+	"  seccomp FILE --format F   export the clients' seccomp profile\n"
 	"  help [COMMAND]            show the help for COMMAND\n"
 	"\n"
 	"  -h, --help                show this help\n"
 	"  -V, --version             show the version\n"
 	"\n"
 	"Exit status: 0 success (query: allowed), 1 check found errors (query:\n"
-	"denied), 2 usage error, 3 the policy could not be read (explain, query)\n"
-	"or the output could not be written.  See rawbroker-policy(1).\n";
+	"denied), 2 usage error, 3 the policy could not be read (explain, query,\n"
+	"seccomp) or the output could not be written.  See rawbroker-policy(1).\n";
 
 static const struct command commands[] = {
 	{ "check", cmd_check, help_check },
 	{ "explain", cmd_explain, help_explain },
 	{ "query", cmd_query, help_query },
+	{ "seccomp", cmd_seccomp, help_seccomp },
 	{ "help", cmd_help, help_help },
 	{ NULL, NULL, NULL },
 };
@@ -679,6 +718,108 @@ out:
 	return status;
 }
 
+/* ---- seccomp ------------------------------------------------------------ */
+
+static bool has_rule(const struct rb_policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (strcmp(p->rules[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int cmd_seccomp(int argc, char **argv)
+{
+	enum { OPT_RULE = 256, OPT_FORMAT };
+	static const struct option opts[] = {
+		{ "rule", required_argument, NULL, OPT_RULE },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = NULL, *rule = NULL, *format = NULL, *output = NULL;
+	enum rb_seccomp_format fmt;
+	struct rb_policy *p;
+	FILE *out = stdout;
+	int c, r, status = EXIT_YES;
+
+	opt_reset();
+	while ((c = getopt_long(argc, argv, "-:ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 1:
+			status = file_operand("seccomp", &path, optarg);
+			if (status != EXIT_YES)
+				return status;
+			break;
+		case OPT_RULE:
+			rule = optarg;
+			break;
+		case OPT_FORMAT:
+			format = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			return show_help(help_seccomp);
+		case ':':
+			return usage_error("seccomp", "option '%s' needs a value",
+					   bad_option(argv, c));
+		default:
+			return usage_error("seccomp", "unknown option '%s'",
+					   bad_option(argv, c));
+		}
+	}
+	for (; optind < argc; optind++) { /* after "--" */
+		status = file_operand("seccomp", &path, argv[optind]);
+		if (status != EXIT_YES)
+			return status;
+	}
+	if (!path)
+		return usage_error("seccomp", "expected a policy FILE");
+	if (!format)
+		return usage_error("seccomp", "expected --format pfc or --format oci");
+	if (strcmp(format, "pfc") == 0)
+		fmt = RB_SECCOMP_PFC;
+	else if (strcmp(format, "oci") == 0)
+		fmt = RB_SECCOMP_OCI;
+	else
+		return usage_error("seccomp", "unknown format '%s' (expected pfc, oci)",
+				   format);
+	if (output && !*output)
+		return usage_error("seccomp", "-o takes a file name");
+
+	p = load(path);
+	if (!p)
+		return EXIT_TROUBLE;
+	/* Every rule gets the default confinement today, but a name that is
+	 * not there is a mistake worth stopping for. */
+	if (rule && !has_rule(p, rule)) {
+		status = usage_error("seccomp", "%s has no rule '%s'", path, rule);
+		rb_policy_free(p);
+		return status;
+	}
+	rb_policy_free(p);
+
+	if (output) {
+		out = fopen(output, "we");
+		if (!out) {
+			fprintf(stderr, PROG ": %s: %s\n", output, strerror(errno));
+			return EXIT_TROUBLE;
+		}
+	}
+	r = rb_seccomp_export(out, fmt);
+	if (output && fclose(out) != 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		fprintf(stderr, PROG ": cannot export the profile to %s: %s\n",
+			output ? output : "stdout", strerror(-r));
+		return EXIT_TROUBLE;
+	}
+	return finish(EXIT_YES);
+}
+
 /* ---- help and main ------------------------------------------------------ */
 
 static int cmd_help(int argc, char **argv)
@@ -702,7 +843,7 @@ int main(int argc, char **argv)
 	const struct command *c;
 
 	if (argc < 2)
-		return usage_error(NULL, "expected a command (check, explain, query)");
+		return usage_error(NULL, "expected a command (check, explain, query, seccomp)");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
 		return show_help(help_main);
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -7,9 +7,10 @@ RB_BUILD_DEPS=(gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 # To run it and its demo: ping (the unmodified client), ip, unshare, setpriv.
 RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
 # To run the test suite: cmocka, getcap, the real clients the end-to-end
-# tests run unmodified, and clang with libFuzzer for the fuzz targets.
+# tests run unmodified, clang with libFuzzer for the fuzz targets, and
+# python3-seccomp for the launcher that applies exported client profiles.
 RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputils-tracepath
-	clang-14 libclang-rt-14-dev)
+	clang-14 libclang-rt-14-dev python3 python3-seccomp)
 
 rb_install_deps() {
 	local missing=() p

@@ -214,6 +214,94 @@ expect "query: a broken policy exits 3" 3 '' "broken\.conf:3:8: error:" \
 expect "query: a missing file exits 3" 3 '' "cannot open" \
 	"$bin" query "$tmp/nope.conf" --uid 0 inet icmp
 
+# ---- seccomp: the clients' profile.  The PFC is compared with a golden
+# file so that every change to the filter shows in review; the OCI JSON is
+# checked entry by entry against the same list, written out below.
+golden=$src/tests/cli/golden/client.pfc
+expect "seccomp --format pfc: exits 0" 0 '^# filter for arch ' '' \
+	"$bin" seccomp "$src/contrib/rawbroker.conf" --format pfc
+cp "$tmp/out" "$tmp/client.pfc"
+if [ "$(uname -m)" = x86_64 ]; then
+	same "seccomp --format pfc: equals tests/cli/golden/client.pfc" "$golden" \
+		"$tmp/client.pfc" 'action ERRNO\(1\);'
+else
+	n=$((n + 1))
+	echo "ok $n - # SKIP the golden PFC is for x86_64, this is $(uname -m)"
+fi
+expect "seccomp --rule ping: exits 0" 0 '^# filter for arch ' '' \
+	"$bin" seccomp --rule ping --format pfc "$src/contrib/rawbroker.conf"
+same "seccomp --rule ping: the default confinement, as for every rule" \
+	"$tmp/client.pfc" "$tmp/out" 'action ERRNO\(1\);'
+expect "seccomp -o OUT: exits 0, prints nothing" 0 '' '' \
+	"$bin" seccomp "$tmp/clean.conf" --format pfc -o "$tmp/o.pfc"
+same "seccomp -o OUT: writes what stdout gets" "$tmp/client.pfc" "$tmp/o.pfc" \
+	'action ERRNO\(1\);'
+
+expect "seccomp --format oci: exits 0" 0 '"defaultAction": "SCMP_ACT_ALLOW"' '' \
+	"$bin" seccomp "$src/contrib/rawbroker.conf" --format oci
+cp "$tmp/out" "$tmp/client.json"
+expect "seccomp --format oci: valid JSON" 0 '' '' python3 -m json.tool "$tmp/client.json"
+# One line per entry: action, errno, names, then each (arg & mask) == value.
+# shellcheck disable=SC2016
+oci_lines='import json, sys
+p = json.load(open(sys.argv[1]))
+print("default", p["defaultAction"])
+for s in p["syscalls"]:
+    args = " ".join("a%d&%#x==%d" % (a["index"], a["value"], a["valueTwo"])
+                    if a["op"] == "SCMP_CMP_MASKED_EQ" else "a%d %s %d" % (a["index"], a["op"], a["value"])
+                    for a in s.get("args", []))
+    print(s["action"], s.get("errnoRet"), ",".join(s["names"]), args)'
+python3 -c "$oci_lines" "$tmp/client.json" >"$tmp/oci.txt" 2>&1
+cat >"$tmp/oci.want" <<'EOF'
+default SCMP_ACT_ALLOW
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==0 a2&0xffffffff==3
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==41 a2&0xffffffff==36
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==0 a2&0xffffffff==15
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==41 a2&0xffffffff==78
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==1 a2&0xffffffff==26
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==1 a2&0xffffffff==27
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==1 a2&0xffffffff==50
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==1 a2&0xffffffff==51
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==1 a2&0xffffffff==52
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==1 a2&0xffffffff==44
+SCMP_ACT_ERRNO 1 socket a0&0xffffffff==17
+SCMP_ACT_ERRNO 1 socket a1&0xf==3
+SCMP_ACT_ERRNO 1 socket a1&0xf==10
+SCMP_ACT_ERRNO 1 ptrace,process_vm_readv,process_vm_writev,pidfd_getfd 
+SCMP_ACT_ERRNO 1 io_uring_setup,io_uring_enter,io_uring_register 
+SCMP_ACT_ERRNO 1 socketcall 
+EOF
+if [ "$(uname -m)" = x86_64 ]; then
+	same "seccomp --format oci: the expected syscall entries, in order" "$tmp/oci.want" \
+		"$tmp/oci.txt" '^SCMP_ACT_ERRNO 1 socket a1&0xf==3$'
+	expect "seccomp --format oci: x86_64, x86 and x32 are listed" 0 \
+		'"architectures": \["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"\]' '' \
+		cat "$tmp/client.json"
+else
+	n=$((n + 2))
+	echo "ok $((n - 1)) - # SKIP the OCI entries are listed for x86_64"
+	echo "ok $n - # SKIP the OCI architectures are listed for x86_64"
+fi
+expect "seccomp --format oci: each entry says why" 0 \
+	'"comment": "IP_HDRINCL: the process would write the IPv4 header' '' \
+	cat "$tmp/client.json"
+
+expect "seccomp: a --rule the policy lacks is a usage error" 2 '' \
+	"clean\.conf has no rule 'nope'" \
+	"$bin" seccomp "$tmp/clean.conf" --rule nope --format oci
+expect "seccomp: a broken policy exits 3" 3 '' "broken\.conf:3:8: error:" \
+	"$bin" seccomp "$tmp/broken.conf" --format pfc
+expect "seccomp: a missing file exits 3" 3 '' "cannot open" \
+	"$bin" seccomp "$tmp/nope.conf" --format oci
+if [ -w /dev/full ]; then
+	expect "seccomp: a full disk exits 3 (pfc)" 3 '' "No space left on device" \
+		"$bin" seccomp "$tmp/clean.conf" --format pfc -o /dev/full
+	expect "seccomp: a full disk exits 3 (oci)" 3 '' "No space left on device" \
+		"$bin" seccomp "$tmp/clean.conf" --format oci -o /dev/full
+fi
+expect "seccomp: an unwritable OUT exits 3" 3 '' "No such file or directory" \
+	"$bin" seccomp "$tmp/clean.conf" --format oci -o "$tmp/no/such/dir"
+
 # ---- usage errors: exit 2, a message and where to look
 expect "usage: no command" 2 '' "expected a command" "$bin"
 expect "usage: unknown command" 2 '' "unknown command 'frob'" "$bin" frob
@@ -253,6 +341,14 @@ expect "usage: query with an unknown option name" 2 '' "unknown option name 'ip-
 	"$bin" query "$tmp/clean.conf" --uid 0 --option ip-hdrincl
 expect "usage: query with a missing value" 2 '' "option '--uid' needs a value" \
 	"$bin" query "$tmp/clean.conf" --uid
+expect "usage: seccomp without --format" 2 '' "expected --format pfc or --format oci" \
+	"$bin" seccomp "$tmp/clean.conf"
+expect "usage: seccomp with an unknown format" 2 '' "unknown format 'json'" \
+	"$bin" seccomp "$tmp/clean.conf" --format json
+expect "usage: seccomp without a file" 2 '' "expected a policy FILE" \
+	"$bin" seccomp --format pfc
+expect "usage: seccomp with -o and no value" 2 '' "option '-o' needs a value" \
+	"$bin" seccomp "$tmp/clean.conf" --format pfc -o
 
 # ---- help and version: exit 0, on stdout
 expect "--help" 0 '^Usage: rawbroker-policy COMMAND' '' "$bin" --help
@@ -262,6 +358,9 @@ expect "check --help" 0 '^Usage: rawbroker-policy check \[--strict\] FILE$' '' \
 	"$bin" check --help
 expect "explain -h" 0 '^Usage: rawbroker-policy explain FILE$' '' "$bin" explain -h
 expect "query --help" 0 '^Usage: rawbroker-policy query FILE --uid N' '' "$bin" query --help
+expect "seccomp --help" 0 '^Usage: rawbroker-policy seccomp FILE \[--rule NAME\] --format pfc\|oci' '' \
+	"$bin" seccomp --help
+expect "help seccomp" 0 'less strict than a container' '' "$bin" help seccomp
 expect "help of an unknown command" 2 '' "unknown command 'nope'" "$bin" help nope
 expect "--version" 0 '^rawbroker-policy [0-9]+\.[0-9]+\.[0-9]+$' '' "$bin" --version
 

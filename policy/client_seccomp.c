@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_seccomp.c - the client confinement profile, as data (STYLE.md #9).
+ *
+ * One static table of rules is the only description of the profile; the
+ * PFC and OCI writers below only walk it.  Every rule denies with EPERM and
+ * everything else is allowed: this profile is a complement to the container
+ * runtime's own, not a sandbox by itself (see rawbroker-policy(1)).  That is
+ * why it is a denylist where STYLE.md #9 says "kill by default": that rule
+ * is for our own sandboxes, whose every call we know; a client is any
+ * program, and the runtime's profile is the allowlist around it.
+ *
+ * Why EPERM, not a kill: it is what the calls return to an unprivileged
+ * process anyway.  The shim sends a raw socket() that fails with EPERM to
+ * the broker, and iputils ping carries on, with a warning, when it cannot
+ * attach its socket filter.
+ *
+ * Why every comparison is (arg & mask) == value: the kernel reads an int
+ * argument from the low 32 bits of its register.  A plain EQ compares all
+ * 64, so a raw syscall() with junk in the upper half (level 0x100000000 is
+ * level 0 to the kernel) would slip past it.  Int arguments are therefore
+ * compared under the mask 0xffffffff, and the socket type under the
+ * kernel's SOCK_TYPE_MASK, so SOCK_NONBLOCK and SOCK_CLOEXEC do not hide a
+ * SOCK_RAW either.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h> /* memfd_create() */
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client_seccomp.h"
+
+#define DENY_ERRNO EPERM
+
+#define INT_ARG        0xffffffffu /* an int argument: its low 32 bits */
+#define SOCK_TYPE_MASK 0xfu        /* the kernel's: type without flags */
+
+/* (argument ARG & MASK) == VALUE */
+struct sc_cmp {
+	unsigned arg;
+	uint64_t mask;
+	uint64_t value;
+};
+
+/* Deny each of SYSCALLS whose arguments fit every comparison of CMP. */
+struct sc_rule {
+	const char *syscalls[4]; /* up to the first NULL */
+	struct sc_cmp cmp[2];
+	unsigned ncmp;
+	bool optional; /* only on architectures that have it */
+	const char *why;
+};
+
+static const struct sc_rule rules[] = {
+	/* Sending side of a raw socket the broker handed out. */
+	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_HDRINCL } }, 2,
+	  false, "IP_HDRINCL: the process would write the IPv4 header, source included" },
+	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_HDRINCL } }, 2,
+	  false, "IPV6_HDRINCL: the process would write the IPv6 header, source included" },
+	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_FREEBIND } }, 2,
+	  false, "IP_FREEBIND: bind to an address that is not local" },
+	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_FREEBIND } }, 2,
+	  false, "IPV6_FREEBIND: bind to an address that is not local" },
+	/* Socket filters: a later version may lock one on the socket. */
+	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_FILTER } }, 2,
+	  false, "SO_ATTACH_FILTER: replace the socket's receive filter" },
+	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_DETACH_FILTER } }, 2,
+	  false, "SO_DETACH_FILTER: remove the socket's receive filter" },
+	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_BPF } }, 2,
+	  false, "SO_ATTACH_BPF: replace the socket's receive filter" },
+	{ { "setsockopt" },
+	  { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_REUSEPORT_CBPF } }, 2,
+	  false, "SO_ATTACH_REUSEPORT_CBPF: a socket filter by another name" },
+	{ { "setsockopt" },
+	  { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_REUSEPORT_EBPF } }, 2,
+	  false, "SO_ATTACH_REUSEPORT_EBPF: a socket filter by another name" },
+	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_LOCK_FILTER } }, 2,
+	  false, "SO_LOCK_FILTER: lock or unlock the socket's filter" },
+	/* Raw and link-layer sockets of its own, should it hold CAP_NET_RAW. */
+	{ { "socket" }, { { 0, INT_ARG, AF_PACKET } }, 1,
+	  false, "AF_PACKET: link-layer sockets" },
+	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 1,
+	  false, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)" },
+	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_PACKET } }, 1,
+	  false, "SOCK_PACKET: the obsolete link-layer socket of AF_INET" },
+	/* Another process's memory and descriptors. */
+	{ { "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd" }, { { 0 } }, 0,
+	  false, "reach into another process, or take its descriptors" },
+	/* io_uring creates sockets (Linux 5.19) and sets any socket option
+	 * (6.7) with no system call a filter could see. */
+	{ { "io_uring_setup", "io_uring_enter", "io_uring_register" }, { { 0 } }, 0,
+	  false, "io_uring: socket() and setsockopt() that seccomp cannot filter" },
+	/* Its arguments are in memory, where a filter cannot read them. */
+	{ { "socketcall" }, { { 0 } }, 0,
+	  true, "socketcall: every socket call at once, arguments unfilterable" },
+};
+
+#define NRULES (sizeof(rules) / sizeof(rules[0]))
+
+/* The architectures the OCI profile lists for a native one: the native
+ * first, then those its processes can also run as (runc's own sets). */
+struct arch_set {
+	uint32_t native;
+	uint32_t arch[3]; /* up to the first 0 */
+};
+
+static const struct arch_set arch_sets[] = {
+	{ SCMP_ARCH_X86_64, { SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32 } },
+	{ SCMP_ARCH_X86, { SCMP_ARCH_X86 } },
+	{ SCMP_ARCH_AARCH64, { SCMP_ARCH_AARCH64, SCMP_ARCH_ARM } },
+	{ SCMP_ARCH_ARM, { SCMP_ARCH_ARM } },
+	{ SCMP_ARCH_PPC64LE, { SCMP_ARCH_PPC64LE } },
+	{ SCMP_ARCH_S390X, { SCMP_ARCH_S390X, SCMP_ARCH_S390 } },
+	{ SCMP_ARCH_RISCV64, { SCMP_ARCH_RISCV64 } },
+};
+
+static const struct {
+	uint32_t arch;
+	const char *name;
+} arch_names[] = {
+	{ SCMP_ARCH_X86_64, "SCMP_ARCH_X86_64" },
+	{ SCMP_ARCH_X86, "SCMP_ARCH_X86" },
+	{ SCMP_ARCH_X32, "SCMP_ARCH_X32" },
+	{ SCMP_ARCH_AARCH64, "SCMP_ARCH_AARCH64" },
+	{ SCMP_ARCH_ARM, "SCMP_ARCH_ARM" },
+	{ SCMP_ARCH_PPC64LE, "SCMP_ARCH_PPC64LE" },
+	{ SCMP_ARCH_S390X, "SCMP_ARCH_S390X" },
+	{ SCMP_ARCH_S390, "SCMP_ARCH_S390" },
+	{ SCMP_ARCH_RISCV64, "SCMP_ARCH_RISCV64" },
+};
+
+static const char *arch_name(uint32_t arch)
+{
+	for (size_t i = 0; i < sizeof(arch_names) / sizeof(arch_names[0]); i++)
+		if (arch_names[i].arch == arch)
+			return arch_names[i].name;
+	return NULL;
+}
+
+/*
+ * The number of NAME on ARCH into *NR.  0; 1 when it does not exist there
+ * and the rule says that is fine (the caller then leaves it out); -EINVAL
+ * for a name libseccomp does not know, or a required one missing.
+ */
+static int resolve(const struct sc_rule *r, const char *name, uint32_t arch, int *nr)
+{
+	*nr = seccomp_syscall_resolve_name_arch(arch, name);
+	if (*nr == __NR_SCMP_ERROR)
+		return -EINVAL;
+	if (*nr < 0) /* a pseudo number: no such call on ARCH */
+		return r->optional ? 1 : -EINVAL;
+	return 0;
+}
+
+/* ---- PFC: libseccomp builds and prints the filter ----------------------- */
+
+/* Copy what FD holds from its start to OUT. */
+static int copy_out(int fd, FILE *out)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		errno = 0;
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+			return errno ? -errno : -EIO;
+	}
+	errno = 0;
+	if (fflush(out) != 0 || ferror(out))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static int export_pfc(FILE *out)
+{
+	scmp_filter_ctx ctx;
+	int r = 0;
+
+	ctx = seccomp_init(SCMP_ACT_ALLOW); /* the native arch only */
+	if (!ctx)
+		return -ENOMEM;
+	for (size_t i = 0; i < NRULES && r == 0; i++) {
+		const struct sc_rule *rule = &rules[i];
+		struct scmp_arg_cmp cmp[2];
+
+		for (unsigned c = 0; c < rule->ncmp; c++)
+			cmp[c] = SCMP_CMP(rule->cmp[c].arg, SCMP_CMP_MASKED_EQ,
+					  rule->cmp[c].mask, rule->cmp[c].value);
+		for (size_t s = 0; s < 4 && rule->syscalls[s] && r == 0; s++) {
+			int nr;
+
+			r = resolve(rule, rule->syscalls[s], SCMP_ARCH_NATIVE, &nr);
+			if (r == 1) {
+				r = 0;
+				continue;
+			}
+			if (r == 0)
+				r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(DENY_ERRNO), nr,
+							   rule->ncmp, cmp);
+		}
+	}
+	/* libseccomp 2.5 does not report a failed write: export to memory,
+	 * then write it out here, where a full disk is seen. */
+	if (r == 0) {
+		int fd = memfd_create("rawbroker-pfc", MFD_CLOEXEC);
+
+		if (fd < 0)
+			r = -errno;
+		if (r == 0)
+			r = seccomp_export_pfc(ctx, fd);
+		if (r == 0)
+			r = copy_out(fd, out);
+		if (fd >= 0)
+			close(fd);
+	}
+	seccomp_release(ctx);
+	return r;
+}
+
+/* ---- OCI: the JSON runc and podman read --------------------------------- */
+
+/* A JSON string.  Ours are fixed ASCII, but escape what JSON requires. */
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static const struct arch_set *native_arch_set(void)
+{
+	uint32_t native = seccomp_arch_native();
+
+	for (size_t i = 0; i < sizeof(arch_sets) / sizeof(arch_sets[0]); i++)
+		if (arch_sets[i].native == native)
+			return &arch_sets[i];
+	return NULL;
+}
+
+/*
+ * Whether NAME goes into the OCI profile: 1 yes, 0 no, or -EINVAL.  It must
+ * exist natively, unless the rule is optional: then it goes in when one
+ * architecture of SET has it.  (libseccomp resolves some names to pseudo
+ * numbers on the other architectures, socket() on x86 for one; it rewrites
+ * those rules itself when the runtime loads the profile.)
+ */
+static int oci_wants(const struct sc_rule *r, const char *name, const struct arch_set *set)
+{
+	int nr, rc = resolve(r, name, SCMP_ARCH_NATIVE, &nr);
+
+	if (rc <= 0)
+		return rc == 0 ? 1 : rc;
+	for (size_t a = 0; a < 3 && set->arch[a]; a++)
+		if (seccomp_syscall_resolve_name_arch(set->arch[a], name) >= 0)
+			return 1;
+	return 0;
+}
+
+static int export_oci(FILE *out)
+{
+	const struct arch_set *set = native_arch_set();
+	bool first_rule = true;
+
+	if (!set)
+		return -ENOTSUP;
+	fputs("{\n\t\"defaultAction\": \"SCMP_ACT_ALLOW\",\n\t\"architectures\": [", out);
+	for (size_t a = 0; a < 3 && set->arch[a]; a++) {
+		const char *name = arch_name(set->arch[a]);
+
+		if (!name)
+			return -ENOTSUP;
+		fputs(a ? ", " : "", out);
+		json_string(out, name);
+	}
+	fputs("],\n\t\"syscalls\": [", out);
+	for (size_t i = 0; i < NRULES; i++) {
+		const struct sc_rule *rule = &rules[i];
+		bool first_name = true;
+
+		for (size_t s = 0; s < 4 && rule->syscalls[s]; s++) {
+			int want = oci_wants(rule, rule->syscalls[s], set);
+
+			if (want < 0)
+				return want;
+			if (!want)
+				continue;
+			fputs(first_name ? (first_rule ? "\n" : ",\n") : ", ", out);
+			if (first_name)
+				fputs("\t\t{\n\t\t\t\"names\": [", out);
+			json_string(out, rule->syscalls[s]);
+			first_name = false;
+		}
+		if (first_name) /* no architecture of the set has any of them */
+			continue;
+		first_rule = false;
+		fprintf(out, "],\n\t\t\t\"action\": \"SCMP_ACT_ERRNO\",\n"
+			"\t\t\t\"errnoRet\": %d,\n", DENY_ERRNO);
+		if (rule->ncmp) {
+			fputs("\t\t\t\"args\": [", out);
+			for (unsigned c = 0; c < rule->ncmp; c++)
+				/* runc: for MASKED_EQ, value is the mask and
+				 * valueTwo the value */
+				fprintf(out, "%s\n\t\t\t\t{ \"index\": %u, \"value\": %llu, "
+					"\"valueTwo\": %llu, \"op\": \"SCMP_CMP_MASKED_EQ\" }",
+					c ? "," : "", rule->cmp[c].arg,
+					(unsigned long long)rule->cmp[c].mask,
+					(unsigned long long)rule->cmp[c].value);
+			fputs("\n\t\t\t],\n", out);
+		}
+		fputs("\t\t\t\"comment\": ", out);
+		json_string(out, rule->why);
+		fputs("\n\t\t}", out);
+	}
+	fputs("\n\t]\n}\n", out);
+	errno = 0;
+	if (fflush(out) != 0 || ferror(out))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int rb_seccomp_export(FILE *out, enum rb_seccomp_format format)
+{
+	switch (format) {
+	case RB_SECCOMP_PFC:
+		return export_pfc(out);
+	case RB_SECCOMP_OCI:
+		return export_oci(out);
+	}
+	return -EINVAL;
+}
