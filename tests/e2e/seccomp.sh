@@ -1,5 +1,5 @@
 #!/bin/bash
-# seccomp.sh RAWBROKERD PRELOAD_SO RAWBROKER_POLICY POLICY - the client
+# seccomp.sh RAWBROKERD PRELOAD_SO RAWBROKER_POLICY - the client
 # confinement profile, applied for real.  'rawbroker-policy seccomp --format
 # oci' exports it; seccomp_launch.py loads it, as a container runtime would,
 # into an unprivileged process (setpriv, no capabilities, NO_NEW_PRIVS) and
@@ -21,23 +21,25 @@ rb_enter_netns "$@"
 
 RB_BROKER=$(realpath "$1")
 POLICY_CLI=$(realpath "$3")
-POLICY=$(realpath "$4")
-GROUP=rawbroker-users
 USER_ID=64021
 rb_tmpdir
-created_group=
 BG_PING=
 cleanup() {
 	[ -n "$BG_PING" ] && kill "$BG_PING" 2>/dev/null
 	rb_stop_broker
-	[ -n "$created_group" ] && groupdel "$GROUP"
 	rm -rf "$RB_TMP"
 }
 trap cleanup EXIT
-if ! getent group "$GROUP" >/dev/null; then
-	groupadd --system "$GROUP" && created_group=1
-fi
-gid=$(getent group "$GROUP" | cut -d: -f3)
+# A policy of its own, by uid: the shipped one needs a group that another
+# test may be creating or removing at the same time.
+POLICY=$RB_TMP/policy.conf
+cat >"$POLICY" <<'EOF'
+rule ping {
+    match uid 64021
+    allow inet icmp raw
+    allow inet6 icmpv6 raw
+}
+EOF
 
 # Everything the unprivileged uid runs or reads lives in RB_TMP (0755).
 install -m 755 /usr/bin/ping "$RB_TMP/ping" # cp drops the file capability
@@ -136,7 +138,7 @@ run_as() {
 	if [ "$who" = root ]; then
 		setpriv --no-new-privs -- "${cmd[@]}"
 	else
-		as_user "$USER_ID" "$gid" -- "${cmd[@]}"
+		as_user "$USER_ID" -- "${cmd[@]}"
 	fi
 }
 confined() { run_as "$1" "$PROFILE" "${@:2}"; }
