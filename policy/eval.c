@@ -185,6 +185,31 @@ static void deny_no_rule(const struct rb_peer *peer, const struct rb_query *q,
 		 show_word(rb_types, "type", q->type, t, sizeof(t)));
 }
 
+/* How rule R prepares a socket for Q (which it allows). */
+static void fill_prepare(const struct rb_rule *r, const struct rb_query *q,
+			 struct rb_prepare *prep)
+{
+	*prep = (struct rb_prepare){ .has_mark = r->has_mark, .mark = r->mark,
+				     .rcvbuf = r->rcvbuf, .sndbuf = r->sndbuf,
+				     .hdrincl = r->hdrincl };
+	memcpy(prep->device, r->device, sizeof(prep->device));
+	if (q->family == AF_INET && q->protocol == IPPROTO_ICMP && r->has_receive4) {
+		prep->has_receive = true;
+		prep->receive = r->receive4;
+	} else if (q->family == AF_INET6 && q->protocol == IPPROTO_ICMPV6 &&
+		   r->has_receive6) {
+		prep->has_receive = true;
+		prep->receive = r->receive6;
+	}
+	if (q->family == AF_INET && r->has_default4) {
+		prep->has_default_source = true;
+		memcpy(&prep->default_source.v4, r->default4, 4);
+	} else if (q->family == AF_INET6 && r->has_default6) {
+		prep->has_default_source = true;
+		memcpy(&prep->default_source.v6, r->default6, 16);
+	}
+}
+
 int rb_policy_decide(const struct rb_policy *p, const struct rb_peer *peer,
 		     const struct rb_query *q, struct rb_decision *dec)
 {
@@ -217,10 +242,45 @@ int rb_policy_decide(const struct rb_policy *p, const struct rb_peer *peer,
 		dec->verdict = RB_ALLOW;
 		snprintf(dec->reason, sizeof(dec->reason), "allowed by rule '%s'",
 			 r->name);
+		fill_prepare(r, q, &dec->prep);
+		dec->limits = r->limits;
 		return 0;
 	}
 	deny_no_rule(peer, q, dec);
 	return 0;
+}
+
+void rb_policy_peer_limits(const struct rb_policy *p, const struct rb_peer *peer,
+			   struct rb_limits *out)
+{
+	*out = (struct rb_limits){ .rate = RB_DEFAULT_RATE, .burst = RB_DEFAULT_BURST,
+				   .connections = RB_DEFAULT_CONNECTIONS };
+	for (size_t i = 0; p && peer && i < p->nrules; i++) {
+		if (rule_fits(&p->rules[i], peer)) {
+			*out = p->rules[i].limits;
+			return;
+		}
+	}
+}
+
+const struct rb_global *rb_policy_global(const struct rb_policy *p)
+{
+	return p ? &p->global : NULL;
+}
+
+int rb_policy_rule_confinement(const struct rb_policy *p, const char *name,
+			       struct rb_prepare *prep)
+{
+	*prep = (struct rb_prepare){ 0 };
+	if (!name)
+		return 0;
+	for (size_t i = 0; p && i < p->nrules; i++) {
+		if (strcmp(p->rules[i].name, name) == 0) {
+			prep->hdrincl = p->rules[i].hdrincl;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 int rb_policy_decide_option(const struct rb_policy *p, const struct rb_peer *peer,

@@ -531,6 +531,8 @@ static void parse_rule(struct parser *p)
 	pol->rules = nv;
 	r = &pol->rules[pol->nrules++];
 	memset(r, 0, sizeof(*r));
+	r->limits = (struct rb_limits){ .rate = RB_DEFAULT_RATE, .burst = RB_DEFAULT_BURST,
+					.connections = RB_DEFAULT_CONNECTIONS };
 	r->line = p->line;
 	r->col = kw->col;
 	p->cur = (struct rule_ctx){ .idx = pol->nrules - 1, .col = kw->col };
@@ -1164,6 +1166,7 @@ int rb_policy_parse(const char *text, size_t len, const char *filename,
 		r = -ENOMEM;
 		goto out;
 	}
+	p.pol->global.log_level = -1;
 
 	parse_text(&p, text, len);
 	if (p.fatal) {

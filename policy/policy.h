@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define RB_POLICY_MAX_SIZE (1024 * 1024) /* larger files are refused */
@@ -121,12 +122,54 @@ enum rb_verdict {
 	RB_ALLOW = 1,
 };
 
+/* ICMP or ICMPv6 message types, as a set (bit N: type N). */
+struct rb_icmp_types {
+	uint32_t bits[8];
+};
+
+static inline bool rb_icmp_types_has(const struct rb_icmp_types *t, unsigned type)
+{
+	return type < 256 && (t->bits[type / 32] >> (type % 32) & 1u);
+}
+
+/*
+ * How the broker prepares a granted socket, from the deciding rule.  Which
+ * of these the client cannot undo (locks) and which it can (defaults) is
+ * said per field; see rawbroker.conf(5), "Locks and defaults".
+ */
+struct rb_prepare {
+	char device[16];       /* lock: SO_BINDTODEVICE; "" for none (IFNAMSIZ) */
+	bool has_mark;
+	uint32_t mark;         /* lock: SO_MARK */
+	bool has_receive;      /* lock: SO_ATTACH_FILTER + SO_LOCK_FILTER that */
+	struct rb_icmp_types receive; /* passes only these types (of the query's
+					 protocol: icmp or icmpv6) */
+	bool has_default_source; /* default: bind here when the client names */
+	union {                  /* no source (family of the query) */
+		struct in_addr v4;
+		struct in6_addr v6;
+	} default_source;
+	uint32_t rcvbuf, sndbuf; /* default: SO_RCVBUF/SO_SNDBUF; 0: leave */
+	bool hdrincl;            /* client confinement: the exported seccomp
+				    profile lets the client set IP_HDRINCL /
+				    IPV6_HDRINCL (default false) */
+};
+
+/* What one uid may take (per rule; the broker counts per uid). */
+struct rb_limits {
+	uint32_t rate;        /* grants per second; 0: unlimited */
+	uint32_t burst;       /* grants at once above the rate (token bucket) */
+	uint32_t connections; /* concurrent connections; 0: unlimited */
+};
+
 struct rb_decision {
 	enum rb_verdict verdict;
 	const char *rule; /* deciding rule's name (valid while the policy
 			     lives); NULL when no rule decided */
 	unsigned line;    /* that rule's line; 0 when none */
 	char reason[192]; /* one line of human text, always set */
+	struct rb_prepare prep;   /* with RB_ALLOW: how to prepare the socket */
+	struct rb_limits limits;  /* the deciding rule's limits (RB_ALLOW) */
 };
 
 /* Decide.  Always fills *DEC; returns 0, or -EINVAL for NULL arguments. */
@@ -145,6 +188,57 @@ enum rb_option {
  * line names OPT allows it; none: deny.  Fills *DEC as rb_policy_decide(). */
 int rb_policy_decide_option(const struct rb_policy *p, const struct rb_peer *peer,
 			    unsigned opt, struct rb_decision *dec);
+
+/* The limits for a connection of PEER, taken at accept time: those of the
+ * first rule whose match lines fit PEER, else the policy's defaults for
+ * clients no rule fits (such a client can be granted nothing, so its
+ * connection count is what matters).  Always fills *OUT. */
+void rb_policy_peer_limits(const struct rb_policy *p, const struct rb_peer *peer,
+			   struct rb_limits *out);
+
+/* Where the broker logs. */
+enum rb_log_target {
+	RB_LOG_UNSET = 0, /* not in the file: command line or built-in default */
+	RB_LOG_STDERR,
+	RB_LOG_SYSLOG,
+};
+
+/*
+ * The policy's 'broker { ... }' block: settings for the broker itself.  A
+ * field that is unset (HAS_* false, 0, "") was not in the file; the
+ * broker then takes its command line or its built-in default.  The
+ * command line wins over the file.
+ */
+struct rb_global {
+	char listen[108];        /* socket path (sun_path); "" unset */
+	bool has_mode;
+	mode_t mode;             /* socket permissions */
+	bool has_owner;
+	uid_t owner;             /* socket owner (resolved at load) */
+	bool has_group;
+	gid_t group;             /* socket group (resolved at load) */
+	uint32_t max_connections; /* all clients together; 0 unset */
+	uint32_t request_timeout_ms; /* a new connection's time to send its
+					 first request, and a set_option's
+					 time to send step 2; 0 unset */
+	uint32_t idle_timeout_ms; /* a kept connection with no request for
+				      this long is closed (clients reconnect);
+				      0 unset */
+	enum rb_log_target log;
+	int syslog_facility;     /* LOG_DAEMON, ... with RB_LOG_SYSLOG */
+	int log_level;           /* -1 unset; else 0 debug .. 3 error */
+	char user[64];           /* broker user (name or UID:GID); "" unset */
+};
+
+/* The policy's global settings; never NULL for a parsed policy. */
+const struct rb_global *rb_policy_global(const struct rb_policy *p);
+
+/* The client confinement of rule NAME (for the exported seccomp profile):
+ * fills *PREP's confinement fields (today: hdrincl) and returns 0, or
+ * -ENOENT when the policy has no such rule.  NAME NULL: the default
+ * confinement (everything denied), 0. */
+int rb_policy_rule_confinement(const struct rb_policy *p, const char *name,
+			       struct rb_prepare *prep);
 
 /* True when some rule that fits PEER names any option: only then does the
  * broker accept a descriptor from that client's connection. */

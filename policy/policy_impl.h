@@ -74,11 +74,33 @@ struct rb_rule {
 	struct rb_prefix *source;
 	size_t nsource;
 	unsigned options; /* rb_option bits from 'options' lines */
+
+	/* How granted sockets are prepared (policy.h struct rb_prepare). */
+	char device[16];                 /* 'device': "" none */
+	bool has_mark;
+	uint32_t mark;                   /* 'mark' */
+	bool has_receive4, has_receive6; /* 'receive icmp' / 'receive icmpv6' */
+	struct rb_icmp_types receive4, receive6;
+	bool has_default4, has_default6; /* 'default-source' */
+	uint8_t default4[4], default6[16];
+	uint32_t rcvbuf, sndbuf;         /* 'rcvbuf' / 'sndbuf': 0 leave */
+	bool hdrincl;                    /* 'hdrincl allow' */
+	struct rb_limits limits;         /* 'rate', 'connections' */
+	/* Where each of those was written (0: not written, default applies). */
+	unsigned device_line, mark_line, receive_line, default_line, rcvbuf_line,
+		sndbuf_line, hdrincl_line, rate_line, connections_line;
 };
+
+/* Defaults for what a rule does not say, and for the 'broker' block. */
+#define RB_DEFAULT_RATE        100  /* grants per second per uid */
+#define RB_DEFAULT_BURST       200
+#define RB_DEFAULT_CONNECTIONS 64   /* per uid */
 
 struct rb_policy {
 	struct rb_rule *rules;
 	size_t nrules;
+	struct rb_global global;         /* 'broker { }' */
+	unsigned global_line;            /* of 'broker'; 0: none */
 };
 
 /*
