@@ -20,6 +20,7 @@
 #include "log.h"
 #include "frame.h"
 #include "rawsock.h"
+#include "rxfilter.h"
 
 static void reply_set(struct reply *rep, Rawbroker__Status st, int error,
 		      const char *rule, const char *fmt, ...)
@@ -46,26 +47,58 @@ static const char *name_or_num(const char *name, int v, char *buf, size_t n)
 	return buf;
 }
 
-/* One audit line per grant and per refusal; refusals say why. */
+/* What the deciding rule prepared on the socket (or tried to, when the
+ * request failed), as logfmt pairs with "-" for what it left alone:
+ * source_from=client|rule device= mark= filter=icmp:0,3 rcvbuf= sndbuf=. */
+static void audit_prepare(const struct rawsock_spec *spec, char *buf, size_t size)
+{
+	const struct rb_prepare *p = spec ? spec->prep : NULL;
+	char dev[LOG_Q_MAX], mark[16] = "-", types[600] = "-", rcv[16] = "-", snd[16] = "-";
+	const char *from = "-";
+
+	if (spec && spec->has_source)
+		from = "client";
+	else if (p && p->has_default_source)
+		from = "rule";
+	if (p && p->has_mark)
+		snprintf(mark, sizeof(mark), "%#x", (unsigned)p->mark);
+	if (p && p->has_receive) {
+		int o = snprintf(types, sizeof(types), "%s:",
+				 spec->family == AF_INET ? "icmp" : "icmpv6");
+
+		rxfilter_describe(&p->receive, types + o, sizeof(types) - (size_t)o);
+	}
+	if (p && p->rcvbuf)
+		snprintf(rcv, sizeof(rcv), "%u", (unsigned)p->rcvbuf);
+	if (p && p->sndbuf)
+		snprintf(snd, sizeof(snd), "%u", (unsigned)p->sndbuf);
+	snprintf(buf, size, "source_from=%s device=%s mark=%s filter=%s rcvbuf=%s sndbuf=%s",
+		 from, log_q(dev, p && p->device[0] ? p->device : "-"), mark, types, rcv, snd);
+}
+
+/* One audit line per grant and per refusal; refusals say why.  Grants and
+ * failures say how the rule prepares the socket. */
 static void audit(const struct conn *c, const Rawbroker__SocketRequest *sr,
 		  const struct rawsock_spec *spec, const char *decision,
 		  const struct reply *rep)
 {
 	bool granted = rep->status == RAWBROKER__STATUS__STATUS_OK;
 	char fam[16], proto[16], type[16], src[INET6_ADDRSTRLEN] = "-";
-	char qrule[LOG_Q_MAX], qreason[LOG_Q_MAX];
+	char qrule[LOG_Q_MAX], qreason[LOG_Q_MAX], prep[1024];
+	const void *bound = spec ? rawsock_bind_source(spec) : NULL;
 
-	if (spec && spec->has_source)
-		inet_ntop(spec->family, &spec->source, src, sizeof(src));
+	if (bound)
+		inet_ntop(spec->family, bound, src, sizeof(src));
+	audit_prepare(spec, prep, sizeof(prep));
 	log_event(granted ? LOG_LVL_INFO : LOG_LVL_WARN, granted ? "grant" : "refuse",
 		  "decision=%s uid=%u gid=%u pid=%d family=%s protocol=%s type=%s "
-		  "source=%s nonblock=%d rule=%s%s%s",
+		  "source=%s nonblock=%d %s rule=%s%s%s",
 		  decision, (unsigned)c->cred.uid, (unsigned)c->cred.gid, (int)c->cred.pid,
 		  name_or_num(rb_family_name(sr->family), sr->family, fam, sizeof(fam)),
 		  name_or_num(rb_protocol_name(sr->protocol), sr->protocol, proto,
 			      sizeof(proto)),
 		  name_or_num(rb_type_name(sr->type), sr->type, type, sizeof(type)), src,
-		  sr->nonblock ? 1 : 0, log_q(qrule, rep->rule ? rep->rule : "-"),
+		  sr->nonblock ? 1 : 0, prep, log_q(qrule, rep->rule ? rep->rule : "-"),
 		  granted ? "" : " reason=", granted ? "" : log_q(qreason, rep->reason));
 }
 
@@ -75,8 +108,10 @@ static void audit(const struct conn *c, const Rawbroker__SocketRequest *sr,
  * before the policy and again in rawsock_open), the source length must fit
  * the family (the codec already bounded it to 0/4/16 bytes), the policy
  * decides with the kernel's SO_PEERCRED identity only, and bind() refuses
- * non-local addresses.  Nothing the client sends reaches a format string or
- * an allocation size.
+ * non-local addresses.  How the socket is prepared (device, mark, receive
+ * filter, buffers, default source) is the deciding rule's alone: the
+ * request has no field for it.  Nothing the client sends reaches a format
+ * string or an allocation size.
  */
 static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Request *req,
 			  int fd_in, struct reply *rep)
@@ -132,6 +167,7 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 		return true;
 	}
 
+	spec.prep = &dec.prep; /* the rule's; dec lives until we return */
 	fd = rawsock_open(&spec, rep->reason, sizeof(rep->reason));
 	if (fd < 0) {
 		rep->status = RAWBROKER__STATUS__STATUS_FAILED;

@@ -1,35 +1,56 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rawsock.c - the only file in rawbroker that calls socket() for a client.
+ * rawsock.c - the only file in rawbroker that calls socket() for a client,
+ * and the one that prepares that socket before it leaves the broker.
  *
  * Whatever the policy says, only the tuples in `served` below are ever
- * created: raw ICMP for IPv4, raw ICMPv6 for IPv6, and raw UDP/TCP for
- * either (those only where a policy rule names them: mtr-packet's IPv6
- * probes need raw UDP).  IPPROTO_RAW, AF_PACKET and everything else stay
- * out even if a policy were mis-parsed into allowing them; the broker's
- * seccomp filter is to pin the same list in the kernel.
+ * created: raw ICMP for IPv4, raw ICMPv6 for IPv6, ICMP datagram ("ping")
+ * sockets of either family, and raw UDP/TCP for either (those only where a
+ * policy rule names them: mtr-packet's IPv6 probes need raw UDP).
+ * IPPROTO_RAW, AF_PACKET and everything else stay out even if a policy were
+ * mis-parsed into allowing them; the broker's seccomp filter is to pin the
+ * same list in the kernel.
  *
- * What the socket lets its holder do is in README.md ("Security
- * model"): the source pre-binding here is a default, not a lock.
+ * What the socket lets its holder do is in README.md ("Security model").
+ * Of what is prepared here, three settings are locks, which the holder
+ * cannot undo without CAP_NET_RAW (measured: EPERM):
+ *   - the device (SO_BINDTODEVICE: changing or clearing it needs the
+ *     capability);
+ *   - the mark (SO_MARK: setting it, also per packet, needs the capability);
+ *   - the receive filter (SO_ATTACH_FILTER, then SO_LOCK_FILTER: detaching,
+ *     replacing or unlocking it is refused).
+ * The rest are defaults, which the holder may change at will: the source
+ * address (it may bind again) and the buffer sizes (SO_RCVBUF, SO_SNDBUF).
  */
 #include "rawsock.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "rxfilter.h"
 
 static const struct {
 	int family, type, protocol;
 } served[] = {
 	{ AF_INET, SOCK_RAW, IPPROTO_ICMP },
 	{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_ICMP },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6 },
 	{ AF_INET, SOCK_RAW, IPPROTO_UDP },
 	{ AF_INET6, SOCK_RAW, IPPROTO_UDP },
 	{ AF_INET, SOCK_RAW, IPPROTO_TCP },
 	{ AF_INET6, SOCK_RAW, IPPROTO_TCP },
 };
+
+/* Packets queued before the locks were in place are dropped (see drain());
+ * more than this many means a flood of packets the filter passes, and the
+ * request fails rather than keep the broker busy. */
+#define DRAIN_MAX 4096
 
 const char *rawsock_unservable(int family, int type, int protocol)
 {
@@ -41,23 +62,180 @@ const char *rawsock_unservable(int family, int type, int protocol)
 		return "packet sockets are never served";
 	if (family != AF_INET && family != AF_INET6)
 		return "only families inet and inet6 are served";
+	if (type == SOCK_DGRAM)
+		return "datagram sockets are served for icmp (inet) and icmpv6 (inet6) only";
 	if (type != SOCK_RAW)
-		return "only raw sockets are served";
+		return "only raw and icmp datagram sockets are served";
 	if (protocol == IPPROTO_RAW)
 		return "IPPROTO_RAW (header-writing) sockets are never served";
 	return "only icmp (inet), icmpv6 (inet6), udp and tcp are served";
 }
 
+/* Fill WHY with "STEP: strerror(errno)" and return -errno. */
+static int step_failed(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int step_failed(char *why, size_t whylen, const char *fmt, ...)
+{
+	int err = errno ? errno : EIO;
+	size_t o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	o = strlen(why);
+	if (o < whylen)
+		snprintf(why + o, whylen - o, ": %s", strerror(err));
+	return -err;
+}
+
+static int set_int(int fd, int name, uint32_t value)
+{
+	int v = value > INT_MAX ? INT_MAX : (int)value;
+
+	return setsockopt(fd, SOL_SOCKET, name, &v, sizeof(v));
+}
+
+/* Attach the receive filter for TYPES, then lock it. */
+static int lock_filter(int fd, const struct rawsock_spec *spec,
+		       const struct rb_icmp_types *types, char *why, size_t whylen)
+{
+	struct sock_filter prog[RXFILTER_MAX_INSNS];
+	enum rxfilter_start at = spec->family == AF_INET && spec->type == SOCK_RAW
+					 ? RXFILTER_AT_IPV4
+					 : RXFILTER_AT_ICMP;
+	int n = rxfilter_build(types, at, prog, sizeof(prog) / sizeof(prog[0]));
+	struct sock_fprog fprog = { .filter = prog };
+
+	if (n < 0) {
+		errno = -n;
+		return step_failed(why, whylen, "receive filter");
+	}
+	fprog.len = (unsigned short)n;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0)
+		return step_failed(why, whylen, "SO_ATTACH_FILTER");
+	if (set_int(fd, SO_LOCK_FILTER, 1) < 0)
+		return step_failed(why, whylen, "SO_LOCK_FILTER");
+	return 0;
+}
+
+static int bind_source(int fd, const struct rawsock_spec *spec, const void *addr,
+		       char *why, size_t whylen)
+{
+	int r;
+
+	if (spec->family == AF_INET) {
+		struct sockaddr_in sin = { .sin_family = AF_INET };
+
+		memcpy(&sin.sin_addr, addr, sizeof(sin.sin_addr));
+		r = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+	} else {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+		memcpy(&sin6.sin6_addr, addr, sizeof(sin6.sin6_addr));
+		r = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+	}
+	if (r == 0)
+		return 0;
+	if (errno == EADDRNOTAVAIL) {
+		snprintf(why, whylen, "%ssource address is not local to the broker's network "
+			 "namespace", spec->has_source ? "" : "the rule's default ");
+		return -EADDRNOTAVAIL;
+	}
+	return step_failed(why, whylen, "bind to %ssource address",
+			   spec->has_source ? "" : "the rule's default ");
+}
+
 /*
- * A hostile client controls every field of SPEC.  Still safe: the tuple is
- * checked against `served` again right here, the source is a fixed-size
- * address bound with plain bind() (no IP_FREEBIND, no IP_TRANSPARENT), so
- * the kernel refuses addresses that are not local, and nothing else is set.
+ * Packets reach a raw socket from the moment socket() returns, before the
+ * device and the filter are set: drop what queued up until then, so the
+ * client sees only what the locks let through.  Everything queued later
+ * has passed them, so this ends unless those keep coming faster than we
+ * drop them (DRAIN_MAX).
+ */
+static int drain(int fd, char *why, size_t whylen)
+{
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	for (int i = 0; i < DRAIN_MAX; i++) {
+		if (recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC) >= 0 || errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return step_failed(why, whylen, "dropping packets queued before the filter");
+	}
+	snprintf(why, whylen, "more than %d packets queued while the filter was set",
+		 DRAIN_MAX);
+	return -EBUSY;
+}
+
+/* Apply SPEC->prep, locks first, to the new socket FD. */
+static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t whylen)
+{
+	const struct rb_prepare *p = spec->prep;
+	const void *source = rawsock_bind_source(spec);
+	bool locked = false;
+	int r;
+
+	if (p && p->device[0]) {
+		size_t len = strnlen(p->device, sizeof(p->device));
+
+		if (len >= sizeof(p->device)) {
+			snprintf(why, whylen, "device name too long");
+			return -EINVAL;
+		}
+		if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, p->device,
+			       (socklen_t)len + 1) < 0)
+			return step_failed(why, whylen, "SO_BINDTODEVICE %s", p->device);
+		locked = true;
+	}
+	if (p && p->has_mark && set_int(fd, SO_MARK, p->mark) < 0)
+		return step_failed(why, whylen, "SO_MARK %#x", (unsigned)p->mark);
+	if (p && p->has_receive) {
+		r = lock_filter(fd, spec, &p->receive, why, whylen);
+		if (r < 0)
+			return r;
+		locked = true;
+	}
+	if (p && p->rcvbuf && set_int(fd, SO_RCVBUF, p->rcvbuf) < 0)
+		return step_failed(why, whylen, "SO_RCVBUF %u", (unsigned)p->rcvbuf);
+	if (p && p->sndbuf && set_int(fd, SO_SNDBUF, p->sndbuf) < 0)
+		return step_failed(why, whylen, "SO_SNDBUF %u", (unsigned)p->sndbuf);
+	if (source) {
+		r = bind_source(fd, spec, source, why, whylen);
+		if (r < 0)
+			return r;
+	}
+	return locked ? drain(fd, why, whylen) : 0;
+}
+
+/*
+ * A hostile client controls every field of SPEC except PREP, which comes
+ * from the deciding policy rule.  Still safe:
+ *  - the tuple is checked against `served` again right here, so nothing
+ *    outside it is created whatever was asked;
+ *  - the client's source is a fixed-size address of the socket's family,
+ *    bound with plain bind() (no IP_FREEBIND, no IP_TRANSPARENT), so the
+ *    kernel refuses addresses that are not local; the rule's default source
+ *    is bound the same way, and only when the client named none;
+ *  - the client chooses none of the options set here: device, mark, filter
+ *    and buffer sizes are the rule's, and the filter program is built from
+ *    the rule's type set by rxfilter.c, whose size is bounded;
+ *  - every step is checked; when one fails the socket is closed and the
+ *    request fails naming the step, so no half-prepared socket leaves;
+ *  - packets that reached the socket before its locks are dropped before
+ *    it is handed out.
+ * Locks (SO_BINDTODEVICE, SO_MARK, the locked filter) hold against the
+ * unprivileged holder; the source and the buffer sizes are defaults it may
+ * change (see the top of this file).
  */
 int rawsock_open(const struct rawsock_spec *spec, char *why, size_t whylen)
 {
 	const char *no = rawsock_unservable(spec->family, spec->type, spec->protocol);
-	int fd, err;
+	int fd, err, r;
 
 	if (no) {
 		snprintf(why, whylen, "%s", no);
@@ -68,29 +246,17 @@ int rawsock_open(const struct rawsock_spec *spec, char *why, size_t whylen)
 		    spec->protocol);
 	if (fd < 0) {
 		err = errno;
-		snprintf(why, whylen, "socket: %s", strerror(err));
+		if (spec->type == SOCK_DGRAM && err == EACCES)
+			snprintf(why, whylen, "socket: %s (ICMP datagram sockets need the "
+				 "broker's group in net.ipv4.ping_group_range)", strerror(err));
+		else
+			snprintf(why, whylen, "socket: %s", strerror(err));
 		return -err;
 	}
-	if (!spec->has_source)
-		return fd;
-
-	if (spec->family == AF_INET) {
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = spec->source.v4 };
-
-		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
-			return fd;
-	} else {
-		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6,
-					     .sin6_addr = spec->source.v6 };
-
-		if (bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0)
-			return fd;
+	r = prepare(fd, spec, why, whylen);
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
-	err = errno;
-	close(fd);
-	if (err == EADDRNOTAVAIL)
-		snprintf(why, whylen, "source address is not local to the broker's network namespace");
-	else
-		snprintf(why, whylen, "bind to source address: %s", strerror(err));
-	return -err;
+	return fd;
 }

@@ -143,8 +143,10 @@ check "AF_PACKET -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINV
 check "SOCK_STREAM -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 1 6
 check "raw UDP, which no rule opts into -> EACCES" as_user 64011 -- "$CLIENT" expect EACCES 2 3 17
 check "raw SCTP -> EINVAL with a reason" as_user 64011 -- "$CLIENT" expect EINVAL 2 3 132
-check "ICMP datagram (ping) socket -> EINVAL with a reason" \
-	as_user 64011 -- "$CLIENT" expect EINVAL 2 2 1
+check "ICMP datagram (ping) socket, which no rule allows -> EACCES" \
+	as_user 64011 -- "$CLIENT" expect EACCES 2 2 1
+check "UDP datagram socket -> EINVAL with a reason" \
+	as_user 64011 -- "$CLIENT" expect EINVAL 2 2 17
 check "source 192.0.2.1 is not local -> EADDRNOTAVAIL with a reason" \
 	as_user 64011 -- "$CLIENT" expect EADDRNOTAVAIL 2 3 1 192.0.2.1
 check "source 2001:db8::1 is not local -> EADDRNOTAVAIL with a reason" \
