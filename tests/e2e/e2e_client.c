@@ -29,6 +29,17 @@
  *   e2e_client recvopt hop|dst PORT LEN receive it; check the header length
  *   e2e_client privsep                  under the shim's RAWBROKER_PRIVSEP=1:
  *                                       which id changes it pretends
+ *   e2e_client rxsee 4|6 GOFILE         what a brokered ICMP socket sees of
+ *                                       root's noise and its own echo (see
+ *                                       cmd_rxsee)
+ *   e2e_client noise 4|6                (root) ICMP messages to the host
+ *   e2e_client flood 4|6 MS             (root) port unreachables for MS ms
+ *   e2e_client rxrace 4|6 N             N filtered sockets during a flood
+ *                                       hold no packet of another type
+ *   e2e_client filterlock 4|6           the locked filter stays (EPERM)
+ *   e2e_client locks 4|6 DEV MARK RCVBUF SNDBUF
+ *                                       device and mark locked, buffers set
+ *   e2e_client bound 4|6 WANT [SOURCE]  bound to WANT; echo from there
  *   e2e_client survive                  keep a connection, let the hostile
  *                                       kinds run in children, then use the
  *                                       kept connection again
@@ -38,6 +49,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
@@ -81,6 +94,7 @@ static const struct {
 	{ "EACCES", EACCES }, { "EPERM", EPERM },	  { "EINVAL", EINVAL },
 	{ "EAGAIN", EAGAIN }, { "ENOENT", ENOENT },	  { "ECONNREFUSED", ECONNREFUSED },
 	{ "EADDRNOTAVAIL", EADDRNOTAVAIL }, { "EPROTO", EPROTO },
+	{ "ENODEV", ENODEV }, { "EBUSY", EBUSY },
 };
 
 static int errno_by_name(const char *s)
@@ -749,6 +763,347 @@ static int cmd_privsep_root(void)
 	return 0;
 }
 
+/* ---- sockets the broker prepared (tests/e2e/prepare.sh) ---- */
+
+static int icmp_proto(int family)
+{
+	return family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+}
+
+static struct sockaddr_storage loopback(int family, socklen_t *len)
+{
+	struct sockaddr_storage ss = { 0 };
+
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (void *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (void *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		*len = sizeof(*sin6);
+	}
+	return ss;
+}
+
+/* The ICMP type of a packet read from a FAMILY socket (IPv4 raw sockets
+ * see the IP header); -1 when too short. */
+static int packet_type(int family, const uint8_t *buf, size_t n, uint16_t *id)
+{
+	size_t off = 0;
+
+	if (family == AF_INET) {
+		if (n < 1)
+			return -1;
+		off = (size_t)(buf[0] & 0xf) * 4;
+	}
+	if (n < off + 8)
+		return -1;
+	*id = (uint16_t)(buf[off + 4] << 8 | buf[off + 5]);
+	return buf[off];
+}
+
+/* Send one ICMP message of TYPE/CODE with ID (echo-style fields) and
+ * LEN bytes of body on FD to loopback. */
+static int send_icmp(int fd, int family, int type, int code, uint16_t id, size_t len)
+{
+	uint8_t pkt[128] = { 0 };
+	struct sockaddr_storage to;
+	socklen_t tolen;
+
+	to = loopback(family, &tolen);
+	if (len > sizeof(pkt))
+		len = sizeof(pkt);
+	pkt[0] = (uint8_t)type;
+	pkt[1] = (uint8_t)code;
+	pkt[4] = (uint8_t)(id >> 8);
+	pkt[5] = (uint8_t)id;
+	pkt[7] = 1;
+	if (family == AF_INET) {
+		uint16_t c = csum(pkt, len);
+
+		memcpy(pkt + 2, &c, 2);
+	} /* ICMPv6: the kernel fills the checksum */
+	if (sendto(fd, pkt, len, 0, (struct sockaddr *)&to, tolen) != (ssize_t)len)
+		return fail("sendto type %d: %s", type, strerror(errno));
+	return 0;
+}
+
+/*
+ * rxsee 4|6 GOFILE: take a brokered ICMP socket, print "ready", wait (up
+ * to 5 s) for GOFILE to exist, which the test makes once root has sent its
+ * own ICMP messages to the host; then send one echo request and read for
+ * 300 ms after its reply.  Prints every ICMP type the socket saw; exit 0 when
+ * the socket saw the reply to its own request.
+ */
+static int cmd_rxsee(int family, const char *gofile)
+{
+	uint16_t id = (uint16_t)(getpid() ^ 0x5a5a), pid_id;
+	int reply = family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+	int request = family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+	bool seen[256] = { false }, own = false;
+	double end, deadline;
+	int fd;
+
+	fd = rb_socket(family, SOCK_RAW, icmp_proto(family));
+	if (fd < 0)
+		return fail("rb_socket: %s", strerror(errno));
+	printf("ready\n");
+	for (deadline = now_ms() + 5000; access(gofile, F_OK) != 0 && now_ms() < deadline;)
+		usleep(10 * 1000);
+	if (access(gofile, F_OK) != 0)
+		return fail("no %s within 5 s", gofile);
+	if (send_icmp(fd, family, request, 0, id, 64) != 0)
+		return 1;
+	end = now_ms() + 2000;
+	while (now_ms() < end) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		uint8_t buf[2048];
+		ssize_t n;
+		int t;
+
+		if (poll(&pfd, 1, (int)(end - now_ms()) + 1) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0)
+			continue;
+		t = packet_type(family, buf, (size_t)n, &pid_id);
+		if (t < 0)
+			continue;
+		seen[t] = true;
+		if (t == reply && pid_id == id && !own) {
+			own = true;
+			end = now_ms() + 300;
+		}
+	}
+	close(fd);
+	printf("seen types:");
+	for (int t = 0; t < 256; t++)
+		if (seen[t])
+			printf(" %d", t);
+	printf("\nown echo reply: %s\n", own ? "yes" : "no");
+	return own ? 0 : fail("no reply to its own echo request");
+}
+
+/*
+ * noise 4|6 (as root, the instrument): ICMP messages to the host from a
+ * root raw socket.  IPv4: timestamp request (13), port unreachable (3),
+ * echo request (8) with a foreign id; IPv6: port unreachable (1), time
+ * exceeded (3), echo request (128).  The host answers the requests.
+ */
+static int cmd_noise(int family)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, icmp_proto(family)), r = 0;
+
+	if (fd < 0)
+		return fail("root raw socket: %s", strerror(errno));
+	if (family == AF_INET)
+		r = send_icmp(fd, family, ICMP_TIMESTAMP, 0, 0xbeef, 20) ||
+		    send_icmp(fd, family, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, 36) ||
+		    send_icmp(fd, family, ICMP_ECHO, 0, 0xbeef, 64);
+	else
+		r = send_icmp(fd, family, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0, 56) ||
+		    send_icmp(fd, family, ICMP6_TIME_EXCEEDED, 0, 0, 56) ||
+		    send_icmp(fd, family, ICMP6_ECHO_REQUEST, 0, 0xbeef, 64);
+	close(fd);
+	if (r)
+		return 1;
+	printf("noise: sent %s\n", family == AF_INET ? "types 13, 3, 8 to 127.0.0.1"
+						    : "types 1, 3, 128 to ::1");
+	return 0;
+}
+
+/* flood 4|6 MS (as root): port unreachables to the host for MS ms. */
+static int cmd_flood(int family, int ms)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, icmp_proto(family));
+	int type = family == AF_INET ? ICMP_DEST_UNREACH : ICMP6_DST_UNREACH;
+	double end = now_ms() + ms;
+	long sent = 0;
+
+	if (fd < 0)
+		return fail("root raw socket: %s", strerror(errno));
+	printf("flooding\n");
+	while (now_ms() < end) {
+		for (int i = 0; i < 64; i++)
+			if (send_icmp(fd, family, type, 3, 0, 36) == 0)
+				sent++;
+	}
+	close(fd);
+	printf("flood: %ld messages of type %d in %d ms\n", sent, type, ms);
+	return 0;
+}
+
+/*
+ * rxrace 4|6 N: N brokered sockets, one after the other, while root
+ * floods the host with port unreachables; each must hold nothing but
+ * echo replies (its rule's filter), also what queued while the broker was
+ * setting the filter.  Exit 0 when no socket held another type.
+ */
+static int cmd_rxrace(int family, int n)
+{
+	int reply = family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+	long other = 0, empty = 0, first = -1, last = -1;
+
+	for (int i = 0; i < n; i++) {
+		int fd = rb_socket(family, SOCK_RAW, icmp_proto(family));
+		uint8_t buf[2048];
+		uint16_t id;
+		ssize_t len;
+
+		if (fd < 0)
+			return fail("rb_socket %d: %s", i, strerror(errno));
+		usleep(2000); /* let more of the flood arrive */
+		while ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+			int t = packet_type(family, buf, (size_t)len, &id);
+
+			if (t != reply) {
+				other++;
+				last = i;
+				if (first < 0)
+					first = i;
+			}
+		}
+		empty++;
+		close(fd);
+	}
+	if (other)
+		return fail("%ld packets the filter should have kept out, in %d sockets "
+			    "(first in socket %ld, last in %ld)", other, n, first, last);
+	printf("rxrace: %ld sockets taken during the flood, none held a packet of "
+	       "another type\n", empty);
+	return 0;
+}
+
+/* filterlock 4|6: the broker's filter on a brokered socket cannot be
+ * detached, replaced or unlocked by its holder. */
+static int cmd_filterlock(int family)
+{
+	struct sock_filter pass_all = BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);
+	struct sock_fprog prog = { .len = 1, .filter = &pass_all };
+	int fd = rb_socket(family, SOCK_RAW, icmp_proto(family)), zero = 0, one = 1;
+	socklen_t len = 0;
+
+	if (fd < 0)
+		return fail("rb_socket: %s", strerror(errno));
+	/* SO_GET_FILTER with length 0 answers the program's length. */
+	if (getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &len) < 0 || len == 0)
+		return fail("no filter on the socket (%s, %u instructions)", strerror(errno),
+			    (unsigned)len);
+	printf("filter of %u instructions on the socket\n", (unsigned)len);
+	if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero)) == 0 ||
+	    errno != EPERM)
+		return fail("SO_DETACH_FILTER: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) == 0 ||
+	    errno != EPERM)
+		return fail("SO_ATTACH_FILTER: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &zero, sizeof(zero)) == 0 ||
+	    errno != EPERM)
+		return fail("SO_LOCK_FILTER 0: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) != 0)
+		return fail("SO_LOCK_FILTER 1 (already locked): %s", strerror(errno));
+	len = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &len) < 0 || len == 0)
+		return fail("the filter is gone");
+	close(fd);
+	printf("SO_DETACH_FILTER, SO_ATTACH_FILTER and SO_LOCK_FILTER 0: EPERM; "
+	       "the filter stays\n");
+	return 0;
+}
+
+static int get_int(int fd, int name, int *v)
+{
+	socklen_t len = sizeof(*v);
+
+	return getsockopt(fd, SOL_SOCKET, name, v, &len);
+}
+
+/* locks 4|6 DEVICE MARK RCVBUF SNDBUF: a brokered socket is pinned to
+ * DEVICE (its holder cannot change or clear it: EPERM), carries MARK
+ * (which it cannot change: EPERM), and its buffers read back as the
+ * kernel sets them (twice the size asked for).  0: not checked. */
+static int cmd_locks(int family, const char *dev, const char *mark, const char *rcv,
+		     const char *snd)
+{
+	int fd = rb_socket(family, SOCK_RAW, icmp_proto(family)), v, idx = 0;
+	char got[IFNAMSIZ] = "";
+	socklen_t len = sizeof(got);
+
+	if (fd < 0)
+		return fail("rb_socket: %s", strerror(errno));
+	if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, got, &len) < 0 || strcmp(got, dev) != 0)
+		return fail("SO_BINDTODEVICE reads \"%s\", wanted %s", got, dev);
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "", 1) == 0 || errno != EPERM)
+		return fail("clearing SO_BINDTODEVICE: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)strlen(dev) + 1) == 0 ||
+	    errno != EPERM)
+		return fail("setting SO_BINDTODEVICE again: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &idx, sizeof(idx)) == 0 ||
+	    errno != EPERM)
+		return fail("SO_BINDTOIFINDEX 0: %s", strerror(errno));
+	printf("pinned to %s; clearing or setting it again: EPERM\n", got);
+	if (get_int(fd, SO_MARK, &v) < 0 || (unsigned)v != (unsigned)strtoul(mark, NULL, 0))
+		return fail("SO_MARK reads %#x, wanted %s", (unsigned)v, mark);
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &(int){ 0 }, sizeof(int)) == 0 || errno != EPERM)
+		return fail("changing SO_MARK: %s", strerror(errno));
+	printf("mark %#x; changing it: EPERM\n", (unsigned)v);
+	if (atoi(rcv) && (get_int(fd, SO_RCVBUF, &v) < 0 || v != 2 * atoi(rcv)))
+		return fail("SO_RCVBUF reads %d, wanted 2 * %s", v, rcv);
+	if (atoi(snd) && (get_int(fd, SO_SNDBUF, &v) < 0 || v != 2 * atoi(snd)))
+		return fail("SO_SNDBUF reads %d, wanted 2 * %s", v, snd);
+	printf("rcvbuf %s and sndbuf %s read back doubled\n", rcv, snd);
+	if (echo(fd, family) != 0)
+		return 1;
+	close(fd);
+	printf("echo over %s ok\n", dev);
+	return 0;
+}
+
+/* bound 4|6 WANT [SOURCE]: a brokered socket (with SOURCE asked for, if
+ * given) is bound to WANT, and an echo from there works. */
+static int cmd_bound(int family, const char *want, const char *source)
+{
+	struct sockaddr_storage ss, got, w;
+	socklen_t len, glen = sizeof(got), wlen;
+	struct rb_request rq = { .domain = family, .type = SOCK_RAW, .protocol = icmp_proto(family) };
+	struct rb_result res;
+	char text[INET6_ADDRSTRLEN] = "?";
+	int fd, r;
+
+	if (parse_source(family, want, &w, &wlen) < 0)
+		return fail("bad address %s", want);
+	if (source) {
+		if (parse_source(family, source, &ss, &len) < 0)
+			return fail("bad source %s", source);
+		rq.source = (struct sockaddr *)&ss;
+		rq.source_len = len;
+	}
+	fd = rb_socket_request(&rq, &res);
+	if (fd < 0)
+		return fail("rb_socket_request: %s (%s)", strerror(errno), res.reason);
+	if (getsockname(fd, (struct sockaddr *)&got, &glen) < 0)
+		return fail("getsockname: %s", strerror(errno));
+	inet_ntop(family, family == AF_INET ? (void *)&((struct sockaddr_in *)&got)->sin_addr
+					    : (void *)&((struct sockaddr_in6 *)&got)->sin6_addr,
+		  text, sizeof(text));
+	if (family == AF_INET ? memcmp(&((struct sockaddr_in *)&got)->sin_addr,
+				       &((struct sockaddr_in *)&w)->sin_addr, 4) != 0
+			      : memcmp(&((struct sockaddr_in6 *)&got)->sin6_addr,
+				       &((struct sockaddr_in6 *)&w)->sin6_addr, 16) != 0)
+		return fail("bound to %s, wanted %s", text, want);
+	printf("bound to %s (asked for %s) by rule %s\n", text, source ? source : "nothing",
+	       res.rule);
+	r = echo(fd, family);
+	close(fd);
+	if (r == 0)
+		printf("echo from %s ok\n", text);
+	return r;
+}
+
 static int cmd_survive(void)
 {
 	static const char *const kinds[] = { "garbage", "oversize", "truncated",
@@ -813,6 +1168,22 @@ int main(int argc, char **argv)
 		return cmd_recvopt(argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "lingerfd") == 0 && argc >= 3)
 		return cmd_lingerfd(atoi(argv[2]));
+	if (strcmp(argv[1], "rxsee") == 0 && argc >= 4)
+		return cmd_rxsee(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET, argv[3]);
+	if (strcmp(argv[1], "noise") == 0 && argc >= 3)
+		return cmd_noise(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET);
+	if (strcmp(argv[1], "flood") == 0 && argc >= 4)
+		return cmd_flood(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET, atoi(argv[3]));
+	if (strcmp(argv[1], "rxrace") == 0 && argc >= 4)
+		return cmd_rxrace(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET, atoi(argv[3]));
+	if (strcmp(argv[1], "filterlock") == 0 && argc >= 3)
+		return cmd_filterlock(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET);
+	if (strcmp(argv[1], "locks") == 0 && argc >= 7)
+		return cmd_locks(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET, argv[3], argv[4],
+				 argv[5], argv[6]);
+	if (strcmp(argv[1], "bound") == 0 && argc >= 4)
+		return cmd_bound(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET, argv[3],
+				 argc > 4 ? argv[4] : NULL);
 	if (strcmp(argv[1], "hold") == 0 && argc >= 4)
 		return cmd_hold(atoi(argv[2]), atoi(argv[3]));
 	return fail("unknown command %s", argv[1]);
