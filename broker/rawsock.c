@@ -90,6 +90,7 @@ static int step_failed(char *why, size_t whylen, const char *fmt, ...)
 	return -err;
 }
 
+/* A size option: the kernel takes an int. */
 static int set_int(int fd, int name, uint32_t value)
 {
 	int v = value > INT_MAX ? INT_MAX : (int)value;
@@ -192,7 +193,8 @@ static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t wh
 			return step_failed(why, whylen, "SO_BINDTODEVICE %s", p->device);
 		locked = true;
 	}
-	if (p && p->has_mark && set_int(fd, SO_MARK, p->mark) < 0)
+	if (p && p->has_mark && /* all 32 bits, as the kernel takes them */
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &p->mark, sizeof(p->mark)) < 0)
 		return step_failed(why, whylen, "SO_MARK %#x", (unsigned)p->mark);
 	if (p && p->has_receive) {
 		r = lock_filter(fd, spec, &p->receive, why, whylen);

@@ -57,7 +57,7 @@ rule locked {
     allow inet icmp
     allow inet6 icmpv6
     device lo
-    mark 0x10
+    mark 0x80000010
     rcvbuf 64k
     sndbuf 32k
 }
@@ -152,12 +152,12 @@ for fam in 4 6; do
 done
 
 # ---- device and mark locked, buffers set ----
-check "v4: pinned to lo, mark 0x10, neither changeable (EPERM); rcvbuf 64k and sndbuf 32k set; echo works" \
-	as_user 64023 -- "$CLIENT" locks 4 lo 0x10 65536 32768
+check "v4: pinned to lo, mark 0x80000010 (all 32 bits), neither changeable (EPERM); rcvbuf 64k and sndbuf 32k set; echo works" \
+	as_user 64023 -- "$CLIENT" locks 4 lo 0x80000010 65536 32768
 check "v6: the same" \
-	as_user 64023 -- "$CLIENT" locks 6 lo 0x10 65536 32768
+	as_user 64023 -- "$CLIENT" locks 6 lo 0x80000010 65536 32768
 check "the grant is audited with device, mark and buffers" \
-	grep -E 'msg=grant decision=grant uid=64023 .*device=lo mark=0x10 filter=- rcvbuf=65536 sndbuf=32768 rule=locked' "$LOG"
+	grep -E 'msg=grant decision=grant uid=64023 .*device=lo mark=0x80000010 filter=- rcvbuf=65536 sndbuf=32768 rule=locked' "$LOG"
 
 # ---- default source ----
 check "v4: no source asked: bound to the rule's default 127.0.0.9; echo works" \
