@@ -20,7 +20,9 @@
  *   - the receive filter (SO_ATTACH_FILTER, then SO_LOCK_FILTER: detaching,
  *     replacing or unlocking it is refused).
  * The rest are defaults, which the holder may change at will: the source
- * address (it may bind again) and the buffer sizes (SO_RCVBUF, SO_SNDBUF).
+ * address (it may bind again) and the buffer sizes (SO_RCVBUF, SO_SNDBUF;
+ * the kernel doubles them and caps them at net.core.rmem_max/wmem_max, as
+ * the broker holds no CAP_NET_ADMIN for the *FORCE variants).
  */
 #include "rawsock.h"
 
