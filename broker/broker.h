@@ -34,6 +34,19 @@ struct conn {
 	struct pending_option *pending; /* set_option step 2 expected */
 	bool door_opened;               /* SO_PASSRIGHTS was ever enabled */
 	struct conn *prev, *next;
+	struct uid_entry *uid_slot;     /* uidlimits.c: this uid's count and bucket */
+	int64_t since_ms;               /* accepted or last answered (monotonic) */
+	int timer;                      /* CONN_TIMER_*: which deadline list */
+	struct conn *tprev, *tnext;     /* on that list, oldest first */
+};
+
+/* The deadlines a connection is under.  Each list shares one timeout, so
+ * ordered by since_ms it is ordered by deadline: appending is O(1), and
+ * only the heads are ever looked at. */
+enum {
+	CONN_TIMER_REQUEST, /* new, or a set_option waiting for step 2 */
+	CONN_TIMER_IDLE,    /* kept between requests */
+	CONN_TIMERS,
 };
 
 struct broker_config {
@@ -42,18 +55,31 @@ struct broker_config {
 	const char *user;       /* NAME or UID:GID, used when started as root */
 	mode_t socket_mode;
 	gid_t socket_gid;       /* (gid_t)-1: leave the group alone */
+	uid_t socket_uid;       /* (uid_t)-1: leave the owner alone */
 	size_t max_conns;
+	size_t conns_fit;       /* most RLIMIT_NOFILE allows; 0: no bound */
+	uint32_t request_timeout_ms, idle_timeout_ms;
+	int log_target;         /* RB_LOG_STDERR or RB_LOG_SYSLOG */
+	int syslog_facility;    /* LOG_DAEMON, ... */
 	int ready_fd;           /* -1: none */
+	/* config.c: what the command line set (it wins over the policy's
+	 * 'broker' block), and that block as it was applied. */
+	unsigned cli;           /* CFG_* bits */
+	struct rb_global file;
+	char socket_buf[108], user_buf[64];
 };
 
 struct broker {
-	const struct broker_config *cfg;
+	struct broker_config *cfg;
 	struct rb_policy *policy;
 	int listen_fd, epfd, sigfd;
 	struct conn *conns;
 	size_t nconns;
 	bool accept_paused; /* out of descriptors: listener not watched */
 	bool stop;
+	struct {
+		struct conn *head, *tail;
+	} timers[CONN_TIMERS];
 };
 
 /* A reply being built by a handler. */
@@ -85,6 +111,28 @@ void server_shutdown(struct broker *b);
  * on a thread of their own (a close can block). */
 void closer_start(void);
 void closer_release(int fd);
+
+/* config.c: the policy's 'broker' block under the command line. */
+enum {
+	CFG_SOCKET = 1u << 0,
+	CFG_MODE = 1u << 1,
+	CFG_OWNER = 1u << 2,
+	CFG_GROUP = 1u << 3,
+	CFG_USER = 1u << 4,
+	CFG_MAX_CONNS = 1u << 5,
+	CFG_REQUEST_TIMEOUT = 1u << 6,
+	CFG_IDLE_TIMEOUT = 1u << 7,
+	CFG_LOG = 1u << 8,
+	CFG_LOG_LEVEL = 1u << 9,
+};
+#define DEFAULT_MAX_CONNS 1024
+#define DEFAULT_REQUEST_TIMEOUT_MS 5000
+#define DEFAULT_IDLE_TIMEOUT_MS 300000
+/* At start: fill what the command line left unset from G, then defaults. */
+void config_apply(struct broker_config *cfg, const struct rb_global *g);
+/* On reload: apply what can change at once (limits, timeouts, log level),
+ * warn about what needs a restart. */
+void config_reload(struct broker_config *cfg, const struct rb_global *g);
 
 /* privdrop.c */
 void priv_drop(const char *user);

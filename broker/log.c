@@ -1,18 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /* log.c - see log.h.  Each line is formatted once, in place, and written
- * with one write(2): the audit line is on the path of every request. */
+ * with one write(2) (stderr) or send(2) (syslog): the audit line is on the
+ * path of every request.  The body ("level=... msg=... k=v") is formatted
+ * after room for the prefix each target wants (a timestamp for stderr,
+ * "<PRI>rawbrokerd[PID]: " for syslog), which is then put in front of it. */
 #include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_LINE_MAX 2048
+#define LOG_LINE_MAX 2048 /* body, with its newline */
+#define PREFIX_MAX 64
+#define SYSLOG_PATH "/dev/log"
 
 static enum log_level min_level = LOG_LVL_INFO;
 
@@ -21,6 +32,41 @@ static const char *const level_names[] = {
 	[LOG_LVL_INFO] = "info",
 	[LOG_LVL_WARN] = "warn",
 	[LOG_LVL_ERROR] = "error",
+};
+
+static const int level_severity[] = {
+	[LOG_LVL_DEBUG] = LOG_DEBUG,
+	[LOG_LVL_INFO] = LOG_INFO,
+	[LOG_LVL_WARN] = LOG_WARNING,
+	[LOG_LVL_ERROR] = LOG_ERR,
+};
+
+/* Where lines go. */
+static int syslog_fd = -1;   /* connected to /dev/log; -1: stderr */
+static int syslog_facility;
+static pid_t syslog_pid;
+static int64_t syslog_retry_ms; /* last reconnect attempt */
+static int stderr_kind;      /* 0 not yet known, 1 plain, 2 pipe or socket */
+static int stderr_ep = -1;   /* epoll watching stderr for room (kind 2) */
+
+/* The flood cap and the count of lines that could not be written.  The
+ * window is the second of the lines' timestamps (CLOCK_REALTIME), so the
+ * cap can be checked from the log itself. */
+static struct {
+	time_t sec;        /* the current window */
+	unsigned lines;    /* warn lines written in it */
+	unsigned long long suppressed, lost;
+} flood = { .sec = -1 };
+
+static const struct {
+	const char *name;
+	int value;
+} facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },     { "auth", LOG_AUTH },
+	{ "authpriv", LOG_AUTHPRIV }, { "syslog", LOG_SYSLOG }, { "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
 };
 
 void log_set_level(enum log_level min)
@@ -34,6 +80,57 @@ int log_parse_level(const char *s)
 		if (strcmp(s, level_names[i]) == 0)
 			return (int)i;
 	return -1;
+}
+
+int log_parse_facility(const char *s)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcmp(s, facilities[i].name) == 0)
+			return facilities[i].value;
+	return -1;
+}
+
+const char *log_facility_name(int facility)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (facilities[i].value == facility)
+			return facilities[i].name;
+	return "?";
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int syslog_connect(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = SYSLOG_PATH };
+
+	return connect(syslog_fd, (struct sockaddr *)&sun, sizeof(sun));
+}
+
+int log_open_syslog(int facility)
+{
+	int err;
+
+	/* Non-blocking: a syslog daemon that falls behind costs us lines,
+	 * never the event loop. */
+	syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (syslog_fd < 0)
+		return -errno;
+	if (syslog_connect() < 0) {
+		err = errno;
+		close(syslog_fd);
+		syslog_fd = -1;
+		return -err;
+	}
+	syslog_facility = facility;
+	syslog_pid = getpid();
+	return 0;
 }
 
 /* logfmt: a value needs quotes when it is empty or holds a space, a quote,
@@ -92,86 +189,218 @@ static size_t format_ts(char *buf, size_t size)
 		strftime(cached, sizeof(cached), "ts=%Y-%m-%dT%H:%M:%S", &tm);
 		cached_sec = ts.tv_sec;
 	}
-	n = snprintf(buf, size, "%s.%03ldZ", cached, ts.tv_nsec / 1000000);
+	n = snprintf(buf, size, "%s.%03ldZ ", cached, ts.tv_nsec / 1000000);
 	return n > 0 ? (size_t)n : 0;
 }
 
-/* Timestamp, level and message; returns the length. */
-static size_t line_start(char *line, size_t size, enum log_level lvl, const char *msg)
-{
-	char q[LOG_Q_MAX];
-	size_t o = format_ts(line, size);
-	int n = snprintf(line + o, size - o, " level=%s msg=%s", level_names[lvl],
-			 log_q(q, msg));
+/* A line: PREFIX_MAX bytes of room, then the body. */
+struct line {
+	char buf[PREFIX_MAX + LOG_LINE_MAX];
+	size_t o; /* body length; may pass the end when output is cut */
+};
 
-	return o + (n > 0 ? (size_t)n : 0);
-}
+#define BODY(l) ((l)->buf + PREFIX_MAX)
 
-/* Append one formatted piece; O may pass the end when output is cut. */
-static size_t line_vappend(char *line, size_t size, size_t o, const char *fmt, va_list ap)
+/* Append one formatted piece to the body. */
+static void line_vappend(struct line *l, const char *fmt, va_list ap)
 {
 	int n;
 
-	if (o >= size - 1)
-		return o;
-	n = vsnprintf(line + o, size - o, fmt, ap);
-	return o + (n > 0 ? (size_t)n : 0);
+	if (l->o >= LOG_LINE_MAX - 1)
+		return;
+	n = vsnprintf(BODY(l) + l->o, LOG_LINE_MAX - l->o, fmt, ap);
+	l->o += n > 0 ? (size_t)n : 0;
 }
 
-static size_t line_append(char *line, size_t size, size_t o, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void line_append(struct line *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-static size_t line_append(char *line, size_t size, size_t o, const char *fmt, ...)
+static void line_append(struct line *l, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	o = line_vappend(line, size, o, fmt, ap);
+	line_vappend(l, fmt, ap);
 	va_end(ap);
-	return o;
 }
 
-static void line_write(char *line, size_t size, size_t o)
+/* Level and message. */
+static void line_start(struct line *l, enum log_level lvl, const char *msg)
 {
-	if (o > size - 2) /* cut: keep the newline */
-		o = size - 2;
-	line[o++] = '\n';
-	/* Best effort: a full or closed stderr must not stop the broker. */
-	if (write(STDERR_FILENO, line, o) < 0)
+	char q[LOG_Q_MAX];
+
+	l->o = 0;
+	line_append(l, "level=%s msg=%s", level_names[lvl], log_q(q, msg));
+}
+
+/*
+ * A pipe or a socket can be full: then the line is lost, not waited for.
+ * (A write of one line, under PIPE_BUF, to a pipe that polls writable does
+ * not block.)  stderr itself stays blocking: its file description may be
+ * shared (a supervised child's stderr).  The check is an epoll of its own,
+ * made with the first line (before the sandbox), so that the log needs no
+ * call the event loop does not make anyway.  Files and terminals are
+ * written as they are.
+ */
+static bool write_stderr(const char *p, size_t n)
+{
+	struct epoll_event ev = { .events = EPOLLOUT };
+	struct stat st;
+
+	if (stderr_kind == 0) {
+		stderr_kind = 1;
+		if (fstat(STDERR_FILENO, &st) == 0 &&
+		    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+			stderr_ep = epoll_create1(EPOLL_CLOEXEC);
+			if (stderr_ep >= 0 &&
+			    epoll_ctl(stderr_ep, EPOLL_CTL_ADD, STDERR_FILENO, &ev) == 0)
+				stderr_kind = 2;
+		}
+	}
+	if (stderr_kind == 2 && epoll_wait(stderr_ep, &ev, 1, 0) != 1)
+		return false;
+	return write(STDERR_FILENO, p, n) == (ssize_t)n;
+}
+
+/* A syslog daemon that was restarted left our socket connected to
+ * nothing: connect it again (at most once a second), on the same socket. */
+static bool write_syslog(const char *p, size_t n)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int64_t now;
+
+		if (send(syslog_fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return true;
+		if (attempt || (errno != ECONNREFUSED && errno != ENOTCONN &&
+				errno != ECONNRESET))
+			return false;
+		now = mono_ms();
+		if (now - syslog_retry_ms < 1000)
+			return false;
+		syslog_retry_ms = now;
+		if (syslog_connect() < 0)
+			return false;
+	}
+	return false;
+}
+
+/* Put the prefix in front of the body and write the line; false when the
+ * log did not take it. */
+static bool line_emit(struct line *l, enum log_level lvl)
+{
+	char *body = BODY(l);
+	size_t o = l->o, plen;
+	char pre[PREFIX_MAX];
+	bool ok = true;
+
+	if (o > LOG_LINE_MAX - 2) /* cut: keep room for the newline */
+		o = LOG_LINE_MAX - 2;
+	if (syslog_fd >= 0) {
+		int n = snprintf(pre, sizeof(pre), "<%d>rawbrokerd[%d]: ",
+				 syslog_facility | level_severity[lvl], (int)syslog_pid);
+
+		plen = (size_t)n;
+		memcpy(body - plen, pre, plen);
+		ok = write_syslog(body - plen, plen + o);
+		if (lvl < LOG_LVL_ERROR)
+			return ok;
+	}
+	/* stderr, also for errors when logging to syslog: the operator who
+	 * starts the broker sees why it stopped. */
+	plen = format_ts(pre, sizeof(pre));
+	memcpy(body - plen, pre, plen);
+	body[o++] = '\n';
+	return write_stderr(body - plen, plen + o) && ok;
+}
+
+/* The summary of the lines the last window(s) suppressed or lost. */
+static void emit_summary(void)
+{
+	struct line l;
+
+	line_start(&l, LOG_LVL_WARN, "log lines suppressed");
+	line_append(&l, " suppressed=%llu lost=%llu limit_per_sec=%d", flood.suppressed,
+		    flood.lost, LOG_WARN_PER_SEC);
+	if (line_emit(&l, LOG_LVL_WARN))
+		flood.suppressed = flood.lost = 0;
+}
+
+static void roll_window(const struct timespec *now)
+{
+	if (now->tv_sec == flood.sec)
 		return;
+	flood.sec = now->tv_sec;
+	flood.lines = 0;
+	if (flood.suppressed || flood.lost)
+		emit_summary();
+}
+
+/* May a line of LVL be written now?  Warn lines are capped per second. */
+static bool admit(enum log_level lvl)
+{
+	struct timespec now;
+
+	if (lvl < min_level)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	roll_window(&now);
+	if (lvl != LOG_LVL_WARN)
+		return true;
+	if (flood.lines >= LOG_WARN_PER_SEC) {
+		flood.suppressed++;
+		return false;
+	}
+	flood.lines++;
+	return true;
+}
+
+static void line_write(struct line *l, enum log_level lvl)
+{
+	if (!line_emit(l, lvl))
+		flood.lost++;
+}
+
+int log_flush(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	roll_window(&now);
+	if (!flood.suppressed && !flood.lost)
+		return -1;
+	return (int)((1000000000 - now.tv_nsec) / 1000000) + 1; /* the next second */
 }
 
 void log_event(enum log_level lvl, const char *msg, const char *kv, ...)
 {
-	char line[LOG_LINE_MAX];
+	struct line l;
 	va_list ap;
-	size_t o;
 
-	if (lvl < min_level)
+	if (!admit(lvl))
 		return;
-	o = line_start(line, sizeof(line), lvl, msg);
+	line_start(&l, lvl, msg);
 	if (kv) {
-		o = line_append(line, sizeof(line), o, " ");
+		line_append(&l, " ");
 		va_start(ap, kv);
-		o = line_vappend(line, sizeof(line), o, kv, ap);
+		line_vappend(&l, kv, ap);
 		va_end(ap);
 	}
-	line_write(line, sizeof(line), o);
+	line_write(&l, lvl);
 }
 
 /* Human text as the message, optionally with err="strerror(ERR)". */
 static void log_text(enum log_level lvl, int err, const char *fmt, va_list ap)
 {
-	char text[LOG_Q_MAX], line[LOG_LINE_MAX], q[LOG_Q_MAX];
-	size_t o;
+	char text[LOG_Q_MAX], q[LOG_Q_MAX];
+	struct line l;
 
-	if (lvl < min_level)
+	if (!admit(lvl))
 		return;
 	vsnprintf(text, sizeof(text), fmt, ap);
-	o = line_start(line, sizeof(line), lvl, text);
+	line_start(&l, lvl, text);
 	if (err)
-		o = line_append(line, sizeof(line), o, " err=%s", log_q(q, strerror(err)));
-	line_write(line, sizeof(line), o);
+		line_append(&l, " err=%s", log_q(q, strerror(err)));
+	line_write(&l, lvl);
 }
 
 #define TEXT_LOGGER(name, lvl, with_errno)              \

@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * log.h - the broker's log: one logfmt line per event on stderr,
+ * log.h - the broker's log: one logfmt line per event,
  *   ts=2026-11-23T18:40:00.123Z level=info msg=grant uid=1000 ...
- * written with a single write(2) so lines never interleave.
+ * on stderr (by default) or to syslog, each line with a single write(2) or
+ * send(2) so lines never interleave.
+ *
+ * A log must not stop the broker:
+ *  - warn lines (refusals, protocol errors, limit hits: what a hostile
+ *    client can cause) are capped at LOG_WARN_PER_SEC a second; the rest
+ *    of that second's warn lines are counted and summed up in one line
+ *    ("log lines suppressed") once the second is over;
+ *  - a log that cannot take a line at once (a full pipe or socket on
+ *    stderr, a full syslog queue) loses that line rather than blocking the
+ *    event loop; lost lines are counted in the same summary.
+ * Call from the event loop's thread only.
  */
 #ifndef RAWBROKER_LOG_H
 #define RAWBROKER_LOG_H
@@ -16,11 +27,32 @@ enum log_level {
 	LOG_LVL_ERROR,
 };
 
-#define LOG_Q_MAX 512 /* room for one quoted value */
+#define LOG_Q_MAX 512        /* room for one quoted value */
+#define LOG_WARN_PER_SEC 100 /* warn lines written per second, at most */
 
 void log_set_level(enum log_level min);
 /* Parse "debug", "info", "warn", "error"; -1 if none of them. */
 int log_parse_level(const char *s);
+
+/* Parse a syslog facility name ("daemon", "local0", ...) into its LOG_*
+ * value; -1 if unknown. */
+int log_parse_facility(const char *s);
+const char *log_facility_name(int facility);
+
+/*
+ * Send lines to syslog (the datagram socket /dev/log) from now on.  The
+ * socket is made and connected here, so call it before the privilege
+ * drop and the sandbox: afterwards the log only needs send(2), and
+ * connect(2) on that same socket when the syslog daemon was restarted.
+ * Lines of level error also go to stderr.  0, or -errno (the log stays on
+ * stderr).
+ */
+int log_open_syslog(int facility);
+
+/* Write the summary of suppressed or lost lines when its second is over.
+ * Returns the milliseconds until it should be called again, -1 when
+ * nothing waits. */
+int log_flush(void);
 
 /* MSG is a short event name or sentence; KV (printf) appends key=value
  * pairs and may be NULL.  Values that may hold spaces go through log_q(). */

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -22,7 +24,6 @@
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
 #define DEFAULT_USER "rawbroker"
-#define DEFAULT_MAX_CONNS 1024
 
 static void usage(FILE *f)
 {
@@ -37,18 +38,31 @@ static void usage(FILE *f)
 		"                           UID:GID) with only CAP_NET_RAW (default " DEFAULT_USER ")\n"
 		"  -m, --socket-mode MODE   permissions of the socket, octal (default 0666:\n"
 		"                           anyone may ask, the policy decides)\n"
+		"  -o, --socket-owner USER  owner of the socket (default: unchanged)\n"
 		"  -g, --socket-group GROUP group of the socket (default: unchanged)\n"
 		"  -c, --max-connections N  clients served at once (default %d)\n"
+		"      --request-timeout T  a new connection's time to send its first request,\n"
+		"                           and a set_option's to send its socket (default 5s)\n"
+		"      --idle-timeout T     close a kept connection idle this long (default\n"
+		"                           300s; clients reconnect); T is N followed by ms, s\n"
+		"                           or m\n"
+		"      --log TARGET         stderr (default), or syslog[:FACILITY] (default\n"
+		"                           facility daemon)\n"
 		"  -l, --log-level LEVEL    debug, info, warn or error (default info)\n"
 		"      --ready-fd FD        write READY=1 to FD and close it once serving\n"
 		"  -t, --check              load the policy, report problems and exit\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n"
+		"Options left out take their value from the policy's 'broker { }' block,\n"
+		"then the default; the command line wins over the file.\n"
 		"Signals: SIGHUP reloads the policy (a broken file is rejected and the\n"
-		"old policy kept); SIGTERM and SIGINT stop the broker.\n"
-		"Logs go to stderr, one logfmt line per event.\n",
-		DEFAULT_MAX_CONNS);
+		"old policy kept; its limits, timeouts and log level apply at once, a\n"
+		"changed socket, user or log target needs a restart); SIGTERM and SIGINT\n"
+		"stop the broker.\n"
+		"Logs: one logfmt line per event; warn lines (refusals, protocol errors,\n"
+		"limits) at most %d a second, the rest counted in one summary line.\n",
+		DEFAULT_MAX_CONNS, LOG_WARN_PER_SEC);
 }
 
 static long long num_arg(const char *opt, const char *s, long long min, long long max)
@@ -88,6 +102,56 @@ static gid_t group_arg(const char *s)
 	return (gid_t)num_arg("--socket-group", s, 0, UINT32_MAX - 1);
 }
 
+static uid_t owner_arg(const char *s)
+{
+	struct passwd *pw = getpwnam(s);
+
+	if (pw)
+		return pw->pw_uid;
+	return (uid_t)num_arg("--socket-owner", s, 0, UINT32_MAX - 1);
+}
+
+/* N followed by ms, s or m, as in the policy; in milliseconds. */
+static uint32_t duration_arg(const char *opt, const char *s)
+{
+	char *end;
+	unsigned long long v;
+	unsigned mult = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	if (errno || end == s || *s == '-' || !mult || v == 0 || v > UINT32_MAX / mult) {
+		fprintf(stderr, "rawbrokerd: %s %s: expected a duration such as 500ms, 5s or "
+				"5m\n", opt, s);
+		exit(2);
+	}
+	return (uint32_t)(v * mult);
+}
+
+/* stderr, syslog or syslog:FACILITY */
+static void log_arg(struct broker_config *cfg, const char *s)
+{
+	if (strcmp(s, "stderr") == 0) {
+		cfg->log_target = RB_LOG_STDERR;
+		return;
+	}
+	if (strncmp(s, "syslog", 6) == 0 && (s[6] == '\0' || s[6] == ':')) {
+		cfg->log_target = RB_LOG_SYSLOG;
+		cfg->syslog_facility = s[6] ? log_parse_facility(s + 7) : LOG_DAEMON;
+		if (cfg->syslog_facility >= 0)
+			return;
+	}
+	fprintf(stderr, "rawbrokerd: --log %s: expected stderr, syslog or syslog:FACILITY "
+			"(daemon, user, auth, authpriv, local0..local7)\n", s);
+	exit(2);
+}
+
 /*
  * Make the connection limit fit the descriptor limit.  Each client holds one
  * descriptor, and up to a few replies' sockets may be in flight to it;
@@ -116,6 +180,7 @@ static void fit_connection_limit(struct broker_config *cfg)
 		fatalx("RLIMIT_NOFILE %llu is too small to serve anyone",
 		       (unsigned long long)rl.rlim_cur);
 	fit = ((size_t)rl.rlim_cur - FDS_RESERVED) / FDS_PER_CONN;
+	cfg->conns_fit = fit;
 	if (cfg->max_conns > fit) {
 		log_event(LOG_LVL_WARN, "max connections lowered to fit RLIMIT_NOFILE",
 			  "max_connections=%zu nofile=%llu", fit,
@@ -149,13 +214,17 @@ static struct rb_policy *load_policy(const char *path, bool to_stderr_plain)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_READY_FD = 256 };
+	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-owner", required_argument, NULL, 'o' },
 		{ "socket-group", required_argument, NULL, 'g' },
+		{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+		{ "log", required_argument, NULL, OPT_LOG },
 		{ "max-connections", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
@@ -170,32 +239,58 @@ int main(int argc, char **argv)
 		.user = DEFAULT_USER,
 		.socket_mode = 0666,
 		.socket_gid = (gid_t)-1,
+		.socket_uid = (uid_t)-1,
 		.max_conns = DEFAULT_MAX_CONNS,
+		.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS,
+		.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS,
+		.log_target = RB_LOG_STDERR,
+		.syslog_facility = LOG_DAEMON,
 		.ready_fd = -1,
 	};
 	struct broker b = { .cfg = &cfg, .listen_fd = -1, .epfd = -1, .sigfd = -1 };
 	bool check_only = false;
-	int c, lvl;
+	int c, lvl, r;
 
-	while ((c = getopt_long(argc, argv, "p:s:u:m:g:c:l:thV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:s:u:m:o:g:c:l:thV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			cfg.policy_path = optarg;
 			break;
 		case 's':
 			cfg.socket_path = optarg;
+			cfg.cli |= CFG_SOCKET;
 			break;
 		case 'u':
 			cfg.user = optarg;
+			cfg.cli |= CFG_USER;
 			break;
 		case 'm':
 			cfg.socket_mode = mode_arg(optarg);
+			cfg.cli |= CFG_MODE;
+			break;
+		case 'o':
+			cfg.socket_uid = owner_arg(optarg);
+			cfg.cli |= CFG_OWNER;
 			break;
 		case 'g':
 			cfg.socket_gid = group_arg(optarg);
+			cfg.cli |= CFG_GROUP;
 			break;
 		case 'c':
 			cfg.max_conns = (size_t)num_arg("--max-connections", optarg, 1, 1000000);
+			cfg.cli |= CFG_MAX_CONNS;
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			cfg.request_timeout_ms = duration_arg("--request-timeout", optarg);
+			cfg.cli |= CFG_REQUEST_TIMEOUT;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			cfg.idle_timeout_ms = duration_arg("--idle-timeout", optarg);
+			cfg.cli |= CFG_IDLE_TIMEOUT;
+			break;
+		case OPT_LOG:
+			log_arg(&cfg, optarg);
+			cfg.cli |= CFG_LOG;
 			break;
 		case 'l':
 			lvl = log_parse_level(optarg);
@@ -205,6 +300,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			log_set_level((enum log_level)lvl);
+			cfg.cli |= CFG_LOG_LEVEL;
 			break;
 		case OPT_READY_FD:
 			cfg.ready_fd = (int)num_arg("--ready-fd", optarg, 0, INT32_MAX);
@@ -238,6 +334,18 @@ int main(int argc, char **argv)
 	}
 	if (!b.policy)
 		fatalx("policy %s has errors; not starting", cfg.policy_path);
+	config_apply(&cfg, rb_policy_global(b.policy));
+	/* Before the privilege drop and the sandbox: from now on the log
+	 * only sends on (and at worst reconnects) this one socket. */
+	if (cfg.log_target == RB_LOG_SYSLOG) {
+		r = log_open_syslog(cfg.syslog_facility);
+		if (r < 0) {
+			errno = -r;
+			fatal("log to syslog: cannot connect to /dev/log");
+		}
+		log_event(LOG_LVL_INFO, "logging to syslog", "facility=%s",
+			  log_facility_name(cfg.syslog_facility));
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	fit_connection_limit(&cfg);

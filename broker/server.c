@@ -20,10 +20,12 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
 #include "frame.h"
+#include "uidlimits.h"
 #include "log.h"
 
 #define EP_LISTEN ((void *)1)
@@ -126,7 +128,8 @@ int server_listen(const struct broker_config *cfg)
 	umask(old);
 	if (r < 0)
 		fatal("bind %s", cfg->socket_path);
-	if (cfg->socket_gid != (gid_t)-1 && chown(cfg->socket_path, (uid_t)-1, cfg->socket_gid) < 0)
+	if ((cfg->socket_uid != (uid_t)-1 || cfg->socket_gid != (gid_t)-1) &&
+	    chown(cfg->socket_path, cfg->socket_uid, cfg->socket_gid) < 0)
 		fatal("chown %s", cfg->socket_path);
 	kernel_refuses_fds = true;
 	refuse_descriptors(fd);
@@ -160,6 +163,84 @@ static void resume_accepting(struct broker *b)
 		fatal("epoll_ctl");
 	b->accept_paused = false;
 	log_info("accepting clients again");
+}
+
+/* ---- deadlines: a new connection's first request, a set_option's step 2,
+ * and a kept connection's idle time ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t timer_timeout(const struct broker *b, int which)
+{
+	return which == CONN_TIMER_REQUEST ? b->cfg->request_timeout_ms
+					   : b->cfg->idle_timeout_ms;
+}
+
+static void timer_unlink(struct broker *b, struct conn *c)
+{
+	if (c->tprev)
+		c->tprev->tnext = c->tnext;
+	else
+		b->timers[c->timer].head = c->tnext;
+	if (c->tnext)
+		c->tnext->tprev = c->tprev;
+	else
+		b->timers[c->timer].tail = c->tprev;
+	c->tprev = c->tnext = NULL;
+}
+
+/* (Re)start C's deadline on list WHICH, from now: to the tail, O(1). */
+static void timer_arm(struct broker *b, struct conn *c, int which, bool linked)
+{
+	if (linked)
+		timer_unlink(b, c);
+	c->timer = which;
+	c->since_ms = now_ms();
+	c->tprev = b->timers[which].tail;
+	if (c->tprev)
+		c->tprev->tnext = c;
+	else
+		b->timers[which].head = c;
+	b->timers[which].tail = c;
+}
+
+static void conn_close(struct broker *b, struct conn *c);
+
+/* Close the connections whose deadline has passed (each list from its
+ * head, so only expired ones are touched), and return the milliseconds
+ * until the next deadline, -1 for none. */
+static int expire_timers(struct broker *b)
+{
+	int64_t now = now_ms(), next = -1;
+
+	for (int w = 0; w < CONN_TIMERS; w++) {
+		int64_t timeout = timer_timeout(b, w);
+		struct conn *c;
+
+		while ((c = b->timers[w].head) && c->since_ms + timeout <= now) {
+			if (w == CONN_TIMER_REQUEST)
+				log_event(LOG_LVL_WARN, "limit",
+					  "limit=request_timeout value_ms=%u uid=%u pid=%d "
+					  "requests=%llu step2=%d",
+					  (unsigned)timeout, (unsigned)c->cred.uid, (int)c->cred.pid,
+					  (unsigned long long)c->requests, c->pending != NULL);
+			else
+				log_event(LOG_LVL_INFO, "timeout",
+					  "limit=idle_timeout value_ms=%u uid=%u pid=%d requests=%llu",
+					  (unsigned)timeout, (unsigned)c->cred.uid, (int)c->cred.pid,
+					  (unsigned long long)c->requests);
+			conn_close(b, c);
+		}
+		if (c && (next < 0 || c->since_ms + timeout - now < next))
+			next = c->since_ms + timeout - now;
+	}
+	return next > INT32_MAX ? INT32_MAX : (int)next;
 }
 
 static void conn_free(struct conn *c)
@@ -203,6 +284,8 @@ static int peer_groups(struct conn *c)
 static void conn_close(struct broker *b, struct conn *c)
 {
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	timer_unlink(b, c);
+	limits_conn_close(c->uid_slot);
 	/* Records still queued on it may hold descriptors, released by the
 	 * final close: not on this thread, unless the kernel never let any
 	 * reach this connection (the common case, and a thread hand-off per
@@ -224,9 +307,10 @@ static void conn_close(struct broker *b, struct conn *c)
 
 static void accept_one(struct broker *b)
 {
+	struct rb_limits lim;
 	struct conn *c;
 	socklen_t len;
-	int fd;
+	int fd, r;
 
 	fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
@@ -273,11 +357,28 @@ static void accept_one(struct broker *b)
 		log_warn("SO_PEERGROUPS uid=%u pid=%d", (unsigned)c->cred.uid, (int)c->cred.pid);
 		goto fail;
 	}
+	/* One uid must not take every slot: its cap is that of the first rule
+	 * that fits it (or the policy's default). */
+	rb_policy_peer_limits(b->policy,
+			      &(struct rb_peer){ .pid = c->cred.pid, .uid = c->cred.uid,
+						 .gid = c->cred.gid, .groups = c->groups,
+						 .ngroups = c->ngroups },
+			      &lim);
+	r = limits_conn_open(c->cred.uid, lim.connections, &c->uid_slot);
+	if (r == -EUSERS) {
+		log_event(LOG_LVL_WARN, "limit", "limit=connections_per_uid value=%u uid=%u pid=%d",
+			  (unsigned)lim.connections, (unsigned)c->cred.uid, (int)c->cred.pid);
+		goto fail;
+	} else if (r < 0) {
+		log_warnx("accept: out of memory");
+		goto fail;
+	}
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c }) < 0) {
 		log_warn("epoll_ctl");
 		goto fail;
 	}
+	timer_arm(b, c, CONN_TIMER_REQUEST, false);
 	c->next = b->conns;
 	if (b->conns)
 		b->conns->prev = c;
@@ -287,6 +388,7 @@ static void accept_one(struct broker *b)
 		  (unsigned)c->cred.gid, (int)c->cred.pid);
 	return;
 fail:
+	limits_conn_close(c->uid_slot);
 	closer_release(fd);
 	conn_free(c);
 }
@@ -401,6 +503,9 @@ static void serve_one(struct broker *b, struct conn *c)
 				  (unsigned)c->cred.uid, (unsigned)c->cred.gid, (int)c->cred.pid,
 				  log_q((char[LOG_Q_MAX]){ 0 }, rep.reason));
 			conn_close(b, c);
+		} else {
+			/* Answered: idle from now, or waiting for step 2. */
+			timer_arm(b, c, c->pending ? CONN_TIMER_REQUEST : CONN_TIMER_IDLE, true);
 		}
 	}
 	rb_request_free(req);
@@ -429,6 +534,7 @@ static void reload_policy(struct broker *b)
 	b->policy = p;
 	log_event(LOG_LVL_INFO, "policy reloaded", "rules=%zu",
 		  rb_policy_rule_count(p));
+	config_reload(b->cfg, rb_policy_global(p));
 }
 
 static void handle_signal(struct broker *b)
@@ -475,11 +581,18 @@ int server_run(struct broker *b)
 			log_warn("ready-fd");
 		close(b->cfg->ready_fd);
 	}
-	log_event(LOG_LVL_INFO, "ready", "socket=%s rules=%zu", b->cfg->socket_path,
-		  rb_policy_rule_count(b->policy));
+	log_event(LOG_LVL_INFO, "ready",
+		  "socket=%s rules=%zu max_connections=%zu request_timeout_ms=%u "
+		  "idle_timeout_ms=%u",
+		  b->cfg->socket_path, rb_policy_rule_count(b->policy), b->cfg->max_conns,
+		  (unsigned)b->cfg->request_timeout_ms, (unsigned)b->cfg->idle_timeout_ms);
 
 	while (!b->stop) {
-		int n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
+		int timeout = expire_timers(b), flush = log_flush(), n;
+
+		if (flush >= 0 && (timeout < 0 || flush < timeout))
+			timeout = flush;
+		n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 
 		if (n < 0) {
 			if (errno == EINTR)

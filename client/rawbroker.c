@@ -364,6 +364,13 @@ static int run(operation_fn op, void *ctx, struct rb_result *res)
 		if (r == 0)
 			return 0;
 		drop_connection();
+		/* A broker at its connection limit (global or per uid) closes
+		 * a new connection unanswered: try again later. */
+		if (fresh && (r == -ECONNRESET || r == -EPIPE) && res->error == 0) {
+			set_result(res, EAGAIN, NULL, "the broker closed a new connection "
+				   "unanswered (at a connection limit?)");
+			return -EAGAIN;
+		}
 		if (fresh || r == -ETIMEDOUT || r == -EPROTO)
 			break;
 	}

@@ -38,6 +38,8 @@ enum fake_mode {
 	FAKE_WRONG_FD,  /* STATUS_OK with a UDP socket */
 	FAKE_WRONG_ID,  /* STATUS_DENIED, id + 1 */
 	FAKE_SILENT,    /* read the request, never answer */
+	FAKE_CLOSE,     /* close a new connection unanswered (a connection limit) */
+	FAKE_ONE,       /* answer one request, then close (an idle timeout) */
 };
 
 static char dir[48], path[96];
@@ -53,6 +55,10 @@ static void *serve_conn(void *arg)
 	int c = (int)(intptr_t)arg;
 	uint8_t buf[RB_FRAME_MAX], out[RB_FRAME_MAX];
 
+	if (atomic_load(&mode) == FAKE_CLOSE) {
+		close(c);
+		return NULL;
+	}
 	for (;;) {
 		Rawbroker__Request *req = NULL;
 		Rawbroker__Reply rep = RAWBROKER__REPLY__INIT;
@@ -92,6 +98,8 @@ static void *serve_conn(void *arg)
 		rb_frame_send(c, out, (size_t)n, fd, 0);
 		if (fd >= 0)
 			close(fd);
+		if (atomic_load(&mode) == FAKE_ONE)
+			break;
 	}
 	close(c);
 	return NULL;
@@ -289,6 +297,44 @@ static void test_bad_source(void **state)
 	assert_int_equal(errno, EINVAL); /* refused before any connection */
 }
 
+/* A broker at its connection limit closes new connections unanswered:
+ * EAGAIN, with a reason. */
+static void test_closed_unanswered_is_eagain(void **state)
+{
+	struct rb_request rq = { .domain = AF_INET, .type = SOCK_RAW, .protocol = IPPROTO_ICMP };
+	struct rb_result res;
+
+	(void)state;
+	atomic_store(&mode, FAKE_CLOSE);
+	assert_int_equal(rb_socket_request(&rq, &res), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(res.error, EAGAIN);
+	assert_non_null(strstr(res.reason, "connection limit"));
+	/* Still so on the next call (nothing kept). */
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, EAGAIN);
+}
+
+/* The broker closes a kept connection that idled too long: the next call
+ * opens a new one and gets its answer, as if nothing happened. */
+static void test_idle_close_reconnects(void **state)
+{
+	int before = atomic_load(&accepted);
+
+	(void)state;
+	atomic_store(&mode, FAKE_ONE);
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(atomic_load(&accepted), before + 1);
+	usleep(100 * 1000); /* the fake has closed the kept connection */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rb_socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6), -1);
+		assert_int_equal(errno, EACCES); /* the fake's answer, not a lost connection */
+		assert_int_equal(atomic_load(&accepted), before + 2 + i);
+		usleep(50 * 1000);
+	}
+}
+
 static void test_silent_broker_times_out(void **state)
 {
 	double t0 = now_s(), dt;
@@ -465,6 +511,8 @@ int main(void)
 		cmocka_unit_test_setup(test_wrong_descriptor, fresh),
 		cmocka_unit_test_setup(test_wrong_id, fresh),
 		cmocka_unit_test_setup(test_bad_source, fresh),
+		cmocka_unit_test_setup(test_closed_unanswered_is_eagain, fresh),
+		cmocka_unit_test_setup(test_idle_close_reconnects, fresh),
 		cmocka_unit_test_setup(test_silent_broker_times_out, fresh),
 		cmocka_unit_test_setup(test_signals_do_not_extend_timeout, fresh),
 		cmocka_unit_test_setup(test_full_backlog_times_out, fresh),
