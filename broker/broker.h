@@ -136,5 +136,7 @@ void config_reload(struct broker_config *cfg, const struct rb_global *g);
 
 /* privdrop.c */
 void priv_drop(const char *user);
+/* After the sandbox is loaded: the whole state, read back; fatal if off. */
+void priv_verify_final(void);
 
 #endif /* RAWBROKER_BROKER_H */

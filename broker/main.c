@@ -20,6 +20,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "sandbox.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -51,6 +52,8 @@ static void usage(FILE *f)
 		"  -l, --log-level LEVEL    debug, info, warn or error (default info)\n"
 		"      --ready-fd FD        write READY=1 to FD and close it once serving\n"
 		"  -t, --check              load the policy, report problems and exit\n"
+		"      --print-seccomp      print the broker's own seccomp filter (libseccomp\n"
+		"                           PFC, for the options given) and exit\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n"
@@ -214,7 +217,8 @@ static struct rb_policy *load_policy(const char *path, bool to_stderr_plain)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG };
+	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG,
+	       OPT_PRINT_SECCOMP };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -228,6 +232,7 @@ int main(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+		{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -248,7 +253,8 @@ int main(int argc, char **argv)
 		.ready_fd = -1,
 	};
 	struct broker b = { .cfg = &cfg, .listen_fd = -1, .epfd = -1, .sigfd = -1 };
-	bool check_only = false;
+	bool check_only = false, print_seccomp = false;
+	struct sandbox_opts sb = { 0 };
 	int c, lvl, r;
 
 	while ((c = getopt_long(argc, argv, "p:s:u:m:o:g:c:l:thV", opts, NULL)) != -1) {
@@ -308,6 +314,9 @@ int main(int argc, char **argv)
 		case 't':
 			check_only = true;
 			break;
+		case OPT_PRINT_SECCOMP:
+			print_seccomp = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -325,6 +334,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	sb.syslog = cfg.log_target == RB_LOG_SYSLOG;
+	if (print_seccomp) {
+		r = sandbox_print(stdout, &sb);
+		if (r < 0)
+			fprintf(stderr, "rawbrokerd: --print-seccomp: %s\n", strerror(-r));
+		return r < 0 ? 1 : 0;
+	}
 	b.policy = load_policy(cfg.policy_path, check_only);
 	if (check_only) {
 		int ok = b.policy != NULL;
@@ -351,6 +367,9 @@ int main(int argc, char **argv)
 	fit_connection_limit(&cfg);
 	b.listen_fd = server_listen(&cfg);
 	priv_drop(cfg.user);
+	sb.syslog = cfg.log_target == RB_LOG_SYSLOG; /* the policy's block too */
+	sandbox_load(&sb);
+	priv_verify_final();
 	server_run(&b);
 	server_shutdown(&b);
 	rb_policy_free(b.policy);

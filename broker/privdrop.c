@@ -18,9 +18,12 @@
  * ARCHITECTURE.md, "Security model").
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -145,6 +148,9 @@ static void verify(bool switched, bool bounded, uid_t uid, gid_t gid)
 		fatalx("no_new_privs not set; refusing to serve");
 }
 
+/* Whether priv_drop() narrowed the bounding set (priv_verify_final). */
+static bool dropped_bounded;
+
 void priv_drop(const char *user)
 {
 	static const cap_value_t raw_and_setpcap[] = { CAP_NET_RAW, CAP_SETPCAP };
@@ -196,6 +202,86 @@ void priv_drop(const char *user)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("PR_SET_NO_NEW_PRIVS");
 	verify(switched, bounded, uid, gid);
+	dropped_bounded = bounded;
 	log_event(LOG_LVL_INFO, "privileges dropped", "uid=%u gid=%u caps=cap_net_raw bounding=%s",
 		  (unsigned)getuid(), (unsigned)getgid(), bounded ? "cap_net_raw" : "unchanged");
+}
+
+/* The value of FIELD ("CapEff:") in TEXT, a /proc/PID/status. */
+static bool status_field(const char *text, const char *field, char *val, size_t size)
+{
+	size_t flen = strlen(field);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		size_t n = 0;
+
+		if (strncmp(l, field, flen) != 0)
+			continue;
+		l += flen;
+		while (*l == ' ' || *l == '\t')
+			l++;
+		while (l[n] && l[n] != '\n' && n + 1 < size) {
+			val[n] = l[n];
+			n++;
+		}
+		val[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+static void expect_field(const char *text, const char *field, const char *want)
+{
+	char v[128];
+
+	if (!status_field(text, field, v, sizeof(v)))
+		fatalx("/proc/self/status has no %s line; refusing to serve", field);
+	if (strcmp(v, want) != 0)
+		fatalx("/proc/self/status says %s %s, expected %s; refusing to serve", field, v,
+		       want);
+}
+
+/*
+ * The whole end state, read back from the kernel once the sandbox is in
+ * place (STYLE.md #2): non-root ids, exactly CAP_NET_RAW permitted and
+ * effective (and bounding, where it could be narrowed), nothing
+ * inheritable or ambient, NO_NEW_PRIVS, seccomp filter mode.  Any
+ * difference: a fatal line and exit 1, before the first client is served.
+ */
+void priv_verify_final(void)
+{
+	char text[4096], v[128];
+	unsigned long long ids[4];
+	ssize_t n;
+	size_t len = 0;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fatal("open /proc/self/status to verify the privilege drop");
+	while (len < sizeof(text) - 1 &&
+	       (n = read(fd, text + len, sizeof(text) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	text[len] = '\0';
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? "Gid:" : "Uid:";
+
+		if (!status_field(text, f, v, sizeof(v)) ||
+		    sscanf(v, "%llu %llu %llu %llu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+			fatalx("/proc/self/status: no %s line; refusing to serve", f);
+		for (int k = 0; k < 4; k++)
+			if (ids[k] == 0)
+				fatalx("/proc/self/status: %s %s holds 0; refusing to serve", f, v);
+	}
+	expect_field(text, "CapEff:", "0000000000002000");
+	expect_field(text, "CapPrm:", "0000000000002000");
+	expect_field(text, "CapInh:", "0000000000000000");
+	expect_field(text, "CapAmb:", "0000000000000000");
+	if (dropped_bounded)
+		expect_field(text, "CapBnd:", "0000000000002000");
+	expect_field(text, "NoNewPrivs:", "1");
+	expect_field(text, "Seccomp:", "2");
+	log_event(LOG_LVL_INFO, "sandbox verified",
+		  "caps=cap_net_raw no_new_privs=1 seccomp=filter bounding=%s",
+		  dropped_bounded ? "cap_net_raw" : "unchanged");
 }

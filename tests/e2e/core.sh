@@ -93,6 +93,19 @@ else
 	not_ok "broker runs as uid 64010 with only CAP_NET_RAW"
 	grep -E '^(Uid|Cap|NoNew)' "$status" | sed 's/^/    # /'
 fi
+# The whole end state, as the kernel reports it: gid too, the bounding
+# set narrowed, nothing ambient, and the broker's own seccomp filter.
+if grep -Eq '^Gid:\s+64010\s+64010\s+64010\s+64010' "$status" &&
+	grep -Eq '^CapBnd:\s+0000000000002000' "$status" &&
+	grep -Eq '^CapAmb:\s+0000000000000000' "$status" &&
+	grep -Eq '^Seccomp:\s+2$' "$status"; then
+	ok "broker: gid 64010, CapBnd = CAP_NET_RAW, CapAmb 0, Seccomp 2 (its own filter)"
+else
+	not_ok "broker: gid, bounding set, ambient set, seccomp mode"
+	grep -E '^(Gid|Cap|NoNew|Seccomp)' "$status" | sed 's/^/    # /'
+fi
+check "broker logged that it verified its sandboxed state" \
+	grep -q 'msg="sandbox verified" caps=cap_net_raw no_new_privs=1 seccomp=filter bounding=cap_net_raw' "$LOG"
 mode=$(stat -c %a "$RAWBROKER_SOCKET")
 [ "$mode" = 666 ] && ok "socket created with mode 666" || not_ok "socket mode is $mode, not 666"
 

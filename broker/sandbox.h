@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* sandbox.h - the broker's own seccomp allowlist (STYLE.md #9). */
+#ifndef RAWBROKER_SANDBOX_H
+#define RAWBROKER_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* What the running broker needs beyond its fixed set. */
+struct sandbox_opts {
+	bool syslog;    /* logs to /dev/log: its datagram socket, connect, send */
+	bool supervise; /* has a child to reap (supervisor mode) */
+};
+
+/* Load the filter into the calling process (every thread; call it before
+ * any thread starts).  Needs NO_NEW_PRIVS.  fatal() on failure. */
+void sandbox_load(const struct sandbox_opts *o);
+
+/* The same filter as libseccomp PFC on OUT (for review and the golden
+ * test); loads nothing.  0 or -errno. */
+int sandbox_print(FILE *out, const struct sandbox_opts *o);
+
+#endif /* RAWBROKER_SANDBOX_H */
