@@ -379,10 +379,12 @@ warn(struct out *o, unsigned line, unsigned col, const char *fmt, ...)
 static void warn_open_source(struct out *o, const struct rb_rule *r,
 			     const struct facts *f)
 {
-	static const char what[] = "any local user may send from any local address";
+	static const char what[] = "any local user may send from any local address "
+				   "on any device (a 'device' line would pin one)";
 	struct range all = full_range();
 
-	if (!r->match_any)
+	/* A device pin bounds where such a socket sends and receives. */
+	if (!r->match_any || r->device[0])
 		return;
 	if (r->source_any && r->source_line) {
 		warn(o, r->source_line, r->source_col, "rule '%s' has 'match any' and "
@@ -409,10 +411,19 @@ static void warn_raw_transport(struct out *o, const struct rb_rule *r,
 
 	if (a->protocol != IPPROTO_UDP && a->protocol != IPPROTO_TCP)
 		return;
-	warn(o, a->line, a->col, "rule '%s' allows raw %s sockets for %s: such a "
-	     "socket sees the %s traffic of the whole network namespace, every "
-	     "port and every user's", r->name, proto, rb_family_name(a->family),
-	     proto);
+	warn(o, a->line, a->col, "rule '%s' allows raw %s sockets for %s with no "
+	     "receive filter: such a socket sees the %s traffic of the whole "
+	     "network namespace, every port and every user's", r->name, proto,
+	     rb_family_name(a->family), proto);
+}
+
+static void warn_hdrincl(struct out *o, const struct rb_rule *r)
+{
+	if (!r->hdrincl)
+		return;
+	warn(o, r->hdrincl_line, r->hdrincl_col, "rule '%s' has 'hdrincl allow': its clients' "
+	     "seccomp profile lets them write whole IP headers, so they can send "
+	     "any packet with any source address", r->name);
 }
 
 /* The warnings about rule I: first the rule as a whole, then its
@@ -451,6 +462,7 @@ static void check_rule(struct out *o, const struct rb_policy *p,
 	}
 	if (!open_done)
 		warn_open_source(o, r, f);
+	warn_hdrincl(o, r);
 }
 
 int rb_policy_check(const struct rb_policy *p, struct rb_diags *diags)

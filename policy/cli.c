@@ -643,18 +643,77 @@ static const char *protocol_macro(int protocol)
 	}
 }
 
-/* How the broker would prepare the socket (broker/rawsock.c). */
-static void print_preparation(const struct rb_query *q)
+static void print_receive(const struct rb_query *q, const struct rb_prepare *prep)
 {
+	if (!prep->has_receive) {
+		printf("receive filter: none (the socket sees every %s packet of the "
+		       "broker's network namespace)\n", rb_protocol_name(q->protocol));
+		return;
+	}
+	printf("receive filter: lock: only %s types", rb_protocol_name(q->protocol));
+	for (unsigned t = 0, n = 0; t < 256; t++) {
+		const char *name = rb_icmp_type_name(q->protocol, t);
+
+		if (!rb_icmp_types_has(&prep->receive, t))
+			continue;
+		printf("%s", n++ ? "," : " ");
+		if (name)
+			printf("%s", name);
+		else
+			printf("%u", t);
+	}
+	printf(" pass (SO_ATTACH_FILTER + SO_LOCK_FILTER)\n");
+}
+
+/* How the broker would prepare the socket (broker/rawsock.c), which of it
+ * the client cannot undo (lock) and which it can (default). */
+static void print_preparation(const struct rb_query *q, const struct rb_decision *dec)
+{
+	const struct rb_prepare *prep = &dec->prep;
 	char a[INET6_ADDRSTRLEN];
 
-	printf("socket: socket(%s, SOCK_RAW | SOCK_CLOEXEC, %s), with SOCK_NONBLOCK "
-	       "if the client asks\n", family_macro(q->family), protocol_macro(q->protocol));
+	printf("socket: socket(%s, %s | SOCK_CLOEXEC, %s), with SOCK_NONBLOCK if the "
+	       "client asks\n", family_macro(q->family),
+	       q->type == SOCK_DGRAM ? "SOCK_DGRAM" : "SOCK_RAW",
+	       protocol_macro(q->protocol));
 	if (q->has_source && inet_ntop(q->family, &q->source, a, sizeof(a)))
-		printf("bind: %s (a default, not a lock: the client may bind again)\n", a);
+		printf("bind: %s (default: the client may bind again)\n", a);
+	else if (prep->has_default_source &&
+		 inet_ntop(q->family, &prep->default_source, a, sizeof(a)))
+		printf("bind: %s, the rule's default-source (default: the client may "
+		       "bind again)\n", a);
 	else
-		printf("bind: none (no --source)\n");
-	printf("locked: nothing (no device, receive filter or mark is pinned)\n");
+		printf("bind: none (no --source, no default-source)\n");
+	if (prep->device[0])
+		printf("device: lock: SO_BINDTODEVICE %s\n", prep->device);
+	else
+		printf("device: none\n");
+	if (prep->has_mark)
+		printf("mark: lock: SO_MARK 0x%x\n", (unsigned)prep->mark);
+	else
+		printf("mark: none\n");
+	if (q->protocol == IPPROTO_ICMP || q->protocol == IPPROTO_ICMPV6)
+		print_receive(q, prep);
+	else
+		printf("receive filter: none (rawbroker has none for %s)\n",
+		       rb_protocol_name(q->protocol));
+	if (prep->rcvbuf || prep->sndbuf)
+		printf("buffers: default: SO_RCVBUF %u, SO_SNDBUF %u (0: the kernel's)\n",
+		       (unsigned)prep->rcvbuf, (unsigned)prep->sndbuf);
+	else
+		printf("buffers: the kernel's defaults\n");
+	if (dec->limits.rate)
+		printf("rate: %u grants/s per uid, burst %u\n", (unsigned)dec->limits.rate,
+		       (unsigned)dec->limits.burst);
+	else
+		printf("rate: unlimited\n");
+	if (dec->limits.connections)
+		printf("connections: %u per uid\n", (unsigned)dec->limits.connections);
+	else
+		printf("connections: unlimited\n");
+	printf("client confinement: IP_HDRINCL/IPV6_HDRINCL %s by the exported seccomp "
+	       "profile (rawbroker-policy seccomp --rule %s)\n",
+	       prep->hdrincl ? "allowed" : "denied", dec->rule);
 }
 
 static int cmd_query(int argc, char **argv)
@@ -709,7 +768,7 @@ static int cmd_query(int argc, char **argv)
 		rb_policy_decide(p, &peer, &q, &dec);
 		print_decision(&dec);
 		if (dec.verdict == RB_ALLOW)
-			print_preparation(&q);
+			print_preparation(&q, &dec);
 	}
 	status = finish(dec.verdict == RB_ALLOW ? EXIT_YES : EXIT_NO);
 out:
@@ -719,14 +778,6 @@ out:
 }
 
 /* ---- seccomp ------------------------------------------------------------ */
-
-static bool has_rule(const struct rb_policy *p, const char *name)
-{
-	for (size_t i = 0; i < p->nrules; i++)
-		if (strcmp(p->rules[i].name, name) == 0)
-			return true;
-	return false;
-}
 
 static int cmd_seccomp(int argc, char **argv)
 {
@@ -740,6 +791,7 @@ static int cmd_seccomp(int argc, char **argv)
 	};
 	const char *path = NULL, *rule = NULL, *format = NULL, *output = NULL;
 	enum rb_seccomp_format fmt;
+	struct rb_prepare conf;
 	struct rb_policy *p;
 	FILE *out = stdout;
 	int c, r, status = EXIT_YES;
@@ -793,9 +845,8 @@ static int cmd_seccomp(int argc, char **argv)
 	p = load(path);
 	if (!p)
 		return EXIT_TROUBLE;
-	/* Every rule gets the default confinement today, but a name that is
-	 * not there is a mistake worth stopping for. */
-	if (rule && !has_rule(p, rule)) {
+	/* Without --rule: the default confinement, everything denied. */
+	if (rb_policy_rule_confinement(p, rule, &conf) < 0) {
 		status = usage_error("seccomp", "%s has no rule '%s'", path, rule);
 		rb_policy_free(p);
 		return status;
@@ -809,7 +860,7 @@ static int cmd_seccomp(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
-	r = rb_seccomp_export(out, fmt);
+	r = rb_seccomp_export(out, fmt, &conf);
 	if (output && fclose(out) != 0 && r == 0)
 		r = -errno;
 	if (r < 0) {

@@ -53,51 +53,52 @@ struct sc_rule {
 	struct sc_cmp cmp[2];
 	unsigned ncmp;
 	bool optional; /* only on architectures that have it */
+	bool hdrincl;  /* left out for a rule with 'hdrincl allow' */
 	const char *why;
 };
 
 static const struct sc_rule rules[] = {
 	/* Sending side of a raw socket the broker handed out. */
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_HDRINCL } }, 2,
-	  false, "IP_HDRINCL: the process would write the IPv4 header, source included" },
+	  false, true, "IP_HDRINCL: the process would write the IPv4 header, source included" },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_HDRINCL } }, 2,
-	  false, "IPV6_HDRINCL: the process would write the IPv6 header, source included" },
+	  false, true, "IPV6_HDRINCL: the process would write the IPv6 header, source included" },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_FREEBIND } }, 2,
-	  false, "IP_FREEBIND: bind to an address that is not local" },
+	  false, false, "IP_FREEBIND: bind to an address that is not local" },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_FREEBIND } }, 2,
-	  false, "IPV6_FREEBIND: bind to an address that is not local" },
+	  false, false, "IPV6_FREEBIND: bind to an address that is not local" },
 	/* Socket filters: a later version may lock one on the socket. */
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_FILTER } }, 2,
-	  false, "SO_ATTACH_FILTER: replace the socket's receive filter" },
+	  false, false, "SO_ATTACH_FILTER: replace the socket's receive filter" },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_DETACH_FILTER } }, 2,
-	  false, "SO_DETACH_FILTER: remove the socket's receive filter" },
+	  false, false, "SO_DETACH_FILTER: remove the socket's receive filter" },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_BPF } }, 2,
-	  false, "SO_ATTACH_BPF: replace the socket's receive filter" },
+	  false, false, "SO_ATTACH_BPF: replace the socket's receive filter" },
 	{ { "setsockopt" },
 	  { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_REUSEPORT_CBPF } }, 2,
-	  false, "SO_ATTACH_REUSEPORT_CBPF: a socket filter by another name" },
+	  false, false, "SO_ATTACH_REUSEPORT_CBPF: a socket filter by another name" },
 	{ { "setsockopt" },
 	  { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_REUSEPORT_EBPF } }, 2,
-	  false, "SO_ATTACH_REUSEPORT_EBPF: a socket filter by another name" },
+	  false, false, "SO_ATTACH_REUSEPORT_EBPF: a socket filter by another name" },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_LOCK_FILTER } }, 2,
-	  false, "SO_LOCK_FILTER: lock or unlock the socket's filter" },
+	  false, false, "SO_LOCK_FILTER: lock or unlock the socket's filter" },
 	/* Raw and link-layer sockets of its own, should it hold CAP_NET_RAW. */
 	{ { "socket" }, { { 0, INT_ARG, AF_PACKET } }, 1,
-	  false, "AF_PACKET: link-layer sockets" },
+	  false, false, "AF_PACKET: link-layer sockets" },
 	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 1,
-	  false, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)" },
+	  false, false, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)" },
 	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_PACKET } }, 1,
-	  false, "SOCK_PACKET: the obsolete link-layer socket of AF_INET" },
+	  false, false, "SOCK_PACKET: the obsolete link-layer socket of AF_INET" },
 	/* Another process's memory and descriptors. */
 	{ { "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd" }, { { 0 } }, 0,
-	  false, "reach into another process, or take its descriptors" },
+	  false, false, "reach into another process, or take its descriptors" },
 	/* io_uring creates sockets (Linux 5.19) and sets any socket option
 	 * (6.7) with no system call a filter could see. */
 	{ { "io_uring_setup", "io_uring_enter", "io_uring_register" }, { { 0 } }, 0,
-	  false, "io_uring: socket() and setsockopt() that seccomp cannot filter" },
+	  false, false, "io_uring: socket() and setsockopt() that seccomp cannot filter" },
 	/* Its arguments are in memory, where a filter cannot read them. */
 	{ { "socketcall" }, { { 0 } }, 0,
-	  true, "socketcall: every socket call at once, arguments unfilterable" },
+	  true, false, "socketcall: every socket call at once, arguments unfilterable" },
 };
 
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
@@ -182,17 +183,27 @@ static int copy_out(int fd, FILE *out)
 	return 0;
 }
 
-static int export_pfc(FILE *out)
+/* Whether rule R is part of the profile for confinement CONF. */
+static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf)
+{
+	return !(r->hdrincl && conf && conf->hdrincl);
+}
+
+/* The profile for CONF as a libseccomp filter (native arch only). */
+static int build_filter(const struct rb_prepare *conf, scmp_filter_ctx *out)
 {
 	scmp_filter_ctx ctx;
 	int r = 0;
 
-	ctx = seccomp_init(SCMP_ACT_ALLOW); /* the native arch only */
+	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
 	for (size_t i = 0; i < NRULES && r == 0; i++) {
 		const struct sc_rule *rule = &rules[i];
 		struct scmp_arg_cmp cmp[2];
+
+		if (!rule_applies(rule, conf))
+			continue;
 
 		for (unsigned c = 0; c < rule->ncmp; c++)
 			cmp[c] = SCMP_CMP(rule->cmp[c].arg, SCMP_CMP_MASKED_EQ,
@@ -210,20 +221,44 @@ static int export_pfc(FILE *out)
 							   rule->ncmp, cmp);
 		}
 	}
+	if (r < 0) {
+		seccomp_release(ctx);
+		return r;
+	}
+	*out = ctx;
+	return 0;
+}
+
+int rb_seccomp_load(const struct rb_prepare *conf)
+{
+	scmp_filter_ctx ctx;
+	int r = build_filter(conf, &ctx);
+
+	if (r < 0)
+		return r;
+	r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
+
+static int export_pfc(FILE *out, const struct rb_prepare *conf)
+{
+	scmp_filter_ctx ctx;
+	int fd, r = build_filter(conf, &ctx);
+
+	if (r < 0)
+		return r;
 	/* libseccomp 2.5 does not report a failed write: export to memory,
 	 * then write it out here, where a full disk is seen. */
-	if (r == 0) {
-		int fd = memfd_create("rawbroker-pfc", MFD_CLOEXEC);
-
-		if (fd < 0)
-			r = -errno;
-		if (r == 0)
-			r = seccomp_export_pfc(ctx, fd);
-		if (r == 0)
-			r = copy_out(fd, out);
-		if (fd >= 0)
-			close(fd);
-	}
+	fd = memfd_create("rawbroker-pfc", MFD_CLOEXEC);
+	if (fd < 0)
+		r = -errno;
+	if (r == 0)
+		r = seccomp_export_pfc(ctx, fd);
+	if (r == 0)
+		r = copy_out(fd, out);
+	if (fd >= 0)
+		close(fd);
 	seccomp_release(ctx);
 	return r;
 }
@@ -276,7 +311,7 @@ static int oci_wants(const struct sc_rule *r, const char *name, const struct arc
 	return 0;
 }
 
-static int export_oci(FILE *out)
+static int export_oci(FILE *out, const struct rb_prepare *conf)
 {
 	const struct arch_set *set = native_arch_set();
 	bool first_rule = true;
@@ -296,6 +331,9 @@ static int export_oci(FILE *out)
 	for (size_t i = 0; i < NRULES; i++) {
 		const struct sc_rule *rule = &rules[i];
 		bool first_name = true;
+
+		if (!rule_applies(rule, conf))
+			continue;
 
 		for (size_t s = 0; s < 4 && rule->syscalls[s]; s++) {
 			int want = oci_wants(rule, rule->syscalls[s], set);
@@ -338,13 +376,14 @@ static int export_oci(FILE *out)
 	return 0;
 }
 
-int rb_seccomp_export(FILE *out, enum rb_seccomp_format format)
+int rb_seccomp_export(FILE *out, enum rb_seccomp_format format,
+		      const struct rb_prepare *conf)
 {
 	switch (format) {
 	case RB_SECCOMP_PFC:
-		return export_pfc(out);
+		return export_pfc(out, conf);
 	case RB_SECCOMP_OCI:
-		return export_oci(out);
+		return export_oci(out, conf);
 	}
 	return -EINVAL;
 }

@@ -18,20 +18,31 @@
 
 #include <stdio.h>
 
+#include "policy.h"
+
 enum rb_seccomp_format {
 	RB_SECCOMP_PFC, /* libseccomp's pseudo filter code, native arch only */
 	RB_SECCOMP_OCI, /* the "linux.seccomp" JSON of runc, crun and podman */
 };
 
 /*
- * Write the client confinement profile to OUT in FORMAT.  Today every rule
- * of a policy gets the same, default confinement, so the profile depends on
- * nothing else; per-rule confinement would add the rule here.
+ * Write the client confinement profile for CONF (a rule's confinement from
+ * rb_policy_rule_confinement(); NULL: the default, everything denied) to
+ * OUT in FORMAT.  With CONF->hdrincl the IP_HDRINCL/IPV6_HDRINCL denials
+ * are left out; everything else is the same for every rule.
  * 0; -EINVAL (a syscall of the table unknown to libseccomp: a bug),
  * -ENOTSUP (no architecture list for this machine, OCI only), -ENOMEM, or
  * the -errno of a failed write (PFC: libseccomp's code).  On failure part of
  * the profile may have been written.
  */
-int rb_seccomp_export(FILE *out, enum rb_seccomp_format format);
+int rb_seccomp_export(FILE *out, enum rb_seccomp_format format,
+		      const struct rb_prepare *conf);
+
+/*
+ * Load the same profile for CONF into the calling thread (and, by
+ * inheritance, what it execs).  The caller must have set NO_NEW_PRIVS or
+ * hold CAP_SYS_ADMIN.  0 or -errno (libseccomp's).
+ */
+int rb_seccomp_load(const struct rb_prepare *conf);
 
 #endif /* RAWBROKER_CLIENT_SECCOMP_H */

@@ -33,7 +33,7 @@ const struct rb_word rb_protocols[] = {
 
 const struct rb_word rb_types[] = {
 	{ "raw", SOCK_RAW, 0, true },
-	{ "dgram", SOCK_DGRAM, 0, false },
+	{ "dgram", SOCK_DGRAM, 0, true },
 	{ "stream", SOCK_STREAM, 0, false },
 	{ NULL, 0, 0, false },
 };

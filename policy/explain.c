@@ -120,6 +120,87 @@ static void put_options(FILE *f, const struct rb_rule *r)
 	fputc('\n', f);
 }
 
+static void put_addr(FILE *f, int family, const uint8_t *addr)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), family == AF_INET ? "0.0.0.0" : "::");
+	fprintf(f, " %s", a);
+}
+
+static void put_receive(FILE *f, int protocol, bool has, const struct rb_icmp_types *t)
+{
+	const char *proto = protocol == IPPROTO_ICMP ? "icmp" : "icmpv6";
+
+	if (!has) {
+		fprintf(f, "\t# receive %s: no filter, the socket sees every %s message "
+			"of the namespace\n", proto, protocol == IPPROTO_ICMP ? "ICMP" :
+			"ICMPv6");
+		return;
+	}
+	fprintf(f, "\treceive %s", proto);
+	for (unsigned type = 0; type < 256; type++) {
+		const char *name = rb_icmp_type_name(protocol, type);
+
+		if (!rb_icmp_types_has(t, type))
+			continue;
+		if (name)
+			fprintf(f, " %s", name);
+		else
+			fprintf(f, " %u", type);
+	}
+	fputs("  # lock: a filter the client cannot remove\n", f);
+}
+
+static void put_bufsize(FILE *f, const char *kw, uint32_t v)
+{
+	if (v)
+		fprintf(f, "\t%s %u  # default: the client may change it; the kernel "
+			"caps it\n", kw, (unsigned)v);
+	else
+		fprintf(f, "\t# %s: the kernel's default\n", kw);
+}
+
+/* How the rule prepares a granted socket, and its limits: every default
+ * written out, as a statement when the language has one, else a comment. */
+static void put_prepare(FILE *f, const struct rb_rule *r)
+{
+	if (r->has_default4 || r->has_default6) {
+		fputs("\tdefault-source", f);
+		if (r->has_default4)
+			put_addr(f, AF_INET, r->default4);
+		if (r->has_default6)
+			put_addr(f, AF_INET6, r->default6);
+		fputs("  # bound when the client names no source\n", f);
+	} else {
+		fputs("\t# default-source: none, the socket is not bound unless the "
+		      "client names a source\n", f);
+	}
+	if (r->device[0])
+		fprintf(f, "\tdevice %s  # lock: SO_BINDTODEVICE\n", r->device);
+	else
+		fputs("\t# device: none, the socket is not pinned to a device\n", f);
+	if (r->has_mark)
+		fprintf(f, "\tmark 0x%x  # lock: SO_MARK\n", (unsigned)r->mark);
+	else
+		fputs("\t# mark: none\n", f);
+	put_receive(f, IPPROTO_ICMP, r->has_receive4, &r->receive4);
+	put_receive(f, IPPROTO_ICMPV6, r->has_receive6, &r->receive6);
+	put_bufsize(f, "rcvbuf", r->rcvbuf);
+	put_bufsize(f, "sndbuf", r->sndbuf);
+	if (r->limits.rate)
+		fprintf(f, "\trate %u/s burst %u%s\n", (unsigned)r->limits.rate,
+			(unsigned)r->limits.burst, r->rate_line ? "" : "  # the default");
+	else
+		fputs("\trate unlimited\n", f);
+	if (r->limits.connections)
+		fprintf(f, "\tconnections %u%s\n", (unsigned)r->limits.connections,
+			r->connections_line ? "" : "  # the default");
+	else
+		fputs("\tconnections unlimited\n", f);
+}
+
 static void put_rule(FILE *f, const struct rb_policy *p, size_t i,
 		     const struct rb_diags *d)
 {
@@ -139,7 +220,77 @@ static void put_rule(FILE *f, const struct rb_policy *p, size_t i,
 			rb_protocol_name(a->protocol), rb_type_name(a->type));
 	}
 	put_sources(f, r);
+	put_prepare(f, r);
 	put_options(f, r);
+	fprintf(f, "\thdrincl %s  # client confinement%s\n", r->hdrincl ? "allow" : "deny",
+		r->hdrincl_line ? "" : "; the default");
+	fputs("}\n", f);
+}
+
+/* In the largest unit that is exact. */
+static void put_duration(FILE *f, const char *kw, uint32_t ms)
+{
+	if (ms % 60000 == 0)
+		fprintf(f, "\t%s %um\n", kw, (unsigned)(ms / 60000));
+	else if (ms % 1000 == 0)
+		fprintf(f, "\t%s %us\n", kw, (unsigned)(ms / 1000));
+	else
+		fprintf(f, "\t%s %ums\n", kw, (unsigned)ms);
+}
+
+/* The broker block: what the file sets as statements, what it leaves to
+ * the command line or the built-in default as comments. */
+static void put_global(FILE *f, const struct rb_policy *p)
+{
+	const struct rb_global *g = &p->global;
+	const char *unset = "not set: the command line or the built-in default";
+
+	fputs("\nbroker {", f);
+	if (p->global_line)
+		fprintf(f, "  # line %u", p->global_line);
+	fputs("\n", f);
+	if (g->listen[0])
+		fprintf(f, "\tlisten %s\n", g->listen);
+	else
+		fprintf(f, "\t# listen: %s (/run/rawbroker/rawbroker.sock)\n", unset);
+	if (g->has_mode)
+		fprintf(f, "\tsocket-mode 0%o\n", (unsigned)g->mode);
+	else
+		fprintf(f, "\t# socket-mode: %s (0666)\n", unset);
+	if (g->has_owner)
+		fprintf(f, "\tsocket-owner %u\n", (unsigned)g->owner);
+	else
+		fprintf(f, "\t# socket-owner: %s (the user that starts the broker)\n", unset);
+	if (g->has_group)
+		fprintf(f, "\tsocket-group %u\n", (unsigned)g->group);
+	else
+		fprintf(f, "\t# socket-group: %s (unchanged)\n", unset);
+	if (g->user[0])
+		fprintf(f, "\tuser %s\n", g->user);
+	else
+		fprintf(f, "\t# user: %s (rawbroker)\n", unset);
+	if (g->max_connections)
+		fprintf(f, "\tmax-connections %u\n", (unsigned)g->max_connections);
+	else
+		fprintf(f, "\t# max-connections: %s (1024)\n", unset);
+	if (g->request_timeout_ms)
+		put_duration(f, "request-timeout", g->request_timeout_ms);
+	else
+		fprintf(f, "\t# request-timeout: %s (5s)\n", unset);
+	if (g->idle_timeout_ms)
+		put_duration(f, "idle-timeout", g->idle_timeout_ms);
+	else
+		fprintf(f, "\t# idle-timeout: %s (5m)\n", unset);
+	if (g->log == RB_LOG_STDERR)
+		fputs("\tlog stderr\n", f);
+	else if (g->log == RB_LOG_SYSLOG)
+		fprintf(f, "\tlog syslog %s\n", rb_syslog_facility_name(g->syslog_facility));
+	else
+		fprintf(f, "\t# log: %s (stderr)\n", unset);
+	if (rb_log_level_name(g->log_level))
+		fprintf(f, "\tlog-level %s\n", rb_log_level_name(g->log_level));
+	else
+		fprintf(f, "\t# log-level: %s (info)\n", unset);
 	fputs("}\n", f);
 }
 
@@ -175,6 +326,7 @@ int rb_policy_explain(const struct rb_policy *p, const char *origin, char **out,
 	put_warnings(f, &d, 0, 1); /* not tied to a line */
 	if (p->nrules == 0)
 		fputs("\n# No rules: every request is denied.\n", f);
+	put_global(f, p);
 	for (size_t i = 0; i < p->nrules; i++)
 		put_rule(f, p, i, &d);
 	r = ferror(f) ? -ENOMEM : 0;
@@ -216,7 +368,17 @@ static bool rule_equal(const struct rb_rule *a, const struct rb_rule *b)
 	if (strcmp(a->name, b->name) != 0 || a->match_any != b->match_any ||
 	    a->nmatch != b->nmatch || a->nallow != b->nallow ||
 	    a->source_any != b->source_any || a->nsource != b->nsource ||
-	    a->options != b->options)
+	    a->options != b->options || strcmp(a->device, b->device) != 0 ||
+	    a->has_mark != b->has_mark || a->mark != b->mark ||
+	    a->has_receive4 != b->has_receive4 || a->has_receive6 != b->has_receive6 ||
+	    (a->has_receive4 && memcmp(&a->receive4, &b->receive4, sizeof(a->receive4))) ||
+	    (a->has_receive6 && memcmp(&a->receive6, &b->receive6, sizeof(a->receive6))) ||
+	    a->has_default4 != b->has_default4 || a->has_default6 != b->has_default6 ||
+	    (a->has_default4 && memcmp(a->default4, b->default4, 4)) ||
+	    (a->has_default6 && memcmp(a->default6, b->default6, 16)) ||
+	    a->rcvbuf != b->rcvbuf || a->sndbuf != b->sndbuf || a->hdrincl != b->hdrincl ||
+	    a->limits.rate != b->limits.rate || a->limits.burst != b->limits.burst ||
+	    a->limits.connections != b->limits.connections)
 		return false;
 	for (size_t i = 0; i < a->nmatch; i++)
 		if (!match_equal(&a->match[i], &b->match[i]))
@@ -230,11 +392,23 @@ static bool rule_equal(const struct rb_rule *a, const struct rb_rule *b)
 	return true;
 }
 
+static bool global_equal(const struct rb_global *a, const struct rb_global *b)
+{
+	return strcmp(a->listen, b->listen) == 0 && a->has_mode == b->has_mode &&
+	       a->mode == b->mode && a->has_owner == b->has_owner && a->owner == b->owner &&
+	       a->has_group == b->has_group && a->group == b->group &&
+	       strcmp(a->user, b->user) == 0 && a->max_connections == b->max_connections &&
+	       a->request_timeout_ms == b->request_timeout_ms &&
+	       a->idle_timeout_ms == b->idle_timeout_ms && a->log == b->log &&
+	       (a->log != RB_LOG_SYSLOG || a->syslog_facility == b->syslog_facility) &&
+	       a->log_level == b->log_level;
+}
+
 bool rb_policy_equal(const struct rb_policy *a, const struct rb_policy *b)
 {
 	if (!a || !b)
 		return a == b;
-	if (a->nrules != b->nrules)
+	if (a->nrules != b->nrules || !global_equal(&a->global, &b->global))
 		return false;
 	for (size_t i = 0; i < a->nrules; i++)
 		if (!rule_equal(&a->rules[i], &b->rules[i]))

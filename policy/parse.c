@@ -26,6 +26,7 @@
 #include <string.h> /* libbsd overlay: strlcpy(), strlcat() */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "policy_impl.h"
@@ -145,6 +146,8 @@ struct rule_ctx {
 	unsigned never_line; /* a match line that resolved to nothing */
 	unsigned source_any_line, source_addr_line;
 	size_t match_cap, allow_cap, source_cap;
+	unsigned default4_col, default6_col;  /* of 'default-source' values */
+	unsigned receive4_col, receive6_col;  /* of 'receive' keywords */
 };
 
 struct parser {
@@ -159,6 +162,11 @@ struct parser {
 	int fatal;                 /* -ENOMEM */
 	bool stop;                 /* fatal, or too many errors */
 	bool in_rule;
+	bool in_broker; /* inside 'broker { }' */
+	unsigned broker_col;
+	/* Lines of the broker block's statements (0: not yet seen). */
+	unsigned g_listen, g_mode, g_owner, g_group, g_user, g_maxconn, g_reqto,
+		g_idleto, g_log, g_level;
 	struct rule_ctx cur;
 };
 
@@ -377,9 +385,32 @@ static void parse_match(struct parser *p);
 static void parse_allow(struct parser *p);
 static void parse_source(struct parser *p);
 static void parse_options(struct parser *p);
+static void parse_default_source(struct parser *p);
+static void parse_device(struct parser *p);
+static void parse_mark(struct parser *p);
+static void parse_receive(struct parser *p);
+static void parse_rcvbuf(struct parser *p);
+static void parse_sndbuf(struct parser *p);
+static void parse_rate(struct parser *p);
+static void parse_connections(struct parser *p);
+static void parse_hdrincl(struct parser *p);
+static void parse_broker(struct parser *p);
+static void close_broker(struct parser *p);
+static void check_rule_prepare(struct parser *p);
+static void parse_g_listen(struct parser *p);
+static void parse_g_mode(struct parser *p);
+static void parse_g_owner(struct parser *p);
+static void parse_g_group(struct parser *p);
+static void parse_g_user(struct parser *p);
+static void parse_g_maxconn(struct parser *p);
+static void parse_g_reqto(struct parser *p);
+static void parse_g_idleto(struct parser *p);
+static void parse_g_log(struct parser *p);
+static void parse_g_level(struct parser *p);
 
 static const struct keyword top_keywords[] = {
 	{ "rule", parse_rule },
+	{ "broker", parse_broker },
 	{ NULL, NULL },
 };
 
@@ -387,7 +418,30 @@ static const struct keyword rule_keywords[] = {
 	{ "match", parse_match },
 	{ "allow", parse_allow },
 	{ "source", parse_source },
+	{ "default-source", parse_default_source },
+	{ "device", parse_device },
+	{ "mark", parse_mark },
+	{ "receive", parse_receive },
+	{ "rcvbuf", parse_rcvbuf },
+	{ "sndbuf", parse_sndbuf },
+	{ "rate", parse_rate },
+	{ "connections", parse_connections },
 	{ "options", parse_options },
+	{ "hdrincl", parse_hdrincl },
+	{ NULL, NULL },
+};
+
+static const struct keyword broker_keywords[] = {
+	{ "listen", parse_g_listen },
+	{ "socket-mode", parse_g_mode },
+	{ "socket-owner", parse_g_owner },
+	{ "socket-group", parse_g_group },
+	{ "user", parse_g_user },
+	{ "max-connections", parse_g_maxconn },
+	{ "request-timeout", parse_g_reqto },
+	{ "idle-timeout", parse_g_idleto },
+	{ "log", parse_g_log },
+	{ "log-level", parse_g_level },
 	{ NULL, NULL },
 };
 
@@ -592,6 +646,7 @@ static void close_rule(struct parser *p)
 		report(p, RB_DIAG_WARNING, r->line, c->col, "rule '%s' can never "
 		       "match: no name on line %u is known", r->name, c->never_line);
 	r->source_any = r->nsource == 0;
+	check_rule_prepare(p);
 }
 
 /* ---- match ------------------------------------------------------------- */
@@ -853,6 +908,12 @@ static void parse_allow(struct parser *p)
 			 show(&p->tok[3]).s, show(&p->tok[4]).s);
 		return;
 	}
+	if (type->value == SOCK_DGRAM && proto->value != IPPROTO_ICMP &&
+	    proto->value != IPPROTO_ICMPV6) {
+		error_at(p, p->tok[3].col, "'dgram' means ping sockets, which exist only "
+			 "for icmp and icmpv6, not '%s'", proto->name);
+		return;
+	}
 
 	for (size_t i = 0; i < r->nallow; i++) {
 		const struct rb_allow *a = &r->allow[i];
@@ -1053,20 +1114,796 @@ static void parse_source(struct parser *p)
 	}
 }
 
+/* ---- statements with one value ------------------------------------------ */
+
+/* The keyword of the current line, for messages. */
+static struct shown kw_shown(const struct parser *p)
+{
+	return show(&p->tok[0]);
+}
+
+/* The one value of a 'KEYWORD VALUE' line, or NULL (error reported). */
+static const struct tok *one_value(struct parser *p, const char *what)
+{
+	if (p->ntok < 2) {
+		error_at(p, col_of(p, 1), "expected %s after %s, found end of line", what,
+			 kw_shown(p).s);
+		return NULL;
+	}
+	if (p->ntok > 2) {
+		error_at(p, p->tok[2].col, "expected end of line after %s, found %s",
+			 show(&p->tok[1]).s, show(&p->tok[2]).s);
+		return NULL;
+	}
+	return &p->tok[1];
+}
+
+/* A statement allowed once per block: false (error reported) when *LINE
+ * says it was already there; else remember this line. */
+static bool first_time(struct parser *p, unsigned *line)
+{
+	if (*line) {
+		error_at(p, p->tok[0].col, "%s is already set on line %u", kw_shown(p).s,
+			 *line);
+		return false;
+	}
+	*line = p->line;
+	return true;
+}
+
+/* Decimal, or hexadecimal with 0x, in [MIN, MAX]. */
+static int parse_number(struct parser *p, const struct tok *t, uint32_t min, uint32_t max,
+			bool hex, const char *what, uint32_t *out)
+{
+	char buf[RB_POLICY_MAX_TOKEN + 1];
+	unsigned long long v = 0;
+	size_t i = 0, digits = 0;
+	unsigned base = 10;
+
+	tok_copy(t, buf, sizeof(buf));
+	if (hex && t->len > 2 && buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	for (; i < t->len; i++, digits++) {
+		char c = buf[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			break;
+		if (v <= 0xffffffffull)
+			v = v * base + d;
+	}
+	if (i != t->len || digits == 0) {
+		error_at(p, t->col, "expected %s (%s%u..%u), found %s", what,
+			 hex ? "decimal or 0x hex, " : "", min, max, show(t).s);
+		return -1;
+	}
+	if (v < min || v > max) {
+		error_at(p, t->col, "value %s is out of range for %s (%u..%u)", show(t).s,
+			 what, min, max);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* N with a unit: "ms", "s" or "m" (minutes), in milliseconds. */
+static int parse_duration(struct parser *p, const struct tok *t, uint32_t min_ms,
+			  uint32_t max_ms, uint32_t *out)
+{
+	static const struct { const char *unit; uint32_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+	};
+	size_t n = 0;
+
+	while (n < t->len && t->s[n] >= '0' && t->s[n] <= '9')
+		n++;
+	for (size_t u = 0; n > 0 && n <= 9 && u < sizeof(units) / sizeof(units[0]); u++) {
+		struct tok unit = { .s = t->s + n, .len = t->len - n, .col = t->col };
+		unsigned long long v = 0;
+
+		if (!tok_is(&unit, units[u].unit))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			v = v * 10 + (unsigned)(t->s[i] - '0');
+		v *= units[u].ms;
+		if (v < min_ms || v > max_ms) {
+			error_at(p, t->col, "%s %s is out of range (%ums..%us)",
+				 kw_shown(p).s, show(t).s, min_ms, max_ms / 1000);
+			return -1;
+		}
+		*out = (uint32_t)v;
+		return 0;
+	}
+	error_at(p, t->col, "expected a duration such as 500ms, 5s or 2m, found %s",
+		 show(t).s);
+	return -1;
+}
+
+/* ---- how granted sockets are prepared ---------------------------------- */
+
+/* default-source ADDR [ADDR]: at most one address per family.  Whether it
+ * lies within the rule's sources is checked when the rule closes. */
+static void parse_default_source(struct parser *p)
+{
+	struct rule_ctx *c = &p->cur;
+	struct rb_rule *r = cur_rule(p);
+
+	if (p->ntok < 2) {
+		error_at(p, col_of(p, 1), "expected an IPv4 or IPv6 address after "
+			 "'default-source', found end of line");
+		return;
+	}
+	if (p->ntok > 3) {
+		error_at(p, p->tok[3].col, "expected end of line after two addresses "
+			 "(one per family), found %s", show(&p->tok[3]).s);
+		return;
+	}
+	for (size_t i = 1; i < p->ntok; i++) {
+		const struct tok *t = &p->tok[i];
+		char buf[RB_POLICY_MAX_TOKEN + 1];
+		bool v6 = memchr(t->s, ':', t->len) != NULL;
+		uint8_t addr[16];
+
+		tok_copy(t, buf, sizeof(buf));
+		if (memchr(t->s, '/', t->len)) {
+			error_at(p, t->col, "expected an address, found the prefix %s; "
+				 "the default source is one address", show(t).s);
+			continue;
+		}
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, buf, addr) != 1) {
+			error_at(p, t->col, "expected an IPv4 or IPv6 address, found %s",
+				 show(t).s);
+			continue;
+		}
+		if (v6 ? r->has_default6 : r->has_default4) {
+			error_at(p, t->col, "rule '%s' already has a default %s source "
+				 "(line %u)", r->name, v6 ? "IPv6" : "IPv4",
+				 r->default_line);
+			continue;
+		}
+		if (v6) {
+			r->has_default6 = true;
+			memcpy(r->default6, addr, 16);
+			c->default6_col = t->col;
+		} else {
+			r->has_default4 = true;
+			memcpy(r->default4, addr, 4);
+			c->default4_col = t->col;
+		}
+	}
+	if (!r->default_line)
+		r->default_line = p->line;
+}
+
+/* device IFNAME: as the kernel's dev_valid_name() takes it. */
+static void parse_device(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	const struct tok *t;
+
+	if (!first_time(p, &r->device_line) || !(t = one_value(p, "an interface name")))
+		return;
+	if (t->len >= sizeof(r->device) || tok_is(t, ".") || tok_is(t, "..") ||
+	    memchr(t->s, '/', t->len) || memchr(t->s, ':', t->len)) {
+		error_at(p, t->col, "invalid interface name %s: use 1 to %zu characters, "
+			 "no '/' or ':'", show(t).s, sizeof(r->device) - 1);
+		return;
+	}
+	tok_copy(t, r->device, sizeof(r->device));
+}
+
+/* mark N: SO_MARK, non-zero (0 is no mark). */
+static void parse_mark(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	const struct tok *t;
+
+	if (!first_time(p, &r->mark_line) || !(t = one_value(p, "a mark")))
+		return;
+	if (parse_number(p, t, 1, UINT32_MAX, true, "a mark", &r->mark) == 0)
+		r->has_mark = true;
+}
+
+/* The ICMP and ICMPv6 message types by name (as iptables and ip6tables name
+ * them); any other type is written as its number. */
+static const struct rb_word icmp_types[] = {
+	{ "echo-reply", 0, 0, true },
+	{ "dest-unreachable", 3, 0, true },
+	{ "source-quench", 4, 0, true },
+	{ "redirect", 5, 0, true },
+	{ "echo-request", 8, 0, true },
+	{ "router-advertisement", 9, 0, true },
+	{ "router-solicitation", 10, 0, true },
+	{ "time-exceeded", 11, 0, true },
+	{ "parameter-problem", 12, 0, true },
+	{ "timestamp-request", 13, 0, true },
+	{ "timestamp-reply", 14, 0, true },
+	{ NULL, 0, 0, false },
+};
+
+static const struct rb_word icmpv6_types[] = {
+	{ "dest-unreachable", 1, 0, true },
+	{ "packet-too-big", 2, 0, true },
+	{ "time-exceeded", 3, 0, true },
+	{ "parameter-problem", 4, 0, true },
+	{ "echo-request", 128, 0, true },
+	{ "echo-reply", 129, 0, true },
+	{ "router-solicitation", 133, 0, true },
+	{ "router-advertisement", 134, 0, true },
+	{ "neighbour-solicitation", 135, 0, true },
+	{ "neighbour-advertisement", 136, 0, true },
+	{ "redirect", 137, 0, true },
+	{ NULL, 0, 0, false },
+};
+
+const char *rb_icmp_type_name(int protocol, unsigned type)
+{
+	const struct rb_word *w = rb_word_by_value(protocol == IPPROTO_ICMPV6 ?
+						   icmpv6_types : icmp_types, (int)type);
+
+	return w ? w->name : NULL;
+}
+
+/* receive icmp|icmpv6 TYPE...: the types the locked receive filter lets
+ * through.  One line per protocol. */
+static void parse_receive(struct parser *p)
+{
+	struct rule_ctx *c = &p->cur;
+	struct rb_rule *r = cur_rule(p);
+	const struct rb_word *table;
+	struct rb_icmp_types set = { 0 };
+	bool v6;
+
+	if (p->ntok < 2 || !(tok_is(&p->tok[1], "icmp") || tok_is(&p->tok[1], "icmpv6"))) {
+		error_at(p, col_of(p, 1), "expected 'icmp' or 'icmpv6' after 'receive', "
+			 "found %s", found(p, 1).s);
+		return;
+	}
+	v6 = tok_is(&p->tok[1], "icmpv6");
+	table = v6 ? icmpv6_types : icmp_types;
+	if (v6 ? r->has_receive6 : r->has_receive4) {
+		error_at(p, p->tok[0].col, "rule '%s' already has 'receive %s' (line %u)",
+			 r->name, v6 ? "icmpv6" : "icmp", r->receive_line);
+		return;
+	}
+	if (p->ntok < 3) {
+		error_at(p, col_of(p, 2), "expected at least one %s message type (a name "
+			 "such as echo-reply, or 0..255) after 'receive %s', found end of "
+			 "line", v6 ? "ICMPv6" : "ICMP", v6 ? "icmpv6" : "icmp");
+		return;
+	}
+	for (size_t i = 2; i < p->ntok; i++) {
+		const struct tok *t = &p->tok[i];
+		const struct rb_word *w = find_word(table, t);
+		uint32_t type;
+
+		if (w) {
+			type = (uint32_t)w->value;
+		} else if (tok_digits(t)) {
+			if (parse_number(p, t, 0, 255, false, "a message type", &type) < 0)
+				return;
+		} else {
+			error_at(p, t->col, "expected an %s message type (a name such as "
+				 "echo-reply, dest-unreachable, time-exceeded: see "
+				 "rawbroker.conf(5); or 0..255), found %s",
+				 v6 ? "ICMPv6" : "ICMP", show(t).s);
+			return;
+		}
+		if (rb_icmp_types_has(&set, type))
+			warn_at(p, t->col, "message type %s named twice", show(t).s);
+		set.bits[type / 32] |= 1u << (type % 32);
+	}
+	if (v6) {
+		r->has_receive6 = true;
+		r->receive6 = set;
+		c->receive6_col = p->tok[0].col;
+	} else {
+		r->has_receive4 = true;
+		r->receive4 = set;
+		c->receive4_col = p->tok[0].col;
+	}
+	if (!r->receive_line)
+		r->receive_line = p->line;
+}
+
+/* SIZE: bytes, or with a k or m suffix (KiB, MiB). */
+static void parse_bufsize(struct parser *p, unsigned *line, uint32_t *out)
+{
+	const struct tok *t;
+	struct tok num;
+	uint32_t mult = 1, v;
+
+	if (!first_time(p, line) || !(t = one_value(p, "a size in bytes")))
+		return;
+	num = *t;
+	if (num.len > 1) {
+		char last = num.s[num.len - 1];
+
+		if (last == 'k' || last == 'K')
+			mult = 1024;
+		else if (last == 'm' || last == 'M')
+			mult = 1024 * 1024;
+		if (mult > 1)
+			num.len--;
+	}
+	if (!tok_digits(&num) || num.len > 9) {
+		error_at(p, t->col, "expected a size such as 262144, 256k or 1m, found %s",
+			 show(t).s);
+		return;
+	}
+	if (parse_number(p, &num, 1, (256u << 20) / mult, false, "a size", &v) == 0)
+		*out = v * mult;
+	if (*out && *out < 1024) {
+		error_at(p, t->col, "size %s is too small (at least 1k)", show(t).s);
+		*out = 0;
+	}
+}
+
+static void parse_rcvbuf(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+
+	parse_bufsize(p, &r->rcvbuf_line, &r->rcvbuf);
+}
+
+static void parse_sndbuf(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+
+	parse_bufsize(p, &r->sndbuf_line, &r->sndbuf);
+}
+
+#define RATE_MAX 1000000u
+
+/* rate N/s [burst M] | rate unlimited */
+static void parse_rate(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	const struct tok *t;
+	struct tok num;
+	uint32_t rate, burst;
+
+	if (!first_time(p, &r->rate_line))
+		return;
+	if (p->ntok < 2) {
+		error_at(p, col_of(p, 1), "expected a rate such as 10/s, or 'unlimited', "
+			 "after 'rate', found end of line");
+		return;
+	}
+	t = &p->tok[1];
+	if (tok_is(t, "unlimited")) {
+		if (p->ntok > 2)
+			error_at(p, p->tok[2].col, "expected end of line after 'unlimited', "
+				 "found %s", show(&p->tok[2]).s);
+		else
+			r->limits.rate = r->limits.burst = 0;
+		return;
+	}
+	num = *t;
+	if (num.len > 2 && memcmp(num.s + num.len - 2, "/s", 2) == 0)
+		num.len -= 2;
+	if (num.len == t->len || !tok_digits(&num)) {
+		error_at(p, t->col, "expected a rate such as 10/s (grants per second), or "
+			 "'unlimited', found %s", show(t).s);
+		return;
+	}
+	if (parse_number(p, &num, 1, RATE_MAX, false, "a rate", &rate) < 0)
+		return;
+	burst = rate;
+	if (p->ntok > 2) {
+		if (!tok_is(&p->tok[2], "burst")) {
+			error_at(p, p->tok[2].col, "expected 'burst' or end of line after "
+				 "the rate, found %s", show(&p->tok[2]).s);
+			return;
+		}
+		if (p->ntok < 4) {
+			error_at(p, col_of(p, 3), "expected the burst (1..%u) after 'burst', "
+				 "found end of line", RATE_MAX);
+			return;
+		}
+		if (p->ntok > 4) {
+			error_at(p, p->tok[4].col, "expected end of line after the burst, "
+				 "found %s", show(&p->tok[4]).s);
+			return;
+		}
+		if (parse_number(p, &p->tok[3], 1, RATE_MAX, false, "a burst", &burst) < 0)
+			return;
+	}
+	r->limits.rate = rate;
+	r->limits.burst = burst;
+}
+
+/* connections N | connections unlimited: per uid, at once. */
+static void parse_connections(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	const struct tok *t;
+	uint32_t n;
+
+	if (!first_time(p, &r->connections_line) ||
+	    !(t = one_value(p, "a number of connections or 'unlimited'")))
+		return;
+	if (tok_is(t, "unlimited")) {
+		r->limits.connections = 0;
+		return;
+	}
+	if (parse_number(p, t, 1, RATE_MAX, false, "a number of connections", &n) == 0)
+		r->limits.connections = n;
+}
+
+/* hdrincl allow|deny: client confinement, for the exported seccomp profile. */
+static void parse_hdrincl(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	const struct tok *t;
+
+	if (!first_time(p, &r->hdrincl_line) || !(t = one_value(p, "'allow' or 'deny'")))
+		return;
+	r->hdrincl_col = p->tok[0].col;
+	if (tok_is(t, "allow"))
+		r->hdrincl = true;
+	else if (tok_is(t, "deny"))
+		r->hdrincl = false;
+	else
+		error_at(p, t->col, "expected 'allow' or 'deny' after 'hdrincl', found %s",
+			 show(t).s);
+}
+
+/* The checks that need the whole rule: run when it closes. */
+static bool rule_allows_family(const struct rb_rule *r, int family, int protocol)
+{
+	for (size_t i = 0; i < r->nallow; i++)
+		if (r->allow[i].family == family &&
+		    (!protocol || r->allow[i].protocol == protocol))
+			return true;
+	return false;
+}
+
+static bool in_sources(const struct rb_rule *r, int family, const uint8_t *addr)
+{
+	for (size_t i = 0; i < r->nsource; i++) {
+		const struct rb_prefix *pf = &r->source[i];
+		uint8_t a[16] = { 0 };
+
+		if (pf->family != family)
+			continue;
+		memcpy(a, addr, family == AF_INET ? 4 : 16);
+		mask_addr(a, pf->len);
+		if (memcmp(a, pf->addr, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void check_rule_prepare(struct parser *p)
+{
+	const struct rule_ctx *c = &p->cur;
+	struct rb_rule *r = cur_rule(p);
+	static const struct { int family; const char *fam, *what; } fams[] = {
+		{ AF_INET, "inet", "IPv4" }, { AF_INET6, "inet6", "IPv6" },
+	};
+
+	for (int i = 0; i < 2; i++) {
+		bool has = i ? r->has_default6 : r->has_default4;
+		const uint8_t *addr = i ? r->default6 : r->default4;
+		unsigned col = i ? c->default6_col : c->default4_col;
+
+		if (!has)
+			continue;
+		if (r->nsource && !in_sources(r, fams[i].family, addr))
+			report(p, RB_DIAG_ERROR, r->default_line, col, "the default %s "
+			       "source of rule '%s' is not among its sources", fams[i].what,
+			       r->name);
+		else if (!rule_allows_family(r, fams[i].family, 0))
+			report(p, RB_DIAG_WARNING, r->default_line, col, "rule '%s' has a "
+			       "default %s source but allows no %s socket", r->name,
+			       fams[i].what, fams[i].fam);
+	}
+	if (r->has_receive4 && !rule_allows_family(r, AF_INET, IPPROTO_ICMP))
+		report(p, RB_DIAG_WARNING, r->receive_line, c->receive4_col, "rule '%s' "
+		       "has 'receive icmp' but allows no inet icmp socket", r->name);
+	if (r->has_receive6 && !rule_allows_family(r, AF_INET6, IPPROTO_ICMPV6))
+		report(p, RB_DIAG_WARNING, r->receive_line, c->receive6_col, "rule '%s' "
+		       "has 'receive icmpv6' but allows no inet6 icmpv6 socket", r->name);
+}
+
+/* ---- the broker block ---------------------------------------------------- */
+
+/* broker { */
+static void parse_broker(struct parser *p)
+{
+	struct rb_policy *pol = p->pol;
+	const struct tok *kw = &p->tok[0];
+
+	if (pol->global_line)
+		error_at(p, kw->col, "a policy has one 'broker' block; the first is on "
+			 "line %u", pol->global_line);
+	else
+		pol->global_line = p->line;
+	p->broker_col = kw->col;
+	p->in_broker = true;
+	if (p->ntok < 2 || !tok_is(&p->tok[1], "{"))
+		error_at(p, col_of(p, 1), "expected '{' after 'broker', found %s",
+			 found(p, 1).s);
+	else if (p->ntok > 2)
+		error_at(p, p->tok[2].col, "expected end of line after '{', found %s",
+			 show(&p->tok[2]).s);
+}
+
+static void close_broker(struct parser *p)
+{
+	p->in_broker = false;
+	if (p->ntok > 1)
+		error_at(p, p->tok[1].col, "expected end of line after '}', found %s",
+			 show(&p->tok[1]).s);
+}
+
+static void parse_g_listen(struct parser *p)
+{
+	struct rb_global *g = &p->pol->global;
+	const struct tok *t;
+
+	if (!first_time(p, &p->g_listen) || !(t = one_value(p, "a socket path")))
+		return;
+	if (t->s[0] != '/' || t->len >= sizeof(g->listen)) {
+		error_at(p, t->col, "expected an absolute socket path of at most %zu "
+			 "bytes, found %s", sizeof(g->listen) - 1, show(t).s);
+		return;
+	}
+	tok_copy(t, g->listen, sizeof(g->listen));
+}
+
+static void parse_g_mode(struct parser *p)
+{
+	struct rb_global *g = &p->pol->global;
+	const struct tok *t;
+	uint32_t v = 0;
+
+	if (!first_time(p, &p->g_mode) || !(t = one_value(p, "an octal mode")))
+		return;
+	for (size_t i = 0; i < t->len && v <= 0777; i++) {
+		if (t->s[i] < '0' || t->s[i] > '7') {
+			v = ~0u;
+			break;
+		}
+		v = v * 8 + (uint32_t)(t->s[i] - '0');
+	}
+	if (v > 0777 || t->len > 4) {
+		error_at(p, t->col, "expected an octal mode such as 0660 (at most 0777), "
+			 "found %s", show(t).s);
+		return;
+	}
+	g->has_mode = true;
+	g->mode = (mode_t)v;
+}
+
+/* socket-owner USER / socket-group GROUP: a name or a number, resolved
+ * now.  The broker cannot use a name that does not resolve, so an unknown
+ * one is an error, not the warning it is on a match line. */
+static int global_id(struct parser *p, const struct match_kind *mk, uint32_t *id)
+{
+	char name[RB_POLICY_MAX_TOKEN + 1];
+	const struct tok *t = one_value(p, mk->kind == RB_MATCH_UID ? "a user name or uid"
+								    : "a group name or gid");
+	int r;
+
+	if (!t)
+		return -1;
+	if (tok_digits(t))
+		return parse_id(p, mk, t, id);
+	tok_copy(t, name, sizeof(name));
+	if (mk->kind == RB_MATCH_UID) {
+		uid_t uid = 0;
+
+		r = p->res->user(name, &uid, p->res->ctx);
+		*id = uid;
+	} else {
+		gid_t gid = 0;
+
+		r = p->res->group(name, &gid, p->res->ctx);
+		*id = gid;
+	}
+	if (r == 0)
+		return 0;
+	if (r == -ENOENT)
+		error_at(p, t->col, "unknown %s %s: the broker cannot give its socket "
+			 "to it", mk->name, show(t).s);
+	else
+		error_at(p, t->col, "cannot look up %s %s: %s", mk->name, show(t).s,
+			 errno_text(r < 0 ? -r : EINVAL));
+	return -1;
+}
+
+static void parse_g_owner(struct parser *p)
+{
+	static const struct match_kind mk = { "user", RB_MATCH_UID, true, false, "uid" };
+	struct rb_global *g = &p->pol->global;
+	uint32_t id;
+
+	if (!first_time(p, &p->g_owner) || global_id(p, &mk, &id) < 0)
+		return;
+	g->has_owner = true;
+	g->owner = (uid_t)id;
+}
+
+static void parse_g_group(struct parser *p)
+{
+	static const struct match_kind mk = { "group", RB_MATCH_GID, true, false, "gid" };
+	struct rb_global *g = &p->pol->global;
+	uint32_t id;
+
+	if (!first_time(p, &p->g_group) || global_id(p, &mk, &id) < 0)
+		return;
+	g->has_group = true;
+	g->group = (gid_t)id;
+}
+
+/* user NAME | UID:GID: resolved by the broker when it drops privileges. */
+static void parse_g_user(struct parser *p)
+{
+	struct rb_global *g = &p->pol->global;
+	const struct tok *t;
+
+	if (!first_time(p, &p->g_user) || !(t = one_value(p, "a user name or UID:GID")))
+		return;
+	if (t->len >= sizeof(g->user) || t->s[0] == '-' || t->s[0] == '+') {
+		error_at(p, t->col, "expected a user name or UID:GID of at most %zu "
+			 "bytes, found %s", sizeof(g->user) - 1, show(t).s);
+		return;
+	}
+	tok_copy(t, g->user, sizeof(g->user));
+}
+
+static void parse_g_maxconn(struct parser *p)
+{
+	struct rb_global *g = &p->pol->global;
+	const struct tok *t;
+
+	if (first_time(p, &p->g_maxconn) && (t = one_value(p, "a number of connections")))
+		parse_number(p, t, 1, RATE_MAX, false, "a number of connections",
+			     &g->max_connections);
+}
+
+static void parse_g_reqto(struct parser *p)
+{
+	struct rb_global *g = &p->pol->global;
+	const struct tok *t;
+
+	if (first_time(p, &p->g_reqto) && (t = one_value(p, "a duration")))
+		parse_duration(p, t, 10, 600000, &g->request_timeout_ms);
+}
+
+static void parse_g_idleto(struct parser *p)
+{
+	struct rb_global *g = &p->pol->global;
+	const struct tok *t;
+
+	if (first_time(p, &p->g_idleto) && (t = one_value(p, "a duration")))
+		parse_duration(p, t, 1000, 86400000, &g->idle_timeout_ms);
+}
+
+static const struct rb_word facilities[] = {
+	{ "daemon", LOG_DAEMON, 0, true },   { "auth", LOG_AUTH, 0, true },
+	{ "authpriv", LOG_AUTHPRIV, 0, true }, { "user", LOG_USER, 0, true },
+	{ "local0", LOG_LOCAL0, 0, true },   { "local1", LOG_LOCAL1, 0, true },
+	{ "local2", LOG_LOCAL2, 0, true },   { "local3", LOG_LOCAL3, 0, true },
+	{ "local4", LOG_LOCAL4, 0, true },   { "local5", LOG_LOCAL5, 0, true },
+	{ "local6", LOG_LOCAL6, 0, true },   { "local7", LOG_LOCAL7, 0, true },
+	{ NULL, 0, 0, false },
+};
+
+const char *rb_syslog_facility_name(int facility)
+{
+	const struct rb_word *w = rb_word_by_value(facilities, facility);
+
+	return w ? w->name : NULL;
+}
+
+/* log stderr | log syslog [FACILITY] */
+static void parse_g_log(struct parser *p)
+{
+	struct rb_global *g = &p->pol->global;
+	const struct rb_word *w;
+	char list[200];
+
+	if (!first_time(p, &p->g_log))
+		return;
+	if (p->ntok == 2 && tok_is(&p->tok[1], "stderr")) {
+		g->log = RB_LOG_STDERR;
+		return;
+	}
+	if (p->ntok < 2 || !tok_is(&p->tok[1], "syslog")) {
+		error_at(p, col_of(p, 1), "expected 'stderr' or 'syslog [FACILITY]' after "
+			 "'log', found %s", found(p, 1).s);
+		return;
+	}
+	g->log = RB_LOG_SYSLOG;
+	g->syslog_facility = LOG_DAEMON;
+	if (p->ntok == 2)
+		return;
+	word_list(facilities, 0, list, sizeof(list));
+	w = find_word(facilities, &p->tok[2]);
+	if (!w)
+		error_at(p, p->tok[2].col, "expected a syslog facility (%s), found %s", list,
+			 show(&p->tok[2]).s);
+	else if (p->ntok > 3)
+		error_at(p, p->tok[3].col, "expected end of line after the facility, "
+			 "found %s", show(&p->tok[3]).s);
+	else
+		g->syslog_facility = w->value;
+}
+
+static const struct rb_word log_levels[] = {
+	{ "debug", 0, 0, true }, { "info", 1, 0, true },
+	{ "warn", 2, 0, true },  { "error", 3, 0, true },
+	{ NULL, 0, 0, false },
+};
+
+const char *rb_log_level_name(int level)
+{
+	const struct rb_word *w = rb_word_by_value(log_levels, level);
+
+	return w ? w->name : NULL;
+}
+
+static void parse_g_level(struct parser *p)
+{
+	const struct rb_word *w;
+	const struct tok *t;
+
+	if (!first_time(p, &p->g_level) || !(t = one_value(p, "a log level")))
+		return;
+	w = find_word(log_levels, t);
+	if (!w) {
+		error_at(p, t->col, "expected a log level (debug, info, warn, error), "
+			 "found %s", show(t).s);
+		return;
+	}
+	p->pol->global.log_level = w->value;
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 static void dispatch(struct parser *p)
 {
-	const struct keyword *table = p->in_rule ? rule_keywords : top_keywords;
+	const struct keyword *table = p->in_rule ? rule_keywords :
+				      p->in_broker ? broker_keywords : top_keywords;
 	const struct tok *t = &p->tok[0];
 	const struct keyword *k;
-	char list[96];
+	char list[320];
 
 	if (tok_is(t, "}")) {
 		if (p->in_rule)
 			close_rule(p);
+		else if (p->in_broker)
+			close_broker(p);
 		else
 			error_at(p, t->col, "found '}' outside a rule");
+		return;
+	}
+	if (p->in_broker && (tok_is(t, "rule") || tok_is(t, "broker"))) {
+		error_at(p, t->col, "found '%s' inside the 'broker' block (opened on "
+			 "line %u); close it with '}' first", tok_is(t, "rule") ?
+			 "rule" : "broker", p->pol->global_line);
+		p->in_broker = false;
+		k = find_keyword(top_keywords, t);
+		k->parse(p);
+		return;
+	}
+	if (p->in_rule && tok_is(t, "broker")) {
+		error_at(p, t->col, "found 'broker' inside rule '%s' (opened on line "
+			 "%u); close that one with '}' first", cur_rule(p)->name,
+			 cur_rule(p)->line);
+		p->in_rule = false;
+		parse_broker(p);
 		return;
 	}
 	if (p->in_rule && tok_is(t, "rule")) {
@@ -1106,6 +1943,10 @@ static void parse_text(struct parser *p, const char *text, size_t len)
 		eof_line = nl ? p->line + 1 : p->line;
 		eof_col = nl ? 1 : (unsigned)n + 1;
 	}
+	if (!p->stop && p->in_broker)
+		report(p, RB_DIAG_ERROR, eof_line, eof_col, "expected '}' to close the "
+		       "'broker' block (opened on line %u), found end of file",
+		       p->pol->global_line);
 	if (p->stop || !p->in_rule)
 		return;
 	report(p, RB_DIAG_ERROR, eof_line, eof_col, "expected '}' to close rule '%s' "

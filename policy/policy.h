@@ -15,9 +15,26 @@
  *         match any                             any value of one line fits)
  *         allow FAMILY PROTOCOL [TYPE]          (repeatable)
  *         source any | ADDR[/LEN]...            (optional; default any)
+ *         default-source ADDR [ADDR]            (bound when the client names
+ *                                                none; one per family)
+ *         device IFNAME                         (SO_BINDTODEVICE: a lock)
+ *         mark N                                (SO_MARK: a lock)
+ *         receive icmp|icmpv6 TYPE...           (locked receive filter)
+ *         rcvbuf SIZE / sndbuf SIZE             (buffer sizes: defaults)
+ *         rate N/s [burst M] | rate unlimited   (grants per uid)
+ *         connections N | connections unlimited (per uid, at once)
  *         options OPTION...                     (privileged socket options the
  *                                                broker may set for the client:
  *                                                ipv6-hopopts, ipv6-dstopts)
+ *         hdrincl allow|deny                    (client confinement)
+ *     }
+ *     broker {                                  (at most one; settings of the
+ *         listen PATH                            broker itself, see struct
+ *         socket-mode MODE / socket-owner USER   rb_global)
+ *         socket-group GROUP / user USER
+ *         max-connections N
+ *         request-timeout DURATION / idle-timeout DURATION
+ *         log stderr | log syslog [FACILITY] / log-level LEVEL
  *     }
  *
  * The first rule whose match lines all fit the client and that allows the
@@ -289,5 +306,15 @@ const char *rb_option_name(unsigned opt);
 const char *rb_family_name(int family);
 const char *rb_protocol_name(int protocol);
 const char *rb_type_name(int type);
+
+/* "echo-reply", ... for a type of PROTOCOL (IPPROTO_ICMP or IPPROTO_ICMPV6);
+ * NULL for a type the language has no name for (written as its number). */
+const char *rb_icmp_type_name(int protocol, unsigned type);
+
+/* "daemon", "local0", ... for a LOG_* facility; NULL for others. */
+const char *rb_syslog_facility_name(int facility);
+
+/* "debug", "info", "warn", "error" for 0..3; NULL for others. */
+const char *rb_log_level_name(int level);
 
 #endif /* RAWBROKER_POLICY_H */

@@ -89,6 +89,7 @@ struct rb_rule {
 	/* Where each of those was written (0: not written, default applies). */
 	unsigned device_line, mark_line, receive_line, default_line, rcvbuf_line,
 		sndbuf_line, hdrincl_line, rate_line, connections_line;
+	unsigned hdrincl_col;
 };
 
 /* Defaults for what a rule does not say, and for the 'broker' block. */

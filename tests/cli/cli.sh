@@ -111,7 +111,7 @@ expect "check: a shadowed rule is named, at its line" 0 '' \
 	"warn\.conf:6:1: warning: rule 'b' is never reached: rule 'a' \(line 1\) already decides every request it could" \
 	"$bin" check "$tmp/warn.conf"
 expect "check: raw udp is flagged at its allow line" 0 '' \
-	"warn\.conf:4:2: warning: rule 'a' allows raw udp sockets for inet6: such a socket sees the udp traffic of the whole network namespace" \
+	"warn\.conf:4:2: warning: rule 'a' allows raw udp sockets for inet6 with no receive filter: such a socket sees the udp traffic of the whole network namespace" \
 	"$bin" check "$tmp/warn.conf"
 expect "check: match any with the default source is flagged" 0 '' \
 	"warn\.conf:11:2: warning: rule 'c' has 'match any' and no 'source' line, so 'source any': any local user may send from any local address" \
@@ -184,8 +184,95 @@ expect "query: names the deciding rule and its line" 0 '^rule: ping \(line 2\)$'
 expect "query: says how the socket is made" 0 \
 	'^socket: socket\(AF_INET6, SOCK_RAW \| SOCK_CLOEXEC, IPPROTO_ICMPV6\)' '' \
 	"$bin" query "$tmp/clean.conf" --uid 0 inet6 icmpv6 raw
-expect "query: says nothing is locked" 0 '^locked: nothing' '' \
+expect "query: says nothing is locked" 0 '^device: none$' '' \
 	"$bin" query "$tmp/clean.conf" --uid 0 inet6 icmpv6 raw
+expect "query: no receive filter, said so" 0 '^receive filter: none ' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet6 icmpv6 raw
+expect "query: the default limits" 0 '^rate: 100 grants/s per uid, burst 200$' '' \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet6 icmpv6 raw
+
+# A rule that prepares its sockets: every step shown, locks named as locks.
+cat >"$tmp/prep.conf" <<'EOF'
+broker {
+	listen /run/rb/rb.sock
+	socket-mode 0660
+	request-timeout 2s
+	log syslog local1
+}
+rule probe {
+	match uid 4242
+	allow inet icmp
+	allow inet6 icmpv6
+	allow inet udp
+	source 192.0.2.0/24 2001:db8::/32
+	default-source 192.0.2.1 2001:db8::1
+	device eth0
+	mark 0x2a
+	receive icmp echo-reply time-exceeded 3
+	receive icmpv6 echo-reply
+	rcvbuf 256k
+	rate 5/s burst 9
+	connections 3
+	hdrincl allow
+}
+EOF
+expect "query prep: the default source is bound" 0 \
+	'^bind: 192\.0\.2\.1, the rule.s default-source \(default' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet icmp
+expect "query prep: the device is a lock" 0 '^device: lock: SO_BINDTODEVICE eth0$' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet icmp
+expect "query prep: the mark is a lock" 0 '^mark: lock: SO_MARK 0x2a$' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet icmp
+expect "query prep: the receive filter, v4" 0 \
+	'^receive filter: lock: only icmp types echo-reply,dest-unreachable,time-exceeded pass' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet icmp
+expect "query prep: the receive filter, v6" 0 \
+	'^receive filter: lock: only icmpv6 types echo-reply pass' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet6 icmpv6
+expect "query prep: no receive filter for raw udp" 0 \
+	'^receive filter: none \(rawbroker has none for udp\)' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet udp
+expect "query prep: limits" 0 '^rate: 5 grants/s per uid, burst 9$' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet icmp
+expect "query prep: connections" 0 '^connections: 3 per uid$' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet icmp
+expect "query prep: client confinement" 0 \
+	'^client confinement: IP_HDRINCL/IPV6_HDRINCL allowed ' '' \
+	"$bin" query "$tmp/prep.conf" --uid 4242 inet icmp
+expect "check prep: hdrincl allow is a risky grant" 0 '' \
+	"prep\.conf:21:2: warning: rule 'probe' has 'hdrincl allow'" \
+	"$bin" check "$tmp/prep.conf"
+expect "check prep: --strict fails on it" 1 '' "2 warnings" \
+	"$bin" check --strict "$tmp/prep.conf"
+expect "explain prep: the broker block" 0 '^	request-timeout 2s$' '' \
+	"$bin" explain "$tmp/prep.conf"
+expect "explain prep: unset settings as comments" 0 \
+	'^	# max-connections: not set: the command line or the built-in default' '' \
+	"$bin" explain "$tmp/prep.conf"
+expect "explain prep: locks said so" 0 '^	device eth0  # lock: SO_BINDTODEVICE$' '' \
+	"$bin" explain "$tmp/prep.conf"
+"$bin" explain "$tmp/prep.conf" >"$tmp/prep.exp" 2>/dev/null
+expect "explain prep: the output checks with the same two warnings" 0 '' \
+	"prep\.exp: 0 errors, 2 warnings" "$bin" check "$tmp/prep.exp"
+"$bin" explain "$tmp/prep.exp" 2>/dev/null | grep -v '^# rawbroker policy read from' >"$tmp/prep.exp2"
+grep -v '^# rawbroker policy read from' "$tmp/prep.exp" >"$tmp/prep.exp1"
+sed -i 's/  # line [0-9]*$//; /# warning (line/d' "$tmp/prep.exp1" "$tmp/prep.exp2"
+same "explain prep: explaining the explanation changes nothing but lines" \
+	"$tmp/prep.exp1" "$tmp/prep.exp2" '^	receive icmpv6 echo-reply'
+cat >"$tmp/badprep.conf" <<'EOF'
+rule probe {
+	match uid 4242
+	allow inet icmp
+	receive icmp echo-reply pong
+	rate 10
+}
+EOF
+expect "check: a bad receive type names file:line:col" 1 '' \
+	"badprep\.conf:4:26: error: expected an ICMP message type \(a name such as echo-reply" \
+	"$bin" check "$tmp/badprep.conf"
+expect "check: a rate without /s names file:line:col" 1 '' \
+	"badprep\.conf:5:7: error: expected a rate such as 10/s" \
+	"$bin" check "$tmp/badprep.conf"
 expect "query: --source is bound" 0 '^bind: 192\.0\.2\.9 ' '' \
 	"$bin" query "$tmp/clean.conf" --uid 0 --source 192.0.2.9 inet icmp
 expect "query: no --source, no bind" 0 '^bind: none' '' \
@@ -232,6 +319,23 @@ expect "seccomp --rule ping: exits 0" 0 '^# filter for arch ' '' \
 	"$bin" seccomp --rule ping --format pfc "$src/contrib/rawbroker.conf"
 same "seccomp --rule ping: the default confinement, as for every rule" \
 	"$tmp/client.pfc" "$tmp/out" 'action ERRNO\(1\);'
+expect "seccomp --rule with hdrincl allow: exits 0" 0 '^# filter for arch ' '' \
+	"$bin" seccomp --rule probe --format pfc "$tmp/prep.conf"
+cp "$tmp/out" "$tmp/hdrincl.pfc"
+# Two fewer denials (IP_HDRINCL, IPV6_HDRINCL), everything else the same.
+n=$((n + 1))
+want=$(($(grep -c 'action ERRNO' "$tmp/client.pfc") - 2))
+got=$(grep -c 'action ERRNO' "$tmp/hdrincl.pfc")
+if [ "$got" = "$want" ]; then
+	echo "ok $n - seccomp --rule with hdrincl allow: two fewer denials than the default"
+else
+	failed=$((failed + 1))
+	echo "not ok $n - seccomp --rule with hdrincl allow: $got denials, wanted $want"
+fi
+expect "seccomp --rule with hdrincl allow: OCI has no IP_HDRINCL entry" 0 '' '' \
+	bash -c '! "$0" seccomp --rule probe --format oci "$1" | grep -q HDRINCL' "$bin" "$tmp/prep.conf"
+expect "seccomp without --rule: the default keeps IP_HDRINCL denied" 0 'IP_HDRINCL' '' \
+	"$bin" seccomp --format oci "$tmp/prep.conf"
 expect "seccomp -o OUT: exits 0, prints nothing" 0 '' '' \
 	"$bin" seccomp "$tmp/clean.conf" --format pfc -o "$tmp/o.pfc"
 same "seccomp -o OUT: writes what stdout gets" "$tmp/client.pfc" "$tmp/o.pfc" \
@@ -330,8 +434,8 @@ expect "usage: query with an unknown family" 2 '' "unknown family 'inet4'" \
 expect "usage: query with a crossed protocol" 2 '' \
 	"protocol 'icmpv6' does not go with family 'inet'" \
 	"$bin" query "$tmp/clean.conf" --uid 0 inet icmpv6
-expect "usage: query with an unknown type" 2 '' "unknown socket type 'dgram'" \
-	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp dgram
+expect "usage: query with an unknown type" 2 '' "unknown socket type 'seqpacket'" \
+	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp seqpacket
 expect "usage: query with a source of the other family" 2 '' \
 	"--source '::1' is not an IPv4 address" \
 	"$bin" query "$tmp/clean.conf" --uid 0 inet icmp --source ::1

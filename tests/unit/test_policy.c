@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "policy.h"
@@ -191,6 +192,24 @@ static const struct valid_case valid_cases[] = {
 	{ "valid_minimal", IN_RULE("match any\nallow inet icmp"), 1, 0 },
 	{ "valid_options", IN_RULE("match any\nallow inet6 icmpv6\noptions ipv6-hopopts\n"
 				   "options ipv6-dstopts"), 1, 0 },
+	{ "valid_prepare_all",
+	  IN_RULE("match uid 1000\nallow inet icmp\nallow inet6 icmpv6\nallow inet icmp dgram\n"
+		  "source 192.0.2.0/24 2001:db8::/32\ndefault-source 2001:db8::1 192.0.2.7\n"
+		  "device eth0\nmark 0x10\nreceive icmp echo-reply 3 time-exceeded\n"
+		  "receive icmpv6 echo-reply packet-too-big 1\nrcvbuf 256k\nsndbuf 1m\n"
+		  "rate 10/s burst 30\nconnections 4\nhdrincl deny"), 1, 0 },
+	{ "valid_limits_unlimited",
+	  IN_RULE("match uid 1\nallow inet icmp\nrate unlimited\nconnections unlimited"), 1, 0 },
+	{ "valid_rate_no_burst", IN_RULE("match uid 1\nallow inet icmp\nrate 5/s"), 1, 0 },
+	{ "valid_dgram_v6", IN_RULE("match uid 1\nallow inet6 icmpv6 dgram"), 1, 0 },
+	{ "valid_broker_block",
+	  "broker {\n  listen /run/rb.sock\n  socket-mode 0660\n  socket-owner alice\n"
+	  "  socket-group staff\n  user rawbroker\n  max-connections 100\n"
+	  "  request-timeout 500ms\n  idle-timeout 2m\n  log syslog local2\n"
+	  "  log-level debug\n}\n" IN_RULE("match uid 1\nallow inet icmp"), 1, 0 },
+	{ "valid_broker_block_only", "broker {\n  log stderr\n}\n", 0, 1 },
+	{ "valid_broker_numeric_owner", "broker {\nsocket-owner 0\nsocket-group 0\n}\n"
+	  IN_RULE("match uid 1\nallow inet icmp"), 1, 0 },
 	{ "valid_raw_udp_tcp_opt_in",
 	  IN_RULE("match any\nallow inet6 udp raw\nallow inet tcp\nallow inet udp"), 1, 0 },
 	{ "valid_comments_and_blanks",
@@ -288,8 +307,8 @@ static const struct error_case error_cases[] = {
 	/* top level */
 	{ "err_close_outside", TEXT("}\n"), 1, 1, "'}' outside a rule" },
 	{ "err_statement_at_top", TEXT("match any\n"), 1, 1,
-	  "expected 'rule', found 'match'" },
-	{ "err_keyword_case", TEXT("Rule a {\n"), 1, 1, "expected 'rule', found 'Rule'" },
+	  "expected one of 'rule', 'broker', found 'match'" },
+	{ "err_keyword_case", TEXT("Rule a {\n"), 1, 1, "expected one of 'rule', 'broker', found 'Rule'" },
 	{ "err_rule_no_name", TEXT("rule\n"), 1, 5,
 	  "expected a rule name after 'rule', found end of line" },
 	{ "err_rule_brace_no_name", TEXT("rule {\n"), 1, 6,
@@ -326,7 +345,9 @@ static const struct error_case error_cases[] = {
 	  "rule 'a' has no 'allow' line" },
 	/* statements */
 	{ "err_unknown_statement", TEXT(IN_RULE("\tpermit inet icmp")), 2, 2,
-	  "expected one of 'match', 'allow', 'source', 'options', found 'permit'" },
+	  "expected one of 'match', 'allow', 'source', 'default-source', 'device', "
+	  "'mark', 'receive', 'rcvbuf', 'sndbuf', 'rate', 'connections', 'options', "
+	  "'hdrincl', found 'permit'" },
 	{ "err_options_none", TEXT(IN_RULE("options")), 2, 8,
 	  "expected an option (ipv6-hopopts, ipv6-dstopts), found end of line" },
 	{ "err_options_unknown", TEXT(IN_RULE("options ipv6-hopopts ip-hdrincl")), 2, 22,
@@ -388,12 +409,112 @@ static const struct error_case error_cases[] = {
 	  "protocol 'icmp' does not go with family 'inet6'" },
 	{ "err_allow_ipproto_raw", TEXT(IN_RULE("allow inet raw")), 2, 12,
 	  "protocol 'raw' is not supported" },
-	{ "err_allow_dgram", TEXT(IN_RULE("allow inet icmp dgram")), 2, 17,
-	  "socket type 'dgram' is not supported" },
+	{ "err_allow_dgram_udp", TEXT(IN_RULE("allow inet udp dgram")), 2, 16,
+	  "'dgram' means ping sockets, which exist only for icmp and icmpv6, not 'udp'" },
 	{ "err_allow_stream", TEXT(IN_RULE("allow inet6 icmpv6 stream")), 2, 20,
 	  "socket type 'stream' is not supported" },
 	{ "err_allow_bad_type", TEXT(IN_RULE("allow inet icmp seqpacket")), 2, 17,
-	  "expected a socket type (raw), found 'seqpacket'" },
+	  "expected a socket type (raw, dgram), found 'seqpacket'" },
+	/* socket preparation */
+	{ "err_default_source_prefix", TEXT(IN_RULE("default-source 192.0.2.0/24")), 2, 16,
+	  "expected an address, found the prefix '192.0.2.0/24'" },
+	{ "err_default_source_bad", TEXT(IN_RULE("default-source 300.1.1.1")), 2, 16,
+	  "expected an IPv4 or IPv6 address, found '300.1.1.1'" },
+	{ "err_default_source_two_v4", TEXT(IN_RULE("default-source 192.0.2.1 192.0.2.2")), 2,
+	  26, "already has a default IPv4 source" },
+	{ "err_default_source_three", TEXT(IN_RULE("default-source 192.0.2.1 ::1 ::2")), 2, 30,
+	  "expected end of line after two addresses" },
+	{ "err_default_source_empty", TEXT(IN_RULE("default-source")), 2, 15,
+	  "expected an IPv4 or IPv6 address after 'default-source', found end of line" },
+	{ "err_default_source_outside",
+	  TEXT(IN_RULE("match any\nallow inet icmp\nsource 192.0.2.0/24\n"
+		       "default-source 198.51.100.1")), 5, 16,
+	  "the default IPv4 source of rule 'a' is not among its sources" },
+	{ "err_device_slash", TEXT(IN_RULE("device a/b")), 2, 8,
+	  "invalid interface name 'a/b'" },
+	{ "err_device_long", TEXT(IN_RULE("device abcdefghijklmnop")), 2, 8,
+	  "use 1 to 15 characters" },
+	{ "err_device_twice", TEXT(IN_RULE("device lo\ndevice eth0")), 3, 1,
+	  "'device' is already set on line 2" },
+	{ "err_device_two_values", TEXT(IN_RULE("device lo eth0")), 2, 11,
+	  "expected end of line after 'lo', found 'eth0'" },
+	{ "err_device_none", TEXT(IN_RULE("device")), 2, 7,
+	  "expected an interface name after 'device', found end of line" },
+	{ "err_mark_zero", TEXT(IN_RULE("mark 0")), 2, 6,
+	  "value '0' is out of range for a mark (1..4294967295)" },
+	{ "err_mark_text", TEXT(IN_RULE("mark ten")), 2, 6,
+	  "expected a mark (decimal or 0x hex, 1..4294967295), found 'ten'" },
+	{ "err_mark_too_big", TEXT(IN_RULE("mark 0x100000000")), 2, 6, "out of range" },
+	{ "err_mark_bad_hex", TEXT(IN_RULE("mark 0xfg")), 2, 6, "expected a mark" },
+	{ "err_receive_no_proto", TEXT(IN_RULE("receive echo-reply")), 2, 9,
+	  "expected 'icmp' or 'icmpv6' after 'receive', found 'echo-reply'" },
+	{ "err_receive_no_types", TEXT(IN_RULE("receive icmp")), 2, 13,
+	  "expected at least one ICMP message type" },
+	{ "err_receive_unknown", TEXT(IN_RULE("receive icmpv6 echo-reply pong")), 2, 27,
+	  "expected an ICMPv6 message type (a name such as echo-reply" },
+	{ "err_receive_v4_name_in_v6", TEXT(IN_RULE("receive icmpv6 source-quench")), 2, 16,
+	  "expected an ICMPv6 message type" },
+	{ "err_receive_number_range", TEXT(IN_RULE("receive icmp 256")), 2, 14,
+	  "value '256' is out of range for a message type (0..255)" },
+	{ "err_receive_twice", TEXT(IN_RULE("receive icmp 0\nreceive icmp 3")), 3, 1,
+	  "rule 'a' already has 'receive icmp' (line 2)" },
+	{ "err_rcvbuf_unit", TEXT(IN_RULE("rcvbuf 12q")), 2, 8,
+	  "expected a size such as 262144, 256k or 1m, found '12q'" },
+	{ "err_rcvbuf_small", TEXT(IN_RULE("rcvbuf 100")), 2, 8, "too small (at least 1k)" },
+	{ "err_sndbuf_huge", TEXT(IN_RULE("sndbuf 512m")), 2, 8,
+	  "value '512' is out of range for a size (1..256)" },
+	{ "err_rate_no_unit", TEXT(IN_RULE("rate 10")), 2, 6,
+	  "expected a rate such as 10/s (grants per second), or 'unlimited', found '10'" },
+	{ "err_rate_zero", TEXT(IN_RULE("rate 0/s")), 2, 6, "out of range for a rate" },
+	{ "err_rate_burst_missing", TEXT(IN_RULE("rate 10/s burst")), 2, 16,
+	  "expected the burst (1..1000000) after 'burst', found end of line" },
+	{ "err_rate_not_burst", TEXT(IN_RULE("rate 10/s bursts 3")), 2, 11,
+	  "expected 'burst' or end of line after the rate, found 'bursts'" },
+	{ "err_rate_unlimited_extra", TEXT(IN_RULE("rate unlimited burst 3")), 2, 16,
+	  "expected end of line after 'unlimited'" },
+	{ "err_rate_twice", TEXT(IN_RULE("rate 1/s\nrate 2/s")), 3, 1,
+	  "'rate' is already set on line 2" },
+	{ "err_connections_negative", TEXT(IN_RULE("connections -1")), 2, 13,
+	  "expected a number of connections (1..1000000), found '-1'" },
+	{ "err_connections_zero", TEXT(IN_RULE("connections 0")), 2, 13, "out of range" },
+	{ "err_hdrincl_word", TEXT(IN_RULE("hdrincl yes")), 2, 9,
+	  "expected 'allow' or 'deny' after 'hdrincl', found 'yes'" },
+	/* the broker block */
+	{ "err_broker_no_brace", TEXT("broker\n}\n"), 1, 7, "expected '{' after 'broker'" },
+	{ "err_broker_twice", TEXT("broker {\n}\nbroker {\n}\n"), 3, 1,
+	  "a policy has one 'broker' block; the first is on line 1" },
+	{ "err_broker_unclosed", TEXT("broker {\n  log stderr\n"), 3, 1,
+	  "expected '}' to close the 'broker' block (opened on line 1), found end of file" },
+	{ "err_broker_rule_inside", TEXT("broker {\nrule a {\n"), 2, 1,
+	  "found 'rule' inside the 'broker' block" },
+	{ "err_broker_in_rule", TEXT("rule a {\nbroker {\n"), 2, 1,
+	  "found 'broker' inside rule 'a'" },
+	{ "err_broker_rule_statement", TEXT("broker {\n  match any\n}\n"), 2, 3,
+	  "expected one of 'listen', 'socket-mode'" },
+	{ "err_broker_listen_relative", TEXT("broker {\nlisten run/rb.sock\n}\n"), 2, 8,
+	  "expected an absolute socket path" },
+	{ "err_broker_mode", TEXT("broker {\nsocket-mode 0888\n}\n"), 2, 13,
+	  "expected an octal mode such as 0660" },
+	{ "err_broker_mode_big", TEXT("broker {\nsocket-mode 01777\n}\n"), 2, 13,
+	  "at most 0777" },
+	{ "err_broker_owner_unknown", TEXT("broker {\nsocket-owner carol\n}\n"), 2, 14,
+	  "unknown user 'carol': the broker cannot give its socket to it" },
+	{ "err_broker_timeout_unit", TEXT("broker {\nrequest-timeout 5\n}\n"), 2, 17,
+	  "expected a duration such as 500ms, 5s or 2m, found '5'" },
+	{ "err_broker_timeout_range", TEXT("broker {\nrequest-timeout 1ms\n}\n"), 2, 17,
+	  "'request-timeout' '1ms' is out of range" },
+	{ "err_broker_idle_range", TEXT("broker {\nidle-timeout 2000m\n}\n"), 2, 14,
+	  "out of range" },
+	{ "err_broker_log", TEXT("broker {\nlog file\n}\n"), 2, 5,
+	  "expected 'stderr' or 'syslog [FACILITY]' after 'log', found 'file'" },
+	{ "err_broker_facility", TEXT("broker {\nlog syslog kern\n}\n"), 2, 12,
+	  "expected a syslog facility (daemon, auth" },
+	{ "err_broker_level", TEXT("broker {\nlog-level verbose\n}\n"), 2, 11,
+	  "expected a log level (debug, info, warn, error), found 'verbose'" },
+	{ "err_broker_maxconn", TEXT("broker {\nmax-connections 0\n}\n"), 2, 17,
+	  "out of range" },
+	{ "err_broker_twice_stmt", TEXT("broker {\nlog stderr\nlog stderr\n}\n"), 3, 1,
+	  "'log' is already set on line 2" },
 	{ "err_allow_extra", TEXT(IN_RULE("allow inet icmp raw now")), 2, 21,
 	  "expected end of line after 'raw', found 'now'" },
 	/* source */
@@ -474,6 +595,15 @@ static const struct warning_case warning_cases[] = {
 	{ "warn_option_twice", IN_RULE("match any\nallow inet6 icmpv6\n"
 				       "options ipv6-hopopts ipv6-dstopts\noptions ipv6-hopopts"),
 	  1, 5, 9, "option 'ipv6-hopopts' named twice" },
+	{ "warn_receive_type_twice", IN_RULE("match any\nallow inet icmp\n"
+					     "receive icmp 0 echo-reply"), 1, 4, 16,
+	  "message type 'echo-reply' named twice" },
+	{ "warn_receive_not_allowed", IN_RULE("match uid 1\nallow inet icmp\n"
+					      "receive icmpv6 echo-reply"), 1, 4, 1,
+	  "rule 'a' has 'receive icmpv6' but allows no inet6 icmpv6 socket" },
+	{ "warn_default_source_not_allowed", IN_RULE("match uid 1\nallow inet icmp\n"
+						     "default-source ::1"), 1, 4, 16,
+	  "rule 'a' has a default IPv6 source but allows no inet6 socket" },
 	{ "warn_unknown_user", IN_RULE("match user alice carol\nallow inet icmp"), 1,
 	  2, 18, "unknown user 'carol': it never matches" },
 	{ "warn_unknown_group", IN_RULE("match group wheel\nallow inet icmp"), 2,
@@ -673,10 +803,12 @@ static const struct check_case check_cases[] = {
 	  0, 0, 0, NULL },
 	/* risky grants */
 	{ "check_raw_udp", IN_RULE("match uid 7\n  allow inet6 udp raw"),
-	  1, 3, 3, "rule 'a' allows raw udp sockets for inet6: such a socket sees "
+	  1, 3, 3, "rule 'a' allows raw udp sockets for inet6 with no receive filter: "
+	  "such a socket sees "
 	  "the udp traffic of the whole network namespace" },
 	{ "check_raw_tcp", IN_RULE("match uid 7\nallow inet icmp\nallow inet tcp"),
-	  1, 4, 1, "rule 'a' allows raw tcp sockets for inet: such a socket sees "
+	  1, 4, 1, "rule 'a' allows raw tcp sockets for inet with no receive filter: "
+	  "such a socket sees "
 	  "the tcp traffic of the whole network namespace" },
 	{ "check_icmp_not_risky", IN_RULE("match uid 7\nallow inet icmp\n"
 					  "allow inet6 icmpv6\nsource any"),
@@ -701,6 +833,16 @@ static const struct check_case check_cases[] = {
 	  0, 0, 0, NULL },
 	{ "check_source_any_not_match_any", IN_RULE("match gid 50\nallow inet icmp\n"
 						    "source any"),
+	  0, 0, 0, NULL },
+	{ "check_match_any_source_any_device", IN_RULE("match any\nallow inet icmp\n"
+						       "source any\ndevice eth0"),
+	  0, 0, 0, NULL },
+	{ "check_match_any_no_device_says_so", IN_RULE("match any\nallow inet icmp"),
+	  1, 2, 1, "on any device (a 'device' line would pin one)" },
+	{ "check_hdrincl_allow", IN_RULE("match uid 7\nallow inet icmp\n  hdrincl allow"),
+	  1, 4, 3, "rule 'a' has 'hdrincl allow': its clients' seccomp profile lets "
+	  "them write whole IP headers" },
+	{ "check_hdrincl_deny", IN_RULE("match uid 7\nallow inet icmp\nhdrincl deny"),
 	  0, 0, 0, NULL },
 	{ "check_all_kinds_in_one_rule",
 	  IN_RULE("match any\nallow inet6 udp\nallow inet tcp"),
@@ -1029,6 +1171,160 @@ add(struct text *t, const char *fmt, ...)
 	t->len += (size_t)n;
 }
 
+static void round_trip(const char *what, const char *text);
+
+/* How the deciding rule prepares a socket, per family and protocol. */
+static void test_decide_prepare(void **state)
+{
+	static const char text[] =
+		"rule probe {\n"
+		"  match uid 1000\n"
+		"  allow inet icmp\n  allow inet6 icmpv6\n  allow inet udp\n"
+		"  source 192.0.2.0/24 2001:db8::/32\n"
+		"  default-source 192.0.2.7 2001:db8::1\n"
+		"  device eth0\n  mark 0x10\n"
+		"  receive icmp echo-reply time-exceeded\n"
+		"  receive icmpv6 129 dest-unreachable\n"
+		"  rcvbuf 256k\n  sndbuf 65536\n"
+		"  rate 10/s burst 30\n  connections 4\n  hdrincl allow\n"
+		"}\n"
+		"rule plain {\n  match uid 1001\n  allow inet icmp\n}\n";
+	struct rb_peer peer = { .uid = 1000, .gid = 1000 };
+	struct rb_query q4 = { .family = AF_INET, .protocol = IPPROTO_ICMP, .type = SOCK_RAW };
+	struct rb_query q6 = { .family = AF_INET6, .protocol = IPPROTO_ICMPV6,
+			       .type = SOCK_RAW };
+	struct rb_query qu = { .family = AF_INET, .protocol = IPPROTO_UDP, .type = SOCK_RAW };
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+	struct rb_decision dec;
+	struct rb_limits lim;
+	struct rb_prepare conf;
+	char a[INET6_ADDRSTRLEN];
+
+	(void)state;
+	assert_int_equal(parse(text, &pol, &d), 0);
+
+	assert_int_equal(rb_policy_decide(pol, &peer, &q4, &dec), 0);
+	assert_int_equal(dec.verdict, RB_ALLOW);
+	assert_string_equal(dec.prep.device, "eth0");
+	assert_true(dec.prep.has_mark);
+	assert_int_equal(dec.prep.mark, 0x10);
+	assert_true(dec.prep.has_receive);
+	assert_true(rb_icmp_types_has(&dec.prep.receive, 0));
+	assert_true(rb_icmp_types_has(&dec.prep.receive, 11));
+	assert_false(rb_icmp_types_has(&dec.prep.receive, 3));
+	assert_false(rb_icmp_types_has(&dec.prep.receive, 8));
+	assert_false(rb_icmp_types_has(&dec.prep.receive, 129));
+	assert_true(dec.prep.has_default_source);
+	inet_ntop(AF_INET, &dec.prep.default_source.v4, a, sizeof(a));
+	assert_string_equal(a, "192.0.2.7");
+	assert_int_equal(dec.prep.rcvbuf, 256 * 1024);
+	assert_int_equal(dec.prep.sndbuf, 65536);
+	assert_true(dec.prep.hdrincl);
+	assert_int_equal(dec.limits.rate, 10);
+	assert_int_equal(dec.limits.burst, 30);
+	assert_int_equal(dec.limits.connections, 4);
+
+	assert_int_equal(rb_policy_decide(pol, &peer, &q6, &dec), 0);
+	assert_int_equal(dec.verdict, RB_ALLOW);
+	assert_true(dec.prep.has_receive);
+	assert_true(rb_icmp_types_has(&dec.prep.receive, 129));
+	assert_true(rb_icmp_types_has(&dec.prep.receive, 1));
+	assert_false(rb_icmp_types_has(&dec.prep.receive, 0));
+	inet_ntop(AF_INET6, &dec.prep.default_source.v6, a, sizeof(a));
+	assert_string_equal(a, "2001:db8::1");
+
+	/* no receive filter for raw udp: the language has none for it */
+	assert_int_equal(rb_policy_decide(pol, &peer, &qu, &dec), 0);
+	assert_int_equal(dec.verdict, RB_ALLOW);
+	assert_false(dec.prep.has_receive);
+	assert_string_equal(dec.prep.device, "eth0");
+
+	/* a rule that says nothing: no preparation, the default limits */
+	peer.uid = peer.gid = 1001;
+	assert_int_equal(rb_policy_decide(pol, &peer, &q4, &dec), 0);
+	assert_int_equal(dec.verdict, RB_ALLOW);
+	assert_string_equal(dec.prep.device, "");
+	assert_false(dec.prep.has_mark || dec.prep.has_receive ||
+		     dec.prep.has_default_source || dec.prep.hdrincl);
+	assert_int_equal(dec.prep.rcvbuf, 0);
+	assert_int_equal(dec.limits.rate, 100);
+	assert_int_equal(dec.limits.burst, 200);
+	assert_int_equal(dec.limits.connections, 64);
+
+	/* per-connection limits: the first rule whose match fits */
+	rb_policy_peer_limits(pol, &peer, &lim);
+	assert_int_equal(lim.connections, 64);
+	peer.uid = peer.gid = 1000;
+	rb_policy_peer_limits(pol, &peer, &lim);
+	assert_int_equal(lim.connections, 4);
+	assert_int_equal(lim.rate, 10);
+	peer.uid = peer.gid = 4242; /* no rule fits: the defaults */
+	rb_policy_peer_limits(pol, &peer, &lim);
+	assert_int_equal(lim.connections, 64);
+
+	/* client confinement by rule name */
+	assert_int_equal(rb_policy_rule_confinement(pol, "probe", &conf), 0);
+	assert_true(conf.hdrincl);
+	assert_int_equal(rb_policy_rule_confinement(pol, "plain", &conf), 0);
+	assert_false(conf.hdrincl);
+	assert_int_equal(rb_policy_rule_confinement(pol, NULL, &conf), 0);
+	assert_false(conf.hdrincl);
+	assert_int_equal(rb_policy_rule_confinement(pol, "nope", &conf), -ENOENT);
+
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+}
+
+/* The broker block, and what is unset without one. */
+static void test_global_settings(void **state)
+{
+	static const char text[] =
+		"broker {\n  listen /run/x/rb.sock\n  socket-mode 0660\n"
+		"  socket-owner alice\n  socket-group probes\n  user rawbroker\n"
+		"  max-connections 300\n  request-timeout 1500ms\n  idle-timeout 2m\n"
+		"  log syslog local4\n  log-level warn\n}\n";
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+	const struct rb_global *g;
+
+	(void)state;
+	assert_int_equal(parse(text, &pol, &d), 0);
+	g = rb_policy_global(pol);
+	assert_string_equal(g->listen, "/run/x/rb.sock");
+	assert_true(g->has_mode);
+	assert_int_equal(g->mode, 0660);
+	assert_true(g->has_owner);
+	assert_int_equal(g->owner, 1000);
+	assert_true(g->has_group);
+	assert_int_equal(g->group, 500);
+	assert_string_equal(g->user, "rawbroker");
+	assert_int_equal(g->max_connections, 300);
+	assert_int_equal(g->request_timeout_ms, 1500);
+	assert_int_equal(g->idle_timeout_ms, 120000);
+	assert_int_equal(g->log, RB_LOG_SYSLOG);
+	assert_int_equal(g->syslog_facility, LOG_LOCAL4);
+	assert_int_equal(g->log_level, 2);
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+
+	assert_int_equal(parse(IN_RULE("match uid 1\nallow inet icmp"), &pol, &d), 0);
+	g = rb_policy_global(pol);
+	assert_string_equal(g->listen, "");
+	assert_false(g->has_mode || g->has_owner || g->has_group);
+	assert_string_equal(g->user, "");
+	assert_int_equal(g->max_connections, 0);
+	assert_int_equal(g->request_timeout_ms, 0);
+	assert_int_equal(g->idle_timeout_ms, 0);
+	assert_int_equal(g->log, RB_LOG_UNSET);
+	assert_int_equal(g->log_level, -1);
+	rb_policy_free(pol);
+	rb_diags_free(&d);
+
+	/* the block survives explain */
+	round_trip("global", text);
+}
+
 /* Options: first fitting rule that names the option; peers of other
  * rules may not hand the broker descriptors at all. */
 static void test_decide_option(void **state)
@@ -1073,7 +1369,7 @@ static void test_several_errors_one_pass(void **state)
 	static const char text[] =
 		"rule a {\n"
 		"\tmatch uid x\n"         /* 2 */
-		"\tallow inet icmp dgram\n" /* 3 */
+		"\tallow inet udp dgram\n" /* 3 */
 		"\tsource 1.2.3.4/8\n"    /* 4 */
 		"\tmatch any\n"           /* 5 */
 		"}\n"
@@ -1777,8 +2073,9 @@ static void test_explain_text(void **state)
 	expect_text(out, "\tmatch group staff  # group staff (gid 50)\n");
 	/* the type and the default source made explicit */
 	expect_text(out, "\tallow inet icmp raw\n\tallow inet6 udp raw\n"
-		    "\tsource any  # the default: the rule has no 'source' line\n"
-		    "\t# options: none\n}\n");
+		    "\tsource any  # the default: the rule has no 'source' line\n");
+	expect_text(out, "\t# options: none\n\thdrincl deny  # client confinement; the "
+		    "default\n}\n");
 	/* the check's warnings as comments in the rule */
 	expect_text(out, "rule ops {  # line 1\n\t# warning (line 5): rule 'ops' allows "
 		    "raw udp sockets for inet6");
@@ -1902,6 +2199,8 @@ static void test_policy_equal(void **state)
 
 static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_several_errors_one_pass),
+	cmocka_unit_test(test_decide_prepare),
+	cmocka_unit_test(test_global_settings),
 		cmocka_unit_test(test_decide_option),
 	cmocka_unit_test(test_error_cap),
 	cmocka_unit_test(test_warning_cap),
