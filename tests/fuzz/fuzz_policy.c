@@ -239,6 +239,10 @@ static void check_rules(const struct rb_policy *pol)
 			check_decision(&dec);
 			CHECK(dec.verdict == RB_ALLOW);
 			CHECK(dec.line <= r->line);
+			CHECK(memchr(dec.prep.device, '\0', sizeof(dec.prep.device)) != NULL);
+			CHECK(!dec.prep.has_mark || dec.prep.mark != 0);
+			CHECK(!dec.prep.has_receive || q.protocol == IPPROTO_ICMP ||
+			      q.protocol == IPPROTO_ICMPV6);
 
 			q.has_source = true;
 			for (size_t s = 0; s < r->nsource && s < 8; s++) {
@@ -287,6 +291,25 @@ static void check_policy(const struct rb_policy *pol)
 		CHECK(rb_policy_decide_option(pol, peer, 0, &dec) == -EINVAL);
 		CHECK(rb_policy_decide_option(pol, peer, 3, &dec) == -EINVAL);
 		CHECK(rb_policy_peer_may_set_options(pol, peer) == any_opt);
+		{
+			struct rb_limits lim;
+
+			rb_policy_peer_limits(pol, peer, &lim);
+			CHECK(lim.rate == 0 || lim.burst >= 1);
+		}
+	}
+	{
+		const struct rb_global *g = rb_policy_global(pol);
+		struct rb_prepare conf;
+
+		CHECK(g != NULL);
+		CHECK(memchr(g->listen, '\0', sizeof(g->listen)) != NULL);
+		CHECK(memchr(g->user, '\0', sizeof(g->user)) != NULL);
+		CHECK(g->log_level >= -1 && g->log_level <= 3);
+		CHECK(!g->has_mode || g->mode <= 0777);
+		CHECK(rb_policy_rule_confinement(pol, NULL, &conf) == 0 && !conf.hdrincl);
+		for (size_t i = 0; i < pol->nrules; i++)
+			CHECK(rb_policy_rule_confinement(pol, pol->rules[i].name, &conf) == 0);
 	}
 	CHECK(rb_policy_decide(pol, NULL, &queries[0], &dec) == -EINVAL);
 	check_rules(pol);
