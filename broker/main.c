@@ -21,15 +21,21 @@
 #include "broker.h"
 #include "log.h"
 #include "sandbox.h"
+#include "supervise.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
 #define DEFAULT_USER "rawbroker"
+#define DEFAULT_RUN_AS "nobody"
+#ifndef RB_PRELOAD_DEFAULT
+#define RB_PRELOAD_DEFAULT "/usr/local/lib/librawbroker-preload.so"
+#endif
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: rawbrokerd [OPTION]...\n"
+		"       rawbrokerd [OPTION]... -- COMMAND [ARG]...   (supervisor mode)\n"
 		"Hand pre-bound raw ICMP/ICMPv6 sockets to unprivileged programs, as a\n"
 		"policy allows, over a unix socket.\n"
 		"\n"
@@ -56,6 +62,17 @@ static void usage(FILE *f)
 		"                           PFC, for the options given) and exit\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
+		"\n"
+		"Supervisor mode (-- COMMAND): start COMMAND as --run-as, with no\n"
+		"capabilities, NO_NEW_PRIVS, the client seccomp profile of --rule, the\n"
+		"shim preloaded and RAWBROKER_SOCKET set; serve it; pass SIGTERM, SIGINT\n"
+		"and SIGHUP on to it; exit with its status (128+N for signal N).\n"
+		"      --run-as USER        the command's user: a name (its groups via\n"
+		"                           initgroups) or UID:GID (no supplementary groups)\n"
+		"                           (default " DEFAULT_RUN_AS ")\n"
+		"      --rule NAME          whose client confinement the command gets (default:\n"
+		"                           the strictest, IP_HDRINCL denied)\n"
+		"      --preload PATH       the shim (default " RB_PRELOAD_DEFAULT ")\n"
 		"\n"
 		"Options left out take their value from the policy's 'broker { }' block,\n"
 		"then the default; the command line wins over the file.\n"
@@ -218,7 +235,7 @@ static struct rb_policy *load_policy(const char *path, bool to_stderr_plain)
 int main(int argc, char **argv)
 {
 	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG,
-	       OPT_PRINT_SECCOMP };
+	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -233,6 +250,9 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
+		{ "run-as", required_argument, NULL, OPT_RUN_AS },
+		{ "rule", required_argument, NULL, OPT_RULE },
+		{ "preload", required_argument, NULL, OPT_PRELOAD },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -255,6 +275,9 @@ int main(int argc, char **argv)
 	struct broker b = { .cfg = &cfg, .listen_fd = -1, .epfd = -1, .sigfd = -1 };
 	bool check_only = false, print_seccomp = false;
 	struct sandbox_opts sb = { 0 };
+	struct supervise_opts sup = { .run_as = DEFAULT_RUN_AS, .preload = RB_PRELOAD_DEFAULT,
+				      .close_fd = -1 };
+	const char *rule = NULL;
 	int c, lvl, r;
 
 	while ((c = getopt_long(argc, argv, "p:s:u:m:o:g:c:l:thV", opts, NULL)) != -1) {
@@ -317,6 +340,15 @@ int main(int argc, char **argv)
 		case OPT_PRINT_SECCOMP:
 			print_seccomp = true;
 			break;
+		case OPT_RUN_AS:
+			sup.run_as = optarg;
+			break;
+		case OPT_RULE:
+			rule = optarg;
+			break;
+		case OPT_PRELOAD:
+			sup.preload = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -328,7 +360,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	/* Supervisor mode: what follows "--" is the command. */
+	if (optind < argc && optind > 1 && strcmp(argv[optind - 1], "--") == 0)
+		sup.argv = argv + optind;
+	else if (optind != argc) {
 		fprintf(stderr, "rawbrokerd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
@@ -366,6 +401,24 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	fit_connection_limit(&cfg);
 	b.listen_fd = server_listen(&cfg);
+	if (sup.argv) {
+		sigset_t mask;
+
+		/* Before the fork, so no signal is lost until the signalfd. */
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGHUP);
+		sigaddset(&mask, SIGCHLD);
+		if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+			fatal("sigprocmask");
+		if (rb_policy_rule_confinement(b.policy, rule, &sup.conf) < 0)
+			fatalx("--rule %s: the policy has no such rule", rule);
+		sup.socket_path = cfg.socket_path;
+		sup.close_fd = b.listen_fd;
+		supervise_start(&sup);
+		sb.supervise = true;
+	}
 	priv_drop(cfg.user);
 	sb.syslog = cfg.log_target == RB_LOG_SYSLOG; /* the policy's block too */
 	sandbox_load(&sb);
@@ -374,5 +427,5 @@ int main(int argc, char **argv)
 	server_shutdown(&b);
 	rb_policy_free(b.policy);
 	log_info("stopped");
-	return 0;
+	return sup.argv ? supervise_exit_code() : 0;
 }

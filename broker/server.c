@@ -27,6 +27,7 @@
 #include "frame.h"
 #include "uidlimits.h"
 #include "log.h"
+#include "supervise.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
@@ -542,8 +543,20 @@ static void handle_signal(struct broker *b)
 	struct signalfd_siginfo si;
 
 	while (read(b->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		/* Supervisor mode: SIGTERM, SIGINT and SIGHUP go on to the
+		 * command (SIGHUP also reloads); the broker stops when the
+		 * command is over (supervise.c). */
+		if (si.ssi_signo == SIGCHLD) {
+			if (supervise_reap())
+				b->stop = true;
+			continue;
+		}
+		if (supervise_active())
+			supervise_forward((int)si.ssi_signo);
 		if (si.ssi_signo == SIGHUP) {
 			reload_policy(b);
+		} else if (supervise_active()) {
+			log_info("signal %d: passed on to the command", (int)si.ssi_signo);
 		} else {
 			log_info("signal %d: shutting down", (int)si.ssi_signo);
 			b->stop = true;
@@ -560,6 +573,7 @@ int server_run(struct broker *b)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD); /* supervisor mode */
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		fatal("sigprocmask");
 	b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * supervise.c - supervisor mode: rawbrokerd [OPTION]... -- COMMAND [ARG]...
+ *
+ * The broker starts the measurement daemon itself, so its confinement
+ * cannot be skipped: COMMAND runs as --run-as (a name: its passwd uid and
+ * gid and, through initgroups(), its supplementary groups, so a policy may
+ * match them; UID:GID: no supplementary groups), with every capability set
+ * empty (the bounding set too, where CAP_SETPCAP allows), NO_NEW_PRIVS, the
+ * client seccomp profile of --rule installed (policy/client_seccomp.c, the
+ * same table rawbroker-policy exports), the shim in LD_PRELOAD and
+ * RAWBROKER_SOCKET naming our socket.
+ *
+ * Why a relay process: the broker, once dropped to its own user, may not
+ * signal a process of another user (kill(2) checks uids; CAP_KILL is not
+ * ours to keep).  So the fork made here, while still root, becomes a small
+ * relay that drops to the command's user and confinement, forks the
+ * command and waits for it.  The broker writes the signals it forwards
+ * (SIGTERM, SIGINT, SIGHUP) into a pipe; the relay, of the command's own
+ * user, kill()s the command with them, and exits with the command's status
+ * (128+N when signal N ended it), which the broker then exits with.  The
+ * relay is a subreaper: orphans of the command's tree are reaped by it,
+ * and by the broker when it is PID 1.
+ *
+ * Both die with the broker (PR_SET_PDEATHSIG): a workload never outlives
+ * the broker that serves it.
+ *
+ * Signals: no handlers anywhere; the broker reads them from its signalfd
+ * (server.c), the relay from one of its own.
+ */
+#include "supervise.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "client_seccomp.h"
+#include "log.h"
+
+static pid_t relay_pid = -1;
+static int relay_fd = -1; /* write end: one byte per forwarded signal */
+static int exit_code = 1;
+
+bool supervise_active(void)
+{
+	return relay_pid > 0;
+}
+
+/* In the relay or the command: say what failed and exit 127 (the
+ * shell's "could not run"). */
+__attribute__((format(printf, 1, 2), noreturn)) static void child_fail(const char *fmt, ...);
+
+static void child_fail(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	int err = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dprintf(STDERR_FILENO, "rawbrokerd: supervisor: %s%s%s\n", msg, err ? ": " : "",
+		err ? strerror(err) : "");
+	_exit(127);
+}
+
+/* The relay, as root: become the command's user with nothing. */
+static void drop_to(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	const char *err = NULL;
+	struct passwd *pw = NULL;
+	uid_t uid;
+	gid_t gid;
+	cap_t none;
+
+	if (colon) {
+		char u[32];
+		size_t n = (size_t)(colon - spec);
+
+		if (n == 0 || n >= sizeof(u))
+			child_fail("--run-as %s: expected NAME or UID:GID", spec);
+		memcpy(u, spec, n);
+		u[n] = '\0';
+		uid = (uid_t)strtonum(u, 0, UINT32_MAX - 1, &err);
+		gid = err ? 0 : (gid_t)strtonum(colon + 1, 0, UINT32_MAX - 1, &err);
+		if (err)
+			child_fail("--run-as %s: expected NAME or UID:GID (%s)", spec, err);
+	} else {
+		errno = 0;
+		pw = getpwnam(spec);
+		if (!pw)
+			child_fail("--run-as %s: no such user", spec);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (uid == 0 || gid == 0)
+		child_fail("--run-as %s is root; the command must run unprivileged", spec);
+	/* groups -> gid -> bounding set (needs CAP_SETPCAP, still root) ->
+	 * uid (which clears permitted and effective) -> the rest. */
+	if (pw ? initgroups(pw->pw_name, gid) < 0 : setgroups(0, NULL) < 0)
+		child_fail("set supplementary groups of %s", spec);
+	if (setresgid(gid, gid, gid) < 0)
+		child_fail("setresgid %u", (unsigned)gid);
+	if (prctl(PR_CAPBSET_READ, CAP_SETPCAP) == 1) {
+		for (int v = 0; prctl(PR_CAPBSET_READ, v) >= 0; v++)
+			if (prctl(PR_CAPBSET_DROP, v) < 0 && errno != EINVAL)
+				child_fail("drop capability %d from the bounding set", v);
+	}
+	if (prctl(PR_SET_KEEPCAPS, 0) < 0 || setresuid(uid, uid, uid) < 0)
+		child_fail("setresuid %u", (unsigned)uid);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		child_fail("clear ambient capabilities");
+	none = cap_init();
+	if (!none || cap_set_proc(none) < 0)
+		child_fail("clear capabilities");
+	cap_free(none);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail("PR_SET_NO_NEW_PRIVS");
+	/* Read back (STYLE.md #2). */
+	{
+		uid_t ru, eu, su;
+		cap_t have = cap_get_proc(), want = cap_init();
+
+		if (getresuid(&ru, &eu, &su) < 0 || ru != uid || eu != uid || su != uid)
+			child_fail("uid is not %u after the drop", (unsigned)uid);
+		if (!have || !want || cap_compare(have, want) != 0)
+			child_fail("capabilities remain after the drop");
+		cap_free(have);
+		cap_free(want);
+	}
+}
+
+/* The command itself: environment, default signal state, exec. */
+static void run_command(const struct supervise_opts *o, const sigset_t *orig)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *pre = NULL;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail("PR_SET_PDEATHSIG");
+	/* An earlier LD_PRELOAD (sanitizer runtimes) stays first. */
+	if (old && *old) {
+		if (asprintf(&pre, "%s %s", old, o->preload) < 0)
+			child_fail("out of memory");
+	}
+	if (setenv("LD_PRELOAD", pre ? pre : o->preload, 1) < 0 ||
+	    setenv("RAWBROKER_SOCKET", o->socket_path, 1) < 0)
+		child_fail("setenv");
+	free(pre);
+	signal(SIGPIPE, SIG_DFL); /* the broker ignores it; exec keeps that */
+	sigprocmask(SIG_SETMASK, orig, NULL);
+	execvp(o->argv[0], o->argv);
+	child_fail("exec %s", o->argv[0]);
+}
+
+/* Pass signals from PIPE_FD on to CMD; reap everything; exit as CMD did. */
+static _Noreturn void relay(pid_t cmd, int pipe_fd)
+{
+	sigset_t chld;
+	int sfd, status = 0;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		child_fail("signalfd");
+	for (;;) {
+		struct pollfd p[2] = { { .fd = pipe_fd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		struct signalfd_siginfo si;
+		unsigned char sig;
+		pid_t w;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			child_fail("poll");
+		}
+		if (p[0].revents & POLLIN && read(pipe_fd, &sig, 1) == 1)
+			kill(cmd, sig);
+		else if (p[0].revents & (POLLHUP | POLLERR))
+			p[0].fd = -1; /* the broker is gone: PDEATHSIG follows */
+		while (read(sfd, &si, sizeof(si)) == sizeof(si))
+			;
+		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (w != cmd)
+				continue; /* an orphan of the command's tree */
+			if (WIFSIGNALED(status))
+				_exit(128 + WTERMSIG(status));
+			_exit(WEXITSTATUS(status));
+		}
+	}
+}
+
+void supervise_start(const struct supervise_opts *o)
+{
+	sigset_t orig, none;
+	int p[2];
+	pid_t pid, cmd;
+
+	if (geteuid() != 0)
+		fatalx("supervisor mode needs to start as root (to run the command as "
+		       "--run-as %s)", o->run_as);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal("pipe2");
+	/* The caller blocked our signals; the command gets the mask we were
+	 * started with, minus those. */
+	sigemptyset(&none);
+	sigprocmask(SIG_BLOCK, &none, &orig);
+	sigdelset(&orig, SIGTERM);
+	sigdelset(&orig, SIGINT);
+	sigdelset(&orig, SIGHUP);
+	sigdelset(&orig, SIGCHLD);
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid == 0) {
+		pid_t broker = getppid();
+
+		close(p[1]);
+		if (o->close_fd >= 0)
+			close(o->close_fd);
+		drop_to(o->run_as);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != broker)
+			child_fail("the broker is gone");
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+			child_fail("PR_SET_CHILD_SUBREAPER");
+		/* The relay is confined as the command is. */
+		errno = -rb_seccomp_load(&o->conf);
+		if (errno)
+			child_fail("load the client seccomp profile");
+		errno = 0;
+		cmd = fork();
+		if (cmd < 0)
+			child_fail("fork");
+		if (cmd == 0) {
+			close(p[0]);
+			run_command(o, &orig);
+		}
+		relay(cmd, p[0]);
+	}
+	close(p[0]);
+	if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
+		fatal("fcntl");
+	relay_pid = pid;
+	relay_fd = p[1];
+	/* Orphans of the command come to us when the relay is gone (as PID
+	 * 1 they would anyway). */
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("PR_SET_CHILD_SUBREAPER");
+	log_event(LOG_LVL_INFO, "supervising", "pid=%d run_as=%s command=%s",
+		  (int)pid, o->run_as, o->argv[0]);
+}
+
+void supervise_forward(int signo)
+{
+	unsigned char b = (unsigned char)signo;
+
+	if (relay_fd >= 0 && write(relay_fd, &b, 1) != 1)
+		log_warn("forward signal %d to the command", signo);
+}
+
+bool supervise_reap(void)
+{
+	bool over = false;
+	int status;
+	pid_t w;
+
+	while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (w != relay_pid)
+			continue; /* an orphan, reparented to us */
+		exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+		log_event(LOG_LVL_INFO, "command exited", "pid=%d status=%d", (int)w, exit_code);
+		relay_pid = -1;
+		over = true;
+	}
+	return over;
+}
+
+int supervise_exit_code(void)
+{
+	return exit_code;
+}
