@@ -22,6 +22,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "supervise.h"
+#include "activate.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -401,6 +402,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	fit_connection_limit(&cfg);
 	b.listen_fd = server_listen(&cfg);
+	if (activated_path() && activated_path()[0])
+		cfg.socket_path = activated_path();
 	if (sup.argv) {
 		sigset_t mask;
 

@@ -28,6 +28,7 @@
 #include "uidlimits.h"
 #include "log.h"
 #include "supervise.h"
+#include "activate.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
@@ -113,6 +114,10 @@ int server_listen(const struct broker_config *cfg)
 	mode_t old;
 	int fd, r;
 
+	/* Socket activation: the service manager made it (activate.c). */
+	fd = activate_listener();
+	if (fd >= 0)
+		goto listening;
 	if (unix_addr(cfg->socket_path, &sun) < 0)
 		fatalx("socket path too long (max %zu bytes): %s", sizeof(sun.sun_path) - 1,
 		       cfg->socket_path);
@@ -132,6 +137,7 @@ int server_listen(const struct broker_config *cfg)
 	if ((cfg->socket_uid != (uid_t)-1 || cfg->socket_gid != (gid_t)-1) &&
 	    chown(cfg->socket_path, cfg->socket_uid, cfg->socket_gid) < 0)
 		fatal("chown %s", cfg->socket_path);
+listening:
 	kernel_refuses_fds = true;
 	refuse_descriptors(fd);
 	if (listen(fd, SOMAXCONN) < 0)
@@ -634,6 +640,7 @@ void server_shutdown(struct broker *b)
 	close(b->listen_fd);
 	/* After the privilege drop the directory may not be ours to write:
 	 * a leftover socket is removed by the next start. */
-	if (unlink(b->cfg->socket_path) < 0 && errno != ENOENT && errno != EACCES)
+	if (!activated_path() && /* an activated socket is the manager's */
+	    unlink(b->cfg->socket_path) < 0 && errno != ENOENT && errno != EACCES)
 		log_warn("remove %s", b->cfg->socket_path);
 }
