@@ -19,6 +19,7 @@
 #include "broker.h"
 #include "log.h"
 #include "frame.h"
+#include "uidlimits.h"
 #include "rawsock.h"
 #include "rxfilter.h"
 
@@ -164,6 +165,16 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 		reply_set(rep, RAWBROKER__STATUS__STATUS_DENIED, EACCES, dec.rule, "%s",
 			  dec.reason);
 		audit(c, sr, &spec, "deny", rep);
+		return true;
+	}
+	/* Grants per uid, across its connections: a token bucket with the
+	 * deciding rule's rate and burst (uidlimits.c). */
+	if (!limits_take_grant(c->uid_slot, &dec.limits)) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_RATE_LIMITED, EAGAIN, dec.rule,
+			  "uid %u is over its grant rate (%u/s, burst %u); try again later",
+			  (unsigned)c->cred.uid, (unsigned)dec.limits.rate,
+			  (unsigned)dec.limits.burst);
+		audit(c, sr, &spec, "rate-limited", rep);
 		return true;
 	}
 
