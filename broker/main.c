@@ -419,6 +419,7 @@ int main(int argc, char **argv)
 			fatalx("--rule %s: the policy has no such rule", rule);
 		sup.socket_path = cfg.socket_path;
 		sup.close_fd = b.listen_fd;
+		sup.ready_fd = cfg.ready_fd;
 		supervise_start(&sup);
 		sb.supervise = true;
 	}

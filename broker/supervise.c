@@ -170,7 +170,7 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig)
 static _Noreturn void relay(pid_t cmd, int pipe_fd)
 {
 	sigset_t chld;
-	int sfd, status = 0;
+	int sfd, status = 0, in = pipe_fd;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -178,7 +178,7 @@ static _Noreturn void relay(pid_t cmd, int pipe_fd)
 	if (sfd < 0)
 		child_fail("signalfd");
 	for (;;) {
-		struct pollfd p[2] = { { .fd = pipe_fd, .events = POLLIN },
+		struct pollfd p[2] = { { .fd = in, .events = POLLIN },
 				       { .fd = sfd, .events = POLLIN } };
 		struct signalfd_siginfo si;
 		unsigned char sig;
@@ -189,10 +189,10 @@ static _Noreturn void relay(pid_t cmd, int pipe_fd)
 				continue;
 			child_fail("poll");
 		}
-		if (p[0].revents & POLLIN && read(pipe_fd, &sig, 1) == 1)
+		if (p[0].revents & POLLIN && read(in, &sig, 1) == 1)
 			kill(cmd, sig);
 		else if (p[0].revents & (POLLHUP | POLLERR))
-			p[0].fd = -1; /* the broker is gone: PDEATHSIG follows */
+			in = -1; /* the broker is gone: PDEATHSIG follows */
 		while (read(sfd, &si, sizeof(si)) == sizeof(si))
 			;
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -233,6 +233,8 @@ void supervise_start(const struct supervise_opts *o)
 		close(p[1]);
 		if (o->close_fd >= 0)
 			close(o->close_fd);
+		if (o->ready_fd >= 0)
+			close(o->ready_fd); /* the broker's readiness, not the command's */
 		drop_to(o->run_as);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != broker)
 			child_fail("the broker is gone");

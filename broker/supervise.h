@@ -13,6 +13,7 @@ struct supervise_opts {
 	const char *socket_path; /* for RAWBROKER_SOCKET */
 	struct rb_prepare conf;  /* the client confinement to install */
 	int close_fd;            /* the listener: closed in the child */
+	int ready_fd;            /* --ready-fd (-1: none): closed in the child */
 	char **argv;             /* COMMAND [ARG]... */
 };
 

@@ -59,6 +59,10 @@ expect_run "the command runs as --run-as with no capabilities, NO_NEW_PRIVS, sec
 expect_run "the command has the shim in LD_PRELOAD and RAWBROKER_SOCKET set, no supplementary groups" \
 	0 "groups=$USER_ID rb=$SOCK pre=.*librawbroker-preload.so" 0 \
 	sup --run-as $USER_ID:$USER_ID -- sh -c 'echo groups=$(id -G) rb=$RAWBROKER_SOCKET pre=$LD_PRELOAD'
+expect_run "the broker's --ready-fd and listener do not reach the command" 0 '^fd3=none$' 0 \
+	sup --run-as $USER_ID:$USER_ID --ready-fd 3 -- sh -c \
+	'printf fd3=; readlink /proc/$$/fd/3 || echo none; ! ls -l /proc/$$/fd | grep rb.sock' \
+	3>"$RB_TMP/ready.out"
 expect_run "default --run-as nobody, with its own groups (initgroups)" \
 	0 "uid=65534 groups=$(id -G nobody)\$" 0 \
 	sup -- sh -c 'echo uid=$(id -u) groups=$(id -G)'
