@@ -110,9 +110,15 @@ void config_reload(struct broker_config *cfg, const struct rb_global *g)
 		apply_u32("idle-timeout-ms", &cfg->idle_timeout_ms,
 			  or_default(g->idle_timeout_ms, DEFAULT_IDLE_TIMEOUT_MS));
 	if (!(cli & CFG_LOG_LEVEL) && o->log_level != g->log_level) {
-		log_set_level(g->log_level >= 0 ? (enum log_level)g->log_level : LOG_LVL_INFO);
-		log_event(LOG_LVL_INFO, "setting applied", "setting=log-level new=%d",
-			  g->log_level);
+		static const char *const names[] = { "debug", "info", "warn", "error" };
+		enum log_level lvl = g->log_level >= 0 && g->log_level <= LOG_LVL_ERROR
+					     ? (enum log_level)g->log_level
+					     : LOG_LVL_INFO;
+
+		/* Said before a higher level would hide it. */
+		log_event(LOG_LVL_WARN, "setting applied", "setting=log-level new=%s",
+			  names[lvl]);
+		log_set_level(lvl);
 	}
 	cfg->file = *g;
 }

@@ -7,9 +7,10 @@
  *
  * A log must not stop the broker:
  *  - warn lines (refusals, protocol errors, limit hits: what a hostile
- *    client can cause) are capped at LOG_WARN_PER_SEC a second; the rest
- *    of that second's warn lines are counted and summed up in one line
- *    ("log lines suppressed") once the second is over;
+ *    client can cause) are capped at LOG_WARN_PER_SEC per second of their
+ *    timestamps (CLOCK_REALTIME); the rest of that second's warn lines are
+ *    counted and summed up in one line ("log lines suppressed") once the
+ *    second is over;
  *  - a log that cannot take a line at once (a full pipe or socket on
  *    stderr, a full syslog queue) loses that line rather than blocking the
  *    event loop; lost lines are counted in the same summary.
