@@ -12,6 +12,13 @@ RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
 RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputils-tracepath
 	clang-14 libclang-rt-14-dev python3 python3-seccomp)
 
+# To run the container matrix test (tests/container/matrix.sh): podman and
+# buildah with runc (crun fails on some cgroup setups), debootstrap for the
+# base image, and for rootless podman newuidmap/newgidmap, fuse-overlayfs and
+# slirp4netns; catatonit for the pod infra image of `podman kube play`.
+RB_CONTAINER_DEPS=(podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs
+	catatonit)
+
 rb_install_deps() {
 	local missing=() p
 	for p in "$@"; do

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-rb_install_deps "${RB_BUILD_DEPS[@]}" "${RB_RUN_DEPS[@]}" "${RB_TEST_DEPS[@]}"
+rb_install_deps "${RB_BUILD_DEPS[@]}" "${RB_RUN_DEPS[@]}" "${RB_TEST_DEPS[@]}" \
+	"${RB_CONTAINER_DEPS[@]}"
 
 jobs=$(nproc)
 for preset in dev asan; do

@@ -1,0 +1,330 @@
+#!/bin/bash
+# matrix.sh SOURCE_DIR RAWBROKERD - the container matrix: build the broker
+# and probe images from SOURCE_DIR (Containerfile) on a base image made here
+# with debootstrap, then, for
+#   runtime {rootful podman, rootless podman} x probe user {root, non-root}
+#   x network {private namespace, host namespace},
+# run Debian's unmodified ping -c 2 and traceroute -I -n (-4 127.0.0.1 and
+# -6 ::1) inside a probe container that holds no capabilities
+# (--cap-drop ALL), through the broker, and print the 8-row table.
+#
+# Network: "private" is a namespace podman makes (--network none, lo only)
+# for the broker container; the probe joins it (--network container:).
+# "host" is --network host, but the "host" is a namespace this test made
+# (ip netns add, lo only), so nothing can leave the machine.  In the
+# rootless host cell no container process can hold CAP_NET_RAW over that
+# namespace (it belongs to the initial user namespace), so the broker runs
+# "on the host": RAWBROKERD as uid 64010 with only CAP_NET_RAW (ambient, as
+# the systemd unit starts it), its socket directory bind-mounted into the
+# probe.  Only loopback targets.
+#
+# Also: no set-id file and no file capability in either image, non-root
+# image user, the HEALTHCHECK, `buildah bud`, and the Kubernetes pod
+# manifest under `podman kube play` / `podman kube down`.
+#
+# Everything lives in a private podman storage under a temporary directory
+# and a temporary user (with /etc/subuid and /etc/subgid ranges); all of it
+# is removed at the end.  RB_CTR_BASE_TAR=FILE reuses a base rootfs tarball
+# (made by an earlier run with RB_CTR_KEEP_BASE=FILE) instead of running
+# debootstrap.
+set -u
+. "$(dirname "$0")/../e2e/lib.sh"
+
+rb_require_root
+for tool in podman buildah debootstrap runc newuidmap newgidmap getcap; do
+	if ! command -v $tool >/dev/null; then
+		echo "FAIL: $tool not found (scripts/deps.sh RB_CONTAINER_DEPS)" >&2
+		exit 1
+	fi
+done
+SRC=$(realpath "$1")
+RB_BROKER=$(realpath "$2")
+start_s=$(date +%s)
+
+T=$(mktemp -d /tmp/rawbroker-ctr.XXXXXX)
+chmod 755 "$T"
+NS=rbctr-$$
+TUSER=rbctr$$
+SUB_BASE=
+HOST_BROKER_PID=
+created_user=
+
+# --- private podman configuration, rootful and rootless ------------------
+# runc (crun fails on this machine's cgroup setup), no systemd, and no
+# ping_group_range sysctl: podman's default opens ICMP "ping" sockets to
+# gid 0, which would let the root cells pass without the broker.
+conf_common='[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"'
+cat >"$T/containers.conf" <<EOF
+[containers]
+default_sysctls = []
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+$conf_common
+EOF
+cat >"$T/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$T/storage"
+runroot = "$T/runroot"
+EOF
+export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf
+export CONTAINERS_REGISTRIES_CONF=$T/registries.conf
+printf 'unqualified-search-registries = []\n' >"$T/registries.conf"
+
+# $T/rl ARGS...: rootless podman as the test user (a script, so that
+# `ip netns exec` can run it too).
+cat >"$T/rl" <<EOF
+#!/bin/sh
+exec setpriv --reuid="$TUSER" --regid="$TUSER" --init-groups -- env -i \\
+	HOME="$T/home" XDG_RUNTIME_DIR="$T/xdg" PATH=/usr/sbin:/usr/bin:/sbin:/bin \\
+	CONTAINERS_CONF="$T/containers-rl.conf" \\
+	CONTAINERS_STORAGE_CONF="$T/storage-rl.conf" \\
+	CONTAINERS_REGISTRIES_CONF="$T/registries.conf" podman "\$@"
+EOF
+chmod 755 "$T/rl"
+rl() { "$T/rl" "$@"; }
+
+cleanup() {
+	set +e
+	if [ -n "$HOST_BROKER_PID" ]; then
+		kill -TERM "$HOST_BROKER_PID" 2>/dev/null
+		wait "$HOST_BROKER_PID" 2>/dev/null
+	fi
+	podman kube down "$SRC/contrib/kubernetes/rawbroker-pod.yaml" >/dev/null 2>&1
+	podman pod rm -f -a >/dev/null 2>&1
+	podman rm -f -a >/dev/null 2>&1
+	podman volume rm -f -a >/dev/null 2>&1
+	podman image rm -f -a >/dev/null 2>&1
+	if [ -n "$created_user" ]; then
+		rl rm -f -a >/dev/null 2>&1
+		rl system reset -f >/dev/null 2>&1
+		# The rootless pause process this test's podman started.
+		if [ -r "$T/xdg/libpod/tmp/pause.pid" ]; then
+			kill -KILL "$(cat "$T/xdg/libpod/tmp/pause.pid")" 2>/dev/null
+		fi
+		userdel "$TUSER" 2>/dev/null
+		sed -i "/^$TUSER:/d" /etc/subuid /etc/subgid
+	fi
+	ip netns del "$NS" 2>/dev/null
+	grep -o " $T/[^ ]*" /proc/mounts | sort -r | xargs -r -n 1 umount -l 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# --- the base image --------------------------------------------------------
+# Debian's sources, as this host configures them, go into the base so apt
+# in the build reaches the same mirrors and nothing else.
+base_tar=$T/base.tar
+if [ -n "${RB_CTR_BASE_TAR:-}" ] && [ -r "$RB_CTR_BASE_TAR" ]; then
+	base_tar=$RB_CTR_BASE_TAR
+	echo "# base: reusing $base_tar"
+else
+	mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources \
+		2>/dev/null | head -n 1)
+	[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+	echo "# base: debootstrap --variant=minbase --include=netbase bookworm ($mirror)"
+	if ! debootstrap --variant=minbase --include=netbase bookworm "$T/rootfs" "$mirror" \
+		>"$T/debootstrap.log" 2>&1; then
+		tail -n 20 "$T/debootstrap.log"
+		not_ok "debootstrap the base image"
+		rb_finish
+	fi
+	rm -f "$T"/rootfs/var/cache/apt/archives/*.deb
+	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+		rm -f "$T/rootfs/etc/apt/sources.list"
+		cp /etc/apt/sources.list.d/debian.sources "$T/rootfs/etc/apt/sources.list.d/"
+	fi
+	tar -C "$T/rootfs" -c . >"$base_tar"
+	rm -rf "$T/rootfs"
+	[ -n "${RB_CTR_KEEP_BASE:-}" ] && cp "$base_tar" "$RB_CTR_KEEP_BASE"
+fi
+check "podman import the base image" podman import -q "$base_tar" localhost/rawbroker-base:bookworm
+
+# --- the images --------------------------------------------------------------
+echo "# podman build (broker, probe) from $SRC"
+build() { # build TAG [--target T]
+	local tag=$1
+	shift
+	podman build -q --pull=never --network host --format docker "$@" -t "$tag" "$SRC" \
+		>"$T/build.log" 2>&1 || { tail -n 30 "$T/build.log"; return 1; }
+}
+check "podman build the broker image" build localhost/rawbroker:latest
+check "podman build the probe image (--target probe)" build localhost/rawbroker-probe:latest --target probe
+check "buildah bud builds the broker image too" \
+	buildah bud -q --pull=never --network host --format docker -t localhost/rawbroker:buildah "$SRC"
+podman image rm localhost/rawbroker:buildah >/dev/null 2>&1
+
+for img in rawbroker rawbroker-probe; do
+	mnt=$(podman image mount localhost/$img:latest)
+	check "$img image: no set-id file or directory (find / -xdev -perm /6000)" \
+		bash -c "out=\$(find '$mnt' -xdev -perm /6000); echo \"\$out\"; [ -z \"\$out\" ]"
+	check "$img image: no file capability (getcap -r /)" \
+		bash -c "out=\$(getcap -r '$mnt' 2>/dev/null); echo \"\$out\"; [ -z \"\$out\" ]"
+	podman image unmount localhost/$img:latest >/dev/null
+	expect_output "$img image: runs as a non-root user" '^[1-9][0-9]*:[0-9]+$' \
+		podman image inspect --format '{{.Config.User}}' localhost/$img:latest
+done
+expect_output "broker image: OCI labels" 'org.opencontainers.image.title:rawbroker ' \
+	podman image inspect --format '{{range $k, $v := .Labels}}{{$k}}:{{$v}} {{end}}' \
+	localhost/rawbroker:latest
+expect_output "broker image: HEALTHCHECK runs rawbroker-health" 'rawbroker-health' \
+	podman image inspect --format '{{.Config.Healthcheck.Test}}' localhost/rawbroker:latest
+check "probe image: tools present, shim in /etc/ld.so.preload" \
+	podman run --rm --network none localhost/rawbroker-probe:latest bash -c \
+	'command -v ping fping traceroute mtr scamper && test -r "$(cat /etc/ld.so.preload)"'
+
+# --- the rootless user ---------------------------------------------------------
+# useradd gives it /etc/subuid and /etc/subgid ranges (SUB_UID_COUNT in
+# login.defs); if it did not, a range past everybody else's.
+if useradd --no-create-home --home-dir "$T/home" --shell /usr/sbin/nologin --user-group "$TUSER"; then
+	created_user=1
+fi
+if ! grep -q "^$TUSER:" /etc/subuid || ! grep -q "^$TUSER:" /etc/subgid; then
+	SUB_BASE=$(awk -F: 'BEGIN { m = 200000 } { if ($2 + $3 > m) m = $2 + $3 } END { print m }' \
+		/etc/subuid /etc/subgid 2>/dev/null)
+	SUB_BASE=$(((SUB_BASE + 65535) / 65536 * 65536))
+	usermod --add-subuids "$SUB_BASE-$((SUB_BASE + 65535))" \
+		--add-subgids "$SUB_BASE-$((SUB_BASE + 65535))" "$TUSER"
+fi
+TUID=$(id -u "$TUSER")
+install -d -o "$TUSER" -g "$TUSER" -m 0700 "$T/home" "$T/xdg"
+cat >"$T/containers-rl.conf" <<EOF
+[containers]
+default_sysctls = []
+$conf_common
+EOF
+cat >"$T/storage-rl.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$T/home/storage"
+runroot = "$T/xdg/containers"
+EOF
+podman save -q -m -o "$T/images.tar" localhost/rawbroker:latest localhost/rawbroker-probe:latest
+chmod 644 "$T/images.tar"
+check "rootless: podman load the images (user $TUSER)" rl load -q -i "$T/images.tar"
+# Where the container's uid 1 lands on the host: container uid 1000 is
+# SUB_BASE + 999 there.
+SUB_BASE=$(rl unshare cat /proc/self/uid_map | awk '$1 == 1 { print $2 }')
+echo "# rootless: $TUSER is uid $TUID; container uid 1 is host uid $SUB_BASE"
+rm -f "$T/images.tar"
+
+# --- the "host" network namespace ------------------------------------------------
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+if [ "$(ip -n "$NS" -o link show | grep -vc ': lo:')" -ne 0 ]; then
+	not_ok "the host-network namespace holds only lo"
+	rb_finish
+fi
+
+# What runs in the probe container: the capability sets, then the tools.
+PROBE_SCRIPT='set -e
+grep -E "^Cap(Prm|Eff|Bnd|Amb):" /proc/self/status
+! grep -Eq "^Cap(Prm|Eff|Bnd|Amb):\s*0*[1-9a-f]" /proc/self/status
+ping -4 -n -c 2 -i 0.2 -W 2 127.0.0.1
+ping -6 -n -c 2 -i 0.2 -W 2 ::1
+traceroute -I -n -4 -w 2 127.0.0.1
+traceroute -I -n -6 -w 2 ::1'
+
+declare -A result
+cell_no=0
+# cell RUNTIME(rootful|rootless) USER(root|non-root) NET(private|host)
+cell() {
+	local rt=$1 user=$2 net=$3 pod=podman pre=() uid=0 seen dir name log res=NO
+	cell_no=$((cell_no + 1))
+	[ "$rt" = rootless ] && pod=$T/rl
+	[ "$user" = non-root ] && uid=1000
+	[ "$net" = host ] && pre=(nsenter --net=/run/netns/"$NS" --)
+	dir=$T/sock$cell_no
+	name=rbctr-broker-$cell_no
+	log=$T/broker$cell_no.log
+	mkdir "$dir"
+	echo "# cell $cell_no: $rt podman, probe user $user, $net network"
+	if [ "$rt/$net" = rootless/host ]; then
+		# The broker on the "host", as its own user, with only CAP_NET_RAW.
+		# It sees the rootless container's ids shifted: root is the
+		# test user, 1000 is subuid base + 999.
+		seen=$TUID
+		[ $uid -ne 0 ] && seen=$((SUB_BASE + 999))
+		printf 'rule rootless {\n    match uid %s %s\n    allow inet icmp raw\n    allow inet6 icmpv6 raw\n}\n' \
+			"$TUID" "$((SUB_BASE + 999))" >"$T/host.conf"
+		chown 64010:64010 "$dir"
+		"${pre[@]}" setpriv --reuid=64010 --regid=64010 --clear-groups \
+			--inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw \
+			--bounding-set=-all,+net_raw -- "$RB_BROKER" -p "$T/host.conf" \
+			-s "$dir/rawbroker.sock" 2>"$log" &
+		HOST_BROKER_PID=$!
+	else
+		seen=$uid
+		[ "$rt" = rootless ] && chown "$TUSER:$TUSER" "$dir"
+		"${pre[@]}" $pod run -d --name "$name" --network "${net/private/none}" \
+			--cap-drop ALL --cap-add NET_RAW -v "$dir:/run/rawbroker:U" \
+			localhost/rawbroker:latest >/dev/null 2>"$T/run.err" ||
+			cat "$T/run.err"
+	fi
+	for _ in $(seq 1 100); do [ -S "$dir/rawbroker.sock" ] && break; sleep 0.05; done
+	local netarg=host
+	[ "$net" = private ] && netarg=container:$name
+	if "${pre[@]}" $pod run --rm --user $uid:$uid --cap-drop ALL --network "$netarg" \
+		-v "$dir:/run/rawbroker" localhost/rawbroker-probe:latest \
+		bash -c "$PROBE_SCRIPT" >"$T/probe.out" 2>&1; then
+		res=YES
+	fi
+	if [ -n "$HOST_BROKER_PID" ]; then
+		kill -TERM "$HOST_BROKER_PID"
+		wait "$HOST_BROKER_PID" 2>/dev/null
+		HOST_BROKER_PID=
+	else
+		$pod logs "$name" >"$log" 2>&1
+		[ "$net" = private ] && [ $cell_no -le 4 ] && [ "$user" = root ] &&
+			check "$rt, private: the broker container's HEALTHCHECK passes" \
+				$pod healthcheck run "$name"
+		$pod rm -f "$name" >/dev/null 2>&1
+	fi
+	# The tools must have gone through the broker: 2 pings, 2 traceroutes.
+	local grants
+	grants=$(grep -c "msg=grant decision=grant uid=$seen " "$log")
+	[ "$grants" -ge 4 ] || res=NO
+	if [ $res = YES ]; then
+		ok "$rt podman, probe user $user, $net network: ping and traceroute -4/-6 through the broker ($grants grants to uid $seen)"
+	else
+		not_ok "$rt podman, probe user $user, $net network ($grants grants to uid $seen)"
+		sed 's/^/    # broker: /' "$log" | tail -n 10
+	fi
+	sed 's/^/    # /' "$T/probe.out"
+	result[$rt/$user/$net]=$res
+}
+
+for rt in rootful rootless; do
+	for user in root non-root; do
+		for net in private host; do
+			cell $rt $user $net
+		done
+	done
+done
+
+# --- the Kubernetes pod manifest ------------------------------------------------
+KUBE=$SRC/contrib/kubernetes/rawbroker-pod.yaml
+if check "podman kube play contrib/kubernetes/rawbroker-pod.yaml (--network none)" \
+	podman kube play --network none "$KUBE"; then
+	podman wait rawbroker-probe >/dev/null 2>&1
+	expect_output "kube pod: the probe container (no capabilities, non-root) pinged through the broker" \
+		'2 packets transmitted, 2 received' podman logs rawbroker-probe
+	expect_output "kube pod: the probe container exited 0" '^0$' \
+		podman inspect --format '{{.State.ExitCode}}' rawbroker-probe
+	check "podman kube down" podman kube down "$KUBE"
+fi
+
+echo
+printf '| %-8s | %-8s | %-7s | %-6s |\n' runtime user network works
+printf '|----------|----------|---------|--------|\n'
+for rt in rootful rootless; do
+	for user in root non-root; do
+		for net in private host; do
+			printf '| %-8s | %-8s | %-7s | %-6s |\n' "$rt" "$user" "$net" "${result[$rt/$user/$net]}"
+		done
+	done
+done
+echo "# took $(($(date +%s) - start_s)) s"
+rb_finish
