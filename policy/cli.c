@@ -13,8 +13,9 @@
  *      --strict; query: denied
  *   2  usage error (seccomp: a --rule the policy does not have is one)
  *   3  explain, query, seccomp: the policy could not be read or has errors;
- *      seccomp: the profile could not be built; any command: the output
- *      could not be written
+ *      seccomp: the --base profile could not be read or is not one, or the
+ *      profile could not be built; any command: the output could not be
+ *      written
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -107,7 +108,8 @@ static const char help_query[] =
 	"be read or has errors.\n";
 
 static const char help_seccomp[] =
-	"Usage: " PROG " seccomp FILE [--rule NAME] --format pfc|oci [-o OUT]\n"
+	"Usage: " PROG " seccomp FILE [--rule NAME] --format pfc|oci [--base BASE]\n"
+	"                        [-o OUT]\n"
 	"\n"
 	"Export the seccomp profile the clients of the policy FILE should run\n"
 	"under.  A raw socket's holder needs no capability to set IP_HDRINCL and\n"
@@ -120,23 +122,25 @@ static const char help_seccomp[] =
 	"broker); ptrace, process_vm_readv, process_vm_writev, pidfd_getfd; the\n"
 	"io_uring calls; and socketcall where it exists.\n"
 	"\n"
-	"Everything else is ALLOWED: the profile is less strict than a container\n"
-	"runtime's default profile.  podman and runc take one profile, so given\n"
-	"with --security-opt seccomp=OUT it stands alone and replaces theirs; to\n"
-	"keep both, load this one inside the container with a launcher (filters\n"
-	"stack, and the stricter answer wins).  Today every rule gets the same\n"
-	"profile.  iputils ping warns that it cannot install its socket filter,\n"
-	"and works.\n"
+	"Alone, the profile ALLOWS everything else: it is less strict than a\n"
+	"container runtime's default, and podman --security-opt seccomp=OUT\n"
+	"replaces that default with it.  With --base, give the runtime's default\n"
+	"profile (podman's: /usr/share/containers/seccomp.json): OUT is that\n"
+	"profile, with our denials added and the base's permissions for these\n"
+	"calls taken out; setsockopt and socket stay allowed apart from our\n"
+	"denials (and the base's own).  Today every rule gets the same profile.\n"
+	"iputils ping warns that it cannot install its socket filter, and works.\n"
 	"\n"
 	"  --rule NAME        the rule whose clients it is for (it must exist)\n"
 	"  --format pfc       libseccomp's pseudo filter code, native arch only\n"
 	"  --format oci       the JSON of podman --security-opt seccomp=FILE\n"
+	"  --base BASE        oci: merge with the OCI profile BASE (at most 4 MiB)\n"
 	"  -o, --output OUT   write to OUT instead of stdout\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"Exit status: 0 printed, 2 usage error (an unknown --rule is one), 3 the\n"
-	"policy could not be read or has errors, the profile could not be built,\n"
-	"or the output could not be written.\n";
+	"policy or BASE could not be read or has errors, the profile could not be\n"
+	"built, or the output could not be written.\n";
 
 static const char help_help[] =
 	"Usage: " PROG " help [COMMAND]\n"
@@ -781,16 +785,19 @@ out:
 
 static int cmd_seccomp(int argc, char **argv)
 {
-	enum { OPT_RULE = 256, OPT_FORMAT };
+	enum { OPT_RULE = 256, OPT_FORMAT, OPT_BASE };
 	static const struct option opts[] = {
 		{ "rule", required_argument, NULL, OPT_RULE },
+		{ "base", required_argument, NULL, OPT_BASE },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *path = NULL, *rule = NULL, *format = NULL, *output = NULL;
+	const char *path = NULL, *rule = NULL, *format = NULL, *output = NULL, *base = NULL;
 	enum rb_seccomp_format fmt;
+	struct rb_seccomp_base *b = NULL;
+	char why[256] = "";
 	struct rb_prepare conf;
 	struct rb_policy *p;
 	FILE *out = stdout;
@@ -809,6 +816,9 @@ static int cmd_seccomp(int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			format = optarg;
+			break;
+		case OPT_BASE:
+			base = optarg;
 			break;
 		case 'o':
 			output = optarg;
@@ -841,6 +851,10 @@ static int cmd_seccomp(int argc, char **argv)
 				   format);
 	if (output && !*output)
 		return usage_error("seccomp", "-o takes a file name");
+	if (base && fmt != RB_SECCOMP_OCI)
+		return usage_error("seccomp", "--base goes with --format oci");
+	if (base && !*base)
+		return usage_error("seccomp", "--base takes a file name");
 
 	p = load(path);
 	if (!p)
@@ -853,14 +867,27 @@ static int cmd_seccomp(int argc, char **argv)
 	}
 	rb_policy_free(p);
 
+	/* The base before the output: a bad one leaves no empty OUT behind. */
+	if (base) {
+		r = rb_seccomp_base_load(base, &b, why, sizeof(why));
+		if (r < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", base, why[0] ? why : strerror(-r));
+			return EXIT_TROUBLE;
+		}
+	}
 	if (output) {
 		out = fopen(output, "we");
 		if (!out) {
 			fprintf(stderr, PROG ": %s: %s\n", output, strerror(errno));
+			rb_seccomp_base_free(b);
 			return EXIT_TROUBLE;
 		}
 	}
-	r = rb_seccomp_export(out, fmt, &conf);
+	if (b)
+		r = rb_seccomp_export_merged(out, &conf, b);
+	else
+		r = rb_seccomp_export(out, fmt, &conf);
+	rb_seccomp_base_free(b);
 	if (output && fclose(out) != 0 && r == 0)
 		r = -errno;
 	if (r < 0) {

@@ -3,7 +3,7 @@
 
 # To build rawbroker.
 RB_BUILD_DEPS=(gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
-	libseccomp-dev libcap-dev libbsd-dev)
+	libseccomp-dev libcap-dev libbsd-dev libjansson-dev)
 # To run it and its demo: ping (the unmodified client), ip, unshare, setpriv.
 RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
 # To run the test suite: cmocka, getcap, the real clients the end-to-end

@@ -406,6 +406,82 @@ fi
 expect "seccomp: an unwritable OUT exits 3" 3 '' "No such file or directory" \
 	"$bin" seccomp "$tmp/clean.conf" --format oci -o "$tmp/no/such/dir"
 
+# --base: merged with a runtime's default profile (a small one written here;
+# e2e_seccomp loads podman's for real).
+cat >"$tmp/base.json" <<'EOF'
+{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "defaultErrnoRet": 38,
+  "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [
+    { "names": ["read", "setsockopt", "socket", "ptrace", "write"], "action": "SCMP_ACT_ALLOW" },
+    { "names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+      "args": [ { "index": 0, "value": 16, "op": "SCMP_CMP_EQ" },
+                { "index": 2, "value": 9, "op": "SCMP_CMP_EQ" } ] },
+    { "names": ["socket"], "action": "SCMP_ACT_ALLOW", "includes": { "caps": ["CAP_AUDIT_WRITE"] },
+      "args": [ { "index": 2, "value": 9, "op": "SCMP_CMP_NE" } ] },
+    { "names": ["keyctl"], "action": "SCMP_ACT_FROB" }
+  ]
+}
+EOF
+expect "seccomp --base: exits 0" 0 '"defaultAction": "SCMP_ACT_ERRNO"' '' \
+	"$bin" seccomp "$tmp/clean.conf" --format oci --base "$tmp/base.json"
+cp "$tmp/out" "$tmp/merged.json"
+# shellcheck disable=SC2016
+merged_check='import json, sys
+p = json.load(open(sys.argv[1]))
+sc = p["syscalls"]
+uncond = [n for s in sc if s["action"] == "SCMP_ACT_ALLOW" and not s.get("args") for n in s["names"]]
+def has(action, name, **kw):
+    return any(s["action"] == action and name in s["names"] and
+               all(s.get(k) == v for k, v in kw.items()) for s in sc)
+checks = {
+    "default ERRNO/38": p["defaultAction"] == "SCMP_ACT_ERRNO" and p["defaultErrnoRet"] == 38,
+    "architectures kept": p["architectures"] == ["SCMP_ARCH_X86_64"],
+    "read, write still allowed": "read" in uncond and "write" in uncond,
+    "ours not allowed unconditionally": not {"setsockopt", "socket", "ptrace"} & set(uncond),
+    "no conditional ALLOW of the base for socket":
+        not any(s.get("includes") for s in sc if s["action"] == "SCMP_ACT_ALLOW"),
+    "the base NETLINK_AUDIT ERRNO kept": has("SCMP_ACT_ERRNO", "socket", errnoRet=22),
+    "unknown action passed through": has("SCMP_ACT_FROB", "keyctl"),
+    "our IP_HDRINCL denial": any(s.get("comment", "").startswith("IP_HDRINCL:") and
+                                 s["errnoRet"] == 1 for s in sc),
+    "our AF_PACKET denial": any(s.get("comment", "").startswith("AF_PACKET:") for s in sc),
+    "our ptrace denial": has("SCMP_ACT_ERRNO", "ptrace", errnoRet=1),
+    "catch-alls last": [(s["names"], s["args"]) for s in sc[-2:]] == [
+        ([n], [{"index": 0, "value": 0, "valueTwo": 0, "op": "SCMP_CMP_GE"}])
+        for n in ("setsockopt", "socket")],
+}
+bad = [k for k, v in checks.items() if not v]
+print("bad:", bad) if bad else print("all good")
+sys.exit(1 if bad else 0)'
+expect "seccomp --base: the base kept, ours added, the catch-alls last" 0 '^all good$' '' \
+	python3 -c "$merged_check" "$tmp/merged.json"
+expect "seccomp --base with hdrincl allow: no IP_HDRINCL entry" 0 '' '' \
+	bash -c '! "$0" seccomp --rule probe --format oci --base "$1" "$2" | grep -q HDRINCL' \
+	"$bin" "$tmp/base.json" "$tmp/prep.conf"
+printf '{ "defaultAction": "SCMP_ACT_ERRNO",\n  "syscalls": [ , ] }\n' >"$tmp/bad.json"
+expect "seccomp --base: malformed JSON exits 3 with line and column" 3 '' \
+	'^rawbroker-policy: .*/bad\.json: line 2 col 17: ' \
+	"$bin" seccomp "$tmp/clean.conf" --format oci --base "$tmp/bad.json" -o "$tmp/bad.out"
+expect "seccomp --base: a bad base leaves no OUT behind" 0 '' '' test ! -e "$tmp/bad.out"
+echo '[1, 2]' >"$tmp/array.json"
+expect "seccomp --base: not an object exits 3" 3 '' 'array\.json: not a JSON object' \
+	"$bin" seccomp "$tmp/clean.conf" --format oci --base "$tmp/array.json"
+echo '{ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": {} }' >"$tmp/nosc.json"
+expect "seccomp --base: no syscalls array exits 3" 3 '' 'nosc\.json: no "syscalls" array' \
+	"$bin" seccomp "$tmp/clean.conf" --format oci --base "$tmp/nosc.json"
+echo '{ "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [] }' >"$tmp/eperm.json"
+expect "seccomp --base: an EPERM default exits 3" 3 '' 'eperm\.json: its defaultAction denies with EPERM' \
+	"$bin" seccomp "$tmp/clean.conf" --format oci --base "$tmp/eperm.json"
+head -c $((4 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$tmp/big.json"
+expect "seccomp --base: over 4 MiB exits 3" 3 '' 'big\.json: larger than 4 MiB' \
+	"$bin" seccomp "$tmp/clean.conf" --format oci --base "$tmp/big.json"
+expect "seccomp --base: a missing base exits 3" 3 '' 'nope\.json: No such file or directory' \
+	"$bin" seccomp "$tmp/clean.conf" --format oci --base "$tmp/nope.json"
+expect "seccomp --base: without --base the output is unchanged" 0 '' '' \
+	cmp "$tmp/client.json" <("$bin" seccomp "$src/contrib/rawbroker.conf" --format oci 2>/dev/null)
+
 # ---- usage errors: exit 2, a message and where to look
 expect "usage: no command" 2 '' "expected a command" "$bin"
 expect "usage: unknown command" 2 '' "unknown command 'frob'" "$bin" frob
@@ -453,6 +529,10 @@ expect "usage: seccomp without a file" 2 '' "expected a policy FILE" \
 	"$bin" seccomp --format pfc
 expect "usage: seccomp with -o and no value" 2 '' "option '-o' needs a value" \
 	"$bin" seccomp "$tmp/clean.conf" --format pfc -o
+expect "usage: seccomp --base with --format pfc" 2 '' "--base goes with --format oci" \
+	"$bin" seccomp "$tmp/clean.conf" --format pfc --base "$tmp/base.json"
+expect "usage: seccomp --base with an empty name" 2 '' "--base takes a file name" \
+	"$bin" seccomp "$tmp/clean.conf" --format oci --base ''
 
 # ---- help and version: exit 0, on stdout
 expect "--help" 0 '^Usage: rawbroker-policy COMMAND' '' "$bin" --help
@@ -464,7 +544,8 @@ expect "explain -h" 0 '^Usage: rawbroker-policy explain FILE$' '' "$bin" explain
 expect "query --help" 0 '^Usage: rawbroker-policy query FILE --uid N' '' "$bin" query --help
 expect "seccomp --help" 0 '^Usage: rawbroker-policy seccomp FILE \[--rule NAME\] --format pfc\|oci' '' \
 	"$bin" seccomp --help
-expect "help seccomp" 0 'less strict than a container' '' "$bin" help seccomp
+expect "help seccomp" 0 'less strict than a$' '' "$bin" help seccomp
+expect "help seccomp: --base" 0 '^  --base BASE ' '' "$bin" help seccomp
 expect "help of an unknown command" 2 '' "unknown command 'nope'" "$bin" help nope
 expect "--version" 0 '^rawbroker-policy [0-9]+\.[0-9]+\.[0-9]+$' '' "$bin" --version
 

@@ -9,6 +9,14 @@
 # shim still works.  Each refusal has a control: the same call without the
 # profile succeeds, so the profile is what stops it; and a profile with the
 # IP_HDRINCL entry taken out lets that one call through.
+#
+# Then the same profile merged with a runtime's default ('--base', podman's
+# /usr/share/containers/seccomp.json; a stand-in written here when it is not
+# installed, outside CI): our denials hold, the calls we deny only in part
+# (setsockopt, socket) still work otherwise, what the base denies stays
+# denied as it says, and ping through the broker still works.  This is what
+# proves the order libseccomp gives the merged rules: a control profile
+# whose catch-all ALLOW is tested first lets AF_PACKET through.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -60,7 +68,15 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 IPV6_HDRINCL, IP_FREEBIND = 36, 15
 SYS_setsockopt, SYS_io_uring_setup = 54, 425  # x86_64
+SYS_add_key, SYS_kcmp = 248, 312  # x86_64
 ETH_P_ALL = 3
+NETLINK_AUDIT = 9
+
+def check(r):
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
 
 def icmp4():
     return socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -91,6 +107,10 @@ def hdrincl4_hi():
 def packet():
     socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
 
+def packet_dgram():
+    # AF_PACKET without SOCK_RAW: only the a0 == AF_PACKET test refuses it
+    socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+
 def raw_flags():
     socket.socket(socket.AF_INET, socket.SOCK_RAW | socket.SOCK_NONBLOCK |
                   socket.SOCK_CLOEXEC, socket.IPPROTO_ICMP)
@@ -105,6 +125,31 @@ def io_uring():
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e))
     os.close(r)
+
+def sockopts():
+    # ordinary options on ordinary and brokered sockets
+    for s in (socket.socket(socket.AF_INET, socket.SOCK_DGRAM), icmp4()):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 7)
+        if s.getsockopt(socket.IPPROTO_IP, socket.IP_TTL) != 7:
+            raise OSError(0, "IP_TTL did not stick")
+
+def dgram4():
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+    socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close()
+
+def netlink_audit():
+    socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_AUDIT).close()
+
+def add_key():
+    # a key in the process keyring (-2): no privilege needed
+    check(libc.syscall(ctypes.c_long(SYS_add_key), b"user", b"rawbroker-test",
+                       b"x", ctypes.c_long(1), ctypes.c_long(-2)))
+
+def kcmp():
+    pid = os.getpid()
+    check(libc.syscall(ctypes.c_long(SYS_kcmp), ctypes.c_long(pid), ctypes.c_long(pid),
+                       ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0)))
 
 def seccomp_mode():
     with open("/proc/self/status") as f:
@@ -212,7 +257,7 @@ expect_run "profile: io_uring_setup fails with EPERM" \
 	10 'Operation not permitted' 0 probe "$USER_ID" "$PROFILE" io-uring
 
 # Its own raw and packet sockets: even root is refused under the profile.
-for call in packet raw-flags sock-packet; do
+for call in packet packet-dgram raw-flags sock-packet; do
 	expect_run "no profile: root opens $call sockets (the control)" \
 		0 'succeeded' 0 probe root "" "$call"
 	expect_run "profile: root's $call socket() fails with EPERM" \
@@ -255,6 +300,104 @@ ping_with_neighbour confined \
 kill "$BG_PING" 2>/dev/null
 wait "$BG_PING" 2>/dev/null
 BG_PING=
+
+# ---- merged with a runtime's default profile (--base) ----------------------
+BASE=/usr/share/containers/seccomp.json
+if [ ! -r "$BASE" ]; then
+	if [ "${CI:-}" = true ]; then
+		not_ok "$BASE exists (containers-common: scripts/deps.sh installs it)"
+		rb_finish
+	fi
+	# A stand-in of the same shape: an ENOSYS default, an unconditional
+	# ALLOW of every call libseccomp knows but a few, podman's socket rules.
+	BASE=$RB_TMP/base.json
+	"$PY" - "$BASE" <<'EOF'
+import json, sys, seccomp
+names = set()
+for nr in range(1024):
+    try:
+        names.add(seccomp.resolve_syscall(seccomp.Arch.NATIVE, nr).decode())
+    except ValueError:
+        pass
+names -= {"add_key", "request_key", "keyctl", "kcmp", "socket"}
+json.dump({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+           "archMap": [{"architecture": "SCMP_ARCH_X86_64",
+                        "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+           "syscalls": [
+    {"names": sorted(names), "action": "SCMP_ACT_ALLOW"},
+    {"names": ["kcmp"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_PTRACE"]}},
+    {"names": ["kcmp"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+     "excludes": {"caps": ["CAP_SYS_PTRACE"]}},
+    {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+     "excludes": {"caps": ["CAP_AUDIT_WRITE"]},
+     "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_EQ"},
+              {"index": 2, "value": 9, "op": "SCMP_CMP_EQ"}]},
+    {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_AUDIT_WRITE"]},
+     "args": [{"index": 2, "value": 9, "op": "SCMP_CMP_NE"}]},
+    {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_AUDIT_WRITE"]},
+     "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_NE"}]},
+    {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_AUDIT_WRITE"]}}]},
+          open(sys.argv[1], "w"))
+EOF
+	ok "# no /usr/share/containers/seccomp.json: merging with a stand-in of its shape"
+fi
+MERGED=$RB_TMP/merged.json
+check "rawbroker-policy merges the profile with $BASE" \
+	"$POLICY_CLI" seccomp "$POLICY" --rule ping --format oci --base "$BASE" -o "$MERGED"
+chmod 644 "$MERGED" "$BASE"
+# The control: the catch-all ALLOW of socket compares with NE a value that
+# libseccomp sorts before our a0 == AF_PACKET test.
+"$PY" - "$MERGED" "$RB_TMP/merged-first.json" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+for s in p["syscalls"]:
+    if s["action"] == "SCMP_ACT_ALLOW" and s.get("names") == ["socket"] and s.get("args"):
+        s["args"] = [{"index": 0, "value": 1 << 63, "valueTwo": 0, "op": "SCMP_CMP_NE"}]
+json.dump(p, open(sys.argv[2], "w"))
+EOF
+chmod 644 "$RB_TMP/merged-first.json"
+check "the control differs from the merged profile" \
+	bash -c '! cmp -s "$0" "$1"' "$MERGED" "$RB_TMP/merged-first.json"
+
+expect_run "merged: uid $USER_ID runs in seccomp filter mode" 0 'seccomp-mode: succeeded' 0 \
+	probe "$USER_ID" "$MERGED" seccomp-mode
+expect_run "merged: setsockopt(IP_HDRINCL) fails with EPERM" \
+	10 'hdrincl4: \[Errno 1\] Operation not permitted' 0 probe "$USER_ID" "$MERGED" hdrincl4
+expect_run "merged: setsockopt(IPV6_HDRINCL) fails with EPERM" \
+	10 'Operation not permitted' 0 probe "$USER_ID" "$MERGED" hdrincl6
+expect_run "merged: setsockopt(IP_FREEBIND) fails with EPERM" \
+	10 'Operation not permitted' 0 probe "$USER_ID" "$MERGED" freebind4
+expect_run "merged: junk in the upper half of 'level' does not get past it (EPERM)" \
+	10 'Operation not permitted' 0 probe "$USER_ID" "$MERGED" hdrincl4-hi
+expect_run "merged: SO_RCVBUF and IP_TTL on UDP and brokered sockets work" \
+	0 'sockopts: succeeded' 0 probe "$USER_ID" "$MERGED" sockopts
+expect_run "merged: socket(AF_INET, SOCK_DGRAM) and (AF_INET6, SOCK_STREAM) work" \
+	0 'dgram4: succeeded' 0 probe "$USER_ID" "$MERGED" dgram4
+expect_run "merged: io_uring_setup fails with EPERM" \
+	10 'Operation not permitted' 0 probe "$USER_ID" "$MERGED" io-uring
+for call in packet packet-dgram raw-flags sock-packet; do
+	expect_run "merged: root's $call socket() fails with EPERM" \
+		10 'Operation not permitted' 0 probe root "$MERGED" "$call"
+done
+expect_run "control, catch-all tested first: root's AF_PACKET SOCK_DGRAM socket() gets through" \
+	0 'packet-dgram: succeeded' 0 probe root "$RB_TMP/merged-first.json" packet-dgram
+# What the base denies stays denied, as the base says.
+expect_run "no profile: socket(AF_NETLINK, SOCK_DGRAM, NETLINK_AUDIT) works (the control)" \
+	0 'netlink-audit: succeeded' 0 probe "$USER_ID" "" netlink-audit
+expect_run "merged: the base's NETLINK_AUDIT rule still answers EINVAL" \
+	20 'netlink-audit: \[Errno 22\]' 0 probe "$USER_ID" "$MERGED" netlink-audit
+for call in add-key kcmp; do
+	expect_run "our profile alone: $call works (the control)" \
+		0 "$call: succeeded" 0 probe "$USER_ID" "$PROFILE" "$call"
+done
+expect_run "merged: add_key, which the base does not list, fails with its ENOSYS" \
+	20 'add-key: \[Errno 38\]' 0 probe "$USER_ID" "$MERGED" add-key
+expect_run "merged: kcmp, denied by the base without CAP_SYS_PTRACE, fails with EPERM" \
+	10 'kcmp: \[Errno 1\]' 0 probe "$USER_ID" "$MERGED" kcmp
+expect_run "merged: stripped ping -4 through the broker, 0% loss" 0 ' 0% packet loss' 0 \
+	run_as "$USER_ID" "$MERGED" "$PING" -4 -n -c 2 -i 0.2 -W 2 127.0.0.1
+expect_run "merged: stripped ping -6 through the broker, 0% loss" 0 ' 0% packet loss' 0 \
+	run_as "$USER_ID" "$MERGED" "$PING" -6 -n -c 2 -i 0.2 -W 2 ::1
 
 rb_stop_broker
 rb_finish

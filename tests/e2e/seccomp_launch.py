@@ -7,12 +7,21 @@ exec COMMAND under it.  A stand-in for what a container runtime does, for
 the tests: it reads the fields as runc does and refuses any it does not
 understand rather than load a weaker filter than the profile says.
 
+It also reads what podman resolves itself in a profile of the moby format,
+as containers-common's seccomp.json and 'rawbroker-policy seccomp --base'
+merged with it are: archMap (the native architecture and its subarches),
+defaultErrnoRet, errno names, and an entry's includes and excludes (arches,
+minKernel, and caps: the process is taken to hold no capability at all, as
+the tests' clients do not).  As runc and podman do, it leaves out a name
+libseccomp does not know and a rule that repeats the default action.
+
 Needs Debian's python3-seccomp.  Loading a filter needs NO_NEW_PRIVS or
 CAP_SYS_ADMIN; libseccomp sets NO_NEW_PRIVS itself (its default).
 """
 import errno
 import json
 import os
+import platform
 import sys
 
 import seccomp
@@ -37,9 +46,16 @@ OPS = {
     "SCMP_CMP_MASKED_EQ": seccomp.MASKED_EQ,
 }
 
-PROFILE_KEYS = {"defaultAction", "defaultErrnoRet", "architectures", "syscalls"}
-SYSCALL_KEYS = {"names", "action", "errnoRet", "args", "comment"}
+PROFILE_KEYS = {"defaultAction", "defaultErrnoRet", "defaultErrno", "architectures",
+                "archMap", "syscalls"}
+SYSCALL_KEYS = {"names", "name", "action", "errnoRet", "errno", "args", "comment",
+                "includes", "excludes"}
+FILTER_KEYS = {"caps", "arches", "minKernel"}
 ARG_KEYS = {"index", "value", "valueTwo", "op"}
+
+# platform.machine() as the Go names includes/excludes "arches" use
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "armv7l": "arm",
+          "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
 
 def fail(msg):
@@ -68,18 +84,69 @@ def arch(name):
     return getattr(seccomp.Arch, token)
 
 
+def errno_ret(obj, num_key, name_key, where):
+    """errnoRet, else the errno name (podman reads both), else None."""
+    if obj.get(num_key) is not None:
+        return obj[num_key]
+    name = obj.get(name_key)
+    if name is None:
+        return None
+    if not hasattr(errno, name):
+        fail(f"{where}: unknown errno {name!r}")
+    return getattr(errno, name)
+
+
+def kernel_at_least(version):
+    have = [int(x) for x in platform.release().split("-")[0].split(".")[:2]]
+    want = [int(x) for x in version.split(".")[:2]]
+    return have >= want
+
+
+def applies(sc, where):
+    """Whether the entry is for this process: no capabilities, this arch."""
+    machine = GOARCH.get(platform.machine())
+    for key in ("includes", "excludes"):
+        check_keys(sc.get(key) or {}, FILTER_KEYS, f"{where}.{key}")
+    inc, exc = sc.get("includes") or {}, sc.get("excludes") or {}
+    if inc.get("caps"):
+        return False  # needs a capability we do not have
+    if inc.get("arches") and machine not in inc["arches"]:
+        return False
+    if inc.get("minKernel") and not kernel_at_least(inc["minKernel"]):
+        return False
+    if exc.get("arches") and machine in exc["arches"]:
+        return False
+    if exc.get("minKernel") and kernel_at_least(exc["minKernel"]):
+        return False
+    return True  # excludes.caps: we hold none of them
+
+
+def architectures(profile):
+    names = list(profile.get("architectures") or [])
+    native = "SCMP_ARCH_" + {"amd64": "X86_64", "arm64": "AARCH64"}.get(
+        GOARCH.get(platform.machine(), ""), platform.machine().upper())
+    for m in profile.get("archMap") or []:
+        if m.get("architecture") == native:
+            names += [m["architecture"]] + list(m.get("subArchitectures") or [])
+    return names
+
+
 def build(profile):
     check_keys(profile, PROFILE_KEYS, "profile")
-    f = seccomp.SyscallFilter(action(profile.get("defaultAction"),
-                                     profile.get("defaultErrnoRet"), "defaultAction"))
-    for name in profile.get("architectures", []):
+    default = action(profile.get("defaultAction"),
+                     errno_ret(profile, "defaultErrnoRet", "defaultErrno", "profile"),
+                     "defaultAction")
+    f = seccomp.SyscallFilter(default)
+    for name in architectures(profile):
         a = arch(name)
         if not f.exist_arch(a):
             f.add_arch(a)
     for i, sc in enumerate(profile.get("syscalls", [])):
         where = f"syscalls[{i}]"
         check_keys(sc, SYSCALL_KEYS, where)
-        act = action(sc.get("action"), sc.get("errnoRet"), where)
+        act = action(sc.get("action"), errno_ret(sc, "errnoRet", "errno", where), where)
+        if not applies(sc, where) or act == default:
+            continue  # runc skips a rule that repeats the default, too
         args = []
         for j, a in enumerate(sc.get("args") or []):
             check_keys(a, ARG_KEYS, f"{where}.args[{j}]")
@@ -88,10 +155,18 @@ def build(profile):
             # as runc: for MASKED_EQ, value is the mask, valueTwo the value
             args.append(seccomp.Arg(a["index"], OPS[a["op"]], a.get("value", 0),
                                     a.get("valueTwo", 0)))
-        if not sc.get("names"):
+        names = list(sc.get("names") or []) + ([sc["name"]] if sc.get("name") else [])
+        if not names:
             fail(f"{where}: no names")
-        for name in sc["names"]:
-            f.add_rule(act, name, *args)
+        for name in names:
+            try:
+                seccomp.resolve_syscall(seccomp.Arch.NATIVE, name)
+            except ValueError:
+                continue  # unknown to this libseccomp: runc skips it too
+            try:
+                f.add_rule(act, name, *args)
+            except RuntimeError as e:
+                fail(f"{where}: {name}: {e}")
     return f
 
 
