@@ -675,6 +675,26 @@ static int parse_id(struct parser *p, const struct match_kind *mk,
 	return 0;
 }
 
+/* NAME through the resolver, as a user or group by MK's kind. */
+static int lookup_name(struct parser *p, const struct match_kind *mk, const char *name,
+		       uint32_t *id)
+{
+	int r;
+
+	if (mk->kind == RB_MATCH_UID) {
+		uid_t uid = 0;
+
+		r = p->res->user(name, &uid, p->res->ctx);
+		*id = uid;
+	} else {
+		gid_t gid = 0;
+
+		r = p->res->group(name, &gid, p->res->ctx);
+		*id = gid;
+	}
+	return r;
+}
+
 static int resolve_id(struct parser *p, const struct match_kind *mk,
 		      const struct tok *t, uint32_t *id)
 {
@@ -688,17 +708,7 @@ static int resolve_id(struct parser *p, const struct match_kind *mk,
 		return -1;
 	}
 	tok_copy(t, name, sizeof(name));
-	if (mk->kind == RB_MATCH_UID) {
-		uid_t uid = 0;
-
-		r = p->res->user(name, &uid, p->res->ctx);
-		*id = uid;
-	} else {
-		gid_t gid = 0;
-
-		r = p->res->group(name, &gid, p->res->ctx);
-		*id = gid;
-	}
+	r = lookup_name(p, mk, name, id);
 	if (r == 0)
 		return 0;
 	if (r == -ENOENT) {
@@ -1700,17 +1710,7 @@ static int global_id(struct parser *p, const struct match_kind *mk, uint32_t *id
 	if (tok_digits(t))
 		return parse_id(p, mk, t, id);
 	tok_copy(t, name, sizeof(name));
-	if (mk->kind == RB_MATCH_UID) {
-		uid_t uid = 0;
-
-		r = p->res->user(name, &uid, p->res->ctx);
-		*id = uid;
-	} else {
-		gid_t gid = 0;
-
-		r = p->res->group(name, &gid, p->res->ctx);
-		*id = gid;
-	}
+	r = lookup_name(p, mk, name, id);
 	if (r == 0)
 		return 0;
 	if (r == -ENOENT)
