@@ -3,6 +3,7 @@
 #ifndef RAWBROKER_BROKER_H
 #define RAWBROKER_BROKER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +104,8 @@ bool dispatch_request(struct broker *b, struct conn *c, const Rawbroker__Request
 void conn_accept_descriptor(struct conn *c, bool yes);
 
 /* server.c */
+/* The signals the loop takes through its signalfd (blocked otherwise). */
+void server_signal_mask(sigset_t *mask);
 int server_listen(const struct broker_config *cfg);
 int server_run(struct broker *b);
 void server_shutdown(struct broker *b);
@@ -136,6 +139,11 @@ void config_reload(struct broker_config *cfg, const struct rb_global *g);
 
 /* privdrop.c */
 void priv_drop(const char *user);
+/* "NAME" (its passwd entry's uid and primary gid; *PW that entry) or
+ * "UID:GID" (*PW NULL).  NULL on success, else what is wrong with SPEC
+ * (errno kept from getpwnam()).  Used for --user and --run-as. */
+struct passwd;
+const char *user_spec_parse(const char *spec, uid_t *uid, gid_t *gid, struct passwd **pw);
 /* After the sandbox is loaded: the whole state, read back; fatal if off. */
 void priv_verify_final(void);
 

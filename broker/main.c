@@ -408,11 +408,7 @@ int main(int argc, char **argv)
 		sigset_t mask;
 
 		/* Before the fork, so no signal is lost until the signalfd. */
-		sigemptyset(&mask);
-		sigaddset(&mask, SIGTERM);
-		sigaddset(&mask, SIGINT);
-		sigaddset(&mask, SIGHUP);
-		sigaddset(&mask, SIGCHLD);
+		server_signal_mask(&mask);
 		if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 			fatal("sigprocmask");
 		if (rb_policy_rule_confinement(b.policy, rule, &sup.conf) < 0)

@@ -33,36 +33,48 @@
 #include "broker.h"
 #include "log.h"
 
-/* "NAME" (its passwd entry's uid and primary gid) or "UID:GID". */
-static void resolve_user(const char *spec, uid_t *uid, gid_t *gid)
+const char *user_spec_parse(const char *spec, uid_t *uid, gid_t *gid, struct passwd **pw)
 {
 	const char *colon = strchr(spec, ':');
 	const char *err = NULL;
-	struct passwd *pw;
 
+	*pw = NULL;
 	if (colon) {
 		char u[32];
 		size_t n = (size_t)(colon - spec);
 
 		if (n == 0 || n >= sizeof(u))
-			fatalx("--user %s: expected NAME or UID:GID", spec);
+			return "expected NAME or UID:GID";
 		memcpy(u, spec, n);
 		u[n] = '\0';
 		*uid = (uid_t)strtonum(u, 0, UINT32_MAX - 1, &err);
 		if (!err)
 			*gid = (gid_t)strtonum(colon + 1, 0, UINT32_MAX - 1, &err);
-		if (err)
-			fatalx("--user %s: expected NAME or UID:GID (%s)", spec, err);
-		return;
+		return err ? "expected NAME or UID:GID with numbers in range" : NULL;
 	}
 	errno = 0;
-	pw = getpwnam(spec);
-	if (!pw)
-		fatalx("--user %s: no such user%s%s (create it, e.g. "
-		       "'useradd --system --no-create-home rawbroker', or pass UID:GID)",
-		       spec, errno ? ": " : "", errno ? strerror(errno) : "");
-	*uid = pw->pw_uid;
-	*gid = pw->pw_gid;
+	*pw = getpwnam(spec);
+	if (!*pw)
+		return "no such user";
+	*uid = (*pw)->pw_uid;
+	*gid = (*pw)->pw_gid;
+	return NULL;
+}
+
+/* The broker's own user: NAME or UID:GID, or stop. */
+static void resolve_user(const char *spec, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+	const char *why = user_spec_parse(spec, uid, gid, &pw);
+	int err = errno;
+
+	if (!why)
+		return;
+	if (strchr(spec, ':'))
+		fatalx("--user %s: %s", spec, why);
+	fatalx("--user %s: %s%s%s (create it, e.g. 'useradd --system --no-create-home "
+	       "rawbroker', or pass UID:GID)", spec, why, err ? ": " : "",
+	       err ? strerror(err) : "");
 }
 
 static void set_caps(const cap_value_t *caps, int ncaps)

@@ -570,16 +570,21 @@ static void handle_signal(struct broker *b)
 	}
 }
 
+void server_signal_mask(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGCHLD); /* supervisor mode */
+}
+
 int server_run(struct broker *b)
 {
 	struct epoll_event evs[64];
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD); /* supervisor mode */
+	server_signal_mask(&mask);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		fatal("sigprocmask");
 	b->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -46,6 +46,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "client_seccomp.h"
 #include "log.h"
 
@@ -79,33 +80,14 @@ static void child_fail(const char *fmt, ...)
 /* The relay, as root: become the command's user with nothing. */
 static void drop_to(const char *spec)
 {
-	const char *colon = strchr(spec, ':');
-	const char *err = NULL;
-	struct passwd *pw = NULL;
-	uid_t uid;
-	gid_t gid;
+	struct passwd *pw;
+	uid_t uid = 0;
+	gid_t gid = 0;
 	cap_t none;
+	const char *why = user_spec_parse(spec, &uid, &gid, &pw);
 
-	if (colon) {
-		char u[32];
-		size_t n = (size_t)(colon - spec);
-
-		if (n == 0 || n >= sizeof(u))
-			child_fail("--run-as %s: expected NAME or UID:GID", spec);
-		memcpy(u, spec, n);
-		u[n] = '\0';
-		uid = (uid_t)strtonum(u, 0, UINT32_MAX - 1, &err);
-		gid = err ? 0 : (gid_t)strtonum(colon + 1, 0, UINT32_MAX - 1, &err);
-		if (err)
-			child_fail("--run-as %s: expected NAME or UID:GID (%s)", spec, err);
-	} else {
-		errno = 0;
-		pw = getpwnam(spec);
-		if (!pw)
-			child_fail("--run-as %s: no such user", spec);
-		uid = pw->pw_uid;
-		gid = pw->pw_gid;
-	}
+	if (why)
+		child_fail("--run-as %s: %s", spec, why);
 	if (uid == 0 || gid == 0)
 		child_fail("--run-as %s is root; the command must run unprivileged", spec);
 	/* groups -> gid -> bounding set (needs CAP_SETPCAP, still root) ->

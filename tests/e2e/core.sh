@@ -74,6 +74,12 @@ check "rawbrokerd --check accepts the test policy" "$RB_BROKER" --check -p "$POL
 check_fails "rawbrokerd --check rejects the broken policy" "$RB_BROKER" --check -p "$RB_TMP/broken.conf"
 check_fails "broker refuses to run as root (--user 0:0)" \
 	"$RB_BROKER" -p "$POLICY" -s "$RB_TMP/root.sock" -u 0:0
+expect_run "an unknown --user is refused, with how to fix it" 1 \
+	'--user rb-no-such-user: no such user .*useradd' 5000 \
+	"$RB_BROKER" -p "$POLICY" -s "$RB_TMP/nouser.sock" -u rb-no-such-user
+expect_run "a malformed --user UID:GID is refused" 1 \
+	'--user :5: expected NAME or UID:GID' 5000 \
+	"$RB_BROKER" -p "$POLICY" -s "$RB_TMP/nouser.sock" -u :5
 
 # ---- start ----
 if ! rb_start_broker "$LOG" -p "$POLICY" -s "$RAWBROKER_SOCKET" -u $BROKER_USER; then

@@ -52,6 +52,15 @@ sup() {
 }
 
 # ---- the command's state ----
+expect_run "--run-as an unknown user: 127, said so, nothing run" 127 \
+	'--run-as rb-no-such-user: no such user' 5000 \
+	"$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64030:64030 --preload "$SHIM" \
+	--run-as rb-no-such-user -- touch "$RB_TMP/ran"
+check_fails "... and the command did not run" test -e "$RB_TMP/ran"
+expect_run "--run-as a malformed UID:GID: 127, said so" 127 \
+	'--run-as 5:x: expected NAME or UID:GID with numbers in range' 5000 \
+	"$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64030:64030 --preload "$SHIM" \
+	--run-as 5:x -- true
 expect_run "the command runs as --run-as with no capabilities, NO_NEW_PRIVS, seccomp filter" \
 	0 'uid=64031 .*CapInh:0000000000000000 CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000000000 CapAmb:0000000000000000 NoNewPrivs:1 Seccomp:2$' 0 \
 	sup --run-as $USER_ID:$USER_ID -- sh -c \
