@@ -70,22 +70,9 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "e2e_util.h"
 #include "frame.h"
 #include "rawbroker.h"
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("e2e_client: FAIL: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
 
 static const struct {
 	const char *name;
@@ -103,28 +90,6 @@ static int errno_by_name(const char *s)
 		if (strcmp(s, errnos[i].name) == 0)
 			return errnos[i].value;
 	return -1;
-}
-
-static uint16_t csum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(b[len - 1] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Send one echo request on FD to loopback; wait up to 2 s for its reply. */
@@ -329,23 +294,6 @@ static int cmd_expect(int argc, char **argv)
 		return fail("refusal without a reason");
 	printf("refused as expected: %s: %s\n", argv[0], res.reason);
 	return 0;
-}
-
-/* A raw connection, bypassing the library. */
-static int raw_connect(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	const char *path = getenv("RAWBROKER_SOCKET");
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	if (!path || fd < 0)
-		return -1;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static ssize_t pack_request(uint8_t *buf, size_t cap, int version, bool with_kind)

@@ -58,30 +58,9 @@
 #include <arpa/inet.h>
 
 #include "codec.h"
+#include "e2e_util.h"
 #include "frame.h"
 #include "rawbroker.h"
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("e2e_hostile: FAIL: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void sleep_ms(double ms)
 {
@@ -90,23 +69,6 @@ static void sleep_ms(double ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-/* A raw connection, bypassing the library. */
-static int raw_connect(void)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	const char *path = getenv("RAWBROKER_SOCKET");
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	if (!path || fd < 0)
-		return -1;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static ssize_t pack_socket(uint8_t *buf, size_t cap, int version, uint64_t id)
@@ -340,18 +302,6 @@ static int cmd_flood(const char *kind, int n)
 	printf("flood %s: %d connections, each treated as it must be, in %.0f ms\n", kind, n,
 	       now_ms() - t0);
 	return 0;
-}
-
-static uint16_t csum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
 }
 
 /* An ICMP echo with 127.0.0.1 on FD, reply within 2 s. */
