@@ -33,6 +33,8 @@ struct conn {
 	gid_t inline_groups[CONN_INLINE_GROUPS];
 	uint64_t requests;
 	struct pending_option *pending; /* set_option step 2 expected */
+	struct pending_option *awaiting; /* step 2 handed to the maker; its answer pending */
+	uint64_t awaiting_id;            /* the request id to answer */
 	bool door_opened;               /* SO_PASSRIGHTS was ever enabled */
 	struct conn *prev, *next;
 	struct uid_entry *uid_slot;     /* uidlimits.c: this uid's count and bucket */
@@ -58,6 +60,8 @@ struct broker_config {
 	gid_t socket_gid;       /* (gid_t)-1: leave the group alone */
 	uid_t socket_uid;       /* (uid_t)-1: leave the owner alone */
 	size_t max_conns;
+	unsigned pool;          /* ready sockets per class (--pool) */
+	const char *maker;      /* the socket maker's path */
 	size_t conns_fit;       /* most RLIMIT_NOFILE allows; 0: no bound */
 	uint32_t request_timeout_ms, idle_timeout_ms;
 	int log_target;         /* RB_LOG_STDERR or RB_LOG_SYSLOG */
@@ -78,6 +82,7 @@ struct broker {
 	size_t nconns;
 	bool accept_paused; /* out of descriptors: listener not watched */
 	bool stop;
+	bool failed; /* stopped because the maker is gone */
 	struct {
 		struct conn *head, *tail;
 	} timers[CONN_TIMERS];
@@ -91,6 +96,7 @@ struct reply {
 	const char *rule;     /* deciding rule or NULL */
 	int fd;               /* attached when status is OK, else -1 */
 	bool want_descriptor; /* set_option step 1 passed */
+	bool deferred;        /* no reply now: the maker answers (c->awaiting) */
 };
 
 /* dispatch.c: answer one well-formed request, which came with descriptor
@@ -98,6 +104,14 @@ struct reply {
  * broker.  A false return means: reply, then drop the connection. */
 bool dispatch_request(struct broker *b, struct conn *c, const Rawbroker__Request *req,
 		      int fd_in, struct reply *rep);
+
+/* dispatch.c: the maker's answer ERR (0 or an errno) to C's deferred
+ * set_option, as the reply REP, with its audit line. */
+void dispatch_option_done(struct conn *c, int err, struct reply *rep);
+
+/* server.c: the maker's answer to C's deferred set_option (maker_link.c
+ * calls it from the loop). */
+void server_option_done(void *conn, int err);
 
 /* server.c: whether the kernel lets this client send us a descriptor
  * (SO_PASSRIGHTS, Linux 6.16; older kernels always do). */
@@ -111,9 +125,12 @@ int server_run(struct broker *b);
 void server_shutdown(struct broker *b);
 
 /* closer.c: closes of client connections and client-sent descriptors,
- * on a thread of their own (a close can block). */
+ * on worker threads (a close can block). */
 void closer_start(void);
 void closer_release(int fd);
+/* False when the workers are stuck on closes clients booby-trapped: then
+ * no request that hands the broker a descriptor is taken. */
+bool closer_has_capacity(void);
 
 /* config.c: the policy's 'broker' block under the command line. */
 enum {
@@ -136,15 +153,5 @@ void config_apply(struct broker_config *cfg, const struct rb_global *g);
 /* On reload: apply what can change at once (limits, timeouts, log level),
  * warn about what needs a restart. */
 void config_reload(struct broker_config *cfg, const struct rb_global *g);
-
-/* privdrop.c */
-void priv_drop(const char *user);
-/* "NAME" (its passwd entry's uid and primary gid; *PW that entry) or
- * "UID:GID" (*PW NULL).  NULL on success, else what is wrong with SPEC
- * (errno kept from getpwnam()).  Used for --user and --run-as. */
-struct passwd;
-const char *user_spec_parse(const char *spec, uid_t *uid, gid_t *gid, struct passwd **pw);
-/* After the sandbox is loaded: the whole state, read back; fatal if off. */
-void priv_verify_final(void);
 
 #endif /* RAWBROKER_BROKER_H */

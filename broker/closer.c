@@ -6,64 +6,137 @@
  * waits for its peer, a FUSE file waits for its daemon, and closing a unix
  * socket releases whatever descriptors are still queued inside it, with
  * the same waits.  A client controls all of these.  So the loop never does
- * the final close of a client connection or of a descriptor a client sent:
- * it hands them to this thread, which may block without stopping anyone
- * else.  Only descriptor numbers travel through the pipe.
+ * the final close of a client connection that could hold descriptors, or
+ * of a descriptor a client sent: it queues them for a few worker threads,
+ * which may block without stopping anyone else.
+ *
+ * A worker busy on one close for longer than CLOSER_STUCK_MS is counted as
+ * stuck and left to the kernel (nothing can interrupt some of these waits).
+ * When every worker is stuck, closer_has_capacity() says so: the broker
+ * then refuses the one kind of request that lets a client hand it a
+ * descriptor (set_option), and logs why, while plain grants go on.  The
+ * queue holds at most what connections and their one pending descriptor
+ * can put in it.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
 #include "frame.h"
 #include "log.h"
 
-static int closer_pipe[2] = { -1, -1 };
+#define CLOSER_WORKERS 4
+#define CLOSER_STUCK_MS 1000
+
+struct close_job {
+	int fd;
+	struct close_job *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static struct close_job *head, *tail;
+static bool started;
+static struct {
+	bool busy;
+	int64_t since; /* CLOCK_MONOTONIC ms */
+} workers[CLOSER_WORKERS];
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void *closer_main(void *arg)
 {
-	int fd;
+	unsigned me = (unsigned)(uintptr_t)arg;
 
-	(void)arg;
-	while (read(closer_pipe[0], &fd, sizeof(fd)) == sizeof(fd))
-		rb_fd_discard(fd); /* sockets reset first: less to wait for */
+	for (;;) {
+		struct close_job *j;
+
+		pthread_mutex_lock(&lock);
+		while (!head)
+			pthread_cond_wait(&cond, &lock);
+		j = head;
+		head = j->next;
+		if (!head)
+			tail = NULL;
+		workers[me].busy = true;
+		workers[me].since = mono_ms();
+		pthread_mutex_unlock(&lock);
+
+		rb_fd_discard(j->fd); /* sockets reset first: less to wait for */
+		free(j);
+
+		pthread_mutex_lock(&lock);
+		workers[me].busy = false;
+		pthread_mutex_unlock(&lock);
+	}
 	return NULL;
 }
 
-/* Hand FD to the closer thread, or close it here if that is not possible
- * (no thread yet, or a queue of thousands: then waiting is the lesser
- * harm). */
-static void closer_close(int fd)
-{
-	if (closer_pipe[1] < 0 || write(closer_pipe[1], &fd, sizeof(fd)) != sizeof(fd))
-		rb_fd_discard(fd);
-}
-
-/* Call with all signals blocked, after the privilege drop: the thread
- * inherits both, so signals still reach the loop's signalfd alone. */
+/* Call with all signals blocked, after the privilege drop: the threads
+ * inherit both, so signals still reach the loop's signalfd alone. */
 void closer_start(void)
 {
-	pthread_attr_t attr;
-	pthread_t t;
+	for (unsigned i = 0; i < CLOSER_WORKERS; i++) {
+		pthread_attr_t attr;
+		pthread_t t;
 
-	if (pipe2(closer_pipe, O_CLOEXEC) < 0)
-		fatal("pipe2");
-	/* Never block the loop on a full pipe. */
-	if (fcntl(closer_pipe[1], F_SETFL, O_NONBLOCK) < 0)
-		fatal("fcntl");
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	if (pthread_create(&t, &attr, closer_main, NULL) != 0)
-		fatalx("cannot start the closer thread");
-	pthread_attr_destroy(&attr);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 64 * 1024);
+		if (pthread_create(&t, &attr, closer_main, (void *)(uintptr_t)i) != 0)
+			fatalx("cannot start the closer threads");
+		pthread_attr_destroy(&attr);
+	}
+	started = true;
 	/* Every descriptor frame.c rejects goes the same way. */
-	rb_frame_set_discard(closer_close);
+	rb_frame_set_discard(closer_release);
 }
 
 void closer_release(int fd)
 {
-	closer_close(fd);
+	struct close_job *j;
+
+	if (fd < 0)
+		return;
+	j = started ? malloc(sizeof(*j)) : NULL;
+	if (!j) { /* before the loop (nothing of a client's yet), or no memory */
+		rb_fd_discard(fd);
+		return;
+	}
+	j->fd = fd;
+	j->next = NULL;
+	pthread_mutex_lock(&lock);
+	if (tail)
+		tail->next = j;
+	else
+		head = j;
+	tail = j;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+bool closer_has_capacity(void)
+{
+	int64_t now = mono_ms();
+	unsigned free_workers = 0;
+	bool queued;
+
+	pthread_mutex_lock(&lock);
+	for (unsigned i = 0; i < CLOSER_WORKERS; i++)
+		if (!workers[i].busy || now - workers[i].since < CLOSER_STUCK_MS)
+			free_workers++;
+	queued = head != NULL;
+	pthread_mutex_unlock(&lock);
+	return free_workers > 0 && !(queued && free_workers < CLOSER_WORKERS / 2);
 }

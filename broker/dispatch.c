@@ -2,8 +2,10 @@
 /*
  * dispatch.c - what a connection may ask (STYLE.md #4): a table maps each
  * request kind to its handler; a kind not in the table is refused and the
- * connection closed.  Handlers run unprivileged logic only; the socket
- * itself is made by rawsock.c.
+ * connection closed.  The whole front holds no capability: a socket comes
+ * from the maker's pool and is finished by rawsock.c; the two IPv6 options
+ * that need CAP_NET_RAW are set by the maker, on a worker thread there,
+ * and answered later (handle_descriptor, dispatch_option_done).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +24,8 @@
 #include "uidlimits.h"
 #include "rawsock.h"
 #include "rxfilter.h"
+#include "maker/maker.h"
+#include "maker_link.h"
 
 static void reply_set(struct reply *rep, Rawbroker__Status st, int error,
 		      const char *rule, const char *fmt, ...)
@@ -207,44 +211,6 @@ static void audit_option(const struct conn *c, const char *option, size_t len,
 		  granted ? "" : log_q(qreason, rep->reason));
 }
 
-/*
- * An IPv6 hop-by-hop or destination options header as IPV6_HOPOPTS and
- * IPV6_DSTOPTS take it (RFC 8200 4.2): 8-byte units up to the kernel's
- * 2040, length byte consistent, and only padding options (Pad1, PadN)
- * whose data is zero, which is what measurements of extension header
- * handling send.  Anything else (router alert, jumbo payload, types a
- * router must act on, data smuggled in padding) is not set for clients.
- * Padding runs longer than 7 bytes are allowed on purpose: probes send
- * larger headers to see which paths drop them (Linux receivers do).
- * Empty clears the option.
- */
-static const char *ext_header_invalid(const uint8_t *v, size_t len)
-{
-	size_t off = 2;
-
-	if (len == 0)
-		return NULL;
-	if (len < 8 || len % 8 != 0 || len > 2040)
-		return "an options header is a multiple of 8 bytes, at most 2040";
-	if (len != ((size_t)v[1] + 1) * 8)
-		return "the header's length byte does not match its size";
-	while (off < len) {
-		if (v[off] == 0) { /* Pad1 */
-			off++;
-			continue;
-		}
-		if (v[off] != 1)
-			return "only padding options (Pad1, PadN) are set for clients";
-		if (off + 2 > len || off + 2 + v[off + 1] > len)
-			return "an option runs past the end of the header";
-		for (size_t i = 0; i < v[off + 1]; i++)
-			if (v[off + 2 + i] != 0)
-				return "padding must be zero";
-		off += 2 + (size_t)v[off + 1];
-	}
-	return NULL;
-}
-
 static unsigned option_bit(int level, int name)
 {
 	if (level != IPPROTO_IPV6)
@@ -260,7 +226,8 @@ static unsigned option_bit(int level, int name)
  * set_option, step 1: a hostile client chooses level, name and up to 2048
  * value bytes.  Safe because: only IPV6_HOPOPTS/IPV6_DSTOPTS are known,
  * the policy must name the option for this peer, the value must be a
- * well-formed header of padding only, and the value is copied into a
+ * well-formed header of padding only (checked here, and again by the
+ * maker, which sets it), and the value is copied into a
  * fixed buffer the codec already bounded.  Only then does the kernel let
  * this one connection pass us a descriptor.
  */
@@ -290,10 +257,19 @@ static bool handle_set_option(struct broker *b, struct conn *c,
 		audit_option(c, name, so->value.len, "deny", rep);
 		return true;
 	}
-	bad = ext_header_invalid(so->value.data, so->value.len);
+	bad = mk_ext_header_invalid(so->value.data, so->value.len);
 	if (bad) {
 		reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, dec.rule, "%s", bad);
 		audit_option(c, name, so->value.len, "invalid", rep);
+		return true;
+	}
+	/* A client's descriptor may be a trap whose close blocks: it is
+	 * taken only while there are closer workers left to absorb that. */
+	if (!closer_has_capacity()) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_FAILED, EBUSY, dec.rule,
+			  "the broker takes no descriptors now: its closer workers are stuck "
+			  "on descriptors clients sent; try again later");
+		audit_option(c, name, so->value.len, "busy", rep);
 		return true;
 	}
 	c->pending = malloc(sizeof(*c->pending));
@@ -334,10 +310,16 @@ static const char *option_socket_invalid(int fd)
 /*
  * set_option, step 2: the client's socket.  Safe because: only expected
  * after step 1 (dispatch checks), the door for descriptors is closed again
- * at once, the descriptor must be an IPv6 raw or datagram socket (whose
- * close never blocks; anything else is discarded with linger reset), and
- * the option set is the one step 1 validated.  The policy is asked again,
- * in case a reload came in between.
+ * at once, the descriptor must be an IPv6 raw or datagram socket (checked
+ * with SO_DOMAIN/SO_TYPE, which take no socket lock; anything else goes to
+ * the closer workers, since its close may block), and the option set is
+ * the one step 1 validated.  The policy is asked again, in case a reload
+ * came in between.  The setsockopt() itself takes the client's socket lock,
+ * which the client can hold forever: it is the maker's (the option needs
+ * CAP_NET_RAW), on a worker thread there, and the answer comes back later
+ * (dispatch_option_done).  Our own copy is closed here: the copy in flight
+ * to the maker holds a reference, so this close is never the last one and
+ * releases nothing.
  */
 static bool handle_descriptor(struct broker *b, struct conn *c,
 			      const Rawbroker__Request *req, int fd_in, struct reply *rep)
@@ -347,8 +329,8 @@ static bool handle_descriptor(struct broker *b, struct conn *c,
 				.groups = c->groups, .ngroups = c->ngroups };
 	const char *name = rb_option_name(po->opt), *bad;
 	struct rb_decision dec;
+	int r;
 
-	(void)req;
 	c->pending = NULL;
 	conn_accept_descriptor(c, false);
 	rb_policy_decide_option(b->policy, &peer, po->opt, &dec);
@@ -368,20 +350,45 @@ static bool handle_descriptor(struct broker *b, struct conn *c,
 		free(po);
 		return true;
 	}
-	if (setsockopt(fd_in, po->level, po->name, po->len ? po->value : NULL,
-		       (socklen_t)po->len) < 0) {
-		int err = errno;
+	po->rule = dec.rule;
+	r = maker_setopt(fd_in, po->level, po->name, po->value, po->len, server_option_done, c);
+	close(fd_in);
+	if (r < 0) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_FAILED, -r, dec.rule,
+			  "setsockopt %s: the socket maker cannot take it now: %s", name,
+			  strerror(-r));
+		audit_option(c, name, po->len, "fail", rep);
+		free(po);
+		return true;
+	}
+	c->awaiting = po;
+	c->awaiting_id = req->id;
+	rep->deferred = true;
+	return true;
+}
 
-		reply_set(rep, RAWBROKER__STATUS__STATUS_FAILED, err, dec.rule,
-			  "setsockopt %s: %s", name, strerror(err));
+void dispatch_option_done(struct conn *c, int err, struct reply *rep)
+{
+	struct pending_option *po = c->awaiting;
+	const char *name = rb_option_name(po->opt);
+
+	c->awaiting = NULL;
+	rep->fd = -1;
+	if (err == 0) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, po->rule, "%s set", name);
+		audit_option(c, name, po->len, "grant", rep);
+	} else if (err == ETIMEDOUT || err == EBUSY) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_FAILED, err, po->rule,
+			  "setsockopt %s: %s (the socket's lock is held: another thread of "
+			  "the client is in a call on it)", name,
+			  err == EBUSY ? "every option worker is stuck" : "timed out");
 		audit_option(c, name, po->len, "fail", rep);
 	} else {
-		reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, dec.rule, "%s set", name);
-		audit_option(c, name, po->len, "grant", rep);
+		reply_set(rep, RAWBROKER__STATUS__STATUS_FAILED, err, po->rule,
+			  "setsockopt %s: %s", name, strerror(err));
+		audit_option(c, name, po->len, "fail", rep);
 	}
-	close(fd_in); /* an IPv6 raw or datagram socket: nothing queued inside */
 	free(po);
-	return true;
 }
 
 typedef bool (*handler_fn)(struct broker *, struct conn *, const Rawbroker__Request *,

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * main.c - rawbrokerd: options, start-up order, shutdown.
+ * main.c - rawbrokerd, the front: options, start-up order, shutdown.
  *
- * Order: read the policy (a broken one stops us before anything is
- * touched), bind the socket as root, drop to the broker user with only
- * CAP_NET_RAW, then serve.
+ * Order (main() below reads as the list): read the policy (a broken one
+ * stops us before anything is touched); bind the socket as root; start the
+ * socket maker, the only process that keeps CAP_NET_RAW, and give it the
+ * policy's classes; start the supervised command, if any; drop the front
+ * to the broker's user with no capability at all, confine it with its own
+ * seccomp filter and read that state back; then serve.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -14,7 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -23,6 +31,8 @@
 #include "sandbox.h"
 #include "supervise.h"
 #include "activate.h"
+#include "maker_link.h"
+#include "maker/drop.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -30,6 +40,9 @@
 #define DEFAULT_RUN_AS "nobody"
 #ifndef RB_PRELOAD_DEFAULT
 #define RB_PRELOAD_DEFAULT "/usr/local/lib/librawbroker-preload.so"
+#endif
+#ifndef RB_MAKER_DEFAULT
+#define RB_MAKER_DEFAULT "/usr/local/libexec/rawbroker/rawbroker-maker"
 #endif
 
 static void usage(FILE *f)
@@ -49,6 +62,12 @@ static void usage(FILE *f)
 		"  -o, --socket-owner USER  owner of the socket (default: unchanged)\n"
 		"  -g, --socket-group GROUP group of the socket (default: unchanged)\n"
 		"  -c, --max-connections N  clients served at once (default %d)\n"
+		"      --pool N             sockets kept ready per class (family, type,\n"
+		"                           protocol, mark) the policy names, 0..%d\n"
+		"                           (default %d; 0: every grant asks the maker)\n"
+		"      --maker PATH         the socket maker (default: rawbroker-maker beside\n"
+		"                           this program if it is there, else\n"
+		"                           " RB_MAKER_DEFAULT ")\n"
 		"      --request-timeout T  a new connection's time to send its first request,\n"
 		"                           and a set_option's to send its socket (default 5s)\n"
 		"      --idle-timeout T     close a kept connection idle this long (default\n"
@@ -59,8 +78,11 @@ static void usage(FILE *f)
 		"  -l, --log-level LEVEL    debug, info, warn or error (default info)\n"
 		"      --ready-fd FD        write READY=1 to FD and close it once serving\n"
 		"  -t, --check              load the policy, report problems and exit\n"
-		"      --print-seccomp      print the broker's own seccomp filter (libseccomp\n"
+		"      --print-seccomp      print the front's own seccomp filter (libseccomp\n"
 		"                           PFC, for the options given) and exit\n"
+		"      --check-sandbox      load that filter in a child process, have it try\n"
+		"                           raw and packet sockets, report that the kernel\n"
+		"                           killed each attempt (exit 0) or not (exit 1)\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n"
@@ -82,8 +104,10 @@ static void usage(FILE *f)
 		"changed socket, user or log target needs a restart); SIGTERM and SIGINT\n"
 		"stop the broker.\n"
 		"Logs: one logfmt line per event; warn lines (refusals, protocol errors,\n"
-		"limits) at most %d a second, the rest counted in one summary line.\n",
-		DEFAULT_MAX_CONNS, LOG_WARN_PER_SEC);
+		"limits) at most %d a second, the rest counted in one summary line.\n"
+		"Processes: this front holds no capability; the socket maker it starts\n"
+		"holds CAP_NET_RAW alone. When either exits, the other stops.\n",
+		DEFAULT_MAX_CONNS, POOL_MAX, POOL_DEFAULT, LOG_WARN_PER_SEC);
 }
 
 static long long num_arg(const char *opt, const char *s, long long min, long long max)
@@ -233,10 +257,40 @@ static struct rb_policy *load_policy(const char *path, bool to_stderr_plain)
 	return p;
 }
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+struct options {
+	struct broker_config cfg;
+	struct supervise_opts sup;
+	const char *rule; /* --rule */
+	bool check_only, print_seccomp, check_sandbox;
+};
+
+/* The maker beside this program (a build tree, a relocated install), else
+ * the installed path.  Beside it means in a directory only whoever could
+ * replace rawbrokerd itself can write. */
+static const char *default_maker(void)
+{
+	static char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	char *slash;
+
+	if (n > 0) {
+		path[n] = '\0';
+		slash = strrchr(path, '/');
+		if (slash) {
+			strcpy(slash + 1, "rawbroker-maker");
+			if (access(path, X_OK) == 0)
+				return path;
+		}
+	}
+	return RB_MAKER_DEFAULT;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG,
-	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD };
+	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD, OPT_POOL, OPT_MAKER,
+	       OPT_CHECK_SANDBOX };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -251,181 +305,322 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
+		{ "check-sandbox", no_argument, NULL, OPT_CHECK_SANDBOX },
 		{ "run-as", required_argument, NULL, OPT_RUN_AS },
 		{ "rule", required_argument, NULL, OPT_RULE },
 		{ "preload", required_argument, NULL, OPT_PRELOAD },
+		{ "pool", required_argument, NULL, OPT_POOL },
+		{ "maker", required_argument, NULL, OPT_MAKER },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct broker_config cfg = {
-		.policy_path = DEFAULT_POLICY,
-		.socket_path = DEFAULT_SOCKET,
-		.user = DEFAULT_USER,
-		.socket_mode = 0666,
-		.socket_gid = (gid_t)-1,
-		.socket_uid = (uid_t)-1,
-		.max_conns = DEFAULT_MAX_CONNS,
-		.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS,
-		.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS,
-		.log_target = RB_LOG_STDERR,
-		.syslog_facility = LOG_DAEMON,
-		.ready_fd = -1,
-	};
-	struct broker b = { .cfg = &cfg, .listen_fd = -1, .epfd = -1, .sigfd = -1 };
-	bool check_only = false, print_seccomp = false;
-	struct sandbox_opts sb = { 0 };
-	struct supervise_opts sup = { .run_as = DEFAULT_RUN_AS, .preload = RB_PRELOAD_DEFAULT,
-				      .close_fd = -1 };
-	const char *rule = NULL;
-	int c, lvl, r;
+	int c, lvl;
 
+	*o = (struct options){
+		.cfg = {
+			.policy_path = DEFAULT_POLICY,
+			.socket_path = DEFAULT_SOCKET,
+			.user = DEFAULT_USER,
+			.socket_mode = 0666,
+			.socket_gid = (gid_t)-1,
+			.socket_uid = (uid_t)-1,
+			.max_conns = DEFAULT_MAX_CONNS,
+			.pool = POOL_DEFAULT,
+			.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS,
+			.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS,
+			.log_target = RB_LOG_STDERR,
+			.syslog_facility = LOG_DAEMON,
+			.ready_fd = -1,
+		},
+		.sup = { .run_as = DEFAULT_RUN_AS, .preload = RB_PRELOAD_DEFAULT, .close_fd = -1 },
+	};
 	while ((c = getopt_long(argc, argv, "p:s:u:m:o:g:c:l:thV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			cfg.policy_path = optarg;
+			o->cfg.policy_path = optarg;
 			break;
 		case 's':
-			cfg.socket_path = optarg;
-			cfg.cli |= CFG_SOCKET;
+			o->cfg.socket_path = optarg;
+			o->cfg.cli |= CFG_SOCKET;
 			break;
 		case 'u':
-			cfg.user = optarg;
-			cfg.cli |= CFG_USER;
+			o->cfg.user = optarg;
+			o->cfg.cli |= CFG_USER;
 			break;
 		case 'm':
-			cfg.socket_mode = mode_arg(optarg);
-			cfg.cli |= CFG_MODE;
+			o->cfg.socket_mode = mode_arg(optarg);
+			o->cfg.cli |= CFG_MODE;
 			break;
 		case 'o':
-			cfg.socket_uid = owner_arg(optarg);
-			cfg.cli |= CFG_OWNER;
+			o->cfg.socket_uid = owner_arg(optarg);
+			o->cfg.cli |= CFG_OWNER;
 			break;
 		case 'g':
-			cfg.socket_gid = group_arg(optarg);
-			cfg.cli |= CFG_GROUP;
+			o->cfg.socket_gid = group_arg(optarg);
+			o->cfg.cli |= CFG_GROUP;
 			break;
 		case 'c':
-			cfg.max_conns = (size_t)num_arg("--max-connections", optarg, 1, 1000000);
-			cfg.cli |= CFG_MAX_CONNS;
+			o->cfg.max_conns = (size_t)num_arg("--max-connections", optarg, 1, 1000000);
+			o->cfg.cli |= CFG_MAX_CONNS;
 			break;
 		case OPT_REQUEST_TIMEOUT:
-			cfg.request_timeout_ms = duration_arg("--request-timeout", optarg);
-			cfg.cli |= CFG_REQUEST_TIMEOUT;
+			o->cfg.request_timeout_ms = duration_arg("--request-timeout", optarg);
+			o->cfg.cli |= CFG_REQUEST_TIMEOUT;
 			break;
 		case OPT_IDLE_TIMEOUT:
-			cfg.idle_timeout_ms = duration_arg("--idle-timeout", optarg);
-			cfg.cli |= CFG_IDLE_TIMEOUT;
+			o->cfg.idle_timeout_ms = duration_arg("--idle-timeout", optarg);
+			o->cfg.cli |= CFG_IDLE_TIMEOUT;
 			break;
 		case OPT_LOG:
-			log_arg(&cfg, optarg);
-			cfg.cli |= CFG_LOG;
+			log_arg(&o->cfg, optarg);
+			o->cfg.cli |= CFG_LOG;
 			break;
 		case 'l':
 			lvl = log_parse_level(optarg);
 			if (lvl < 0) {
 				fprintf(stderr, "rawbrokerd: --log-level %s: expected debug, "
 						"info, warn or error\n", optarg);
-				return 2;
+				exit(2);
 			}
 			log_set_level((enum log_level)lvl);
-			cfg.cli |= CFG_LOG_LEVEL;
+			o->cfg.cli |= CFG_LOG_LEVEL;
 			break;
 		case OPT_READY_FD:
-			cfg.ready_fd = (int)num_arg("--ready-fd", optarg, 0, INT32_MAX);
+			o->cfg.ready_fd = (int)num_arg("--ready-fd", optarg, 0, INT32_MAX);
 			break;
 		case 't':
-			check_only = true;
+			o->check_only = true;
 			break;
 		case OPT_PRINT_SECCOMP:
-			print_seccomp = true;
+			o->print_seccomp = true;
+			break;
+		case OPT_CHECK_SANDBOX:
+			o->check_sandbox = true;
 			break;
 		case OPT_RUN_AS:
-			sup.run_as = optarg;
+			o->sup.run_as = optarg;
 			break;
 		case OPT_RULE:
-			rule = optarg;
+			o->rule = optarg;
 			break;
 		case OPT_PRELOAD:
-			sup.preload = optarg;
+			o->sup.preload = optarg;
+			break;
+		case OPT_POOL:
+			o->cfg.pool = (unsigned)num_arg("--pool", optarg, 0, POOL_MAX);
+			break;
+		case OPT_MAKER:
+			o->cfg.maker = optarg;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			exit(0);
 		case 'V':
 			printf("rawbrokerd %s\n", RB_VERSION);
-			return 0;
+			exit(0);
 		default:
 			usage(stderr);
-			return 2;
+			exit(2);
 		}
 	}
 	/* Supervisor mode: what follows "--" is the command. */
 	if (optind < argc && optind > 1 && strcmp(argv[optind - 1], "--") == 0)
-		sup.argv = argv + optind;
+		o->sup.argv = argv + optind;
 	else if (optind != argc) {
 		fprintf(stderr, "rawbrokerd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return 2;
+		exit(2);
 	}
 
-	sb.syslog = cfg.log_target == RB_LOG_SYSLOG;
-	if (print_seccomp) {
-		r = sandbox_print(stdout, &sb);
+	if (!o->cfg.maker)
+		o->cfg.maker = default_maker();
+}
+
+/* The broker's own identity (both processes): --user when started as
+ * root, else the one it was started with. */
+static void broker_user(const char *spec, struct drop_spec *d)
+{
+	const char *why, *name;
+
+	*d = (struct drop_spec){ 0 };
+	if (geteuid() != 0)
+		return;
+	why = drop_user_parse(spec, &d->uid, &d->gid, &name);
+	if (why)
+		fatalx("--user %s: %s%s", spec, why,
+		       strchr(spec, ':') ? "" : " (create it, e.g. 'useradd --system "
+						"--no-create-home rawbroker', or pass UID:GID)");
+	if (d->uid == 0 || d->gid == 0)
+		fatalx("--user %s is root; the broker must run as a dedicated unprivileged user",
+		       spec);
+	d->switch_user = true;
+}
+
+static bool bounding_holds_any(void)
+{
+	for (int v = 0; prctl(PR_CAPBSET_READ, v) >= 0; v++)
+		if (prctl(PR_CAPBSET_READ, v) == 1)
+			return true;
+	return false;
+}
+
+/* The front: the broker's user, no capability in any set (bounding too
+ * when started as root), NO_NEW_PRIVS, its seccomp filter, read back. */
+static void front_drop(const struct drop_spec *user, const struct broker_config *cfg)
+{
+	struct sandbox_opts sb = { .syslog = cfg->log_target == RB_LOG_SYSLOG };
+	struct drop_spec s = *user;
+	struct drop_state st;
+	char why[256] = "";
+	int status = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	uid_t uid;
+	gid_t gid;
+
+	if (status < 0)
+		fatal("open /proc/self/status");
+	s.keep = 0;
+	if (drop_privileges(&s, &st, why, sizeof(why)) < 0)
+		fatalx("drop privileges: %s", why);
+	if (!st.switched && st.ngroups > 0)
+		log_warnx("started as uid %u with %d supplementary groups, which it cannot "
+			  "drop; run the broker without them (systemd: no "
+			  "SupplementaryGroups=)", (unsigned)getuid(), st.ngroups);
+	if (!st.bounded && bounding_holds_any())
+		log_warnx("no CAP_SETPCAP: the capability bounding set stays as it was; "
+			  "with no_new_privs and no execve() it grants the front nothing");
+	uid = getuid();
+	gid = getgid();
+	sandbox_load(&sb);
+	if (drop_verify(status, &s, &st, true, why, sizeof(why)) < 0)
+		fatalx("%s; refusing to serve", why);
+	close(status);
+	log_event(LOG_LVL_INFO, "privileges dropped",
+		  "process=front uid=%u gid=%u caps=none bounding=%s no_new_privs=1 "
+		  "seccomp=filter", (unsigned)uid, (unsigned)gid, st.bounded ? "none" : "unchanged");
+}
+
+/* Supervisor mode: the command, as root still, before the front drops. */
+static void start_supervisor(struct options *o, const struct broker *b)
+{
+	sigset_t mask;
+
+	/* Before the fork, so no signal is lost until the signalfd. */
+	server_signal_mask(&mask);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("sigprocmask");
+	if (rb_policy_rule_confinement(b->policy, o->rule, &o->sup.conf) < 0)
+		fatalx("--rule %s: the policy has no such rule", o->rule);
+	o->sup.socket_path = o->cfg.socket_path;
+	o->sup.close_fd = b->listen_fd;
+	o->sup.ready_fd = o->cfg.ready_fd;
+	supervise_start(&o->sup);
+}
+
+/* Before the privilege drop and the sandbox: from now on the log only
+ * sends on (and at worst reconnects) this one socket. */
+static void open_log(const struct broker_config *cfg)
+{
+	int r;
+
+	if (cfg->log_target != RB_LOG_SYSLOG)
+		return;
+	r = log_open_syslog(cfg->syslog_facility);
+	if (r < 0) {
+		errno = -r;
+		fatal("log to syslog: cannot connect to /dev/log");
+	}
+	log_event(LOG_LVL_INFO, "logging to syslog", "facility=%s",
+		  log_facility_name(cfg->syslog_facility));
+}
+
+/* --check-sandbox: a forced attempt at what the front must never do. */
+static int check_sandbox(const struct broker_config *cfg)
+{
+	static const struct {
+		int family, type, protocol;
+		const char *what;
+	} tries[] = {
+		{ AF_INET, SOCK_RAW, IPPROTO_ICMP, "raw icmp" },
+		{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, "raw icmpv6" },
+		{ AF_INET, SOCK_RAW, IPPROTO_RAW, "raw IPPROTO_RAW" },
+		{ AF_PACKET, SOCK_RAW, 0, "packet" },
+	};
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		int st = 0;
+		pid_t pid = fork();
+
+		if (pid < 0)
+			fatal("fork");
+		if (pid == 0) {
+			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+				_exit(2);
+			sandbox_load(&(struct sandbox_opts){
+				.syslog = cfg->log_target == RB_LOG_SYSLOG });
+			_exit(socket(tries[i].family, tries[i].type, tries[i].protocol) < 0 ? 4 : 3);
+		}
+		if (waitpid(pid, &st, 0) < 0)
+			fatal("waitpid");
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
+			printf("%s socket: killed by the front's seccomp filter (SIGSYS)\n",
+			       tries[i].what);
+			continue;
+		}
+		printf("%s socket: NOT killed (%s %d)\n", tries[i].what,
+		       WIFSIGNALED(st) ? "signal" : "exit status",
+		       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		bad++;
+	}
+	return bad ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct broker b = { .cfg = &o.cfg, .listen_fd = -1, .epfd = -1, .sigfd = -1 };
+	struct drop_spec user;
+	int r;
+
+	parse_options(argc, argv, &o);
+	if (o.print_seccomp) {
+		r = sandbox_print(stdout, &(struct sandbox_opts){
+			.syslog = o.cfg.log_target == RB_LOG_SYSLOG });
 		if (r < 0)
 			fprintf(stderr, "rawbrokerd: --print-seccomp: %s\n", strerror(-r));
 		return r < 0 ? 1 : 0;
 	}
-	b.policy = load_policy(cfg.policy_path, check_only);
-	if (check_only) {
-		int ok = b.policy != NULL;
-
+	if (o.check_sandbox)
+		return check_sandbox(&o.cfg);
+	b.policy = load_policy(o.cfg.policy_path, o.check_only);
+	if (o.check_only) {
+		r = b.policy != NULL;
 		rb_policy_free(b.policy);
-		return ok ? 0 : 1;
+		return r ? 0 : 1;
 	}
 	if (!b.policy)
-		fatalx("policy %s has errors; not starting", cfg.policy_path);
-	config_apply(&cfg, rb_policy_global(b.policy));
-	/* Before the privilege drop and the sandbox: from now on the log
-	 * only sends on (and at worst reconnects) this one socket. */
-	if (cfg.log_target == RB_LOG_SYSLOG) {
-		r = log_open_syslog(cfg.syslog_facility);
-		if (r < 0) {
-			errno = -r;
-			fatal("log to syslog: cannot connect to /dev/log");
-		}
-		log_event(LOG_LVL_INFO, "logging to syslog", "facility=%s",
-			  log_facility_name(cfg.syslog_facility));
-	}
-
+		fatalx("policy %s has errors; not starting", o.cfg.policy_path);
+	config_apply(&o.cfg, rb_policy_global(b.policy));
+	open_log(&o.cfg);
 	signal(SIGPIPE, SIG_IGN);
-	fit_connection_limit(&cfg);
-	b.listen_fd = server_listen(&cfg);
-	if (activated_path() && activated_path()[0])
-		cfg.socket_path = activated_path();
-	if (sup.argv) {
-		sigset_t mask;
+	fit_connection_limit(&o.cfg);
 
-		/* Before the fork, so no signal is lost until the signalfd. */
-		server_signal_mask(&mask);
-		if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-			fatal("sigprocmask");
-		if (rb_policy_rule_confinement(b.policy, rule, &sup.conf) < 0)
-			fatalx("--rule %s: the policy has no such rule", rule);
-		sup.socket_path = cfg.socket_path;
-		sup.close_fd = b.listen_fd;
-		sup.ready_fd = cfg.ready_fd;
-		supervise_start(&sup);
-		sb.supervise = true;
-	}
-	priv_drop(cfg.user);
-	sb.syslog = cfg.log_target == RB_LOG_SYSLOG; /* the policy's block too */
-	sandbox_load(&sb);
-	priv_verify_final();
-	server_run(&b);
+	b.listen_fd = server_listen(&o.cfg);
+	if (activated_path() && activated_path()[0])
+		o.cfg.socket_path = activated_path();
+	broker_user(o.cfg.user, &user);
+	maker_start(o.cfg.maker, &user, b.policy, o.cfg.pool);
+	if (o.sup.argv)
+		start_supervisor(&o, &b);
+	front_drop(&user, &o.cfg);
+
+	r = server_run(&b);
 	server_shutdown(&b);
 	rb_policy_free(b.policy);
 	log_info("stopped");
-	return sup.argv ? supervise_exit_code() : 0;
+	if (r < 0)
+		return 1;
+	return o.sup.argv ? supervise_exit_code() : 0;
 }

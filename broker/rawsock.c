@@ -1,22 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rawsock.c - the only file in rawbroker that calls socket() for a client,
- * and the one that prepares that socket before it leaves the broker.
- *
- * Whatever the policy says, only the tuples in `served` below are ever
- * created: raw ICMP for IPv4, raw ICMPv6 for IPv6, ICMP datagram ("ping")
- * sockets of either family, and raw UDP/TCP for either (those only where a
- * policy rule names them: mtr-packet's IPv6 probes need raw UDP).
- * IPPROTO_RAW, AF_PACKET and everything else stay out even if a policy were
- * mis-parsed into allowing them; the broker's seccomp filter is to pin the
- * same list in the kernel.
+ * rawsock.c - the front's hand-off of a granted socket: it takes a socket of
+ * the right class from the maker's ready pool (maker_link.c) and finishes
+ * it as the deciding rule says, unprivileged, before it leaves the broker.
+ * Only the maker (maker/maker.c) calls socket() for a client; it also set
+ * the class's mark and a receive filter that drops everything while the
+ * socket waited in the pool.
  *
  * What the socket lets its holder do is in README.md ("Security model").
- * Of what is prepared here, three settings are locks, which the holder
- * cannot undo without CAP_NET_RAW (measured: EPERM):
- *   - the device (SO_BINDTODEVICE: changing or clearing it needs the
- *     capability);
- *   - the mark (SO_MARK: setting it, also per packet, needs the capability);
+ * Of what is prepared, three settings are locks, which the holder cannot
+ * undo without CAP_NET_RAW (measured: EPERM):
+ *   - the device (SO_BINDTODEVICE: the first bind needs no privilege,
+ *     changing or clearing it does);
+ *   - the mark (SO_MARK, set by the maker: setting it needs the capability);
  *   - the receive filter (SO_ATTACH_FILTER, then SO_LOCK_FILTER: detaching,
  *     replacing or unlocking it is refused).
  * The rest are defaults, which the holder may change at will: the source
@@ -32,22 +28,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include "maker/served.h"
+#include "maker_link.h"
 #include "rxfilter.h"
-
-static const struct {
-	int family, type, protocol;
-} served[] = {
-	{ AF_INET, SOCK_RAW, IPPROTO_ICMP },
-	{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 },
-	{ AF_INET, SOCK_DGRAM, IPPROTO_ICMP },
-	{ AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6 },
-	{ AF_INET, SOCK_RAW, IPPROTO_UDP },
-	{ AF_INET6, SOCK_RAW, IPPROTO_UDP },
-	{ AF_INET, SOCK_RAW, IPPROTO_TCP },
-	{ AF_INET6, SOCK_RAW, IPPROTO_TCP },
-};
 
 /* Packets queued before the locks were in place are dropped (see drain());
  * more than this many means a flood of packets the filter passes, and the
@@ -56,10 +42,8 @@ static const struct {
 
 const char *rawsock_unservable(int family, int type, int protocol)
 {
-	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
-		if (served[i].family == family && served[i].type == type &&
-		    served[i].protocol == protocol)
-			return NULL;
+	if (rb_is_served(family, type, protocol))
+		return NULL;
 	if (family == AF_PACKET)
 		return "packet sockets are never served";
 	if (family != AF_INET && family != AF_INET6)
@@ -180,7 +164,6 @@ static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t wh
 {
 	const struct rb_prepare *p = spec->prep;
 	const void *source = rawsock_bind_source(spec);
-	bool locked = false;
 	int r;
 
 	if (p && p->device[0]) {
@@ -193,16 +176,15 @@ static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t wh
 		if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, p->device,
 			       (socklen_t)len + 1) < 0)
 			return step_failed(why, whylen, "SO_BINDTODEVICE %s", p->device);
-		locked = true;
 	}
-	if (p && p->has_mark && /* all 32 bits, as the kernel takes them */
-	    setsockopt(fd, SOL_SOCKET, SO_MARK, &p->mark, sizeof(p->mark)) < 0)
-		return step_failed(why, whylen, "SO_MARK %#x", (unsigned)p->mark);
+	/* The rule's locked filter replaces the maker's drop-everything one;
+	 * without a receive lock, that one goes. */
 	if (p && p->has_receive) {
 		r = lock_filter(fd, spec, &p->receive, why, whylen);
 		if (r < 0)
 			return r;
-		locked = true;
+	} else if (set_int(fd, SO_DETACH_FILTER, 0) < 0) { /* the kernel wants an int */
+		return step_failed(why, whylen, "SO_DETACH_FILTER");
 	}
 	if (p && p->rcvbuf && set_int(fd, SO_RCVBUF, p->rcvbuf) < 0)
 		return step_failed(why, whylen, "SO_RCVBUF %u", (unsigned)p->rcvbuf);
@@ -213,14 +195,19 @@ static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t wh
 		if (r < 0)
 			return r;
 	}
-	return locked ? drain(fd, why, whylen) : 0;
+	if (spec->nonblock && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return step_failed(why, whylen, "O_NONBLOCK");
+	/* Whatever queued before the rule's filter (the maker's filter
+	 * passed nothing, but a packet may have come before it was set). */
+	return drain(fd, why, whylen);
 }
 
 /*
  * A hostile client controls every field of SPEC except PREP, which comes
  * from the deciding policy rule.  Still safe:
- *  - the tuple is checked against `served` again right here, so nothing
- *    outside it is created whatever was asked;
+ *  - the tuple is checked against served.h again right here, and the
+ *    maker makes only the classes (tuple and mark) it learnt from the
+ *    policy at start, whatever the front asks;
  *  - the client's source is a fixed-size address of the socket's family,
  *    bound with plain bind() (no IP_FREEBIND, no IP_TRANSPARENT), so the
  *    kernel refuses addresses that are not local; the rule's default source
@@ -228,34 +215,35 @@ static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t wh
  *  - the client chooses none of the options set here: device, mark, filter
  *    and buffer sizes are the rule's, and the filter program is built from
  *    the rule's type set by rxfilter.c, whose size is bounded;
- *  - every step is checked; when one fails the socket is closed and the
+ *  - every step is checked; when one fails the socket is closed (it is the
+ *    broker's own, never a client's, so the close cannot block) and the
  *    request fails naming the step, so no half-prepared socket leaves;
  *  - packets that reached the socket before its locks are dropped before
  *    it is handed out.
- * Locks (SO_BINDTODEVICE, SO_MARK, the locked filter) hold against the
- * unprivileged holder; the source and the buffer sizes are defaults it may
- * change (see the top of this file).
  */
 int rawsock_open(const struct rawsock_spec *spec, char *why, size_t whylen)
 {
 	const char *no = rawsock_unservable(spec->family, spec->type, spec->protocol);
-	int fd, err, r;
+	static const struct rb_prepare none;
+	int fd, r;
 
 	if (no) {
 		snprintf(why, whylen, "%s", no);
 		return -EINVAL;
 	}
-	fd = socket(spec->family,
-		    spec->type | SOCK_CLOEXEC | (spec->nonblock ? SOCK_NONBLOCK : 0),
-		    spec->protocol);
+	fd = maker_take(spec->family, spec->type, spec->protocol, spec->prep ? spec->prep : &none);
+	if (fd == -ENOENT) {
+		snprintf(why, whylen, "the socket maker was started before the policy named this "
+			 "class (family, type, protocol, mark); restart rawbrokerd");
+		return -EAGAIN;
+	}
 	if (fd < 0) {
-		err = errno;
-		if (spec->type == SOCK_DGRAM && err == EACCES)
+		if (spec->type == SOCK_DGRAM && fd == -EACCES)
 			snprintf(why, whylen, "socket: %s (ICMP datagram sockets need the "
-				 "broker's group in net.ipv4.ping_group_range)", strerror(err));
+				 "broker's group in net.ipv4.ping_group_range)", strerror(-fd));
 		else
-			snprintf(why, whylen, "socket: %s", strerror(err));
-		return -err;
+			snprintf(why, whylen, "socket maker: %s", strerror(-fd));
+		return fd;
 	}
 	r = prepare(fd, spec, why, whylen);
 	if (r < 0) {

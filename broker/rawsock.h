@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rawsock.h - the only place in rawbroker that creates sockets for clients. */
+/* rawsock.h - the front's hand-off of a granted socket (see rawsock.c). */
 #ifndef RAWBROKER_RAWSOCK_H
 #define RAWBROKER_RAWSOCK_H
 

@@ -1,27 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sandbox.c - the broker's own seccomp allowlist, as data (STYLE.md #9).
+ * sandbox.c - the front's own seccomp allowlist, as data (STYLE.md #9).
  *
  * Loaded after the privilege drop and NO_NEW_PRIVS, before the event loop
- * starts (and before the closer thread, which inherits it).  Anything not
+ * starts (and before the closer threads, which inherit it).  The socket
+ * maker has its own, smaller one (maker/maker_sandbox.c).  Anything not
  * in the table kills the whole process (SCMP_ACT_KILL_PROCESS), and only
  * the native architecture is accepted: a call made through another ABI
  * (int 0x80, x32) is a bad architecture and kills too.
  *
- * What the broker does once it serves, and so all it may do:
- *  - socket() for exactly the tuples rawsock.c serves: raw ICMP, ICMPv6,
- *    UDP, TCP of AF_INET/AF_INET6 and ICMP datagram (ping) sockets, with
- *    only SOCK_CLOEXEC/SOCK_NONBLOCK besides the type; AF_UNIX datagram
- *    sockets only when it logs to syslog;
+ * What the front does once it serves, and so all it may do:
+ *  - socket() for no raw, packet or inet socket at all: the maker makes
+ *    them.  Only AF_UNIX datagram sockets when it logs to syslog, and
+ *    unix stream sockets are refused (below);
  *  - setsockopt() only for the options it sets (the listener's and
  *    connections' SO_PASSRIGHTS and SO_SNDBUF, SO_LINGER before a client's
- *    descriptor is closed, the locks and defaults of a rule, the proxied
- *    IPv6 options), getsockopt() at SOL_SOCKET only;
+ *    descriptor is closed, and at hand-off the unprivileged locks and
+ *    defaults of a rule: SO_BINDTODEVICE on a socket bound to no device,
+ *    the receive filter and its lock or the removal of the maker's drop
+ *    filter, buffer sizes); getsockopt() at SOL_SOCKET only;
  *  - open files read-only (SIGHUP reload: the policy, and the NSS files
  *    its user and group names are resolved from); never for writing, never
  *    creating;
- *  - epoll, signalfd, its closer thread (clone with CLONE_THREAD only),
- *    memory, time, the stderr log; no execve, no fork, no kill.
+ *  - epoll, poll (a round trip to the maker), signalfd, its closer threads
+ *    (clone with CLONE_THREAD only), memory, time, the stderr log, reaping
+ *    its children (the maker, the supervised command); no execve, no fork,
+ *    no kill, no ptrace.
  *
  * Every int argument is compared under the mask 0xffffffff: the kernel
  * reads only the low 32 bits, so a full 64-bit compare could be fooled by
@@ -77,7 +81,6 @@
 enum when {
 	ALWAYS,
 	SYSLOG,    /* only with sandbox_opts.syslog */
-	SUPERVISE, /* only with sandbox_opts.supervise */
 };
 
 struct sb_cmp {
@@ -110,19 +113,11 @@ static const struct sb_rule rules[] = {
 	A("epoll_wait"), A_OPT("epoll_pwait"), A("epoll_ctl"), A("epoll_create1"),
 	A("signalfd4"), A("rt_sigprocmask"), A("rt_sigaction"), A("rt_sigreturn"), A("restart_syscall"),
 	A("accept4"), A("recvmsg"), A("sendmsg"), A("read"), A("write"), A("close"),
-	A("fcntl"), A("pipe2"), A("bind"), /* bind: a client socket's source */
+	A("fcntl"), A("bind"), /* bind: a client socket's source */
+	A("poll"), A_OPT("ppoll"), /* a synchronous round trip to the maker */
 	A("unlink"), /* shutdown: the socket file, where the directory lets us */
 	{ "getsockopt", ALLOW, ALWAYS, 1, { { 1, INT_ARG, SOL_SOCKET } }, false },
 
-	/* The sockets it serves (rawsock.c), nothing else. */
-	SOCK(AF_INET, SOCK_RAW, IPPROTO_ICMP),
-	SOCK(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6),
-	SOCK(AF_INET, SOCK_RAW, IPPROTO_UDP),
-	SOCK(AF_INET6, SOCK_RAW, IPPROTO_UDP),
-	SOCK(AF_INET, SOCK_RAW, IPPROTO_TCP),
-	SOCK(AF_INET6, SOCK_RAW, IPPROTO_TCP),
-	SOCK(AF_INET, SOCK_DGRAM, IPPROTO_ICMP),
-	SOCK(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6),
 	/* NSS's nscd and systemd-userdb clients: refused, not killed. */
 	{ "socket", SCMP_ACT_ERRNO(EACCES), ALWAYS, 2,
 	  { { 0, INT_ARG, AF_UNIX }, { 1, TYPE_ARG, SOCK_STREAM } }, false },
@@ -132,12 +127,10 @@ static const struct sb_rule rules[] = {
 	SOCKOPT(SOL_SOCKET, SO_SNDBUF),        /* server.c; a rule's default */
 	SOCKOPT(SOL_SOCKET, SO_RCVBUF),        /* a rule's default */
 	SOCKOPT(SOL_SOCKET, SO_LINGER),        /* frame.c: reset before close */
-	SOCKOPT(SOL_SOCKET, SO_BINDTODEVICE),  /* a rule's lock */
-	SOCKOPT(SOL_SOCKET, SO_MARK),          /* a rule's lock */
+	SOCKOPT(SOL_SOCKET, SO_BINDTODEVICE),  /* a rule's lock (first bind: no privilege) */
 	SOCKOPT(SOL_SOCKET, SO_ATTACH_FILTER), /* a rule's receive lock ... */
 	SOCKOPT(SOL_SOCKET, SO_LOCK_FILTER),   /* ... locked */
-	SOCKOPT(IPPROTO_IPV6, IPV6_HOPOPTS),   /* proxied for a client */
-	SOCKOPT(IPPROTO_IPV6, IPV6_DSTOPTS),
+	SOCKOPT(SOL_SOCKET, SO_DETACH_FILTER), /* no receive lock: the maker's filter goes */
 
 	/* SIGHUP reload: read-only opens of the policy and the NSS files. */
 	{ "openat", ALLOW, ALWAYS, 1, { { 2, WRITE_FLAGS, 0 } }, false },
@@ -161,9 +154,8 @@ static const struct sb_rule rules[] = {
 	{ "connect", ALLOW, SYSLOG, 0, { { 0 } }, false },
 	{ "sendto", ALLOW, SYSLOG, 0, { { 0 } }, false },
 
-	/* Supervisor mode: reap the child (and orphans, as PID 1). */
-	{ "wait4", ALLOW, SUPERVISE, 0, { { 0 } }, false },
-	{ "waitid", ALLOW, SUPERVISE, 0, { { 0 } }, false },
+	/* Reap the maker, the supervised command's relay, orphans as PID 1. */
+	A("wait4"), A("waitid"),
 };
 
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
@@ -183,8 +175,7 @@ static int build(scmp_filter_ctx *out, const struct sandbox_opts *o)
 		struct scmp_arg_cmp cmp[3];
 		int nr;
 
-		if ((rule->when == SYSLOG && !o->syslog) ||
-		    (rule->when == SUPERVISE && !o->supervise))
+		if (rule->when == SYSLOG && !o->syslog)
 			continue;
 		nr = seccomp_syscall_resolve_name(rule->name);
 		if (nr == __NR_SCMP_ERROR || nr < 0) {

@@ -9,7 +9,6 @@
 /* What the running broker needs beyond its fixed set. */
 struct sandbox_opts {
 	bool syslog;    /* logs to /dev/log: its datagram socket, connect, send */
-	bool supervise; /* has a child to reap (supervisor mode) */
 };
 
 /* Load the filter into the calling process (every thread; call it before

@@ -29,9 +29,14 @@
 #include "log.h"
 #include "supervise.h"
 #include "activate.h"
+#include "maker_link.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
+#define EP_MAKER ((void *)3)
+
+/* The one broker this process runs (for the maker's deferred answers). */
+static struct broker *the_broker;
 
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83 /* Linux 6.16 */
@@ -255,6 +260,7 @@ static void conn_free(struct conn *c)
 	if (c->groups != c->inline_groups)
 		free(c->groups);
 	free(c->pending);
+	free(c->awaiting);
 	free(c);
 }
 
@@ -292,6 +298,8 @@ static void conn_close(struct broker *b, struct conn *c)
 {
 	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	timer_unlink(b, c);
+	if (c->awaiting)
+		maker_forget(c); /* its answer, when it comes, goes nowhere */
 	limits_conn_close(c->uid_slot);
 	/* Records still queued on it may hold descriptors, released by the
 	 * final close: not on this thread, unless the kernel never let any
@@ -444,6 +452,29 @@ static void protocol_error(struct broker *b, struct conn *c, uint64_t id,
 	conn_close(b, c);
 }
 
+/* Read from C's connection, or not while the maker works for it. */
+static void watch_conn(struct broker *b, struct conn *c, bool on)
+{
+	if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, c->fd,
+		      &(struct epoll_event){ .events = on ? EPOLLIN : 0, .data.ptr = c }) < 0)
+		log_warn("epoll_ctl");
+}
+
+void server_option_done(void *conn, int err)
+{
+	struct broker *b = the_broker;
+	struct conn *c = conn;
+	struct reply rep = { .fd = -1 };
+
+	dispatch_option_done(c, err, &rep);
+	if (!send_reply(c, c->awaiting_id, &rep)) {
+		conn_close(b, c);
+		return;
+	}
+	watch_conn(b, c, true);
+	timer_arm(b, c, CONN_TIMER_IDLE, true);
+}
+
 static void serve_one(struct broker *b, struct conn *c)
 {
 	uint8_t buf[RB_FRAME_MAX];
@@ -501,6 +532,14 @@ static void serve_one(struct broker *b, struct conn *c)
 			       "request has no known kind or a field out of range");
 	} else {
 		keep = dispatch_request(b, c, req, fd_in, &rep);
+		if (rep.deferred) {
+			/* The maker answers later (server_option_done); until
+			 * then nothing more is read from this client. */
+			watch_conn(b, c, false);
+			timer_arm(b, c, CONN_TIMER_REQUEST, true);
+			rb_request_free(req);
+			return;
+		}
 		if (!send_reply(c, req->id, &rep))
 			keep = false;
 		if (rep.fd >= 0)
@@ -597,8 +636,11 @@ int server_run(struct broker *b)
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->listen_fd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_LISTEN }) < 0 ||
 	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->sigfd,
-		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_SIGNAL }) < 0)
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_SIGNAL }) < 0 ||
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, maker_fd(),
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_MAKER }) < 0)
 		fatal("epoll_ctl");
+	the_broker = b;
 
 	if (b->cfg->ready_fd >= 0) {
 		/* Readiness for supervisors and tests: we accept from now on. */
@@ -624,6 +666,8 @@ int server_run(struct broker *b)
 				continue;
 			fatal("epoll_wait");
 		}
+		bool from_maker = false;
+
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
@@ -631,11 +675,24 @@ int server_run(struct broker *b)
 				accept_one(b);
 			else if (p == EP_SIGNAL)
 				handle_signal(b);
+			else if (p == EP_MAKER)
+				from_maker = true;
 			else
 				serve_one(b, p);
 		}
+		/* After the batch: an option's answer may close a connection
+		 * whose event would otherwise still be in EVS. */
+		if (from_maker && !maker_on_readable()) {
+			log_event(LOG_LVL_ERROR, "socket maker exited; stopping",
+				  "pid=%d why=\"no socket can be granted without it\"",
+				  (int)maker_pid());
+			b->failed = true;
+			b->stop = true;
+		}
+		maker_deliver();
+		maker_refill();
 	}
-	return 0;
+	return b->failed ? -EPIPE : 0;
 }
 
 void server_shutdown(struct broker *b)

@@ -31,15 +31,12 @@
 #include "supervise.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -49,6 +46,8 @@
 #include "broker.h"
 #include "client_seccomp.h"
 #include "log.h"
+#include "maker/drop.h"
+#include "maker_link.h"
 
 static pid_t relay_pid = -1;
 static int relay_fd = -1; /* write end: one byte per forwarded signal */
@@ -77,52 +76,27 @@ static void child_fail(const char *fmt, ...)
 	_exit(127);
 }
 
-/* The relay, as root: become the command's user with nothing. */
+/* The relay, as root: become the command's user with nothing (drop.c:
+ * its groups through initgroups for a name, none for UID:GID; no
+ * capability in any set; NO_NEW_PRIVS), read back. */
 static void drop_to(const char *spec)
 {
-	struct passwd *pw;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	cap_t none;
-	const char *why = user_spec_parse(spec, &uid, &gid, &pw);
+	struct drop_spec s = { .switch_user = true };
+	struct drop_state st;
+	char why[256] = "";
+	const char *err = drop_user_parse(spec, &s.uid, &s.gid, &s.initgroups);
+	int status = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 
-	if (why)
+	if (err)
+		child_fail("--run-as %s: %s", spec, err);
+	if (status < 0)
+		child_fail("open /proc/self/status");
+	if (drop_privileges(&s, &st, why, sizeof(why)) < 0 ||
+	    drop_verify(status, &s, &st, false, why, sizeof(why)) < 0) {
+		errno = 0;
 		child_fail("--run-as %s: %s", spec, why);
-	if (uid == 0 || gid == 0)
-		child_fail("--run-as %s is root; the command must run unprivileged", spec);
-	/* groups -> gid -> bounding set (needs CAP_SETPCAP, still root) ->
-	 * uid (which clears permitted and effective) -> the rest. */
-	if (pw ? initgroups(pw->pw_name, gid) < 0 : setgroups(0, NULL) < 0)
-		child_fail("set supplementary groups of %s", spec);
-	if (setresgid(gid, gid, gid) < 0)
-		child_fail("setresgid %u", (unsigned)gid);
-	if (prctl(PR_CAPBSET_READ, CAP_SETPCAP) == 1) {
-		for (int v = 0; prctl(PR_CAPBSET_READ, v) >= 0; v++)
-			if (prctl(PR_CAPBSET_DROP, v) < 0 && errno != EINVAL)
-				child_fail("drop capability %d from the bounding set", v);
 	}
-	if (prctl(PR_SET_KEEPCAPS, 0) < 0 || setresuid(uid, uid, uid) < 0)
-		child_fail("setresuid %u", (unsigned)uid);
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		child_fail("clear ambient capabilities");
-	none = cap_init();
-	if (!none || cap_set_proc(none) < 0)
-		child_fail("clear capabilities");
-	cap_free(none);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_fail("PR_SET_NO_NEW_PRIVS");
-	/* Read back (STYLE.md #2). */
-	{
-		uid_t ru, eu, su;
-		cap_t have = cap_get_proc(), want = cap_init();
-
-		if (getresuid(&ru, &eu, &su) < 0 || ru != uid || eu != uid || su != uid)
-			child_fail("uid is not %u after the drop", (unsigned)uid);
-		if (!have || !want || cap_compare(have, want) != 0)
-			child_fail("capabilities remain after the drop");
-		cap_free(have);
-		cap_free(want);
-	}
+	close(status);
 }
 
 /* The command itself: environment, default signal state, exec. */
@@ -215,6 +189,8 @@ void supervise_start(const struct supervise_opts *o)
 		close(p[1]);
 		if (o->close_fd >= 0)
 			close(o->close_fd);
+		if (maker_fd() >= 0)
+			close(maker_fd()); /* the maker must see the front alone */
 		if (o->ready_fd >= 0)
 			close(o->ready_fd); /* the broker's readiness, not the command's */
 		drop_to(o->run_as);
@@ -265,7 +241,7 @@ bool supervise_reap(void)
 
 	while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (w != relay_pid)
-			continue; /* an orphan, reparented to us */
+			continue; /* the maker (server.c sees its channel close), or an orphan */
 		exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 		log_event(LOG_LVL_INFO, "command exited", "pid=%d status=%d", (int)w, exit_code);
 		relay_pid = -1;

@@ -317,4 +317,16 @@ const char *rb_syslog_facility_name(int facility);
 /* "debug", "info", "warn", "error" for 0..3; NULL for others. */
 const char *rb_log_level_name(int level);
 
+/* A kind of socket a policy can have the broker make: a rule's allow line
+ * with that rule's mark. */
+struct rb_class {
+	int family, type, protocol;
+	bool has_mark;
+	uint32_t mark;
+};
+
+/* Every distinct class P's rules can grant, in rule order, into OUT (CAP
+ * entries).  Returns how many, or -ENOSPC when they do not fit. */
+int rb_policy_classes(const struct rb_policy *p, struct rb_class *out, size_t cap);
+
 #endif /* RAWBROKER_POLICY_H */

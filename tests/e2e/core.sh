@@ -88,30 +88,48 @@ if ! rb_start_broker "$LOG" -p "$POLICY" -s "$RAWBROKER_SOCKET" -u $BROKER_USER;
 fi
 ok "broker starts and listens on $RAWBROKER_SOCKET"
 
+# Two processes (ARCHITECTURE.md, "Process model"): the front, which reads
+# every client byte, holds no capability at all; the socket maker, its
+# child, holds CAP_NET_RAW alone.  Both as the kernel reports them.
 status=/proc/$RB_BROKER_PID/status
 if grep -Eq '^Uid:\s+64010\s+64010\s+64010\s+64010' "$status" &&
-	grep -Eq '^CapEff:\s+0000000000002000' "$status" &&
-	grep -Eq '^CapPrm:\s+0000000000002000' "$status" &&
+	grep -Eq '^Gid:\s+64010\s+64010\s+64010\s+64010' "$status" &&
+	grep -Eq '^CapEff:\s+0000000000000000' "$status" &&
+	grep -Eq '^CapPrm:\s+0000000000000000' "$status" &&
 	grep -Eq '^CapInh:\s+0000000000000000' "$status" &&
-	grep -Eq '^NoNewPrivs:\s+1' "$status"; then
-	ok "broker runs as uid 64010 with only CAP_NET_RAW"
-else
-	not_ok "broker runs as uid 64010 with only CAP_NET_RAW"
-	grep -E '^(Uid|Cap|NoNew)' "$status" | sed 's/^/    # /'
-fi
-# The whole end state, as the kernel reports it: gid too, the bounding
-# set narrowed, nothing ambient, and the broker's own seccomp filter.
-if grep -Eq '^Gid:\s+64010\s+64010\s+64010\s+64010' "$status" &&
-	grep -Eq '^CapBnd:\s+0000000000002000' "$status" &&
+	grep -Eq '^CapBnd:\s+0000000000000000' "$status" &&
 	grep -Eq '^CapAmb:\s+0000000000000000' "$status" &&
+	grep -Eq '^NoNewPrivs:\s+1' "$status" &&
 	grep -Eq '^Seccomp:\s+2$' "$status"; then
-	ok "broker: gid 64010, CapBnd = CAP_NET_RAW, CapAmb 0, Seccomp 2 (its own filter)"
+	ok "front runs as uid/gid 64010 with no capability (CapPrm, CapEff, CapBnd 0), NoNewPrivs 1, Seccomp 2"
 else
-	not_ok "broker: gid, bounding set, ambient set, seccomp mode"
-	grep -E '^(Gid|Cap|NoNew|Seccomp)' "$status" | sed 's/^/    # /'
+	not_ok "front: uid/gid 64010, no capability, NoNewPrivs 1, Seccomp 2"
+	grep -E '^(Uid|Gid|Cap|NoNew|Seccomp)' "$status" | sed 's/^/    # /'
 fi
-check "broker logged that it verified its sandboxed state" \
-	grep -q 'msg="sandbox verified" caps=cap_net_raw no_new_privs=1 seccomp=filter bounding=cap_net_raw' "$LOG"
+maker=$(pgrep -P "$RB_BROKER_PID" -x rawbroker-maker || true)
+mstatus=/proc/${maker:-0}/status
+if [ -n "$maker" ] && grep -Eq '^Uid:\s+64010\s+64010\s+64010\s+64010' "$mstatus" &&
+	grep -Eq '^CapEff:\s+0000000000002000' "$mstatus" &&
+	grep -Eq '^CapPrm:\s+0000000000002000' "$mstatus" &&
+	grep -Eq '^CapInh:\s+0000000000000000' "$mstatus" &&
+	grep -Eq '^CapBnd:\s+0000000000002000' "$mstatus" &&
+	grep -Eq '^CapAmb:\s+0000000000000000' "$mstatus" &&
+	grep -Eq '^NoNewPrivs:\s+1' "$mstatus" &&
+	grep -Eq '^Seccomp:\s+2$' "$mstatus"; then
+	ok "maker (pid $maker) runs as uid 64010 with CapPrm = CapEff = CapBnd = CAP_NET_RAW only, nothing ambient, Seccomp 2"
+else
+	not_ok "maker: uid 64010, CAP_NET_RAW only, Seccomp 2 (pid '${maker}')"
+	[ -n "$maker" ] && grep -E '^(Uid|Gid|Cap|NoNew|Seccomp)' "$mstatus" | sed 's/^/    # /'
+fi
+check "the front logged its verified state, and the maker's start" \
+	bash -c "grep -q 'msg=\"privileges dropped\" process=front uid=64010 gid=64010 caps=none bounding=none no_new_privs=1 seccomp=filter' '$LOG' &&
+		grep -q 'msg=\"socket maker ready\" pid=$maker classes=' '$LOG'"
+# A forced attempt: the front's filter, loaded in a child, kills raw and
+# packet socket() calls (a sanitizer build's filter logs instead).
+if [ -z "${RB_SANITIZER_PRELOAD:-}" ]; then
+	expect_run "the front's seccomp filter kills raw and packet socket() (forced attempt)" 0 \
+		'raw icmp socket: killed by the front' 5000 "$RB_BROKER" --check-sandbox
+fi
 mode=$(stat -c %a "$RAWBROKER_SOCKET")
 [ "$mode" = 666 ] && ok "socket created with mode 666" || not_ok "socket mode is $mode, not 666"
 
@@ -233,15 +251,21 @@ start_alt() {
 stop_alt() { kill -TERM $alt_pid; wait $alt_pid 2>/dev/null; rm -f "$alt_sock"; }
 alt_status() { grep -E '^(Uid|Cap|NoNew)' "/proc/$alt_pid/status" | sed 's/^/    # /'; }
 alt_has() { grep -Eq "^$1:\s+$2" "/proc/$alt_pid/status"; }
+alt_maker_has() {
+	local m
+	m=$(pgrep -P "$alt_pid" -x rawbroker-maker) && grep -Eq "^$1:\s+$2" "/proc/$m/status"
+}
 
 # Non-root with CAP_NET_RAW handed in (systemd AmbientCapabilities=, podman
 # --cap-add): the same capability end state, no uid switch.
 if start_alt setpriv --reuid=64010 --regid=64010 --groups=64300,64301 \
 	--inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw --bounding-set=-all,+net_raw --; then
-	if alt_has Uid '64010\s' && alt_has CapEff 0000000000002000 &&
-		alt_has CapPrm 0000000000002000 && alt_has CapAmb 0000000000000000 &&
-		alt_has CapInh 0000000000000000 && alt_has NoNewPrivs 1; then
-		ok "started as uid 64010 with ambient CAP_NET_RAW: only CAP_NET_RAW, nothing ambient, no_new_privs"
+	if alt_has Uid '64010\s' && alt_has CapEff 0000000000000000 &&
+		alt_has CapPrm 0000000000000000 && alt_has CapAmb 0000000000000000 &&
+		alt_has CapInh 0000000000000000 && alt_has NoNewPrivs 1 &&
+		alt_maker_has CapEff 0000000000002000 && alt_maker_has CapPrm 0000000000002000 &&
+		alt_maker_has CapAmb 0000000000000000 && alt_maker_has CapInh 0000000000000000; then
+		ok "started as uid 64010 with ambient CAP_NET_RAW: front nothing, maker only CAP_NET_RAW, nothing ambient, no_new_privs"
 	else
 		not_ok "started as uid 64010 with ambient CAP_NET_RAW: capability state"
 		alt_status
@@ -262,9 +286,10 @@ rm -f "$alt_sock"
 # Root without CAP_SETPCAP (a hardened container): the bounding set cannot
 # be narrowed; it starts, says so, and holds only CAP_NET_RAW.
 if start_alt setpriv --bounding-set=-setpcap -- -u $BROKER_USER; then
-	if alt_has Uid '64010\s' && alt_has CapEff 0000000000002000 &&
-		alt_has CapPrm 0000000000002000 && alt_has NoNewPrivs 1; then
-		ok "root without CAP_SETPCAP: runs as uid 64010 with only CAP_NET_RAW"
+	if alt_has Uid '64010\s' && alt_has CapEff 0000000000000000 &&
+		alt_has CapPrm 0000000000000000 && alt_has NoNewPrivs 1 &&
+		alt_maker_has CapEff 0000000000002000 && alt_maker_has CapPrm 0000000000002000; then
+		ok "root without CAP_SETPCAP: runs as uid 64010, front with nothing, maker with only CAP_NET_RAW"
 	else
 		not_ok "root without CAP_SETPCAP: capability state"
 		alt_status

@@ -382,7 +382,9 @@ for n in null zero random urandom; do
 done
 "$H" syslogd /dev/log "$RB_TMP/syslog.out" & d=\$!
 for _ in \$(seq 1 40); do [ -S /dev/log ] && break; sleep 0.05; done
-"$RB_BROKER" -p "$POLICY" -s "$RB_TMP/sl.sock" -u 64010:64010 --log syslog:local3 \
+# --pool 0: no pooled sockets come and go, so the descriptors compared
+# below are the broker's own (the syslog socket among them).
+"$RB_BROKER" -p "$POLICY" -s "$RB_TMP/sl.sock" -u 64010:64010 --log syslog:local3 --pool 0 \
 	--ready-fd 3 3>"$RB_TMP/sl.ready" 2>"$RB_TMP/sl.stderr" & b=\$!
 for _ in \$(seq 1 100); do grep -q READY=1 "$RB_TMP/sl.ready" && break; sleep 0.05; done
 RAWBROKER_SOCKET=$RB_TMP/sl.sock setpriv --reuid=$CAPPED --regid=$CAPPED --clear-groups \

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * maker_link.c - the front's side of the socket maker.
+ *
+ * The maker (maker/maker.c) is exec'd from a child of the front before the
+ * front reads a byte from any client, learns the class table from the
+ * policy as it was at start, and then only makes sockets of those classes
+ * and sets two IPv6 options.  The front keeps POOL sockets per class ready
+ * (each carrying the maker's drop-everything filter while it waits), so a
+ * grant costs no round trip to the maker; refills are asked for in batches
+ * from the event loop (maker_refill) and arrive as one SCM_RIGHTS message
+ * each.  A class whose pool is empty is made on the spot: a round trip to
+ * a process whose loop never waits on anything a client controls.
+ *
+ * The maker's end of things: when it exits, the front logs it and stops
+ * (server.c); when the front exits, the maker sees its channel close and
+ * exits too (and PR_SET_PDEATHSIG kills it should the front die first).
+ */
+#include "maker_link.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "maker/record.h"
+
+#define OPT_INFLIGHT_MAX 16 /* option sets waiting for the maker */
+#define SYNC_TIMEOUT_MS 5000
+
+struct pool {
+	int fds[POOL_MAX];
+	unsigned n;
+	uint64_t refill_id; /* 0: no refill asked for */
+	/* A class the maker cannot make now (ICMP datagram sockets outside
+	 * ping_group_range, say) is asked again after a growing pause, and
+	 * logged once per kind of failure, not once per loop. */
+	int64_t retry_at;   /* CLOCK_MONOTONIC ms */
+	uint32_t backoff_ms;
+	int last_err;
+};
+
+#define REFILL_BACKOFF_MIN_MS 1000
+#define REFILL_BACKOFF_MAX_MS 60000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int chan = -1;
+static pid_t pid = -1;
+static struct rb_class classes[MK_CLASSES_MAX];
+static unsigned nclasses, depth;
+static struct pool pools[MK_CLASSES_MAX];
+static uint64_t next_id = 1;
+
+static struct {
+	uint64_t id; /* 0: free */
+	maker_done_fn done;
+	void *cookie;
+	bool finished; /* answered: DONE is called by maker_deliver() */
+	int err;
+} waits[OPT_INFLIGHT_MAX];
+
+/* A synchronous MK_MAKE in progress. */
+static struct {
+	uint64_t id;
+	int fd, err;
+	bool done;
+} sync_make;
+
+int maker_fd(void)
+{
+	return chan;
+}
+
+pid_t maker_pid(void)
+{
+	return pid;
+}
+
+static int send_req(struct mk_request *rq, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { .iov_base = rq, .iov_len = sizeof(*rq) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	rq->version = MK_VERSION;
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(chan, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+/* One reply and its descriptors.  Returns 1, 0 when nothing is queued
+ * (DONTWAIT), -EPIPE when the maker is gone, -EPROTO for a reply that is
+ * not one (its descriptors closed). */
+static int recv_reply(struct mk_reply *rp, int *fds, unsigned *nfds, bool dontwait)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * MK_BATCH_MAX)];
+	} cm;
+	struct iovec iov = { .iov_base = rp, .iov_len = sizeof(*rp) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	ssize_t n;
+
+	*nfds = 0;
+	do
+		n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC | (dontwait ? MSG_DONTWAIT : 0));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -EPIPE;
+	if (n == 0)
+		return -EPIPE;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		size_t len = c->cmsg_len - CMSG_LEN(0);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t k = 0; k + sizeof(int) <= len && *nfds < MK_BATCH_MAX; k += sizeof(int))
+			memcpy(&fds[(*nfds)++], CMSG_DATA(c) + k, sizeof(int));
+	}
+	if ((size_t)n != sizeof(*rp) || rp->version != MK_VERSION || rp->nfds != *nfds ||
+	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		for (unsigned i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+		return -EPROTO;
+	}
+	return 1;
+}
+
+static void handle_reply(const struct mk_reply *rp, int *fds, unsigned nfds)
+{
+	unsigned used = 0;
+
+	if (rp->kind == MK_MAKE && rp->id == sync_make.id && !sync_make.done) {
+		sync_make.done = true;
+		sync_make.err = rp->err;
+		if (nfds)
+			sync_make.fd = fds[used++];
+	} else if (rp->kind == MK_MAKE) {
+		for (unsigned c = 0; c < nclasses; c++) {
+			struct pool *p = &pools[c];
+
+			if (p->refill_id != rp->id)
+				continue;
+			p->refill_id = 0;
+			while (used < nfds && p->n < depth)
+				p->fds[p->n++] = fds[used++];
+			if (nfds) {
+				p->backoff_ms = 0;
+				p->last_err = 0;
+				continue;
+			}
+			p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : REFILL_BACKOFF_MIN_MS;
+			if (p->backoff_ms > REFILL_BACKOFF_MAX_MS)
+				p->backoff_ms = REFILL_BACKOFF_MAX_MS;
+			p->retry_at = mono_ms() + p->backoff_ms;
+			if (rp->err != p->last_err)
+				log_event(LOG_LVL_WARN, "socket maker cannot fill a pool",
+					  "family=%s type=%s protocol=%s err=\"%s\" retry_ms=%u",
+					  rb_family_name(classes[c].family),
+					  rb_type_name(classes[c].type),
+					  rb_protocol_name(classes[c].protocol),
+					  strerror(rp->err ? rp->err : EIO), (unsigned)p->backoff_ms);
+			p->last_err = rp->err;
+		}
+	} else if (rp->kind == MK_SETOPT) {
+		for (unsigned i = 0; i < OPT_INFLIGHT_MAX; i++) {
+			if (waits[i].id != rp->id || waits[i].finished)
+				continue;
+			waits[i].finished = true;
+			waits[i].err = rp->err;
+		}
+	} else {
+		log_event(LOG_LVL_WARN, "socket maker", "unexpected reply kind=%u err=%d",
+			  (unsigned)rp->kind, (int)rp->err);
+	}
+	while (used < nfds)
+		close(fds[used++]); /* new sockets of ours, unused */
+}
+
+bool maker_on_readable(void)
+{
+	struct mk_reply rp;
+	int fds[MK_BATCH_MAX];
+	unsigned nfds;
+	int r;
+
+	while ((r = recv_reply(&rp, fds, &nfds, true)) != 0) {
+		if (r == -EPIPE)
+			return false;
+		if (r < 0) {
+			log_event(LOG_LVL_ERROR, "socket maker", "malformed reply");
+			return false;
+		}
+		handle_reply(&rp, fds, nfds);
+	}
+	return true;
+}
+
+void maker_deliver(void)
+{
+	for (unsigned i = 0; i < OPT_INFLIGHT_MAX; i++) {
+		if (!waits[i].id || !waits[i].finished)
+			continue;
+		waits[i].id = 0;
+		waits[i].finished = false;
+		waits[i].done(waits[i].cookie, waits[i].err);
+	}
+}
+
+static int class_of(int family, int type, int protocol, const struct rb_prepare *prep)
+{
+	for (unsigned c = 0; c < nclasses; c++)
+		if (classes[c].family == family && classes[c].type == type &&
+		    classes[c].protocol == protocol && classes[c].has_mark == prep->has_mark &&
+		    (!prep->has_mark || classes[c].mark == prep->mark))
+			return (int)c;
+	return -1;
+}
+
+void maker_refill(void)
+{
+	int64_t now = -1;
+
+	for (unsigned c = 0; c < nclasses; c++) {
+		struct pool *p = &pools[c];
+		struct mk_request rq;
+
+		if (p->refill_id || p->n > depth / 2 || depth == 0)
+			continue;
+		if (p->backoff_ms && (now < 0 ? (now = mono_ms()) : now) < p->retry_at)
+			continue;
+		memset(&rq, 0, sizeof(rq));
+		rq.kind = MK_MAKE;
+		rq.id = next_id++;
+		rq.cls = c;
+		rq.count = depth - p->n;
+		if (send_req(&rq, -1) == 0)
+			p->refill_id = rq.id;
+	}
+}
+
+int maker_take(int family, int type, int protocol, const struct rb_prepare *prep)
+{
+	int c = class_of(family, type, protocol, prep);
+	struct pool *p;
+	struct mk_request rq;
+	int r;
+
+	if (c < 0)
+		return -ENOENT;
+	p = &pools[c];
+	if (p->n) {
+		int fd = p->fds[0];
+
+		memmove(p->fds, p->fds + 1, --p->n * sizeof(int)); /* oldest first */
+		return fd;
+	}
+	/* Empty: make one now, serving other replies while we wait. */
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = MK_MAKE;
+	rq.id = next_id++;
+	rq.cls = (uint32_t)c;
+	rq.count = 1;
+	sync_make.id = rq.id;
+	sync_make.fd = -1;
+	sync_make.err = 0;
+	sync_make.done = false;
+	r = send_req(&rq, -1);
+	if (r < 0)
+		return -EPIPE;
+	while (!sync_make.done) {
+		struct pollfd pfd = { .fd = chan, .events = POLLIN };
+		struct mk_reply rp;
+		int fds[MK_BATCH_MAX];
+		unsigned nfds;
+
+		r = poll(&pfd, 1, SYNC_TIMEOUT_MS);
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		r = recv_reply(&rp, fds, &nfds, true);
+		if (r < 0)
+			return -EPIPE;
+		if (r > 0)
+			handle_reply(&rp, fds, nfds);
+	}
+	if (sync_make.fd >= 0)
+		return sync_make.fd;
+	return -(sync_make.err ? sync_make.err : EIO);
+}
+
+int maker_setopt(int fd, int level, int name, const void *value, size_t len,
+		 maker_done_fn done, void *cookie)
+{
+	struct mk_request rq;
+	unsigned slot;
+	int r;
+
+	if (len > MK_VALUE_MAX)
+		return -EINVAL;
+	for (slot = 0; slot < OPT_INFLIGHT_MAX && waits[slot].id; slot++)
+		;
+	if (slot == OPT_INFLIGHT_MAX)
+		return -EBUSY;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = MK_SETOPT;
+	rq.id = next_id++;
+	rq.level = level;
+	rq.name = name;
+	rq.len = (uint32_t)len;
+	if (len)
+		memcpy(rq.value, value, len);
+	r = send_req(&rq, fd);
+	if (r < 0)
+		return r;
+	waits[slot].id = rq.id;
+	waits[slot].finished = false;
+	waits[slot].done = done;
+	waits[slot].cookie = cookie;
+	return 0;
+}
+
+void maker_forget(void *cookie)
+{
+	for (unsigned i = 0; i < OPT_INFLIGHT_MAX; i++)
+		if (waits[i].id && waits[i].cookie == cookie)
+			waits[i].id = 0, waits[i].finished = false;
+}
+
+unsigned maker_pool_held(void)
+{
+	unsigned n = 0;
+
+	for (unsigned c = 0; c < nclasses; c++)
+		n += pools[c].n;
+	return n;
+}
+
+void maker_check_policy(const struct rb_policy *p)
+{
+	struct rb_class now[MK_CLASSES_MAX];
+	int n = rb_policy_classes(p, now, MK_CLASSES_MAX);
+
+	if (n < 0) {
+		log_event(LOG_LVL_WARN, "policy needs a restart",
+			  "why=\"more than %d socket classes\"", MK_CLASSES_MAX);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		char mark[16] = "-";
+
+		if (class_of(now[i].family, now[i].type, now[i].protocol,
+			     &(struct rb_prepare){ .has_mark = now[i].has_mark,
+						   .mark = now[i].mark }) >= 0)
+			continue;
+		if (now[i].has_mark)
+			snprintf(mark, sizeof(mark), "%#x", (unsigned)now[i].mark);
+		log_event(LOG_LVL_WARN, "policy needs a restart",
+			  "family=%s type=%s protocol=%s mark=%s why=\"the socket maker was "
+			  "started without this class; requests for it fail until rawbrokerd "
+			  "restarts\"", rb_family_name(now[i].family), rb_type_name(now[i].type),
+			  rb_protocol_name(now[i].protocol), mark);
+	}
+}
+
+/* The child, between fork() and the maker's execve(): the broker's user,
+ * CAP_NET_RAW ambient (so it survives the execve), nothing else. */
+static _Noreturn void exec_maker(const char *path, const struct drop_spec *spec, int fd,
+				 pid_t front)
+{
+	struct drop_spec s = *spec;
+	struct drop_state st;
+	char why[256] = "", num[16];
+	sigset_t none;
+
+	s.keep = 1ull << CAP_NET_RAW;
+	s.ambient = true;
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0 || fcntl(fd, F_SETFD, 0) < 0) {
+		dprintf(STDERR_FILENO, "rawbrokerd: socket maker: close inherited descriptors: %s\n",
+			strerror(errno));
+		_exit(127);
+	}
+	if (drop_privileges(&s, &st, why, sizeof(why)) < 0) {
+		dprintf(STDERR_FILENO, "rawbrokerd: socket maker: %s\n", why);
+		_exit(127);
+	}
+	/* After the drop: a credential change clears the death signal. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != front)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	snprintf(num, sizeof(num), "%d", fd);
+	execl(path, "rawbroker-maker", "--fd", num, (char *)NULL);
+	dprintf(STDERR_FILENO, "rawbrokerd: socket maker: exec %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+/* Send one table record and read its answer; fatal on refusal. */
+static void table_record(struct mk_request *rq, const char *what)
+{
+	struct pollfd pfd = { .fd = chan, .events = POLLIN };
+	struct mk_reply rp;
+	int fds[MK_BATCH_MAX];
+	unsigned nfds;
+	int r;
+
+	rq->id = next_id++;
+	if (send_req(rq, -1) < 0)
+		fatalx("socket maker exited while starting (its message is above)");
+	r = poll(&pfd, 1, SYNC_TIMEOUT_MS);
+	if (r <= 0)
+		fatalx("socket maker did not answer %s", what);
+	r = recv_reply(&rp, fds, &nfds, true);
+	for (unsigned i = 0; r > 0 && i < nfds; i++)
+		close(fds[i]);
+	if (r <= 0)
+		fatalx("socket maker exited while starting (its message is above)");
+	if (rp.id != rq->id || rp.err)
+		fatalx("socket maker refused %s: %s", what, strerror(rp.err ? rp.err : EPROTO));
+}
+
+void maker_start(const char *path, const struct drop_spec *spec, const struct rb_policy *policy,
+		 unsigned pool_depth)
+{
+	struct mk_request rq;
+	pid_t front = getpid();
+	int sv[2], n;
+
+	n = rb_policy_classes(policy, classes, MK_CLASSES_MAX);
+	if (n < 0)
+		fatalx("the policy names more than %d socket classes (family, type, "
+		       "protocol, mark)", MK_CLASSES_MAX);
+	nclasses = (unsigned)n;
+	depth = pool_depth;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		fatal("socketpair");
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid == 0)
+		exec_maker(path, spec, sv[1], front);
+	close(sv[1]);
+	chan = sv[0];
+
+	for (unsigned c = 0; c < nclasses; c++) {
+		char what[96];
+
+		memset(&rq, 0, sizeof(rq));
+		rq.kind = MK_CLASS;
+		rq.family = classes[c].family;
+		rq.type = classes[c].type;
+		rq.protocol = classes[c].protocol;
+		rq.has_mark = classes[c].has_mark;
+		rq.mark = classes[c].mark;
+		snprintf(what, sizeof(what), "class %s %s %s", rb_family_name(rq.family),
+			 rb_protocol_name(rq.protocol), rb_type_name(rq.type));
+		table_record(&rq, what);
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = MK_SEAL;
+	table_record(&rq, "its seal");
+	log_event(LOG_LVL_INFO, "socket maker ready",
+		  "pid=%d classes=%u pool=%u caps=cap_net_raw", (int)pid, nclasses, depth);
+	if (depth)
+		maker_refill();
+}
