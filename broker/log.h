@@ -11,6 +11,10 @@
  *    timestamps (CLOCK_REALTIME); the rest of that second's warn lines are
  *    counted and summed up in one line ("log lines suppressed") once the
  *    second is over;
+ *  - info and debug lines (grants, connects: also what a client causes,
+ *    as fast as its rate allows) likewise, under a budget of their own,
+ *    LOG_INFO_PER_SEC by default (log_set_info_rate()), counted in the
+ *    same summary line as info_suppressed;
  *  - a log that cannot take a line at once (a full pipe or socket on
  *    stderr, a full syslog queue) loses that line rather than blocking the
  *    event loop; lost lines are counted in the same summary.
@@ -30,8 +34,11 @@ enum log_level {
 
 #define LOG_Q_MAX 512        /* room for one quoted value */
 #define LOG_WARN_PER_SEC 100 /* warn lines written per second, at most */
+#define LOG_INFO_PER_SEC 1000 /* info and debug lines, by default */
 
 void log_set_level(enum log_level min);
+/* Info and debug lines written per second, at most; 0: no cap. */
+void log_set_info_rate(unsigned per_sec);
 /* Parse "debug", "info", "warn", "error"; -1 if none of them. */
 int log_parse_level(const char *s);
 

@@ -23,6 +23,7 @@
 #include "sandbox.h"
 #include "supervise.h"
 #include "activate.h"
+#include "options.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -49,6 +50,10 @@ static void usage(FILE *f)
 		"  -o, --socket-owner USER  owner of the socket (default: unchanged)\n"
 		"  -g, --socket-group GROUP group of the socket (default: unchanged)\n"
 		"  -c, --max-connections N  clients served at once (default %d)\n"
+		"      --unmatched-connections N\n"
+		"                           connections of a uid no rule matches (default %d)\n"
+		"      --unmatched-total N  connections of all such uids together (default %d,\n"
+		"                           at most a quarter of --max-connections)\n"
 		"      --request-timeout T  a new connection's time to send its first request,\n"
 		"                           and a set_option's to send its socket (default 5s)\n"
 		"      --idle-timeout T     close a kept connection idle this long (default\n"
@@ -57,6 +62,8 @@ static void usage(FILE *f)
 		"      --log TARGET         stderr (default), or syslog[:FACILITY] (default\n"
 		"                           facility daemon)\n"
 		"  -l, --log-level LEVEL    debug, info, warn or error (default info)\n"
+		"      --log-info-rate N    info and debug lines (grants) per second, at most\n"
+		"                           (default %d; 0: no cap)\n"
 		"      --ready-fd FD        write READY=1 to FD and close it once serving\n"
 		"  -t, --check              load the policy, report problems and exit\n"
 		"      --print-seccomp      print the broker's own seccomp filter (libseccomp\n"
@@ -81,9 +88,12 @@ static void usage(FILE *f)
 		"old policy kept; its limits, timeouts and log level apply at once, a\n"
 		"changed socket, user or log target needs a restart); SIGTERM and SIGINT\n"
 		"stop the broker.\n"
+		"Values are checked as in the policy's 'broker { }' block (one validator).\n"
 		"Logs: one logfmt line per event; warn lines (refusals, protocol errors,\n"
-		"limits) at most %d a second, the rest counted in one summary line.\n",
-		DEFAULT_MAX_CONNS, LOG_WARN_PER_SEC);
+		"limits) at most %d a second, info lines --log-info-rate, the rest\n"
+		"counted in one summary line.\n",
+		DEFAULT_MAX_CONNS, DEFAULT_UNMATCHED_PER_UID, DEFAULT_UNMATCHED_TOTAL,
+		LOG_INFO_PER_SEC, LOG_WARN_PER_SEC);
 }
 
 static long long num_arg(const char *opt, const char *s, long long min, long long max)
@@ -99,78 +109,88 @@ static long long num_arg(const char *opt, const char *s, long long min, long lon
 	return v;
 }
 
-static mode_t mode_arg(const char *s)
+/* OPT's value checked as the broker block's KEYWORD line (options.h);
+ * exit 2 with the validator's message when it is not one. */
+static struct rb_global block_arg(const char *opt, const char *keyword, const char *v,
+				  const char *v2)
 {
-	char *end;
-	unsigned long v;
+	struct rb_global g;
+	char why[256];
 
-	errno = 0;
-	v = strtoul(s, &end, 8);
-	if (errno || *s == '\0' || *end != '\0' || v > 0777) {
-		fprintf(stderr, "rawbrokerd: --socket-mode %s: expected an octal mode "
-				"such as 0660\n", s);
+	if (option_as_block(keyword, v, v2, &g, why, sizeof(why)) < 0) {
+		fprintf(stderr, "rawbrokerd: %s %s: %s\n", opt, v, why);
 		exit(2);
 	}
-	return (mode_t)v;
+	return g;
 }
 
-static gid_t group_arg(const char *s)
-{
-	struct group *gr = getgrnam(s);
-
-	if (gr)
-		return gr->gr_gid;
-	return (gid_t)num_arg("--socket-group", s, 0, UINT32_MAX - 1);
-}
-
-static uid_t owner_arg(const char *s)
-{
-	struct passwd *pw = getpwnam(s);
-
-	if (pw)
-		return pw->pw_uid;
-	return (uid_t)num_arg("--socket-owner", s, 0, UINT32_MAX - 1);
-}
-
-/* N followed by ms, s or m, as in the policy; in milliseconds. */
-static uint32_t duration_arg(const char *opt, const char *s)
-{
-	char *end;
-	unsigned long long v;
-	unsigned mult = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	if (errno || end == s || *s == '-' || !mult || v == 0 || v > UINT32_MAX / mult) {
-		fprintf(stderr, "rawbrokerd: %s %s: expected a duration such as 500ms, 5s or "
-				"5m\n", opt, s);
-		exit(2);
-	}
-	return (uint32_t)(v * mult);
-}
-
-/* stderr, syslog or syslog:FACILITY */
+/* stderr, syslog or syslog:FACILITY (the block's "log syslog FACILITY") */
 static void log_arg(struct broker_config *cfg, const char *s)
 {
-	if (strcmp(s, "stderr") == 0) {
-		cfg->log_target = RB_LOG_STDERR;
-		return;
+	const char *colon = strchr(s, ':');
+	struct rb_global g;
+	char target[16];
+
+	if (colon && (size_t)(colon - s) < sizeof(target)) {
+		memcpy(target, s, (size_t)(colon - s));
+		target[colon - s] = '\0';
+		g = block_arg("--log", "log", target, colon + 1);
+	} else {
+		g = block_arg("--log", "log", s, NULL);
 	}
-	if (strncmp(s, "syslog", 6) == 0 && (s[6] == '\0' || s[6] == ':')) {
-		cfg->log_target = RB_LOG_SYSLOG;
-		cfg->syslog_facility = s[6] ? log_parse_facility(s + 7) : LOG_DAEMON;
-		if (cfg->syslog_facility >= 0)
-			return;
+	cfg->log_target = g.log == RB_LOG_SYSLOG ? RB_LOG_SYSLOG : RB_LOG_STDERR;
+	cfg->syslog_facility = g.log == RB_LOG_SYSLOG ? g.syslog_facility : LOG_DAEMON;
+}
+
+/*
+ * What start-up would refuse, checked before anything is touched (and by
+ * --check): the broker's user, the --rule, and the supervised command's
+ * user, which must not be the broker's own (that command could stop,
+ * trace or kill the broker).  USER_SET: -u or the block named the user
+ * (the default one is needed only when started as root, where
+ * server_listen() refuses it before binding; --check warns).  NULL, or
+ * what is wrong.
+ */
+static const char *start_problem(const struct broker_config *cfg, bool user_set,
+				 bool check_only,
+				 const struct rb_policy *p, const char *rule,
+				 const char *run_as, bool run_as_used, char *buf, size_t n)
+{
+	struct rb_prepare conf;
+	struct passwd *pw;
+	uid_t uid = geteuid(), ruid;
+	gid_t gid;
+	const char *why;
+
+	why = user_spec_parse(cfg->user, &uid, &gid, &pw);
+	if (why && user_set) {
+		snprintf(buf, n, "user %s: %s", cfg->user, why);
+		return buf;
+	} else if (why) {
+		uid = geteuid();
+		/* The default user: a start as root needs it (and says so). */
+		if (uid == 0 && check_only)
+			fprintf(stderr, "rawbrokerd: warning: user %s: %s; a start as root "
+					"needs it (create it, or pass -u)\n", cfg->user, why);
 	}
-	fprintf(stderr, "rawbrokerd: --log %s: expected stderr, syslog or syslog:FACILITY "
-			"(daemon, user, auth, authpriv, local0..local7)\n", s);
-	exit(2);
+	if (rule && rb_policy_rule_confinement(p, rule, &conf) < 0) {
+		snprintf(buf, n, "--rule %s: the policy has no such rule", rule);
+		return buf;
+	}
+	if (run_as_used) {
+		why = user_spec_parse(run_as, &ruid, &gid, &pw);
+		if (why) {
+			snprintf(buf, n, "--run-as %s: %s", run_as, why);
+			return buf;
+		}
+		if (ruid == uid) {
+			snprintf(buf, n, "--run-as %s is the broker's own user (uid %u): the "
+				 "command could stop, trace or kill the broker; give it a user "
+				 "of its own", run_as, (unsigned)uid);
+			return buf;
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -236,7 +256,8 @@ static struct rb_policy *load_policy(const char *path, bool to_stderr_plain)
 int main(int argc, char **argv)
 {
 	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG,
-	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD };
+	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD, OPT_UNMATCHED,
+	       OPT_UNMATCHED_TOTAL, OPT_LOG_INFO_RATE };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -248,6 +269,9 @@ int main(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "max-connections", required_argument, NULL, 'c' },
+		{ "unmatched-connections", required_argument, NULL, OPT_UNMATCHED },
+		{ "unmatched-total", required_argument, NULL, OPT_UNMATCHED_TOTAL },
+		{ "log-info-rate", required_argument, NULL, OPT_LOG_INFO_RATE },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
@@ -267,6 +291,8 @@ int main(int argc, char **argv)
 		.socket_gid = (gid_t)-1,
 		.socket_uid = (uid_t)-1,
 		.max_conns = DEFAULT_MAX_CONNS,
+		.unmatched_per_uid = DEFAULT_UNMATCHED_PER_UID,
+		.unmatched_total = DEFAULT_UNMATCHED_TOTAL,
 		.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS,
 		.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS,
 		.log_target = RB_LOG_STDERR,
@@ -278,8 +304,10 @@ int main(int argc, char **argv)
 	struct sandbox_opts sb = { 0 };
 	struct supervise_opts sup = { .run_as = DEFAULT_RUN_AS, .preload = RB_PRELOAD_DEFAULT,
 				      .close_fd = -1 };
-	const char *rule = NULL;
-	int c, lvl, r;
+	const char *rule = NULL, *problem;
+	bool run_as_set = false;
+	char buf[512];
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "p:s:u:m:o:g:c:l:thV", opts, NULL)) != -1) {
 		switch (c) {
@@ -287,35 +315,43 @@ int main(int argc, char **argv)
 			cfg.policy_path = optarg;
 			break;
 		case 's':
+			block_arg("--socket", "listen", optarg, NULL);
 			cfg.socket_path = optarg;
 			cfg.cli |= CFG_SOCKET;
 			break;
 		case 'u':
+			block_arg("--user", "user", optarg, NULL);
 			cfg.user = optarg;
 			cfg.cli |= CFG_USER;
 			break;
 		case 'm':
-			cfg.socket_mode = mode_arg(optarg);
+			cfg.socket_mode = block_arg("--socket-mode", "socket-mode", optarg,
+						    NULL).mode;
 			cfg.cli |= CFG_MODE;
 			break;
 		case 'o':
-			cfg.socket_uid = owner_arg(optarg);
+			cfg.socket_uid = block_arg("--socket-owner", "socket-owner", optarg,
+						   NULL).owner;
 			cfg.cli |= CFG_OWNER;
 			break;
 		case 'g':
-			cfg.socket_gid = group_arg(optarg);
+			cfg.socket_gid = block_arg("--socket-group", "socket-group", optarg,
+						   NULL).group;
 			cfg.cli |= CFG_GROUP;
 			break;
 		case 'c':
-			cfg.max_conns = (size_t)num_arg("--max-connections", optarg, 1, 1000000);
+			cfg.max_conns = block_arg("--max-connections", "max-connections", optarg,
+						  NULL).max_connections;
 			cfg.cli |= CFG_MAX_CONNS;
 			break;
 		case OPT_REQUEST_TIMEOUT:
-			cfg.request_timeout_ms = duration_arg("--request-timeout", optarg);
+			cfg.request_timeout_ms = block_arg("--request-timeout", "request-timeout",
+							   optarg, NULL).request_timeout_ms;
 			cfg.cli |= CFG_REQUEST_TIMEOUT;
 			break;
 		case OPT_IDLE_TIMEOUT:
-			cfg.idle_timeout_ms = duration_arg("--idle-timeout", optarg);
+			cfg.idle_timeout_ms = block_arg("--idle-timeout", "idle-timeout", optarg,
+							NULL).idle_timeout_ms;
 			cfg.cli |= CFG_IDLE_TIMEOUT;
 			break;
 		case OPT_LOG:
@@ -323,14 +359,20 @@ int main(int argc, char **argv)
 			cfg.cli |= CFG_LOG;
 			break;
 		case 'l':
-			lvl = log_parse_level(optarg);
-			if (lvl < 0) {
-				fprintf(stderr, "rawbrokerd: --log-level %s: expected debug, "
-						"info, warn or error\n", optarg);
-				return 2;
-			}
-			log_set_level((enum log_level)lvl);
+			log_set_level((enum log_level)block_arg("--log-level", "log-level", optarg,
+								NULL).log_level);
 			cfg.cli |= CFG_LOG_LEVEL;
+			break;
+		case OPT_UNMATCHED:
+			cfg.unmatched_per_uid = (uint32_t)num_arg("--unmatched-connections",
+								  optarg, 1, 1000000);
+			break;
+		case OPT_UNMATCHED_TOTAL:
+			cfg.unmatched_total = (uint32_t)num_arg("--unmatched-total", optarg, 1,
+								1000000);
+			break;
+		case OPT_LOG_INFO_RATE:
+			log_set_info_rate((unsigned)num_arg("--log-info-rate", optarg, 0, 1000000));
 			break;
 		case OPT_READY_FD:
 			cfg.ready_fd = (int)num_arg("--ready-fd", optarg, 0, INT32_MAX);
@@ -343,6 +385,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RUN_AS:
 			sup.run_as = optarg;
+			run_as_set = true;
 			break;
 		case OPT_RULE:
 			rule = optarg;
@@ -378,15 +421,22 @@ int main(int argc, char **argv)
 		return r < 0 ? 1 : 0;
 	}
 	b.policy = load_policy(cfg.policy_path, check_only);
-	if (check_only) {
-		int ok = b.policy != NULL;
-
-		rb_policy_free(b.policy);
-		return ok ? 0 : 1;
-	}
+	if (check_only && !b.policy)
+		return 1;
 	if (!b.policy)
 		fatalx("policy %s has errors; not starting", cfg.policy_path);
 	config_apply(&cfg, rb_policy_global(b.policy));
+	problem = start_problem(&cfg, (cfg.cli & CFG_USER) || cfg.file.user[0], check_only,
+				b.policy, rule,
+				sup.run_as, run_as_set || sup.argv, buf, sizeof(buf));
+	if (check_only) {
+		if (problem)
+			fprintf(stderr, "rawbrokerd: %s\n", problem);
+		rb_policy_free(b.policy);
+		return problem ? 1 : 0;
+	}
+	if (problem)
+		fatalx("%s; not starting", problem);
 	/* Before the privilege drop and the sandbox: from now on the log
 	 * only sends on (and at worst reconnects) this one socket. */
 	if (cfg.log_target == RB_LOG_SYSLOG) {

@@ -126,7 +126,7 @@ if start flood; then
 	held=$(($(fds) - base_fds))
 	echo "    # 40 unmatched uids asked for 64 connections each; the broker holds $held"
 	expect_run "3: with 40 unmatched uids holding what they may, an allowed uid gets a new connection and a socket within 1 s" \
-		0 'echo reply' 1000 as_user $KEPT -- "$CLIENT" echo 4
+		0 'echo 127.0.0.1 ok' 1000 as_user $KEPT -- "$CLIENT" echo 4
 	expect_run "3: ... and is served on it for 500 ms, each call within 1 s" 0 \
 		'kept: [1-9][0-9]* grants' 5000 as_user $KEPT -- "$H" kept 500 1000
 	if [ "$held" -le 72 ]; then
@@ -224,9 +224,9 @@ exec sleep 5
 EOF
 chmod 755 "$RB_TMP/stopper.sh"
 fails_cleanly "6: --run-as equal to the broker's user is refused" 1 'run-as.*broker' \
-	timeout -k 1 3 "$RB_BROKER" -p "$POLICY" -s "$RB_TMP/rb.sock" -u $BROKER_USER \
+	timeout -k 1 3 "$RB_BROKER" -p "$POLICY" -s "$RB_TMP/runas.sock" -u $BROKER_USER \
 	--run-as $BROKER_USER -- "$RB_TMP/stopper.sh"
-check_fails "6: ... and leaves no socket behind" test -e "$RB_TMP/rb.sock"
+check_fails "6: ... and leaves no socket behind" test -e "$RB_TMP/runas.sock"
 if start runas --run-as $RUNAS:$RUNAS -- "$RB_TMP/stopper.sh"; then
 	sleep 0.3
 	check "6: a command of another user cannot stop the broker" \
@@ -239,7 +239,7 @@ fi
 # ---- 7. 65,536 supplementary groups ----
 if start groups; then
 	expect_output "7: a client with 65536 groups: the rule on its group 135000 (the 65001st) still applies" \
-		'echo reply' "$H" asgroups 65536 70000 $GROUPY "$CLIENT" echo 4
+		'echo 127.0.0.1 ok' "$H" asgroups 65536 70000 $GROUPY "$CLIENT" echo 4
 	base_rss=$(rss)
 	"$H" asgroups 65536 70000 $GROUPY "$H" hold 64 3000 >"$RB_TMP/ghold.out" 2>&1 &
 	gpid=$!
