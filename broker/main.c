@@ -164,7 +164,11 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
 
 	why = user_spec_parse(cfg->user, &uid, &gid, &pw);
 	if (why && user_set) {
-		snprintf(buf, n, "user %s: %s", cfg->user, why);
+		/* As privdrop.c says it, with how to fix a missing name. */
+		snprintf(buf, n, "%s %s: %s%s", cfg->cli & CFG_USER ? "--user" :
+			 "user (the policy's broker block)", cfg->user, why,
+			 strchr(cfg->user, ':') ? "" : " (create it, e.g. 'useradd --system "
+			 "--no-create-home rawbroker', or pass UID:GID)");
 		return buf;
 	} else if (why) {
 		uid = geteuid();
@@ -179,11 +183,13 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
 	}
 	if (run_as_used) {
 		why = user_spec_parse(run_as, &ruid, &gid, &pw);
-		if (why) {
+		/* At start the supervisor says so and exits 127 ("could not
+		 * run"), as a shell would; --check says it here. */
+		if (why && check_only) {
 			snprintf(buf, n, "--run-as %s: %s", run_as, why);
 			return buf;
 		}
-		if (ruid == uid) {
+		if (!why && ruid == uid) {
 			snprintf(buf, n, "--run-as %s is the broker's own user (uid %u): the "
 				 "command could stop, trace or kill the broker; give it a user "
 				 "of its own", run_as, (unsigned)uid);
