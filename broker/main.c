@@ -24,6 +24,7 @@
 #include "supervise.h"
 #include "activate.h"
 #include "options.h"
+#include "sockdir.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -176,6 +177,21 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
 		if (uid == 0 && check_only)
 			fprintf(stderr, "rawbrokerd: warning: user %s: %s; a start as root "
 					"needs it (create it, or pass -u)\n", cfg->user, why);
+	}
+	if (geteuid() != 0)
+		uid = geteuid(); /* -u applies only to a start as root */
+	/* Start-up checks the socket's directory as it binds (server.c); a
+	 * check does it here, without creating anything. */
+	if (check_only) {
+		char leaf[108], dwhy[400];
+		int fd = sockdir_open(cfg->socket_path, uid, false, leaf, sizeof(leaf), dwhy,
+				      sizeof(dwhy));
+
+		if (fd < 0) {
+			snprintf(buf, n, "socket %s: %s", cfg->socket_path, dwhy);
+			return buf;
+		}
+		close(fd);
 	}
 	if (rule && rb_policy_rule_confinement(p, rule, &conf) < 0) {
 		snprintf(buf, n, "--rule %s: the policy has no such rule", rule);

@@ -104,7 +104,7 @@ int server_listen(const struct broker_config *cfg)
 	if (strlen(cfg->socket_path) >= sizeof(leaf))
 		fatalx("socket path too long (max %zu bytes): %s", sizeof(leaf) - 1,
 		       cfg->socket_path);
-	dirfd = sockdir_open(cfg->socket_path, broker_uid(cfg), leaf, sizeof(leaf), why,
+	dirfd = sockdir_open(cfg->socket_path, broker_uid(cfg), true, leaf, sizeof(leaf), why,
 			     sizeof(why));
 	if (dirfd < 0)
 		fatalx("socket %s: %s; not starting", cfg->socket_path, why);

@@ -29,11 +29,13 @@
 /*
  * Open the directory of socket PATH (absolute) for a broker running as
  * OK_UID (root is always accepted), creating its last level (0755) when it
- * is missing.  Returns an O_PATH descriptor and the socket's name in LEAF
- * (LEAF_SIZE bytes), or -errno with the reason in WHY (WHY_SIZE bytes).
+ * is missing and CREATE is set (without CREATE, for --check, a missing
+ * last level passes and its parent is returned).  Returns an O_PATH
+ * descriptor and the socket's name in LEAF (LEAF_SIZE bytes), or -errno
+ * with the reason in WHY (WHY_SIZE bytes).
  */
-int sockdir_open(const char *path, uid_t ok_uid, char *leaf, size_t leaf_size, char *why,
-		 size_t why_size);
+int sockdir_open(const char *path, uid_t ok_uid, bool create, char *leaf, size_t leaf_size,
+		 char *why, size_t why_size);
 
 /*
  * Bind listening socket FD to LEAF inside directory DIRFD, with exactly

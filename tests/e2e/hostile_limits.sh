@@ -191,6 +191,8 @@ chgrp $BAD "$RB_TMP/groupw"
 refuses "a group-writable socket directory" "$RB_TMP/groupw"
 mkdir -m 0755 "$RB_TMP/other/sub"
 refuses "a root-owned directory inside one another user owns" "$RB_TMP/other/sub"
+fails_cleanly "5: --check refuses it too" 1 "$RB_TMP/other is writable by its owner" \
+	"$RB_BROKER" --check -p "$POLICY" -s "$RB_TMP/other/sub/rb.sock" -u $BROKER_USER
 mkdir -m 0755 "$RB_TMP/mine"
 chown $BROKER_USER "$RB_TMP/mine"
 # The socket's owner and group are set through the directory's descriptor:
