@@ -658,9 +658,10 @@ int server_run(struct broker *b)
 	}
 	log_event(LOG_LVL_INFO, "ready",
 		  "socket=%s rules=%zu max_connections=%zu request_timeout_ms=%u "
-		  "idle_timeout_ms=%u",
+		  "idle_timeout_ms=%u unmatched_connections=%u unmatched_total=%u",
 		  b->cfg->socket_path, rb_policy_rule_count(b->policy), b->cfg->max_conns,
-		  (unsigned)b->cfg->request_timeout_ms, (unsigned)b->cfg->idle_timeout_ms);
+		  (unsigned)b->cfg->request_timeout_ms, (unsigned)b->cfg->idle_timeout_ms,
+		  (unsigned)b->cfg->unmatched_per_uid, (unsigned)unmatched_budget(b->cfg));
 
 	while (!b->stop) {
 		int timeout = expire_timers(b), flush = log_flush(), n;

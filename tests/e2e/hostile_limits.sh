@@ -134,8 +134,9 @@ if start flood; then
 	else
 		not_ok "3: unmatched uids hold $held connections (total budget 64)"
 	fi
-	check "3: the budget is logged" \
-		grep -Eq 'msg=limit limit=unmatched_connections(_total)? value=' "$LOG"
+	check "3: the budget is in the ready line, and its hits are logged" \
+		bash -c "grep -q 'msg=ready .* unmatched_connections=4 unmatched_total=64' '$LOG' &&
+		grep -Eq 'msg=limit limit=unmatched_connections(_total)? value=' '$LOG'"
 	for p in $bg_pids; do wait "$p" 2>/dev/null; done
 	bg_pids=
 	expect_output "3: once they are gone, an unmatched uid gets its denial (EACCES), not a closed connection" \
