@@ -149,8 +149,9 @@ static void log_arg(struct broker_config *cfg, const char *s)
  * user, which must not be the broker's own (that command could stop,
  * trace or kill the broker).  USER_SET: -u or the block named the user
  * (the default one is needed only when started as root, where
- * server_listen() refuses it before binding; --check warns).  NULL, or
- * what is wrong.
+ * server_listen() refuses it before binding; --check warns).  CHECK_ONLY:
+ * for --check, which also checks the socket's directory.  NULL, or what is
+ * wrong.
  */
 static const char *start_problem(const struct broker_config *cfg, bool user_set,
 				 bool check_only,
@@ -164,7 +165,9 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
 	const char *why;
 
 	why = user_spec_parse(cfg->user, &uid, &gid, &pw);
-	if (why && user_set) {
+	/* A non-root start runs as itself and ignores the user; a check
+	 * reports a named one that does not exist either way. */
+	if (why && user_set && (check_only || geteuid() == 0)) {
 		/* As privdrop.c says it, with how to fix a missing name. */
 		snprintf(buf, n, "%s %s: %s%s", cfg->cli & CFG_USER ? "--user" :
 			 "user (the policy's broker block)", cfg->user, why,
