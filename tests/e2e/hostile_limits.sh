@@ -240,7 +240,8 @@ else
 fi
 
 # ---- 7. 65,536 supplementary groups ----
-if start groups; then
+cp "$POLICY" "$RB_TMP/groups.conf"
+if start groups -p "$RB_TMP/groups.conf"; then
 	expect_output "7: a client with 65536 groups: the rule on its group 135000 (the 65001st) still applies" \
 		'echo 127.0.0.1 ok' "$H" asgroups 65536 70000 $GROUPY "$CLIENT" echo 4
 	base_rss=$(rss)
@@ -258,6 +259,22 @@ if start groups; then
 		not_ok "7: 64 connections of that client cost $((held_rss - base_rss)) kB of VmRSS (at most 4096)"
 	fi
 	wait $gpid
+	# A reload that moves the rule to another of its groups (100000): the
+	# groups a connection keeps follow the new policy.  The client asks,
+	# its connection stays open over the reload, and it asks again.
+	"$H" asgroups 65536 70000 $GROUPY "$H" idle 1500 >"$RB_TMP/gidle.out" 2>&1 &
+	gpid=$!
+	sleep 0.5
+	sed -i 's/match gid 135000/match gid 100000/' "$RB_TMP/groups.conf"
+	kill -HUP "$RB_BROKER_PID"
+	wait $gpid
+	rc=$?
+	cat "$RB_TMP/gidle.out" | sed 's/^/    # /'
+	if [ $rc -eq 0 ] && grep -q 'msg="policy reloaded"' "$LOG"; then
+		ok "7: after a reload that names another of its groups, its kept connection is granted"
+	else
+		not_ok "7: after a reload that names another of its groups (exit $rc)"
+	fi
 	served_then_stopped 7
 else
 	not_ok "7: broker starts"
