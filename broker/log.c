@@ -60,17 +60,6 @@ static struct {
 } flood = { .sec = -1 };
 static unsigned info_per_sec = LOG_INFO_PER_SEC; /* 0: no cap */
 
-static const struct {
-	const char *name;
-	int value;
-} facilities[] = {
-	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },     { "auth", LOG_AUTH },
-	{ "authpriv", LOG_AUTHPRIV }, { "syslog", LOG_SYSLOG }, { "local0", LOG_LOCAL0 },
-	{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
-	{ "local7", LOG_LOCAL7 },
-};
-
 void log_set_level(enum log_level min)
 {
 	min_level = min;
@@ -79,30 +68,6 @@ void log_set_level(enum log_level min)
 void log_set_info_rate(unsigned per_sec)
 {
 	info_per_sec = per_sec;
-}
-
-int log_parse_level(const char *s)
-{
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-int log_parse_facility(const char *s)
-{
-	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
-		if (strcmp(s, facilities[i].name) == 0)
-			return facilities[i].value;
-	return -1;
-}
-
-const char *log_facility_name(int facility)
-{
-	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
-		if (facilities[i].value == facility)
-			return facilities[i].name;
-	return "?";
 }
 
 static int64_t mono_ms(void)

@@ -39,13 +39,9 @@ enum log_level {
 void log_set_level(enum log_level min);
 /* Info and debug lines written per second, at most; 0: no cap. */
 void log_set_info_rate(unsigned per_sec);
-/* Parse "debug", "info", "warn", "error"; -1 if none of them. */
-int log_parse_level(const char *s);
-
-/* Parse a syslog facility name ("daemon", "local0", ...) into its LOG_*
- * value; -1 if unknown. */
-int log_parse_facility(const char *s);
-const char *log_facility_name(int facility);
+/* Levels and syslog facilities are parsed (and named) by the policy's
+ * parser, for the command line and the 'broker' block alike (options.h,
+ * rb_log_level_name(), rb_syslog_facility_name()). */
 
 /*
  * Send lines to syslog (the datagram socket /dev/log) from now on.  The

@@ -471,7 +471,7 @@ int main(int argc, char **argv)
 			fatal("log to syslog: cannot connect to /dev/log");
 		}
 		log_event(LOG_LVL_INFO, "logging to syslog", "facility=%s",
-			  log_facility_name(cfg.syslog_facility));
+			  rb_syslog_facility_name(cfg.syslog_facility));
 	}
 
 	signal(SIGPIPE, SIG_IGN);
