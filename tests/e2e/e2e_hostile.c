@@ -408,9 +408,12 @@ static int cmd_hold(int n, int ms)
 	return 0;
 }
 
-static int wait_closed(int fd, int lo, int hi, const char *what)
+/* T0: taken before the client's last act (connect, or step 1 sent), so
+ * that a client descheduled after it (a loaded machine) cannot see the
+ * broker's deadline early. */
+static int wait_closed(int fd, double t0, int lo, int hi, const char *what)
 {
-	double t0 = now_ms(), dt;
+	double dt;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
 
 	if (poll(&pfd, 1, hi + 1000) != 1)
@@ -424,11 +427,12 @@ static int wait_closed(int fd, int lo, int hi, const char *what)
 
 static int cmd_silent(int lo, int hi)
 {
+	double t0 = now_ms();
 	int fd = raw_connect(), r;
 
 	if (fd < 0)
 		return fail("connect: %s", strerror(errno));
-	r = wait_closed(fd, lo, hi, "silent");
+	r = wait_closed(fd, t0, lo, hi, "silent");
 	close(fd);
 	return r;
 }
@@ -436,12 +440,14 @@ static int cmd_silent(int lo, int hi)
 static int cmd_step1(int lo, int hi)
 {
 	int fd = raw_connect(), r;
+	double t0;
 
 	if (fd < 0)
 		return fail("connect: %s", strerror(errno));
+	t0 = now_ms();
 	r = step1(fd, "step1");
 	if (r == 0)
-		r = wait_closed(fd, lo, hi, "step1 without step 2");
+		r = wait_closed(fd, t0, lo, hi, "step1 without step 2");
 	close(fd);
 	return r;
 }
