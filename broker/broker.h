@@ -38,6 +38,8 @@ struct conn {
 	bool door_opened;               /* SO_PASSRIGHTS was ever enabled */
 	struct conn *prev, *next;
 	struct uid_entry *uid_slot;     /* uidlimits.c: this uid's count and bucket */
+	bool unmatched;                 /* no rule fit it at accept: in that budget */
+	uint32_t groups_gen;            /* peerindex.c generation GROUPS were kept by */
 	int64_t since_ms;               /* accepted or last answered (monotonic) */
 	int timer;                      /* CONN_TIMER_*: which deadline list */
 	struct conn *tprev, *tnext;     /* on that list, oldest first */
@@ -63,6 +65,9 @@ struct broker_config {
 	unsigned pool;          /* ready sockets per class (--pool) */
 	const char *maker;      /* the socket maker's path */
 	size_t conns_fit;       /* most RLIMIT_NOFILE allows; 0: no bound */
+	/* Uids no rule matches: connections per uid, and all of them together
+	 * (at most a quarter of max_conns); see server.c. */
+	uint32_t unmatched_per_uid, unmatched_total;
 	uint32_t request_timeout_ms, idle_timeout_ms;
 	int log_target;         /* RB_LOG_STDERR or RB_LOG_SYSLOG */
 	int syslog_facility;    /* LOG_DAEMON, ... */
@@ -148,6 +153,8 @@ enum {
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_REQUEST_TIMEOUT_MS 5000
 #define DEFAULT_IDLE_TIMEOUT_MS 300000
+#define DEFAULT_UNMATCHED_PER_UID 4
+#define DEFAULT_UNMATCHED_TOTAL 64
 /* At start: fill what the command line left unset from G, then defaults. */
 void config_apply(struct broker_config *cfg, const struct rb_global *g);
 /* On reload: apply what can change at once (limits, timeouts, log level),

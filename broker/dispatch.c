@@ -224,11 +224,12 @@ static unsigned option_bit(int level, int name)
 
 /*
  * set_option, step 1: a hostile client chooses level, name and up to 2048
- * value bytes.  Safe because: only IPV6_HOPOPTS/IPV6_DSTOPTS are known,
- * the policy must name the option for this peer, the value must be a
- * well-formed header of padding only (checked here, and again by the
- * maker, which sets it), and the value is copied into a
- * fixed buffer the codec already bounded.  Only then does the kernel let
+ * value bytes, as often as it likes.  Safe because: only
+ * IPV6_HOPOPTS/IPV6_DSTOPTS are known, the policy must name the option for
+ * this peer, the value must be a well-formed header of padding only
+ * (checked here, and again by the maker, which sets it), each exchange
+ * counts against the uid's grant rate, and the value is copied
+ * into a fixed buffer the codec already bounded.  Only then does the kernel let
  * this one connection pass us a descriptor.
  */
 static bool handle_set_option(struct broker *b, struct conn *c,
@@ -240,6 +241,7 @@ static bool handle_set_option(struct broker *b, struct conn *c,
 	unsigned opt = option_bit(so->level, so->name);
 	const char *name = opt ? rb_option_name(opt) : "unknown";
 	struct rb_decision dec;
+	struct rb_limits lim;
 	const char *bad;
 
 	(void)fd_in;
@@ -261,6 +263,18 @@ static bool handle_set_option(struct broker *b, struct conn *c,
 	if (bad) {
 		reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, dec.rule, "%s", bad);
 		audit_option(c, name, so->value.len, "invalid", rep);
+		return true;
+	}
+	/* An option set is a grant: it takes from the uid's token bucket, at
+	 * the rate of the first rule that fits the uid (the bucket is per uid;
+	 * 'options' lines carry no rate of their own).  Counted at step 1, so
+	 * that a refused exchange never opens the door for a descriptor. */
+	rb_policy_peer_limits(b->policy, &peer, &lim);
+	if (!limits_take_grant(c->uid_slot, &lim)) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_RATE_LIMITED, EAGAIN, dec.rule,
+			  "uid %u is over its grant rate (%u/s, burst %u); try again later",
+			  (unsigned)c->cred.uid, (unsigned)lim.rate, (unsigned)lim.burst);
+		audit_option(c, name, so->value.len, "rate-limited", rep);
 		return true;
 	}
 	/* A client's descriptor may be a trap whose close blocks: it is

@@ -55,47 +55,19 @@ static int stderr_ep = -1;   /* epoll watching stderr for room (kind 2) */
 static struct {
 	time_t sec;        /* the current window */
 	unsigned lines;    /* warn lines written in it */
-	unsigned long long suppressed, lost;
+	unsigned info_lines; /* info and debug lines written in it */
+	unsigned long long suppressed, lost, info_suppressed;
 } flood = { .sec = -1 };
-
-static const struct {
-	const char *name;
-	int value;
-} facilities[] = {
-	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },     { "auth", LOG_AUTH },
-	{ "authpriv", LOG_AUTHPRIV }, { "syslog", LOG_SYSLOG }, { "local0", LOG_LOCAL0 },
-	{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
-	{ "local7", LOG_LOCAL7 },
-};
+static unsigned info_per_sec = LOG_INFO_PER_SEC; /* 0: no cap */
 
 void log_set_level(enum log_level min)
 {
 	min_level = min;
 }
 
-int log_parse_level(const char *s)
+void log_set_info_rate(unsigned per_sec)
 {
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-int log_parse_facility(const char *s)
-{
-	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
-		if (strcmp(s, facilities[i].name) == 0)
-			return facilities[i].value;
-	return -1;
-}
-
-const char *log_facility_name(int facility)
-{
-	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
-		if (facilities[i].value == facility)
-			return facilities[i].name;
-	return "?";
+	info_per_sec = per_sec;
 }
 
 static int64_t mono_ms(void)
@@ -319,10 +291,11 @@ static void emit_summary(void)
 	struct line l;
 
 	line_start(&l, LOG_LVL_WARN, "log lines suppressed");
-	line_append(&l, " suppressed=%llu lost=%llu limit_per_sec=%d", flood.suppressed,
-		    flood.lost, LOG_WARN_PER_SEC);
+	line_append(&l, " suppressed=%llu lost=%llu limit_per_sec=%d info_suppressed=%llu "
+		    "info_limit_per_sec=%u", flood.suppressed, flood.lost, LOG_WARN_PER_SEC,
+		    flood.info_suppressed, info_per_sec);
 	if (line_emit(&l, LOG_LVL_WARN))
-		flood.suppressed = flood.lost = 0;
+		flood.suppressed = flood.lost = flood.info_suppressed = 0;
 }
 
 static void roll_window(const struct timespec *now)
@@ -330,12 +303,14 @@ static void roll_window(const struct timespec *now)
 	if (now->tv_sec == flood.sec)
 		return;
 	flood.sec = now->tv_sec;
-	flood.lines = 0;
-	if (flood.suppressed || flood.lost)
+	flood.lines = flood.info_lines = 0;
+	if (flood.suppressed || flood.lost || flood.info_suppressed)
 		emit_summary();
 }
 
-/* May a line of LVL be written now?  Warn lines are capped per second. */
+/* May a line of LVL be written now?  Warn lines are capped per second,
+ * info and debug lines too, each under its own budget; error lines (the
+ * broker stopping, a failed reload) are not. */
 static bool admit(enum log_level lvl)
 {
 	struct timespec now;
@@ -344,6 +319,14 @@ static bool admit(enum log_level lvl)
 		return false;
 	clock_gettime(CLOCK_REALTIME, &now);
 	roll_window(&now);
+	if (lvl < LOG_LVL_WARN) {
+		if (info_per_sec && flood.info_lines >= info_per_sec) {
+			flood.info_suppressed++;
+			return false;
+		}
+		flood.info_lines++;
+		return true;
+	}
 	if (lvl != LOG_LVL_WARN)
 		return true;
 	if (flood.lines >= LOG_WARN_PER_SEC) {
@@ -366,7 +349,7 @@ int log_flush(void)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	roll_window(&now);
-	if (!flood.suppressed && !flood.lost)
+	if (!flood.suppressed && !flood.lost && !flood.info_suppressed)
 		return -1;
 	return (int)((1000000000 - now.tv_nsec) / 1000000) + 1; /* the next second */
 }

@@ -11,6 +11,10 @@
  *    timestamps (CLOCK_REALTIME); the rest of that second's warn lines are
  *    counted and summed up in one line ("log lines suppressed") once the
  *    second is over;
+ *  - info and debug lines (grants, connects: also what a client causes,
+ *    as fast as its rate allows) likewise, under a budget of their own,
+ *    LOG_INFO_PER_SEC by default (log_set_info_rate()), counted in the
+ *    same summary line as info_suppressed;
  *  - a log that cannot take a line at once (a full pipe or socket on
  *    stderr, a full syslog queue) loses that line rather than blocking the
  *    event loop; lost lines are counted in the same summary.
@@ -30,15 +34,14 @@ enum log_level {
 
 #define LOG_Q_MAX 512        /* room for one quoted value */
 #define LOG_WARN_PER_SEC 100 /* warn lines written per second, at most */
+#define LOG_INFO_PER_SEC 1000 /* info and debug lines, by default */
 
 void log_set_level(enum log_level min);
-/* Parse "debug", "info", "warn", "error"; -1 if none of them. */
-int log_parse_level(const char *s);
-
-/* Parse a syslog facility name ("daemon", "local0", ...) into its LOG_*
- * value; -1 if unknown. */
-int log_parse_facility(const char *s);
-const char *log_facility_name(int facility);
+/* Info and debug lines written per second, at most; 0: no cap. */
+void log_set_info_rate(unsigned per_sec);
+/* Levels and syslog facilities are parsed (and named) by the policy's
+ * parser, for the command line and the 'broker' block alike (options.h,
+ * rb_log_level_name(), rb_syslog_facility_name()). */
 
 /*
  * Send lines to syslog (the datagram socket /dev/log) from now on.  The

@@ -33,6 +33,8 @@
 #include "activate.h"
 #include "maker_link.h"
 #include "maker/drop.h"
+#include "options.h"
+#include "sockdir.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -68,6 +70,10 @@ static void usage(FILE *f)
 		"      --maker PATH         the socket maker (default: rawbroker-maker beside\n"
 		"                           this program if it is there, else\n"
 		"                           " RB_MAKER_DEFAULT ")\n"
+		"      --unmatched-connections N\n"
+		"                           connections of a uid no rule matches (default %d)\n"
+		"      --unmatched-total N  connections of all such uids together (default %d,\n"
+		"                           at most a quarter of --max-connections)\n"
 		"      --request-timeout T  a new connection's time to send its first request,\n"
 		"                           and a set_option's to send its socket (default 5s)\n"
 		"      --idle-timeout T     close a kept connection idle this long (default\n"
@@ -76,6 +82,8 @@ static void usage(FILE *f)
 		"      --log TARGET         stderr (default), or syslog[:FACILITY] (default\n"
 		"                           facility daemon)\n"
 		"  -l, --log-level LEVEL    debug, info, warn or error (default info)\n"
+		"      --log-info-rate N    info and debug lines (grants) per second, at most\n"
+		"                           (default %d; 0: no cap)\n"
 		"      --ready-fd FD        write READY=1 to FD and close it once serving\n"
 		"  -t, --check              load the policy, report problems and exit\n"
 		"      --print-seccomp      print the front's own seccomp filter (libseccomp\n"
@@ -103,11 +111,14 @@ static void usage(FILE *f)
 		"old policy kept; its limits, timeouts and log level apply at once, a\n"
 		"changed socket, user or log target needs a restart); SIGTERM and SIGINT\n"
 		"stop the broker.\n"
+		"Values are checked as in the policy's 'broker { }' block (one validator).\n"
 		"Logs: one logfmt line per event; warn lines (refusals, protocol errors,\n"
-		"limits) at most %d a second, the rest counted in one summary line.\n"
+		"limits) at most %d a second, info lines --log-info-rate, the rest\n"
+		"counted in one summary line.\n"
 		"Processes: this front holds no capability; the socket maker it starts\n"
 		"holds CAP_NET_RAW alone. When either exits, the other stops.\n",
-		DEFAULT_MAX_CONNS, POOL_MAX, POOL_DEFAULT, LOG_WARN_PER_SEC);
+		DEFAULT_MAX_CONNS, POOL_MAX, POOL_DEFAULT, DEFAULT_UNMATCHED_PER_UID,
+		DEFAULT_UNMATCHED_TOTAL, LOG_INFO_PER_SEC, LOG_WARN_PER_SEC);
 }
 
 static long long num_arg(const char *opt, const char *s, long long min, long long max)
@@ -123,78 +134,112 @@ static long long num_arg(const char *opt, const char *s, long long min, long lon
 	return v;
 }
 
-static mode_t mode_arg(const char *s)
+/* OPT's value checked as the broker block's KEYWORD line (options.h);
+ * exit 2 with the validator's message when it is not one. */
+static struct rb_global block_arg(const char *opt, const char *keyword, const char *v,
+				  const char *v2)
 {
-	char *end;
-	unsigned long v;
+	struct rb_global g;
+	char why[256];
 
-	errno = 0;
-	v = strtoul(s, &end, 8);
-	if (errno || *s == '\0' || *end != '\0' || v > 0777) {
-		fprintf(stderr, "rawbrokerd: --socket-mode %s: expected an octal mode "
-				"such as 0660\n", s);
+	if (option_as_block(keyword, v, v2, &g, why, sizeof(why)) < 0) {
+		fprintf(stderr, "rawbrokerd: %s %s: %s\n", opt, v, why);
 		exit(2);
 	}
-	return (mode_t)v;
+	return g;
 }
 
-static gid_t group_arg(const char *s)
-{
-	struct group *gr = getgrnam(s);
-
-	if (gr)
-		return gr->gr_gid;
-	return (gid_t)num_arg("--socket-group", s, 0, UINT32_MAX - 1);
-}
-
-static uid_t owner_arg(const char *s)
-{
-	struct passwd *pw = getpwnam(s);
-
-	if (pw)
-		return pw->pw_uid;
-	return (uid_t)num_arg("--socket-owner", s, 0, UINT32_MAX - 1);
-}
-
-/* N followed by ms, s or m, as in the policy; in milliseconds. */
-static uint32_t duration_arg(const char *opt, const char *s)
-{
-	char *end;
-	unsigned long long v;
-	unsigned mult = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	if (errno || end == s || *s == '-' || !mult || v == 0 || v > UINT32_MAX / mult) {
-		fprintf(stderr, "rawbrokerd: %s %s: expected a duration such as 500ms, 5s or "
-				"5m\n", opt, s);
-		exit(2);
-	}
-	return (uint32_t)(v * mult);
-}
-
-/* stderr, syslog or syslog:FACILITY */
+/* stderr, syslog or syslog:FACILITY (the block's "log syslog FACILITY") */
 static void log_arg(struct broker_config *cfg, const char *s)
 {
-	if (strcmp(s, "stderr") == 0) {
-		cfg->log_target = RB_LOG_STDERR;
-		return;
+	const char *colon = strchr(s, ':');
+	struct rb_global g;
+	char target[16];
+
+	if (colon && (size_t)(colon - s) < sizeof(target)) {
+		memcpy(target, s, (size_t)(colon - s));
+		target[colon - s] = '\0';
+		g = block_arg("--log", "log", target, colon + 1);
+	} else {
+		g = block_arg("--log", "log", s, NULL);
 	}
-	if (strncmp(s, "syslog", 6) == 0 && (s[6] == '\0' || s[6] == ':')) {
-		cfg->log_target = RB_LOG_SYSLOG;
-		cfg->syslog_facility = s[6] ? log_parse_facility(s + 7) : LOG_DAEMON;
-		if (cfg->syslog_facility >= 0)
-			return;
+	cfg->log_target = g.log == RB_LOG_SYSLOG ? RB_LOG_SYSLOG : RB_LOG_STDERR;
+	cfg->syslog_facility = g.log == RB_LOG_SYSLOG ? g.syslog_facility : LOG_DAEMON;
+}
+
+/*
+ * What start-up would refuse, checked before anything is touched (and by
+ * --check): the broker's user, the --rule, and the supervised command's
+ * user, which must not be the broker's own (that command could stop,
+ * trace or kill the broker).  USER_SET: -u or the block named the user
+ * (the default one is needed only when started as root, where
+ * server_listen() refuses it before binding; --check warns).  CHECK_ONLY:
+ * for --check, which also checks the socket's directory.  NULL, or what is
+ * wrong.
+ */
+static const char *start_problem(const struct broker_config *cfg, bool user_set,
+				 bool check_only,
+				 const struct rb_policy *p, const char *rule,
+				 const char *run_as, bool run_as_used, char *buf, size_t n)
+{
+	struct rb_prepare conf;
+	const char *name;
+	uid_t uid = geteuid(), ruid;
+	gid_t gid;
+	const char *why;
+
+	why = drop_user_parse(cfg->user, &uid, &gid, &name);
+	/* A non-root start runs as itself and ignores the user; a check
+	 * reports a named one that does not exist either way. */
+	if (why && user_set && (check_only || geteuid() == 0)) {
+		/* As broker_user() says it, with how to fix a missing name. */
+		snprintf(buf, n, "%s %s: %s%s", cfg->cli & CFG_USER ? "--user" :
+			 "user (the policy's broker block)", cfg->user, why,
+			 strchr(cfg->user, ':') ? "" : " (create it, e.g. 'useradd --system "
+			 "--no-create-home rawbroker', or pass UID:GID)");
+		return buf;
+	} else if (why) {
+		uid = geteuid();
+		/* The default user: a start as root needs it (and says so). */
+		if (uid == 0 && check_only)
+			fprintf(stderr, "rawbrokerd: warning: user %s: %s; a start as root "
+					"needs it (create it, or pass -u)\n", cfg->user, why);
 	}
-	fprintf(stderr, "rawbrokerd: --log %s: expected stderr, syslog or syslog:FACILITY "
-			"(daemon, user, auth, authpriv, local0..local7)\n", s);
-	exit(2);
+	if (geteuid() != 0)
+		uid = geteuid(); /* -u applies only to a start as root */
+	/* Start-up checks the socket's directory as it binds (server.c); a
+	 * check does it here, without creating anything. */
+	if (check_only) {
+		char leaf[108], dwhy[400];
+		int fd = sockdir_open(cfg->socket_path, uid, false, leaf, sizeof(leaf), dwhy,
+				      sizeof(dwhy));
+
+		if (fd < 0) {
+			snprintf(buf, n, "socket %s: %s", cfg->socket_path, dwhy);
+			return buf;
+		}
+		close(fd);
+	}
+	if (rule && rb_policy_rule_confinement(p, rule, &conf) < 0) {
+		snprintf(buf, n, "--rule %s: the policy has no such rule", rule);
+		return buf;
+	}
+	if (run_as_used) {
+		why = drop_user_parse(run_as, &ruid, &gid, &name);
+		/* At start the supervisor says so and exits 127 ("could not
+		 * run"), as a shell would; --check says it here. */
+		if (why && check_only) {
+			snprintf(buf, n, "--run-as %s: %s", run_as, why);
+			return buf;
+		}
+		if (!why && ruid == uid) {
+			snprintf(buf, n, "--run-as %s is the broker's own user (uid %u): the "
+				 "command could stop, trace or kill the broker; give it a user "
+				 "of its own", run_as, (unsigned)uid);
+			return buf;
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -263,6 +308,7 @@ struct options {
 	struct supervise_opts sup;
 	const char *rule; /* --rule */
 	bool check_only, print_seccomp, check_sandbox;
+	bool run_as_set;  /* --run-as given */
 };
 
 /* The maker beside this program (a build tree, a relocated install), else
@@ -290,7 +336,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG,
 	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD, OPT_POOL, OPT_MAKER,
-	       OPT_CHECK_SANDBOX };
+	       OPT_CHECK_SANDBOX, OPT_UNMATCHED, OPT_UNMATCHED_TOTAL, OPT_LOG_INFO_RATE };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -302,6 +348,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "max-connections", required_argument, NULL, 'c' },
+		{ "unmatched-connections", required_argument, NULL, OPT_UNMATCHED },
+		{ "unmatched-total", required_argument, NULL, OPT_UNMATCHED_TOTAL },
+		{ "log-info-rate", required_argument, NULL, OPT_LOG_INFO_RATE },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
@@ -316,7 +365,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	int c, lvl;
+	int c;
 
 	*o = (struct options){
 		.cfg = {
@@ -327,6 +376,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			.socket_gid = (gid_t)-1,
 			.socket_uid = (uid_t)-1,
 			.max_conns = DEFAULT_MAX_CONNS,
+			.unmatched_per_uid = DEFAULT_UNMATCHED_PER_UID,
+			.unmatched_total = DEFAULT_UNMATCHED_TOTAL,
 			.pool = POOL_DEFAULT,
 			.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS,
 			.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS,
@@ -342,35 +393,43 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->cfg.policy_path = optarg;
 			break;
 		case 's':
+			block_arg("--socket", "listen", optarg, NULL);
 			o->cfg.socket_path = optarg;
 			o->cfg.cli |= CFG_SOCKET;
 			break;
 		case 'u':
+			block_arg("--user", "user", optarg, NULL);
 			o->cfg.user = optarg;
 			o->cfg.cli |= CFG_USER;
 			break;
 		case 'm':
-			o->cfg.socket_mode = mode_arg(optarg);
+			o->cfg.socket_mode = block_arg("--socket-mode", "socket-mode", optarg,
+						    NULL).mode;
 			o->cfg.cli |= CFG_MODE;
 			break;
 		case 'o':
-			o->cfg.socket_uid = owner_arg(optarg);
+			o->cfg.socket_uid = block_arg("--socket-owner", "socket-owner", optarg,
+						   NULL).owner;
 			o->cfg.cli |= CFG_OWNER;
 			break;
 		case 'g':
-			o->cfg.socket_gid = group_arg(optarg);
+			o->cfg.socket_gid = block_arg("--socket-group", "socket-group", optarg,
+						   NULL).group;
 			o->cfg.cli |= CFG_GROUP;
 			break;
 		case 'c':
-			o->cfg.max_conns = (size_t)num_arg("--max-connections", optarg, 1, 1000000);
+			o->cfg.max_conns = block_arg("--max-connections", "max-connections", optarg,
+						  NULL).max_connections;
 			o->cfg.cli |= CFG_MAX_CONNS;
 			break;
 		case OPT_REQUEST_TIMEOUT:
-			o->cfg.request_timeout_ms = duration_arg("--request-timeout", optarg);
+			o->cfg.request_timeout_ms = block_arg("--request-timeout", "request-timeout",
+							   optarg, NULL).request_timeout_ms;
 			o->cfg.cli |= CFG_REQUEST_TIMEOUT;
 			break;
 		case OPT_IDLE_TIMEOUT:
-			o->cfg.idle_timeout_ms = duration_arg("--idle-timeout", optarg);
+			o->cfg.idle_timeout_ms = block_arg("--idle-timeout", "idle-timeout", optarg,
+							NULL).idle_timeout_ms;
 			o->cfg.cli |= CFG_IDLE_TIMEOUT;
 			break;
 		case OPT_LOG:
@@ -378,14 +437,20 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->cfg.cli |= CFG_LOG;
 			break;
 		case 'l':
-			lvl = log_parse_level(optarg);
-			if (lvl < 0) {
-				fprintf(stderr, "rawbrokerd: --log-level %s: expected debug, "
-						"info, warn or error\n", optarg);
-				exit(2);
-			}
-			log_set_level((enum log_level)lvl);
+			log_set_level((enum log_level)block_arg("--log-level", "log-level", optarg,
+								NULL).log_level);
 			o->cfg.cli |= CFG_LOG_LEVEL;
+			break;
+		case OPT_UNMATCHED:
+			o->cfg.unmatched_per_uid = (uint32_t)num_arg("--unmatched-connections",
+								  optarg, 1, 1000000);
+			break;
+		case OPT_UNMATCHED_TOTAL:
+			o->cfg.unmatched_total = (uint32_t)num_arg("--unmatched-total", optarg, 1,
+								1000000);
+			break;
+		case OPT_LOG_INFO_RATE:
+			log_set_info_rate((unsigned)num_arg("--log-info-rate", optarg, 0, 1000000));
 			break;
 		case OPT_READY_FD:
 			o->cfg.ready_fd = (int)num_arg("--ready-fd", optarg, 0, INT32_MAX);
@@ -401,6 +466,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_RUN_AS:
 			o->sup.run_as = optarg;
+			o->run_as_set = true;
 			break;
 		case OPT_RULE:
 			o->rule = optarg;
@@ -532,7 +598,7 @@ static void open_log(const struct broker_config *cfg)
 		fatal("log to syslog: cannot connect to /dev/log");
 	}
 	log_event(LOG_LVL_INFO, "logging to syslog", "facility=%s",
-		  log_facility_name(cfg->syslog_facility));
+		  rb_syslog_facility_name(cfg->syslog_facility));
 }
 
 /* --check-sandbox: a forced attempt at what the front must never do. */
@@ -582,6 +648,8 @@ int main(int argc, char **argv)
 	struct options o;
 	struct broker b = { .cfg = &o.cfg, .listen_fd = -1, .epfd = -1, .sigfd = -1 };
 	struct drop_spec user;
+	const char *problem;
+	char buf[512];
 	int r;
 
 	parse_options(argc, argv, &o);
@@ -595,14 +663,22 @@ int main(int argc, char **argv)
 	if (o.check_sandbox)
 		return check_sandbox(&o.cfg);
 	b.policy = load_policy(o.cfg.policy_path, o.check_only);
-	if (o.check_only) {
-		r = b.policy != NULL;
-		rb_policy_free(b.policy);
-		return r ? 0 : 1;
-	}
+	if (o.check_only && !b.policy)
+		return 1;
 	if (!b.policy)
 		fatalx("policy %s has errors; not starting", o.cfg.policy_path);
 	config_apply(&o.cfg, rb_policy_global(b.policy));
+	problem = start_problem(&o.cfg, (o.cfg.cli & CFG_USER) || o.cfg.file.user[0],
+				o.check_only, b.policy, o.rule, o.sup.run_as,
+				o.run_as_set || o.sup.argv, buf, sizeof(buf));
+	if (o.check_only) {
+		if (problem)
+			fprintf(stderr, "rawbrokerd: %s\n", problem);
+		rb_policy_free(b.policy);
+		return problem ? 1 : 0;
+	}
+	if (problem)
+		fatalx("%s; not starting", problem);
 	open_log(&o.cfg);
 	signal(SIGPIPE, SIG_IGN);
 	fit_connection_limit(&o.cfg);

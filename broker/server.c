@@ -10,8 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +30,9 @@
 #include "supervise.h"
 #include "activate.h"
 #include "maker_link.h"
+#include "maker/drop.h"
+#include "peerindex.h"
+#include "sockdir.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
@@ -70,78 +73,54 @@ void conn_accept_descriptor(struct conn *c, bool yes)
 	setsockopt(c->fd, SOL_SOCKET, SO_PASSRIGHTS, &v, sizeof(v));
 }
 
-static int unix_addr(const char *path, struct sockaddr_un *sun)
+/* Whose directory the socket may live in besides root's: the broker's
+ * user (started as root: the one it will drop to; else itself). */
+static uid_t broker_uid(const struct broker_config *cfg)
 {
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun->sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sun->sun_path, path, strlen(path) + 1);
-	return 0;
-}
+	const char *why, *name;
+	uid_t uid;
+	gid_t gid;
 
-/* A socket file left by a broker that died is removed; a live broker, or a
- * file that is not a socket, makes us refuse to start. */
-static void clear_stale(const char *path, const struct sockaddr_un *sun)
-{
-	struct stat st;
-	int fd;
-
-	if (lstat(path, &st) < 0) {
-		if (errno != ENOENT)
-			fatal("stat %s", path);
-		return;
-	}
-	if (!S_ISSOCK(st.st_mode))
-		fatalx("%s exists and is not a socket; refusing to replace it", path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		fatal("socket");
-	if (connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
-		fatalx("another broker is listening on %s", path);
-	close(fd);
-	if (unlink(path) < 0)
-		fatal("remove stale socket %s", path);
-	log_info("removed stale socket %s", path);
+	if (geteuid() != 0)
+		return geteuid();
+	why = drop_user_parse(cfg->user, &uid, &gid, &name);
+	if (why)
+		fatalx("user %s: %s; not starting", cfg->user, why);
+	return uid;
 }
 
 /*
- * The socket is created with its final mode: bind() runs under a umask that
- * yields exactly cfg->socket_mode, so there is no moment in which it is
- * more open than configured (no chmod afterwards).  Changing its group
- * afterwards only ever widens access from root's group to the configured
- * one.
+ * The socket is made in a directory that only root and the broker's user
+ * can write to (sockdir.h), through a descriptor of that directory: the
+ * bind runs under a umask that yields exactly cfg->socket_mode (never more
+ * open than configured, no chmod afterwards), and the owner and group are
+ * set with fchownat() on the entry itself, never by a path.  Changing its
+ * group only ever widens access from root's group to the configured one.
  */
 int server_listen(const struct broker_config *cfg)
 {
-	struct sockaddr_un sun;
-	char dir[sizeof(sun.sun_path)];
-	mode_t old;
-	int fd, r;
+	char leaf[sizeof(((struct sockaddr_un *)0)->sun_path)], why[512];
+	int fd, dirfd, r;
 
 	/* Socket activation: the service manager made it (activate.c). */
 	fd = activate_listener();
 	if (fd >= 0)
 		goto listening;
-	if (unix_addr(cfg->socket_path, &sun) < 0)
-		fatalx("socket path too long (max %zu bytes): %s", sizeof(sun.sun_path) - 1,
+	if (strlen(cfg->socket_path) >= sizeof(leaf))
+		fatalx("socket path too long (max %zu bytes): %s", sizeof(leaf) - 1,
 		       cfg->socket_path);
-	memcpy(dir, sun.sun_path, sizeof(dir));
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		fatal("create directory for %s", cfg->socket_path);
-	clear_stale(cfg->socket_path, &sun);
-
+	dirfd = sockdir_open(cfg->socket_path, broker_uid(cfg), true, leaf, sizeof(leaf), why,
+			     sizeof(why));
+	if (dirfd < 0)
+		fatalx("socket %s: %s; not starting", cfg->socket_path, why);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		fatal("socket");
-	old = umask(~cfg->socket_mode & 0777);
-	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
+	r = sockdir_bind(fd, dirfd, leaf, cfg->socket_path, cfg->socket_mode, cfg->socket_uid,
+			 cfg->socket_gid, why, sizeof(why));
+	close(dirfd);
 	if (r < 0)
-		fatal("bind %s", cfg->socket_path);
-	if ((cfg->socket_uid != (uid_t)-1 || cfg->socket_gid != (gid_t)-1) &&
-	    chown(cfg->socket_path, cfg->socket_uid, cfg->socket_gid) < 0)
-		fatal("chown %s", cfg->socket_path);
+		fatalx("%s; not starting", why);
 listening:
 	kernel_refuses_fds = true;
 	refuse_descriptors(fd);
@@ -265,33 +244,53 @@ static void conn_free(struct conn *c)
 }
 
 /*
- * The client's supplementary groups, complete: group rules must see all of
- * them.  On ERANGE the kernel copies nothing and reports the size needed,
- * so fetch again into a buffer of that size (at most NGROUPS_MAX entries).
+ * The client's supplementary groups, as far as the policy can ever look at
+ * them: only the gids some match line names are kept (peerindex.h), so a
+ * client with 65,536 groups costs a connection no more than one with a
+ * few, and every group rule still sees every group that matters.  The
+ * kernel's list is fetched whole into one buffer of NGROUPS_MAX entries
+ * (256 KiB, static: the event loop is single-threaded), filtered there,
+ * and only what is left is kept with the connection.
  */
+static gid_t groups_buf[NGROUPS_MAX];
+
 static int peer_groups(struct conn *c)
 {
-	socklen_t len = sizeof(c->inline_groups);
+	socklen_t len = sizeof(groups_buf);
+	size_t n;
 
+	if (c->groups != c->inline_groups)
+		free(c->groups);
 	c->groups = c->inline_groups;
 	c->ngroups = 0;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) < 0) {
-		if (errno != ERANGE)
-			return -1;
-		if (len == 0 || len > NGROUPS_MAX * sizeof(gid_t) || len % sizeof(gid_t)) {
-			errno = EPROTO;
-			return -1;
-		}
-		c->groups = malloc(len);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups_buf, &len) < 0)
+		return -1; /* ERANGE cannot happen: the kernel keeps at most NGROUPS_MAX */
+	if (len % sizeof(gid_t)) {
+		errno = EPROTO;
+		return -1;
+	}
+	c->groups_gen = peer_index_generation();
+	n = peer_index_filter(groups_buf, len / sizeof(gid_t));
+	if (n > CONN_INLINE_GROUPS) {
+		c->groups = malloc(n * sizeof(gid_t));
 		if (!c->groups) {
 			c->groups = c->inline_groups;
 			return -1;
 		}
-		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) < 0)
-			return -1;
 	}
-	c->ngroups = len / sizeof(gid_t);
+	memcpy(c->groups, groups_buf, n * sizeof(gid_t));
+	c->ngroups = n;
 	return 0;
+}
+
+/* The connection's place in the per-uid counts, given back. */
+static void conn_release_slot(struct conn *c)
+{
+	if (c->unmatched)
+		limits_conn_close_unmatched(c->uid_slot);
+	else
+		limits_conn_close(c->uid_slot);
+	c->uid_slot = NULL;
 }
 
 static void conn_close(struct broker *b, struct conn *c)
@@ -300,7 +299,7 @@ static void conn_close(struct broker *b, struct conn *c)
 	timer_unlink(b, c);
 	if (c->awaiting)
 		maker_forget(c); /* its answer, when it comes, goes nowhere */
-	limits_conn_close(c->uid_slot);
+	conn_release_slot(c);
 	/* Records still queued on it may hold descriptors, released by the
 	 * final close: not on this thread, unless the kernel never let any
 	 * reach this connection (the common case, and a thread hand-off per
@@ -320,9 +319,19 @@ static void conn_close(struct broker *b, struct conn *c)
 	resume_accepting(b);
 }
 
+/* All connections of uids no rule matches, together: the configured total,
+ * but never more than a quarter of the table, so they cannot fill it. */
+static uint32_t unmatched_budget(const struct broker_config *cfg)
+{
+	size_t quarter = cfg->max_conns / 4;
+
+	return cfg->unmatched_total < quarter ? cfg->unmatched_total : (uint32_t)quarter;
+}
+
 static void accept_one(struct broker *b)
 {
 	struct rb_limits lim;
+	struct rb_peer peer;
 	struct conn *c;
 	socklen_t len;
 	int fd, r;
@@ -373,18 +382,42 @@ static void accept_one(struct broker *b)
 		goto fail;
 	}
 	/* One uid must not take every slot: its cap is that of the first rule
-	 * that fits it (or the policy's default). */
-	rb_policy_peer_limits(b->policy,
-			      &(struct rb_peer){ .pid = c->cred.pid, .uid = c->cred.uid,
-						 .gid = c->cred.gid, .groups = c->groups,
-						 .ngroups = c->ngroups },
-			      &lim);
-	r = limits_conn_open(c->cred.uid, lim.connections, &c->uid_slot);
-	if (r == -EUSERS) {
-		log_event(LOG_LVL_WARN, "limit", "limit=connections_per_uid value=%u uid=%u pid=%d",
-			  (unsigned)lim.connections, (unsigned)c->cred.uid, (int)c->cred.pid);
-		goto fail;
-	} else if (r < 0) {
+	 * that fits it (or the policy's default).  Uids that no rule fits can
+	 * be granted nothing: they get a small budget of their own, so that
+	 * many of them cannot fill the table (unmatched_budget()). */
+	peer = (struct rb_peer){ .pid = c->cred.pid, .uid = c->cred.uid, .gid = c->cred.gid,
+				 .groups = c->groups, .ngroups = c->ngroups };
+	rb_policy_peer_limits(b->policy, &peer, &lim);
+	if (!peer_index_fits_any(b->policy, &peer)) {
+		uint32_t cap = b->cfg->unmatched_per_uid, total = unmatched_budget(b->cfg);
+
+		if (lim.connections && lim.connections < cap)
+			cap = lim.connections;
+		r = limits_conn_open_unmatched(c->cred.uid, cap, total, &c->uid_slot);
+		if (r == 0) {
+			c->unmatched = true;
+		} else if (r == -EUSERS) {
+			log_event(LOG_LVL_WARN, "limit",
+				  "limit=unmatched_connections value=%u uid=%u pid=%d",
+				  (unsigned)cap, (unsigned)c->cred.uid, (int)c->cred.pid);
+			goto fail;
+		} else if (r == -ENOSPC) {
+			log_event(LOG_LVL_WARN, "limit",
+				  "limit=unmatched_connections_total value=%u uid=%u pid=%d",
+				  (unsigned)total, (unsigned)c->cred.uid, (int)c->cred.pid);
+			goto fail;
+		}
+	} else {
+		r = limits_conn_open(c->cred.uid, lim.connections, &c->uid_slot);
+		if (r == -EUSERS) {
+			log_event(LOG_LVL_WARN, "limit",
+				  "limit=connections_per_uid value=%u uid=%u pid=%d",
+				  (unsigned)lim.connections, (unsigned)c->cred.uid,
+				  (int)c->cred.pid);
+			goto fail;
+		}
+	}
+	if (r < 0) {
 		log_warnx("accept: out of memory");
 		goto fail;
 	}
@@ -403,7 +436,7 @@ static void accept_one(struct broker *b)
 		  (unsigned)c->cred.gid, (int)c->cred.pid);
 	return;
 fail:
-	limits_conn_close(c->uid_slot);
+	conn_release_slot(c);
 	closer_release(fd);
 	conn_free(c);
 }
@@ -514,6 +547,14 @@ static void serve_one(struct broker *b, struct conn *c)
 		return;
 	}
 	c->requests++;
+	/* A reload may name other groups: keep what the new policy looks at. */
+	if (c->groups_gen != peer_index_generation() && peer_groups(c) < 0) {
+		log_warn("SO_PEERGROUPS uid=%u pid=%d", (unsigned)c->cred.uid, (int)c->cred.pid);
+		if (fd_in >= 0)
+			closer_release(fd_in);
+		conn_close(b, c);
+		return;
+	}
 
 	r = rb_request_decode(buf, (size_t)n, &req);
 	if (r < 0 && fd_in >= 0)
@@ -576,6 +617,12 @@ static void reload_policy(struct broker *b)
 		return;
 	}
 	rb_diags_free(&d);
+	if (peer_index_load(p) < 0) {
+		log_event(LOG_LVL_ERROR, "policy reload failed; keeping the old policy",
+			  "err=\"out of memory\"");
+		rb_policy_free(p);
+		return;
+	}
 	rb_policy_free(b->policy);
 	b->policy = p;
 	log_event(LOG_LVL_INFO, "policy reloaded", "rules=%zu",
@@ -630,6 +677,9 @@ int server_run(struct broker *b)
 	if (b->sigfd < 0)
 		fatal("signalfd");
 	closer_start(); /* after the privilege drop, with signals blocked */
+	sockdir_committed(); /* serving: the socket stays until shutdown */
+	if (peer_index_load(b->policy) < 0)
+		fatalx("index the policy: out of memory");
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (b->epfd < 0)
 		fatal("epoll_create1");
@@ -650,9 +700,10 @@ int server_run(struct broker *b)
 	}
 	log_event(LOG_LVL_INFO, "ready",
 		  "socket=%s rules=%zu max_connections=%zu request_timeout_ms=%u "
-		  "idle_timeout_ms=%u",
+		  "idle_timeout_ms=%u unmatched_connections=%u unmatched_total=%u",
 		  b->cfg->socket_path, rb_policy_rule_count(b->policy), b->cfg->max_conns,
-		  (unsigned)b->cfg->request_timeout_ms, (unsigned)b->cfg->idle_timeout_ms);
+		  (unsigned)b->cfg->request_timeout_ms, (unsigned)b->cfg->idle_timeout_ms,
+		  (unsigned)b->cfg->unmatched_per_uid, (unsigned)unmatched_budget(b->cfg));
 
 	while (!b->stop) {
 		int timeout = expire_timers(b), flush = log_flush(), n;

@@ -30,6 +30,7 @@ static struct {
 	size_t n;
 } idle;
 static size_t nentries;
+static size_t unmatched; /* connections opened by limits_conn_open_unmatched */
 
 static int64_t now_ns(void)
 {
@@ -125,6 +126,32 @@ void limits_conn_close(struct uid_entry *e)
 		idle_unlink(old);
 		entry_free(old);
 	}
+}
+
+int limits_conn_open_unmatched(uid_t uid, uint32_t cap, uint32_t total,
+			       struct uid_entry **out)
+{
+	int r;
+
+	if (unmatched >= total)
+		return -ENOSPC;
+	r = limits_conn_open(uid, cap, out);
+	if (r == 0)
+		unmatched++;
+	return r;
+}
+
+void limits_conn_close_unmatched(struct uid_entry *e)
+{
+	if (!e)
+		return;
+	unmatched--;
+	limits_conn_close(e);
+}
+
+size_t limits_unmatched(void)
+{
+	return unmatched;
 }
 
 bool limits_take_grant(struct uid_entry *e, const struct rb_limits *limits)

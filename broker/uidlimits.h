@@ -30,6 +30,22 @@ struct uid_entry;
 int limits_conn_open(uid_t uid, uint32_t cap, struct uid_entry **out);
 void limits_conn_close(struct uid_entry *e);
 
+/*
+ * A new connection of UID that no rule of the policy matches.  Such a
+ * client can be granted nothing (its connection only earns it a denial),
+ * so it gets a small budget: at most CAP connections of its own (as
+ * limits_conn_open), and all such connections of all uids together at most
+ * TOTAL, so that many uids (a rootless container user owns 65,536) cannot
+ * fill the broker's connection table between them.  Returns 0, -EUSERS
+ * (UID at CAP), -ENOSPC (TOTAL reached) or -ENOMEM.  Close it with
+ * limits_conn_close_unmatched().
+ */
+int limits_conn_open_unmatched(uid_t uid, uint32_t cap, uint32_t total,
+			       struct uid_entry **out);
+void limits_conn_close_unmatched(struct uid_entry *e);
+/* Connections held by uids no rule matches, all together. */
+size_t limits_unmatched(void);
+
 /* One grant for E's uid under the deciding rule's LIMITS (a token bucket
  * of LIMITS->burst grants, refilled at LIMITS->rate a second; rate 0:
  * unlimited).  True when the grant may go ahead; it is then counted. */

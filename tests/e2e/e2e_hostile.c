@@ -33,11 +33,19 @@
  *                                      points of their requests
  *   e2e_hostile syslogd PATH OUT       (root) a syslog receiver: every datagram
  *                                      to PATH appended to OUT as a line
+ *   e2e_hostile optflood N             N set_option exchanges (IPV6_HOPOPTS on
+ *                                      a UDP socket of its own) as fast as it
+ *                                      can on one connection; reports how many
+ *                                      were granted and how many rate-limited
+ *   e2e_hostile asgroups N BASE UID CMD...
+ *                                      (root) run CMD as UID:UID with the N
+ *                                      supplementary groups BASE..BASE+N-1
  *
  * Exit 0 when what was checked holds, 1 otherwise, with a line on stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -400,9 +408,12 @@ static int cmd_hold(int n, int ms)
 	return 0;
 }
 
-static int wait_closed(int fd, int lo, int hi, const char *what)
+/* T0: taken before the client's last act (connect, or step 1 sent), so
+ * that a client descheduled after it (a loaded machine) cannot see the
+ * broker's deadline early. */
+static int wait_closed(int fd, double t0, int lo, int hi, const char *what)
 {
-	double t0 = now_ms(), dt;
+	double dt;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
 
 	if (poll(&pfd, 1, hi + 1000) != 1)
@@ -416,11 +427,12 @@ static int wait_closed(int fd, int lo, int hi, const char *what)
 
 static int cmd_silent(int lo, int hi)
 {
+	double t0 = now_ms();
 	int fd = raw_connect(), r;
 
 	if (fd < 0)
 		return fail("connect: %s", strerror(errno));
-	r = wait_closed(fd, lo, hi, "silent");
+	r = wait_closed(fd, t0, lo, hi, "silent");
 	close(fd);
 	return r;
 }
@@ -428,12 +440,14 @@ static int cmd_silent(int lo, int hi)
 static int cmd_step1(int lo, int hi)
 {
 	int fd = raw_connect(), r;
+	double t0;
 
 	if (fd < 0)
 		return fail("connect: %s", strerror(errno));
+	t0 = now_ms();
 	r = step1(fd, "step1");
 	if (r == 0)
-		r = wait_closed(fd, lo, hi, "step1 without step 2");
+		r = wait_closed(fd, t0, lo, hi, "step1 without step 2");
 	close(fd);
 	return r;
 }
@@ -566,6 +580,74 @@ static int cmd_syslogd(const char *path, const char *out)
 	}
 }
 
+/* One set_option exchange: step 1 (a padding-only hop-by-hop header),
+ * then step 2 with a UDP socket of our own.  The status of the step that
+ * decided; -1 when the connection broke. */
+static int option_once(int fd, uint64_t id)
+{
+	uint8_t buf[RB_FRAME_MAX];
+	ssize_t n = pack_step(buf, sizeof(buf), 1, id);
+	bool want = false;
+	int st, s;
+
+	if (n < 0 || rb_frame_send(fd, buf, (size_t)n, -1, 0) < 0)
+		return -1;
+	st = read_reply(fd, &want);
+	if (st != RAWBROKER__STATUS__STATUS_OK || !want)
+		return st;
+	s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	n = pack_step(buf, sizeof(buf), 2, id + 1);
+	if (s < 0 || n < 0 || rb_frame_send(fd, buf, (size_t)n, s, 0) < 0) {
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	close(s);
+	return read_reply(fd, NULL);
+}
+
+static int cmd_optflood(int n)
+{
+	int fd = raw_connect(), granted = 0, limited = 0, st = 0;
+	double t0 = now_ms();
+
+	if (fd < 0)
+		return fail("connect: %s", strerror(errno));
+	for (int i = 0; i < n && now_ms() - t0 < 30000; i++) {
+		st = option_once(fd, (uint64_t)i * 2 + 1);
+		if (st == RAWBROKER__STATUS__STATUS_OK)
+			granted++;
+		else if (st == RAWBROKER__STATUS__STATUS_RATE_LIMITED)
+			limited++;
+		else
+			break;
+	}
+	close(fd);
+	printf("optflood: %d granted, %d rate-limited, of %d in %.0f ms\n", granted, limited,
+	       n, now_ms() - t0);
+	if (granted + limited != n)
+		return fail("optflood: status %d after %d exchanges", st, granted + limited);
+	return 0;
+}
+
+/* As root: become UID:UID with N supplementary groups, then exec. */
+static int cmd_asgroups(int n, gid_t base, uid_t uid, char **argv)
+{
+	gid_t *g = calloc((size_t)n, sizeof(gid_t));
+
+	if (!g)
+		return fail("calloc");
+	for (int i = 0; i < n; i++)
+		g[i] = base + (gid_t)i;
+	if (setgroups((size_t)n, g) < 0)
+		return fail("setgroups(%d): %s", n, strerror(errno));
+	if (setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+		return fail("setresuid %u: %s", (unsigned)uid, strerror(errno));
+	free(g);
+	execvp(argv[0], argv);
+	return fail("exec %s: %s", argv[0], strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -590,5 +672,10 @@ int main(int argc, char **argv)
 		return cmd_killmid(atoi(argv[2]));
 	if (strcmp(argv[1], "syslogd") == 0 && argc >= 4)
 		return cmd_syslogd(argv[2], argv[3]);
+	if (strcmp(argv[1], "optflood") == 0 && argc >= 3)
+		return cmd_optflood(atoi(argv[2]));
+	if (strcmp(argv[1], "asgroups") == 0 && argc >= 6)
+		return cmd_asgroups(atoi(argv[2]), (gid_t)strtoul(argv[3], NULL, 10),
+				    (uid_t)strtoul(argv[4], NULL, 10), argv + 5);
 	return fail("unknown command %s", argv[1]);
 }

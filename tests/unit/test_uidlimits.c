@@ -2,7 +2,8 @@
 /*
  * test_uidlimits.c - the broker's per-uid connection counts and grant
  * token buckets (broker/uidlimits.c): caps, burst then refusal, refill at
- * the rate, buckets kept across a reconnect, and the bounded table.
+ * the rate, buckets kept across a reconnect, the bounded table, and the
+ * budget of the uids no rule matches.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -109,6 +110,39 @@ static void test_table_is_bounded(void **state)
 	}
 }
 
+/* Uids no rule matches: a small cap each, and one total for all of them,
+ * while a matched uid's connections are not counted in it. */
+static void test_unmatched_budget(void **state)
+{
+	struct uid_entry *e[8], *m, *x;
+	size_t before = limits_entries();
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(limits_unmatched(), 0);
+	/* 4 each: a fifth of one uid is refused for the uid. */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(limits_conn_open_unmatched(200000, 4, 6, &e[n++]), 0);
+	assert_int_equal(limits_conn_open_unmatched(200000, 4, 6, &x), -EUSERS);
+	/* Two of another uid reach the total of 6; a third uid is refused for
+	 * the total, although it holds nothing. */
+	assert_int_equal(limits_conn_open_unmatched(200001, 4, 6, &e[n++]), 0);
+	assert_int_equal(limits_conn_open_unmatched(200001, 4, 6, &e[n++]), 0);
+	assert_int_equal(limits_unmatched(), 6);
+	assert_int_equal(limits_conn_open_unmatched(200002, 4, 6, &x), -ENOSPC);
+	/* A matched uid is not in the budget. */
+	assert_int_equal(limits_conn_open(1000, 64, &m), 0);
+	assert_int_equal(limits_unmatched(), 6);
+	/* One leaves: one may come. */
+	limits_conn_close_unmatched(e[--n]);
+	assert_int_equal(limits_conn_open_unmatched(200002, 4, 6, &e[n++]), 0);
+	while (n > 0)
+		limits_conn_close_unmatched(e[--n]);
+	limits_conn_close(m);
+	assert_int_equal(limits_unmatched(), 0);
+	assert_int_equal(limits_entries(), before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_burst_then_rate),
 		cmocka_unit_test(test_bucket_survives_reconnect),
 		cmocka_unit_test(test_table_is_bounded),
+		cmocka_unit_test(test_unmatched_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * peerindex.c - see peerindex.h.
+ *
+ * It reads the parsed policy's match lines (policy_impl.h), which the
+ * public policy API does not list.  Both functions belong in policy/ as
+ * API (the gids a policy names; whether any rule fits a peer): until they
+ * move there, rule_fits() below must stay the same test as eval.c's.
+ */
+#include "peerindex.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_impl.h"
+
+static struct {
+	gid_t *gids; /* sorted, unique */
+	size_t n;
+	bool valid;  /* false until the first load: keep every group */
+	uint32_t generation;
+} ix;
+
+static int cmp_gid(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int peer_index_load(const struct rb_policy *p)
+{
+	size_t n = 0, k = 0;
+	gid_t *g;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		for (size_t m = 0; m < p->rules[i].nmatch; m++)
+			if (p->rules[i].match[m].kind == RB_MATCH_GID)
+				n += p->rules[i].match[m].n;
+	g = malloc((n ? n : 1) * sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nrules; i++)
+		for (size_t m = 0; m < p->rules[i].nmatch; m++) {
+			const struct rb_match *mt = &p->rules[i].match[m];
+
+			if (mt->kind != RB_MATCH_GID)
+				continue;
+			for (size_t v = 0; v < mt->n; v++)
+				g[k++] = (gid_t)mt->ids[v];
+		}
+	qsort(g, k, sizeof(*g), cmp_gid);
+	n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (n == 0 || g[n - 1] != g[i])
+			g[n++] = g[i];
+	free(ix.gids);
+	ix.gids = g;
+	ix.n = n;
+	ix.valid = true;
+	ix.generation++;
+	return 0;
+}
+
+uint32_t peer_index_generation(void)
+{
+	return ix.generation;
+}
+
+size_t peer_index_filter(gid_t *groups, size_t n)
+{
+	size_t kept = 0;
+
+	if (!ix.valid)
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if (ix.n && bsearch(&groups[i], ix.gids, ix.n, sizeof(gid_t), cmp_gid))
+			groups[kept++] = groups[i];
+	return kept;
+}
+
+static bool id_in(uint32_t id, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* eval.c's rule_fits(): every match line fits ('match any': always). */
+static bool rule_fits(const struct rb_rule *r, const struct rb_peer *peer)
+{
+	if (r->match_any)
+		return true;
+	if (r->nmatch == 0)
+		return false;
+	for (size_t i = 0; i < r->nmatch; i++) {
+		const struct rb_match *m = &r->match[i];
+		bool fits;
+
+		if (m->kind == RB_MATCH_UID) {
+			fits = id_in(peer->uid, m->ids, m->n);
+		} else {
+			fits = id_in(peer->gid, m->ids, m->n);
+			for (size_t g = 0; !fits && peer->groups && g < peer->ngroups; g++)
+				fits = id_in(peer->groups[g], m->ids, m->n);
+		}
+		if (!fits)
+			return false;
+	}
+	return true;
+}
+
+bool peer_index_fits_any(const struct rb_policy *p, const struct rb_peer *peer)
+{
+	for (size_t i = 0; p && i < p->nrules; i++)
+		if (rule_fits(&p->rules[i], peer))
+			return true;
+	return false;
+}
