@@ -15,7 +15,13 @@ RB_BROKER=$(realpath "$1")
 rb_tmpdir
 cleanup() {
 	rb_stop_broker
-	for p in ${bg_pids:-}; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	# The FUSE server first: while it lives, the trap's stalled senders
+	# cannot be killed (nor can the process that holds them).
+	for p in ${bg_pids:-}; do
+		pkill -KILL -P "$p" 2>/dev/null
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	[ -n "${mnt:-}" ] && umount -l "$mnt" 2>/dev/null
 	rm -rf "$RB_TMP"
 }
