@@ -57,7 +57,6 @@
 #include "drop.h"
 #include "maker.h"
 #include "record.h"
-#include "served.h"
 
 #define OPT_WORKERS 4      /* set-option workers */
 #define OPT_TIMEOUT_MS 1000 /* then the front is told ETIMEDOUT */
