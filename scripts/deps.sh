@@ -8,9 +8,11 @@ RB_BUILD_DEPS=(gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
 # To run the test suite: cmocka, getcap, the real clients the end-to-end
 # tests run unmodified, clang with libFuzzer for the fuzz targets, and
-# python3-seccomp for the launcher that applies exported client profiles.
+# python3-seccomp for the launcher that applies exported client profiles;
+# dpkg-dev (dpkg-source) to unpack protobuf-c's source for the instrumented
+# fuzz target.
 RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputils-tracepath
-	clang-14 libclang-rt-14-dev python3 python3-seccomp)
+	clang-14 libclang-rt-14-dev python3 python3-seccomp dpkg-dev)
 
 # To run the container matrix test (tests/container/matrix.sh): podman and
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the

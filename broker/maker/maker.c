@@ -32,7 +32,8 @@
  *     EBUSY when every worker is stuck, and goes on making sockets.
  *  4. Anything else - a wrong length, another version, an unknown kind,
  *     a class index out of range, a descriptor where none belongs - is
- *     answered EINVAL or EPROTO and the next record is served.
+ *     answered EMSGSIZE, EPROTONOSUPPORT, EINVAL or EPROTO (check.c, the
+ *     one place that decides) and the next record is served.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +57,6 @@
 #include "drop.h"
 #include "maker.h"
 #include "record.h"
-#include "served.h"
 
 #define OPT_WORKERS 4      /* set-option workers */
 #define OPT_TIMEOUT_MS 1000 /* then the front is told ETIMEDOUT */
@@ -352,14 +352,12 @@ static ssize_t receive(struct mk_request *rq, int *fd)
 	return n;
 }
 
-/* A class record, before the seal: a served tuple, not yet in the table. */
+/* A class record, before the seal, that mk_request_check() passed (a
+ * served tuple, room in the table): not yet in the table. */
 static int add_class(const struct mk_request *rq)
 {
 	struct mk_class c = { rq->family, rq->type, rq->protocol, rq->has_mark != 0, rq->mark };
 
-	if (nclasses >= MK_CLASSES_MAX || rq->has_mark > 1 || (!c.has_mark && c.mark) ||
-	    !rb_is_served(c.family, c.type, c.protocol))
-		return EINVAL;
 	for (unsigned i = 0; i < nclasses; i++)
 		if (!memcmp(&classes[i], &c, sizeof(c)))
 			return EEXIST;
@@ -367,16 +365,13 @@ static int add_class(const struct mk_request *rq)
 	return 0;
 }
 
-/* The request's header: version and exact size.  0 or an errno. */
-static int malformed(ssize_t n, const struct mk_request *rq)
+/* What is wrong with the record receive() returned N and FD for (check.c),
+ * SEALED or not: 0 or an errno. */
+static int malformed(ssize_t n, const struct mk_request *rq, int fd, bool sealed)
 {
 	if (n < 0)
 		return (int)-n;
-	if ((size_t)n != sizeof(*rq))
-		return EMSGSIZE;
-	if (rq->version != MK_VERSION)
-		return EPROTONOSUPPORT;
-	return 0;
+	return -mk_request_check(rq, (size_t)n, fd >= 0, sealed, nclasses);
 }
 
 /* The table, up to the seal.  Returns once sealed, with the seal in RQ. */
@@ -390,15 +385,15 @@ static void learn_classes(struct mk_request *seal)
 		n = receive(&rq, &fd);
 		if (n == 0)
 			_exit(0); /* the front is gone */
+		err = malformed(n, &rq, fd, false);
 		if (fd >= 0)
-			close(fd), n = -EPROTO;
-		err = malformed(n, &rq);
+			close(fd); /* refused above: none belongs here */
 		if (!err && rq.kind == MK_SEAL) {
 			*seal = rq;
 			return;
 		}
 		if (!err)
-			err = rq.kind == MK_CLASS ? add_class(&rq) : EINVAL;
+			err = add_class(&rq); /* MK_CLASS, checked */
 		reply(&rq, err, NULL, 0);
 	}
 }
@@ -420,13 +415,13 @@ static void serve(void)
 		n = receive(&rq, &fd);
 		if (n == 0)
 			return; /* the front is gone: so are we */
-		err = malformed(n, &rq);
+		err = malformed(n, &rq, fd, true);
 		if (!err && rq.kind == MK_SETOPT) {
 			handle_setopt(&rq, fd);
 			continue;
 		}
 		if (fd >= 0)
-			close(fd), err = EPROTO;
+			close(fd); /* refused above unless MK_SETOPT */
 		if (!err && rq.kind == MK_MAKE) {
 			handle_make(&rq);
 			continue;

@@ -24,4 +24,13 @@ int maker_sandbox_load(const struct mk_class *classes, unsigned n);
  * padding only (or empty: clearing the option), else why not. */
 const char *mk_ext_header_invalid(const uint8_t *v, size_t len);
 
+struct mk_request;
+
+/* 0 when RQ, a record of LEN bytes received with NFDS descriptors, may be
+ * served now (SEALED or not, NCLASSES in the table), else -EMSGSIZE,
+ * -EPROTONOSUPPORT, -EPROTO (a descriptor where none belongs) or -EINVAL.
+ * Pure (check.c): what needs the table or the descriptor is maker.c's. */
+int mk_request_check(const struct mk_request *rq, size_t len, unsigned nfds, bool sealed,
+		     unsigned nclasses);
+
 #endif /* RAWBROKER_MAKER_H */

@@ -7,7 +7,9 @@
 #   fuzz_policy   tests/fuzz/fuzz_policy.c + policy/parse.c policy/eval.c
 #   fuzz_request  tests/fuzz/fuzz_request.c + proto/codec.c + the protobuf-c
 #                 code generated in BUILDDIR/proto (so build first)
-# Both build and run in parallel, in a temporary directory removed on exit;
+#   fuzz_maker    tests/fuzz/fuzz_maker.c + broker/maker/check.c exthdr.c
+#                 (the socket maker's record checks)
+# All build and run in parallel, in a temporary directory removed on exit;
 # nothing is written to the source tree.  A failing input is kept in
 # BUILDDIR/fuzz-artifacts/ with the target binary, and the command to
 # reproduce it is printed.
@@ -72,7 +74,7 @@ fi
 read -ra bsd <<<"$(pkg-config --cflags --libs libbsd-overlay)" || fail "pkg-config: libbsd-overlay"
 read -ra pbc <<<"$(pkg-config --cflags --libs libprotobuf-c)" || fail "pkg-config: libprotobuf-c"
 
-# ---- build (both at once) ------------------------------------------------
+# ---- build (all at once) ------------------------------------------------
 
 "$cc" "${cflags[@]}" -I"$src/policy" -o "$tmp/fuzz_policy" \
 	"$here/fuzz_policy.c" "$src/policy/parse.c" "$src/policy/eval.c" \
@@ -82,8 +84,12 @@ build_policy=$!
 	"$here/fuzz_request.c" "$src/proto/codec.c" "$gen/rawbroker.pb-c.c" \
 	"${pbc[@]}" >"$tmp/build_request.log" 2>&1 &
 build_request=$!
+"$cc" "${cflags[@]}" -I"$src/broker/maker" -o "$tmp/fuzz_maker" \
+	"$here/fuzz_maker.c" "$src/broker/maker/check.c" "$src/broker/maker/exthdr.c" \
+	>"$tmp/build_maker.log" 2>&1 &
+build_maker=$!
 built=true
-for t in policy request; do
+for t in policy request maker; do
 	pid=build_$t
 	if ! wait "${!pid}"; then
 		echo "--- fuzz_$t: build failed:" >&2
@@ -132,7 +138,7 @@ cat >"$tmp/policy.dict" <<'EOF'
 "\x09"
 EOF
 
-# ---- run (both at once) -----------------------------------------------------
+# ---- run (all at once) -----------------------------------------------------
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -154,9 +160,14 @@ run policy 8192 -dict="$tmp/policy.dict" &
 run_policy=$!
 run request 4096 &
 run_request=$!
+# Four bytes of receive state, then up to a whole record and a bit (see
+# fuzz_maker.c); value profiling finds the checks' boundaries (an
+# off-by-one in the batch limit within seconds).
+run maker 2200 -use_value_profile=1 &
+run_maker=$!
 
 status=0
-for t in policy request; do
+for t in policy request maker; do
 	pid=run_$t
 	dir=$tmp/run_$t
 	rc=0
