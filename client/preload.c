@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "rawbroker.h"
+#include "rb_private.h"
 
 #define RB_EXPORT __attribute__((visibility("default")))
 #define NOBODY_FALLBACK 65534u
@@ -214,20 +215,42 @@ RB_EXPORT int socket(int domain, int type, int protocol)
  * option then takes effect, or the call still fails with EPERM and the
  * broker's audit log says why.
  */
+/* Set once the kernel has refused one of these options to this process
+ * (EPERM): a process without CAP_NET_RAW in its permitted set cannot
+ * regain it short of execve(), which starts the shim afresh. */
+static _Atomic bool option_refused;
+
 RB_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t len)
 {
 	struct rb_result res;
-	int before = errno;
-	int r = next_setsockopt()(fd, level, name, value, len);
-	int saved = errno;
+	int before = errno, r, saved;
+	bool privileged_option =
+		level == IPPROTO_IPV6 && (name == IPV6_HOPOPTS || name == IPV6_DSTOPTS);
 
-	if (r == 0 || saved != EPERM || level != IPPROTO_IPV6 ||
-	    (name != IPV6_HOPOPTS && name != IPV6_DSTOPTS) || getauxval(AT_SECURE))
+	/*
+	 * Clearing an option that is not set, or setting the value it has,
+	 * changes nothing in the kernel.  Once the kernel has refused this
+	 * process these options, such a call is answered here with one
+	 * getsockopt(), before the real call that would fail anyway: a probe
+	 * that clears both options before every packet (RIPE Atlas) pays what
+	 * it pays as root, one system call each, not a refused call and a
+	 * broker round trip inside its measured time.  Until then (and always
+	 * in a process that holds the capability) the real call runs first.
+	 */
+	if (privileged_option && atomic_load_explicit(&option_refused, memory_order_relaxed) &&
+	    !getauxval(AT_SECURE) && rb_option_already(fd, level, name, value, len)) {
+		debug("setsockopt(%d, IPPROTO_IPV6, %d, %u bytes): already so; nothing to "
+		      "change, the broker was not asked", fd, name, (unsigned)len);
+		errno = before;
+		return 0;
+	}
+	r = next_setsockopt()(fd, level, name, value, len);
+	saved = errno;
+	if (r == 0 || saved != EPERM || !privileged_option || getauxval(AT_SECURE))
 		return r;
-	/* Clearing an option that is not set, or setting the value it has,
-	 * is answered in the library without asking the broker (see
-	 * option_already() in rawbroker.c): a probe that clears both options
-	 * before every packet pays two system calls, not two round trips. */
+	atomic_store_explicit(&option_refused, true, memory_order_relaxed);
+	/* No-ops are answered in the library too (rb_option_already()): the
+	 * broker is asked only to change something. */
 	if (rb_setsockopt_request(fd, level, name, value, len, debug_on() ? &res : NULL) == 0) {
 		debug("setsockopt(%d, IPPROTO_IPV6, %d, %u bytes): %s; %s%s", fd, name,
 		      (unsigned)len, strerror(saved), res.rule[0] ? "set by the broker, rule " : "",

@@ -44,6 +44,7 @@
 
 #include "codec.h"
 #include "frame.h"
+#include "rb_private.h"
 
 #define RB_EXPORT __attribute__((visibility("default")))
 
@@ -860,7 +861,7 @@ static int op_set_option(void *ctx, struct rb_result *res)
  * options without privilege; the kernel keeps exactly the (length byte +
  * 1) * 8 bytes it was given.
  */
-static bool option_already(int fd, int level, int name, const void *value, socklen_t len)
+bool rb_option_already(int fd, int level, int name, const void *value, socklen_t len)
 {
 	uint8_t cur[2048];
 	socklen_t curlen = sizeof(cur);
@@ -883,7 +884,7 @@ RB_EXPORT int rb_setsockopt_request(int fd, int level, int name, const void *val
 				.len = len };
 	int saved_errno = errno;
 
-	if (option_already(fd, level, name, value, len)) {
+	if (rb_option_already(fd, level, name, value, len)) {
 		if (res) {
 			result_init(res);
 			set_result(res, 0, NULL, "%s", len ? "already set to this value; the broker "
