@@ -125,16 +125,13 @@ static void creds_now(struct creds *c)
 	c->euid = geteuid();
 	c->egid = getegid();
 	c->groups_hash = 1469598103934665603ull; /* FNV-1a */
-	n = getgroups(0, NULL);
-	if (n > (int)(sizeof(small) / sizeof(small[0]))) {
+	/* Three system calls in the common case: a list that does not fit
+	 * the stack buffer fails with EINVAL, then it is sized and fetched. */
+	n = getgroups((int)(sizeof(small) / sizeof(small[0])), small);
+	if (n < 0 && errno == EINVAL && (n = getgroups(0, NULL)) > 0) {
 		list = malloc((size_t)n * sizeof(*list));
-		if (!list) {
-			c->ngroups = -1;
-			return;
-		}
+		n = list ? getgroups(n, list) : -1;
 	}
-	if (n > 0)
-		n = getgroups(n, list);
 	c->ngroups = n;
 	for (int i = 0; i < n; i++) {
 		c->groups_hash ^= (uint64_t)list[i];
