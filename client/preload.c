@@ -11,7 +11,8 @@
  *
  * Interposes setsockopt() for IPV6_HOPOPTS and IPV6_DSTOPTS, which the
  * kernel checks for CAP_NET_RAW at call time: on EPERM the broker sets them,
- * policy permitting (see below).
+ * policy permitting; a call that changes nothing is answered without the
+ * broker (see below).
  *
  * Opt-in, for daemons with their own privilege separation (scamper):
  * RAWBROKER_PRIVSEP=1 makes chroot() and the set*id()/setgroups() calls
