@@ -23,6 +23,9 @@
  *   e2e_clientsec expect ERRNO         rb_socket(AF_INET, SOCK_RAW, ICMP) fails
  *                                      with ERRNO (EPERM, ...); print reason
  *   e2e_clientsec echo6                rb_socket ICMPv6: granted
+ *   e2e_clientsec burst N              up to N rb_socket() calls for raw ICMP:
+ *                                      grants, then EAGAIN (and no other
+ *                                      error); print the reason
  *   e2e_clientsec sockets N            (shim) N plain socket() calls for raw
  *                                      ICMP, kept open; one line each: "ok" or
  *                                      the errno's name
@@ -268,6 +271,28 @@ static int cmd_echo6(void)
 	return 0;
 }
 
+static int cmd_burst(int n)
+{
+	struct rb_request rq = { .domain = AF_INET, .type = SOCK_RAW | SOCK_CLOEXEC,
+				 .protocol = IPPROTO_ICMP };
+	struct rb_result res;
+
+	for (int i = 0; i < n; i++) {
+		int fd = rb_socket_request(&rq, &res);
+
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		if (errno != EAGAIN)
+			return fail("call %d: %s (%s), wanted EAGAIN", i + 1, strerror(errno),
+				    res.reason);
+		printf("%d granted, then EAGAIN: %s\n", i, res.reason);
+		return 0;
+	}
+	return fail("%d granted, never rate limited", n);
+}
+
 static int cmd_sockets(int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -371,6 +396,8 @@ int main(int argc, char **argv)
 		return cmd_expect(argv[2]);
 	if (strcmp(argv[1], "echo6") == 0)
 		return cmd_echo6();
+	if (strcmp(argv[1], "burst") == 0 && argc >= 3)
+		return cmd_burst(atoi(argv[2]));
 	if (strcmp(argv[1], "sockets") == 0 && argc >= 3)
 		return cmd_sockets(atoi(argv[2]));
 	if (strcmp(argv[1], "optclear") == 0)
