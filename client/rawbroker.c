@@ -355,14 +355,44 @@ restart:
 }
 
 /*
+ * Is UID one that $RAWBROKER_BROKER_UID names (numbers, separated by commas
+ * or spaces)?  For sockets in a directory others may write, where the path
+ * proves nothing (a Kubernetes emptyDir is mode 0777): the kernel vouches
+ * for the listener's uid.  Unset, empty or malformed: names no one.
+ */
+static bool named_broker_uid(uid_t uid)
+{
+	const char *p = secure_getenv("RAWBROKER_BROKER_UID");
+
+	while (p && *p) {
+		char *end;
+		unsigned long v;
+
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || v >= (uid_t)-1 || (*end && *end != ',' && *end != ' '))
+			return false;
+		if ((uid_t)v == uid)
+			return true;
+		p = end;
+	}
+	return false;
+}
+
+/*
  * Before the first byte goes out: is the process listening at PATH (FD is
  * connected to it) one this library may trust with requests, replies and
  * the caller's descriptors?  Root is (it could do anything anyway), and so
  * is this process's own user.  Anyone else only when the path is safe
  * (path_unsafe()): then only the owners of its directories could have put
  * the listener there, which is how the broker's own user (rawbroker, or
- * the uid a test or container gives it) comes to be trusted.  Returns 0,
- * or -EPERM with RES saying why.
+ * the uid a test or container gives it) comes to be trusted; or when its
+ * uid is one the caller named in $RAWBROKER_BROKER_UID.  Returns 0, or
+ * -EPERM with RES saying why.
  */
 static int listener_trusted(int fd, const char *path, struct rb_result *res)
 {
@@ -376,7 +406,8 @@ static int listener_trusted(int fd, const char *path, struct rb_result *res)
 			   strerror(errno));
 		return -EPROTO;
 	}
-	if (uc.uid == 0 || (uc.uid == geteuid() && uc.uid != RB_OVERFLOW_UID))
+	if (uc.uid == 0 || (uc.uid == geteuid() && uc.uid != RB_OVERFLOW_UID) ||
+	    (uc.uid != RB_OVERFLOW_UID && named_broker_uid(uc.uid)))
 		return 0;
 	bad = path_unsafe(path, reason, sizeof(reason));
 	if (!bad)

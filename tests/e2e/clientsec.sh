@@ -6,7 +6,8 @@
 #  - a connection made as root is not reused after setresuid();
 #  - an impostor listening in the broker's place gets no descriptor, while
 #    the broker's own deployments (its own user, a symlinked or relative
-#    path) keep working, and a directory others may write is refused;
+#    path) keep working, a directory others may write is refused unless
+#    RAWBROKER_BROKER_UID names the listener's uid;
 #  - clearing an IPv6 option never set, or setting the value already set,
 #    costs no broker round trip, and needs no rule (issue 15); setting a
 #    header the policy refuses still fails;
@@ -141,6 +142,16 @@ if start_b2 "$RB_TMP/grp/rb.sock"; then
 	expect_output "broker as uid 64010 in a group-writable directory: EPERM, the directory named" \
 		"EPERM: not trusting the listener at .*grp/rb.sock \(uid 64010.*grp is writable by its group" \
 		env RAWBROKER_SOCKET="$RB_TMP/grp/rb.sock" setpriv --reuid=64012 --regid=64012 \
+		--clear-groups -- "$C" expect EPERM
+	# Where the path proves nothing (a Kubernetes emptyDir), the caller can
+	# name the broker's uid; the kernel vouches for the listener's.
+	expect_output "... trusted with RAWBROKER_BROKER_UID=64010 (its uid, by SO_PEERCRED)" \
+		'granted by rule plain' env RAWBROKER_SOCKET="$RB_TMP/grp/rb.sock" \
+		RAWBROKER_BROKER_UID=64999,64010 setpriv --reuid=64012 --regid=64012 \
+		--clear-groups -- "$C" echo6
+	expect_output "... still EPERM with RAWBROKER_BROKER_UID=64099 (not its uid)" \
+		'EPERM: not trusting the listener' env RAWBROKER_SOCKET="$RB_TMP/grp/rb.sock" \
+		RAWBROKER_BROKER_UID=64099 setpriv --reuid=64012 --regid=64012 \
 		--clear-groups -- "$C" expect EPERM
 	stop_b2
 else
