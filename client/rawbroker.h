@@ -10,9 +10,9 @@
  * on first use, shared by all threads (calls are serialised) and reopened
  * in a child after fork() and after the process's credentials change
  * (setresuid() and the like).  Nothing is sent to a listener the library
- * does not trust: root, the caller's own user, or one on a path whose
- * directories no one but their owners can write (librawbroker(3),
- * "Trusting the listener").
+ * does not trust: root, the caller's own user, a uid named in
+ * $RAWBROKER_BROKER_UID, or one on a path whose directories no one but
+ * their owners can write (librawbroker(3), "Trusting the listener").
  */
 #ifndef RAWBROKER_H
 #define RAWBROKER_H
