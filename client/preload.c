@@ -189,9 +189,11 @@ RB_EXPORT int socket(int domain, int type, int protocol)
 		return fd;
 	fd = rb_socket_request(&rq, debug_on() ? &res : NULL);
 	if (fd < 0 && errno == EAGAIN) {
-		/* Not a denial: the broker would grant it, later. */
-		debug("socket(%d, %#x, %d): %s; broker: RATE LIMITED, failing with EAGAIN "
-		      "(try again later): %s", domain, type, protocol, strerror(saved), res.reason);
+		/* Not a denial: the caller is over its rule's rate (or holds its
+		 * rule's connections); the broker would grant it, later. */
+		debug("socket(%d, %#x, %d): %s; broker: RATE LIMITED (a rate or connection "
+		      "limit), failing with EAGAIN (try again later): %s",
+		      domain, type, protocol, strerror(saved), res.reason);
 		errno = EAGAIN;
 		return -1;
 	}
@@ -216,9 +218,12 @@ RB_EXPORT int socket(int domain, int type, int protocol)
  * option then takes effect, or the call still fails with EPERM and the
  * broker's audit log says why.
  */
+
 /* Set once the kernel has refused one of these options to this process
- * (EPERM): a process without CAP_NET_RAW in its permitted set cannot
- * regain it short of execve(), which starts the shim afresh. */
+ * (EPERM).  A process without CAP_NET_RAW in its permitted set cannot
+ * regain it short of execve(), which starts the shim afresh; one that can
+ * raise it again loses nothing either, since only calls that change
+ * nothing are answered early. */
 static _Atomic bool option_refused;
 
 RB_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t len)
