@@ -11,13 +11,21 @@
  *
  * Interposes setsockopt() for IPV6_HOPOPTS and IPV6_DSTOPTS, which the
  * kernel checks for CAP_NET_RAW at call time: on EPERM the broker sets them,
- * policy permitting (see below).
+ * policy permitting; a call that changes nothing is answered without the
+ * broker (see below).
  *
  * Opt-in, for daemons with their own privilege separation (scamper):
  * RAWBROKER_PRIVSEP=1 makes chroot() and the set*id()/setgroups() calls
  * that fail with EPERM succeed without effect, but only towards the
- * caller's own ids or nobody/nogroup (see harmless_*() below).  The
- * process stays what it was: an unprivileged user with no capabilities.
+ * caller's own ids or nobody/nogroup (see harmless_*() below), and only in
+ * a process with no root id and no capability at all.  The process stays
+ * what it was: an unprivileged user with no capabilities, so there is
+ * nothing it believed it dropped and still holds.
+ *
+ * A socket() the broker refuses for its rate limit fails with EAGAIN, as
+ * rb_socket() does: a program (and whoever reads its error) can tell "try
+ * again later" from a denial.  Every other broker answer or failure leaves
+ * the original errno.
  *
  * Opt-in: RAWBROKER_DEBUG=1 writes one line per decision to stderr.
  * Otherwise the shim never prints, never aborts, and in set-id programs
@@ -26,6 +34,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -40,6 +49,7 @@
 #include <unistd.h>
 
 #include "rawbroker.h"
+#include "rb_private.h"
 
 #define RB_EXPORT __attribute__((visibility("default")))
 #define NOBODY_FALLBACK 65534u
@@ -178,9 +188,18 @@ RB_EXPORT int socket(int domain, int type, int protocol)
 	    !brokered(domain, type, protocol) || getauxval(AT_SECURE))
 		return fd;
 	fd = rb_socket_request(&rq, debug_on() ? &res : NULL);
+	if (fd < 0 && errno == EAGAIN) {
+		/* Not a denial: the caller is over its rule's rate (or holds its
+		 * rule's connections); the broker would grant it, later. */
+		debug("socket(%d, %#x, %d): %s; broker: RATE LIMITED (a rate or connection "
+		      "limit), failing with EAGAIN (try again later): %s",
+		      domain, type, protocol, strerror(saved), res.reason);
+		errno = EAGAIN;
+		return -1;
+	}
 	if (fd < 0) {
-		debug("socket(%d, %#x, %d): %s; broker: %s (%s)", domain, type, protocol,
-		      strerror(saved), strerror(errno), res.reason);
+		debug("socket(%d, %#x, %d): %s; broker: %s (%s); failing with the original error",
+		      domain, type, protocol, strerror(saved), strerror(errno), res.reason);
 		errno = saved;
 		return -1;
 	}
@@ -199,19 +218,50 @@ RB_EXPORT int socket(int domain, int type, int protocol)
  * option then takes effect, or the call still fails with EPERM and the
  * broker's audit log says why.
  */
+
+/* Set once the kernel has refused one of these options to this process
+ * (EPERM).  A process without CAP_NET_RAW in its permitted set cannot
+ * regain it short of execve(), which starts the shim afresh; one that can
+ * raise it again loses nothing either, since only calls that change
+ * nothing are answered early. */
+static _Atomic bool option_refused;
+
 RB_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t len)
 {
 	struct rb_result res;
-	int r = next_setsockopt()(fd, level, name, value, len);
-	int saved = errno;
+	int before = errno, r, saved;
+	bool privileged_option =
+		level == IPPROTO_IPV6 && (name == IPV6_HOPOPTS || name == IPV6_DSTOPTS);
 
-	if (r == 0 || saved != EPERM || level != IPPROTO_IPV6 ||
-	    (name != IPV6_HOPOPTS && name != IPV6_DSTOPTS) || getauxval(AT_SECURE))
+	/*
+	 * Clearing an option that is not set, or setting the value it has,
+	 * changes nothing in the kernel.  Once the kernel has refused this
+	 * process these options, such a call is answered here with one
+	 * getsockopt(), before the real call that would fail anyway: a probe
+	 * that clears both options before every packet (RIPE Atlas) pays what
+	 * it pays as root, one system call each, not a refused call and a
+	 * broker round trip inside its measured time.  Until then (and always
+	 * in a process that holds the capability) the real call runs first.
+	 */
+	if (privileged_option && atomic_load_explicit(&option_refused, memory_order_relaxed) &&
+	    !getauxval(AT_SECURE) && rb_option_already(fd, level, name, value, len)) {
+		debug("setsockopt(%d, IPPROTO_IPV6, %d, %u bytes): already so; nothing to "
+		      "change, the broker was not asked", fd, name, (unsigned)len);
+		errno = before;
+		return 0;
+	}
+	r = next_setsockopt()(fd, level, name, value, len);
+	saved = errno;
+	if (r == 0 || saved != EPERM || !privileged_option || getauxval(AT_SECURE))
 		return r;
+	atomic_store_explicit(&option_refused, true, memory_order_relaxed);
+	/* No-ops are answered in the library too (rb_option_already()): the
+	 * broker is asked only to change something. */
 	if (rb_setsockopt_request(fd, level, name, value, len, debug_on() ? &res : NULL) == 0) {
-		debug("setsockopt(%d, IPPROTO_IPV6, %d, %u bytes): %s; set by the broker",
-		      fd, name, (unsigned)len, strerror(saved));
-		errno = saved == EPERM ? errno : saved;
+		debug("setsockopt(%d, IPPROTO_IPV6, %d, %u bytes): %s; %s%s", fd, name,
+		      (unsigned)len, strerror(saved), res.rule[0] ? "set by the broker, rule " : "",
+		      res.rule[0] ? res.rule : res.reason);
+		errno = before;
 		return 0;
 	}
 	debug("setsockopt(%d, IPPROTO_IPV6, %d, %u bytes): %s; broker: %s (%s)", fd, name,
@@ -283,6 +333,25 @@ static bool any_root_id(void)
 	return !ru || !eu || !su || !rg || !eg || !sg;
 }
 
+/* Does the process hold any capability: effective, permitted or
+ * inheritable (ambient ones are in permitted too)?  Such a process (a
+ * container user given CAP_NET_ADMIN, a daemon started with ambient
+ * capabilities) is never told it dropped privileges: it still holds them.
+ * If the kernel cannot say, assume it does. */
+static bool any_capability(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return true;
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective || data[i].permitted || data[i].inheritable)
+			return true;
+	return false;
+}
+
 /* The real call failed with EPERM in privsep mode: report success without
  * effect.  BEFORE is errno before the call. */
 static int pretend(int before, const char *what)
@@ -294,14 +363,15 @@ static int pretend(int before, const char *what)
 }
 
 /* Call the real function.  Only when it failed with EPERM, privsep mode is
- * on, the process has no root id and HARMLESS holds (judged only then: it
- * may look up nobody in NSS) is the failure turned into success. */
+ * on, the process has no root id and no capability, and HARMLESS holds
+ * (judged only then: it may look up nobody in NSS) is the failure turned
+ * into success. */
 #define PRIVSEP_CALL(call, harmless, what)                                        \
 	do {                                                                      \
 		int before_ = errno, r_ = (call), err_ = errno;                   \
                                                                                   \
 		if (r_ == 0 || err_ != EPERM || !privsep_on() || getauxval(AT_SECURE) || \
-		    any_root_id() || !(harmless)) {                               \
+		    any_root_id() || any_capability() || !(harmless)) {           \
 			errno = err_;                                             \
 			return r_;                                                \
 		}                                                                 \

@@ -14,11 +14,19 @@
  * device and inode: a host that closes every descriptor (daemonising,
  * closefrom()) and reuses the number must never see the library write to,
  * read from or close its descriptor.
+ *
+ * A connection is also tied to the credentials it was made with: the
+ * broker takes SO_PEERCRED once, at accept, so after setresuid() and the
+ * like the library reconnects rather than be judged as who it was.
+ *
+ * Who listens is checked before anything is sent (listener_trusted()): a
+ * descriptor handed to an impostor is lost for good.
  */
 #include "rawbroker.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -36,6 +44,7 @@
 
 #include "codec.h"
 #include "frame.h"
+#include "rb_private.h"
 
 #define RB_EXPORT __attribute__((visibility("default")))
 
@@ -85,14 +94,58 @@ static void restore_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &reply_timeout, sizeof(reply_timeout));
 }
 
+/* The credentials the broker sees in SO_PEERCRED (euid, egid) and
+ * SO_PEERGROUPS, as one comparable value: the ids and a hash of the
+ * supplementary group list. */
+struct creds {
+	uid_t euid;
+	gid_t egid;
+	int ngroups;
+	uint64_t groups_hash;
+};
+
 static struct {
 	pthread_mutex_t lock;
 	int fd;        /* connection to the broker, or -1 */
 	pid_t pid;     /* process that opened fd */
 	dev_t dev;     /* what fd was when we opened it */
 	ino_t ino;
+	struct creds creds; /* this process's credentials when fd connected */
 	uint64_t next_id;
 } conn = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .next_id = 1 };
+
+/* This process's credentials now.  ngroups is -1 when the list cannot be
+ * read: such credentials never equal a saved set, so the library then
+ * reconnects each time, which is slower but never wrong. */
+static void creds_now(struct creds *c)
+{
+	gid_t small[64], *list = small;
+	int n;
+
+	c->euid = geteuid();
+	c->egid = getegid();
+	c->groups_hash = 1469598103934665603ull; /* FNV-1a */
+	/* Three system calls in the common case: a list that does not fit
+	 * the stack buffer fails with EINVAL, then it is sized and fetched. */
+	n = getgroups((int)(sizeof(small) / sizeof(small[0])), small);
+	if (n < 0 && errno == EINVAL && (n = getgroups(0, NULL)) > 0) {
+		list = malloc((size_t)n * sizeof(*list));
+		n = list ? getgroups(n, list) : -1;
+	}
+	c->ngroups = n;
+	for (int i = 0; i < n; i++) {
+		c->groups_hash ^= (uint64_t)list[i];
+		c->groups_hash *= 1099511628211ull;
+	}
+	if (list != small)
+		free(list);
+}
+
+static bool creds_same(const struct creds *a, const struct creds *b)
+{
+	return a->ngroups >= 0 && b->ngroups >= 0 && a->euid == b->euid && a->egid == b->egid &&
+	       a->ngroups == b->ngroups && a->groups_hash == b->groups_hash;
+}
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -157,6 +210,213 @@ static const char *socket_path(void)
 	return (p && *p) ? p : RB_DEFAULT_SOCKET;
 }
 
+/* ---- who listens at the path ---- */
+
+/* The id the kernel shows for a uid not mapped into this user namespace
+ * (/proc/sys/kernel/overflowuid, 65534 by default): it stands for anyone
+ * outside, so it is never taken for this process's own uid. */
+#define RB_OVERFLOW_UID 65534u
+#define RB_MAX_SYMLINKS 40
+
+/*
+ * Could anyone but the owners of the directories on PATH have put the
+ * listener there?  Walks PATH from / (relative paths from the working
+ * directory), following symbolic links as the kernel does, and looks at
+ * every directory it passes through: one that group or others may write
+ * lets them replace what it holds, so the path is unsafe, unless the
+ * directory is sticky (like /tmp) and the entry the path takes from it
+ * belongs to root or to this process's user, whom the sticky bit protects.
+ * The owners themselves are trusted: only the owner of the directory
+ * above (or root) could have given them that place.  Returns NULL when
+ * safe, else why not (in BUF).
+ */
+/* Write a reason into BUF (cut to SIZE) and return BUF. */
+static const char *why(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static const char *why(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+struct walk {
+	char cur[PATH_MAX], rest[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX], next[PATH_MAX];
+};
+
+static const char *walk_path(struct walk *w, const char *path, char *buf, size_t size);
+
+static const char *path_unsafe(const char *path, char *buf, size_t size)
+{
+	/* 20 KiB: on the heap, not on a host thread's stack that may be small. */
+	struct walk *w = malloc(sizeof(*w));
+	const char *r;
+
+	if (!w)
+		return why(buf, size, "out of memory");
+	r = walk_path(w, path, buf, size);
+	free(w);
+	return r;
+}
+
+static const char *walk_path(struct walk *w, const char *path, char *buf, size_t size)
+{
+	char *cur = w->cur, *rest = w->rest, *link = w->link, *tmp = w->tmp, *next = w->next;
+	bool open_sticky; /* cur is sticky and writable by others */
+	uid_t me = geteuid();
+	int hops = 0;
+	struct stat st;
+
+	if (path[0] == '/') {
+		snprintf(rest, PATH_MAX, "%s", path);
+	} else {
+		if (!getcwd(cur, PATH_MAX))
+			return why(buf, size, "cannot read the working directory: %s",
+				   strerror(errno));
+		if ((size_t)snprintf(rest, PATH_MAX, "%s/%s", cur, path) >= PATH_MAX)
+			return why(buf, size, "path too long");
+	}
+restart:
+	/* rest is absolute: start again at the root. */
+	cur[0] = '\0';
+	if (lstat("/", &st) < 0)
+		return why(buf, size, "/: %s", strerror(errno));
+	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+		return why(buf, size, "/ is writable by others (mode %04o)",
+			   (unsigned)(st.st_mode & 07777));
+	open_sticky = (st.st_mode & 022) != 0;
+	for (char *p = rest, *comp; *p;) {
+		size_t clen = strcspn(p, "/");
+		bool last;
+
+		comp = p;
+		p += clen;
+		while (*p == '/')
+			p++;
+		last = *p == '\0';
+		if (clen == 0 || (clen == 1 && comp[0] == '.'))
+			continue;
+		if (clen == 2 && comp[0] == '.' && comp[1] == '.') {
+			/* cur holds no symbolic link: its parent is textual. */
+			char *slash = strrchr(cur, '/');
+
+			if (slash)
+				*slash = '\0';
+			if (lstat(cur[0] ? cur : "/", &st) < 0)
+				return why(buf, size, "%s: %s", cur[0] ? cur : "/", strerror(errno));
+			open_sticky = (st.st_mode & 022) != 0;
+			continue;
+		}
+		if ((size_t)snprintf(next, PATH_MAX, "%s/%.*s", cur, (int)clen, comp) >= PATH_MAX)
+			return why(buf, size, "path too long");
+		if (lstat(next, &st) < 0)
+			return why(buf, size, "%s: %s", next, strerror(errno));
+		/* In a sticky directory others may write, only the entry's owner
+		 * (and the directory's) can rename or remove it. */
+		if (open_sticky && st.st_uid != 0 && st.st_uid != me)
+			return why(buf, size,
+				   "%s belongs to uid %u, in a directory that others may write",
+				   next, (unsigned)st.st_uid);
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t n;
+
+			if (++hops > RB_MAX_SYMLINKS)
+				return why(buf, size, "%s: too many symbolic links", path);
+			n = readlink(next, link, PATH_MAX - 1);
+			if (n < 0)
+				return why(buf, size, "%s: %s", next, strerror(errno));
+			link[n] = '\0';
+			/* What is left of the path now follows the link's target,
+			 * from the root or from cur. */
+			if ((size_t)snprintf(tmp, PATH_MAX, "%s%s%s/%s", link[0] == '/' ? "" : cur,
+					     link[0] == '/' ? "" : "/", link, p) >= PATH_MAX)
+				return why(buf, size, "path too long");
+			memcpy(rest, tmp, PATH_MAX);
+			goto restart;
+		}
+		if (last)
+			break; /* the socket itself: whoever owns it cannot move it */
+		if (!S_ISDIR(st.st_mode))
+			return why(buf, size, "%s is not a directory", next);
+		if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+			return why(buf, size,
+				   "%s is writable by %s (mode %04o): whoever can write it can "
+				   "put another listener in the broker's place",
+				   next, (st.st_mode & 002) ? "anyone" : "its group",
+				   (unsigned)(st.st_mode & 07777));
+		open_sticky = (st.st_mode & 022) != 0;
+		memcpy(cur, next, PATH_MAX);
+	}
+	return NULL;
+}
+
+/*
+ * Is UID one that $RAWBROKER_BROKER_UID names (numbers, separated by commas
+ * or spaces)?  For sockets in a directory others may write, where the path
+ * proves nothing (a Kubernetes emptyDir is mode 0777): the kernel vouches
+ * for the listener's uid.  Unset, empty or malformed: names no one.
+ */
+static bool named_broker_uid(uid_t uid)
+{
+	const char *p = secure_getenv("RAWBROKER_BROKER_UID");
+
+	while (p && *p) {
+		char *end;
+		unsigned long v;
+
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || v >= (uid_t)-1 || (*end && *end != ',' && *end != ' '))
+			return false;
+		if ((uid_t)v == uid)
+			return true;
+		p = end;
+	}
+	return false;
+}
+
+/*
+ * Before the first byte goes out: is the process listening at PATH (FD is
+ * connected to it) one this library may trust with requests, replies and
+ * the caller's descriptors?  Root is (it could do anything anyway), and so
+ * is this process's own user.  Anyone else only when the path is safe
+ * (path_unsafe()): then only the owners of its directories could have put
+ * the listener there, which is how the broker's own user (rawbroker, or
+ * the uid a test or container gives it) comes to be trusted; or when its
+ * uid is one the caller named in $RAWBROKER_BROKER_UID.  Returns 0, or
+ * -EPERM with RES saying why.
+ */
+static int listener_trusted(int fd, const char *path, struct rb_result *res)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	char reason[RB_REASON_LEN];
+	const char *bad;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || len != sizeof(uc)) {
+		set_result(res, EPROTO, NULL, "cannot tell who listens at %s: %s", path,
+			   strerror(errno));
+		return -EPROTO;
+	}
+	if (uc.uid == 0 || (uc.uid == geteuid() && uc.uid != RB_OVERFLOW_UID) ||
+	    (uc.uid != RB_OVERFLOW_UID && named_broker_uid(uc.uid)))
+		return 0;
+	bad = path_unsafe(path, reason, sizeof(reason));
+	if (!bad)
+		return 0;
+	set_result(res, EPERM, NULL, "not trusting the listener at %s (uid %u, pid %d): %s", path,
+		   (unsigned)uc.uid, (int)uc.pid, bad);
+	return -EPERM;
+}
+
 /* Returns a connected descriptor (its identity saved in conn) or -errno.
  * Called with conn.lock held. */
 static int open_connection(struct rb_result *res)
@@ -213,6 +473,11 @@ static int open_connection(struct rb_result *res)
 		}
 		set_result(res, r, NULL, "no broker at %s: %s", path, strerror(r));
 		return -r;
+	}
+	r = listener_trusted(fd, path, res);
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = errno;
@@ -347,10 +612,16 @@ static int run(operation_fn op, void *ctx, struct rb_result *res)
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool fresh = false;
+		struct creds now;
 
 		/* A raw clone()'s copy of the parent's connection, or a number
-		 * the host has reused for something else: not ours to use. */
-		if (conn.fd >= 0 && (conn.pid != getpid() || !still_ours()))
+		 * the host has reused for something else: not ours to use.  A
+		 * connection made under other credentials (the process has
+		 * called setresuid() or the like since): the broker would judge
+		 * this request as who made it. */
+		creds_now(&now);
+		if (conn.fd >= 0 && (conn.pid != getpid() || !creds_same(&conn.creds, &now) ||
+				     !still_ours()))
 			drop_connection();
 		if (conn.fd < 0) {
 			r = open_connection(res);
@@ -358,6 +629,7 @@ static int run(operation_fn op, void *ctx, struct rb_result *res)
 				return r;
 			conn.fd = r;
 			conn.pid = getpid();
+			conn.creds = now;
 			fresh = true;
 		}
 		r = op(ctx, res);
@@ -607,6 +879,31 @@ static int op_set_option(void *ctx, struct rb_result *res)
 	return 0;
 }
 
+/*
+ * Is the option on FD already what the caller asks: cleared and not set,
+ * or set to these very bytes?  Then setting it is a no-op in the kernel,
+ * and the broker is not asked: no round trip inside a probe's measured
+ * time (RIPE Atlas clears both options before every ICMPv6 probe, after
+ * taking its transmit time), and no refusal for clearing an option the
+ * policy does not grant, since nothing changes.  getsockopt() reads these
+ * options without privilege; the kernel keeps exactly the (length byte +
+ * 1) * 8 bytes it was given.
+ */
+bool rb_option_already(int fd, int level, int name, const void *value, socklen_t len)
+{
+	uint8_t cur[2048];
+	socklen_t curlen = sizeof(cur);
+
+	if (level != IPPROTO_IPV6 || (name != IPV6_HOPOPTS && name != IPV6_DSTOPTS))
+		return false;
+	if (len && (!value || len < 8 || len > sizeof(cur) ||
+		    len != ((socklen_t)((const uint8_t *)value)[1] + 1) * 8))
+		return false; /* not a header the kernel would keep as given */
+	if (getsockopt(fd, level, name, cur, &curlen) < 0)
+		return false;
+	return curlen == len && (len == 0 || memcmp(cur, value, len) == 0);
+}
+
 RB_EXPORT int rb_setsockopt_request(int fd, int level, int name, const void *value,
 				    socklen_t len, struct rb_result *res)
 {
@@ -615,6 +912,15 @@ RB_EXPORT int rb_setsockopt_request(int fd, int level, int name, const void *val
 				.len = len };
 	int saved_errno = errno;
 
+	if (rb_option_already(fd, level, name, value, len)) {
+		if (res) {
+			result_init(res);
+			set_result(res, 0, NULL, "%s", len ? "already set to this value; the broker "
+				   "was not asked" : "not set; nothing to clear, the broker was not asked");
+		}
+		errno = saved_errno;
+		return 0;
+	}
 	if (!res)
 		res = &scratch;
 	result_init(res);

@@ -8,7 +8,11 @@
  * Socket path: $RAWBROKER_SOCKET (ignored in set-id programs), else
  * RB_DEFAULT_SOCKET.  The library keeps one connection per process, opened
  * on first use, shared by all threads (calls are serialised) and reopened
- * in a child after fork().
+ * in a child after fork() and after the process's credentials change
+ * (setresuid() and the like).  Nothing is sent to a listener the library
+ * does not trust: root, the caller's own user, a uid named in
+ * $RAWBROKER_BROKER_UID, or one on a path whose directories no one but
+ * their owners can write (librawbroker(3), "Trusting the listener").
  */
 #ifndef RAWBROKER_H
 #define RAWBROKER_H
@@ -34,6 +38,8 @@ extern "C" {
  *   ECONNREFUSED  no broker listens at the socket path
  *   ETIMEDOUT     the broker did not answer in time
  *   EPROTO        the broker answered something this library cannot use
+ *   EPERM         the listener at the socket path is not trusted; nothing
+ *                 was sent to it
  *   other         what socket(2) or bind(2) in the broker returned
  */
 int rb_socket(int domain, int type, int protocol);
@@ -74,7 +80,9 @@ int rb_socket_request(const struct rb_request *req, struct rb_result *res);
  *           sets well-formed headers of padding options only)
  *   other   as rb_socket(), or what setsockopt(2) returned in the broker
  * RES (may be NULL) receives the broker's reason and rule.  A zero-length
- * VALUE clears the option.
+ * VALUE clears the option.  A call that changes nothing (clearing an option
+ * that is not set, setting the header already set) returns 0 without asking
+ * the broker, whatever its policy.
  */
 int rb_setsockopt(int fd, int level, int name, const void *value, socklen_t len);
 int rb_setsockopt_request(int fd, int level, int name, const void *value, socklen_t len,

@@ -502,6 +502,33 @@ static void test_threads(void **state)
 	assert_int_equal(atomic_load(&answered) - before, 800);
 }
 
+/* Clearing an option that is not set, or (issue 15) one the policy would
+ * not let the caller set, is a no-op in the kernel: answered here, the
+ * broker never asked.  Setting one still goes to the broker (which here
+ * denies). */
+static void test_option_noop_is_local(void **state)
+{
+	static const uint8_t padn[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int before = atomic_load(&answered);
+	struct rb_result res;
+
+	(void)state;
+	assert_true(fd >= 0);
+	errno = 1234;
+	assert_int_equal(rb_setsockopt(fd, IPPROTO_IPV6, IPV6_HOPOPTS, NULL, 0), 0);
+	assert_int_equal(errno, 1234); /* untouched on success */
+	assert_int_equal(rb_setsockopt_request(fd, IPPROTO_IPV6, IPV6_DSTOPTS, NULL, 0, &res), 0);
+	assert_int_equal(res.error, 0);
+	assert_non_null(strstr(res.reason, "not set"));
+	assert_int_equal(atomic_load(&answered), before);
+	/* A value that differs from what is set: the broker decides. */
+	assert_int_equal(rb_setsockopt(fd, IPPROTO_IPV6, IPV6_HOPOPTS, padn, sizeof(padn)), -1);
+	assert_int_equal(errno, EACCES);
+	assert_true(atomic_load(&answered) > before);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +546,7 @@ int main(void)
 		cmocka_unit_test_setup(test_host_reuses_descriptor, fresh),
 		cmocka_unit_test_setup(test_fork_child_uses_own_connection, fresh),
 		cmocka_unit_test_setup(test_threads, fresh),
+		cmocka_unit_test_setup(test_option_noop_is_local, fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
