@@ -5,7 +5,7 @@
 #   runtime {rootful podman, rootless podman} x probe user {root, non-root}
 #   x network {private namespace, host namespace},
 # run Debian's unmodified ping -c 2, traceroute -I -n, fping, mtr --report
-# and scamper ping (-4 127.0.0.1 and -6 ::1) inside a probe container that
+# and (non-root) scamper ping (-4 127.0.0.1 and -6 ::1) inside a probe container that
 # holds no capabilities (--cap-drop ALL), through the broker and the image's
 # own policy, and print the 8-row table.  The broker starts as container
 # root and drops itself; it must log no warning.
@@ -191,9 +191,13 @@ fping -4 -c 1 127.0.0.1
 fping -6 -c 1 ::1
 mtr --report -n -4 -c 1 127.0.0.1 | grep -E "1\.\|-- 127\.0\.0\.1 +0\.0%"
 mtr --report -n -6 -c 1 ::1 | grep -E "1\.\|-- ::1 +0\.0%"
-# scamper exits 0 even when it sent nothing: look at what it says.
-RAWBROKER_PRIVSEP=1 scamper -c "ping -c 1" -i 127.0.0.1 | grep "1 packets received"
-RAWBROKER_PRIVSEP=1 scamper -c "ping -c 1" -i ::1 | grep "1 packets received"'
+# scamper exits 0 even when it sent nothing: look at what it says.  As
+# root without capabilities it cannot chroot, and RAWBROKER_PRIVSEP pretends
+# nothing for root: scamper runs as the non-root user only.
+if [ "$(id -u)" -ne 0 ]; then
+	RAWBROKER_PRIVSEP=1 scamper -c "ping -c 1" -i 127.0.0.1 | grep "1 packets received"
+	RAWBROKER_PRIVSEP=1 scamper -c "ping -c 1" -i ::1 | grep "1 packets received"
+fi'
 
 declare -A result
 cell_no=0
