@@ -18,8 +18,11 @@ RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputil
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the
 # base image, and for rootless podman newuidmap/newgidmap, fuse-overlayfs and
 # slirp4netns; catatonit for the pod infra image of `podman kube play`.
+# tests/container/contrib.sh: the compose specification's JSON schema as
+# Debian's docker-compose ships it, read with python3-yaml and
+# python3-jsonschema.
 RB_CONTAINER_DEPS=(podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs
-	catatonit)
+	catatonit docker-compose python3-yaml python3-jsonschema)
 
 rb_install_deps() {
 	local missing=() p

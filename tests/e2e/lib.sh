@@ -188,3 +188,17 @@ rb_finish() {
 	echo "all $rb_tests checks passed"
 	exit 0
 }
+
+# rb_snippet NAME UID: the shipped policy snippet contrib/policy.d/NAME.conf,
+# unchanged but for its `match` lines, which become `match uid UID` (the
+# snippets match rawbroker-users or ripe-atlas, names a test machine need
+# not have).  On stdout; fails when the snippet is missing or has no match.
+rb_snippet() {
+	local f
+	f=$(dirname "${BASH_SOURCE[0]}")/../../contrib/policy.d/$1.conf
+	if [ ! -r "$f" ] || ! grep -Eq '^[[:space:]]*match ' "$f"; then
+		echo "FAIL: no policy snippet with a match line at $f" >&2
+		return 1
+	fi
+	sed -E "s/^([[:space:]]*)match .*/\\1match uid $2/" "$f"
+}

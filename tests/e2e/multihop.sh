@@ -20,7 +20,8 @@
 # disabled in the client namespace, so nothing but the broker can give the
 # unprivileged runs their sockets.
 # mtr-packet opens IPv6 only if it also gets a raw IPPROTO_UDP socket: the
-# test policy opts into 'allow inet6 udp raw' for it.
+# test policy, the shipped snippets traceroute.conf and mtr.conf, opts into
+# 'allow inet6 udp raw' for it.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -186,14 +187,10 @@ SHIM="${RB_SANITIZER_PRELOAD:+$RB_SANITIZER_PRELOAD }$RB_TMP/librawbroker-preloa
 export RAWBROKER_SOCKET=$RB_TMP/rb.sock
 LOG=$RB_TMP/broker.log
 POLICY=$RB_TMP/multihop.conf
-cat >"$POLICY" <<EOF
-rule multihop {
-    match uid $TEST_UID
-    allow inet icmp raw
-    allow inet6 icmpv6 raw
-    allow inet6 udp raw
-}
-EOF
+# The shipped snippets for the two tools (contrib/policy.d), for the test
+# uid: traceroute -I gets its sockets by rule traceroute, mtr-packet its raw
+# UDP for IPv6 by rule mtr.
+{ rb_snippet traceroute $TEST_UID && rb_snippet mtr $TEST_UID; } >"$POLICY" || exit 1
 
 # show TEXT: TEXT indented as TAP comments.
 show() { [ -n "$1" ] && printf '%s\n' "$1" | sed 's/^/    # /'; return 0; }
@@ -316,11 +313,11 @@ for fam in 4 6; do
 	expect_eq "mtr -$fam fidelity: same hops and loss as root" "$root_hops" "$user_hops"
 done
 
-check "the audit log has IPv4 grants for uid $TEST_UID" \
-	grep -q "msg=grant .*uid=$TEST_UID .*family=inet protocol=icmp .*rule=multihop" "$LOG"
-check "the audit log has IPv6 grants for uid $TEST_UID" \
-	grep -q "msg=grant .*uid=$TEST_UID .*family=inet6 protocol=icmpv6 .*rule=multihop" "$LOG"
-check "the audit log has mtr-packet's raw UDP grant for IPv6" \
-	grep -q "msg=grant .*uid=$TEST_UID .*family=inet6 protocol=udp .*rule=multihop" "$LOG"
+check "the audit log has IPv4 grants for uid $TEST_UID (rule traceroute)" \
+	grep -q "msg=grant .*uid=$TEST_UID .*family=inet protocol=icmp .*rule=traceroute" "$LOG"
+check "the audit log has IPv6 grants for uid $TEST_UID (rule traceroute)" \
+	grep -q "msg=grant .*uid=$TEST_UID .*family=inet6 protocol=icmpv6 .*rule=traceroute" "$LOG"
+check "the audit log has mtr-packet's raw UDP grant for IPv6 (rule mtr)" \
+	grep -q "msg=grant .*uid=$TEST_UID .*family=inet6 protocol=udp .*rule=mtr" "$LOG"
 show "$(grep "uid=$TEST_UID" "$LOG")"
 rb_finish
