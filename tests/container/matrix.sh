@@ -24,11 +24,12 @@
 #
 # Everything lives in a private podman storage under a temporary directory
 # and a temporary user (with /etc/subuid and /etc/subgid ranges); all of it
-# is removed at the end.  RB_CTR_BASE_TAR=FILE reuses a base rootfs tarball
-# (made by an earlier run with RB_CTR_KEEP_BASE=FILE) instead of running
-# debootstrap.
+# is removed at the end.  The base rootfs comes from tests/container/lib.sh
+# (debootstrap, or its cache; RB_CTR_BASE_TAR=FILE reuses a tarball made by
+# an earlier run with RB_CTR_KEEP_BASE=FILE).
 set -u
 . "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 rb_require_root
 for tool in podman buildah debootstrap runc newuidmap newgidmap getcap; do
@@ -50,28 +51,8 @@ HOST_BROKER_PID=
 created_user=
 
 # --- private podman configuration, rootful and rootless ------------------
-# runc (crun fails on this machine's cgroup setup), no systemd, and no
-# ping_group_range sysctl: podman's default opens ICMP "ping" sockets to
-# gid 0, which would let the root cells pass without the broker.
-conf_common='[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"'
-cat >"$T/containers.conf" <<EOF
-[containers]
-default_sysctls = []
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-$conf_common
-EOF
-cat >"$T/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$T/storage"
-runroot = "$T/runroot"
-EOF
-export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf
-export CONTAINERS_REGISTRIES_CONF=$T/registries.conf
-printf 'unqualified-search-registries = []\n' >"$T/registries.conf"
+# (tests/container/lib.sh; the rootless one below shares its [engine].)
+rb_ctr_podman_conf "$T"
 
 # $T/rl ARGS...: rootless podman as the test user (a script, so that
 # `ip netns exec` can run it too).
@@ -114,32 +95,11 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the base image --------------------------------------------------------
-# Debian's sources, as this host configures them, go into the base so apt
-# in the build reaches the same mirrors and nothing else.
-base_tar=$T/base.tar
-if [ -n "${RB_CTR_BASE_TAR:-}" ] && [ -r "$RB_CTR_BASE_TAR" ]; then
-	base_tar=$RB_CTR_BASE_TAR
-	echo "# base: reusing $base_tar"
-else
-	mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources \
-		2>/dev/null | head -n 1)
-	[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
-	echo "# base: debootstrap --variant=minbase --include=netbase bookworm ($mirror)"
-	if ! debootstrap --variant=minbase --include=netbase bookworm "$T/rootfs" "$mirror" \
-		>"$T/debootstrap.log" 2>&1; then
-		tail -n 20 "$T/debootstrap.log"
-		not_ok "debootstrap the base image"
-		rb_finish
-	fi
-	rm -f "$T"/rootfs/var/cache/apt/archives/*.deb
-	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-		rm -f "$T/rootfs/etc/apt/sources.list"
-		cp /etc/apt/sources.list.d/debian.sources "$T/rootfs/etc/apt/sources.list.d/"
-	fi
-	tar -C "$T/rootfs" -c . >"$base_tar"
-	rm -rf "$T/rootfs"
-	[ -n "${RB_CTR_KEEP_BASE:-}" ] && cp "$base_tar" "$RB_CTR_KEEP_BASE"
+if ! rb_ctr_base_tar "$T"; then
+	not_ok "the base image (debootstrap)"
+	rb_finish
 fi
+base_tar=$RB_BASE_TAR
 check "podman import the base image" podman import -q "$base_tar" localhost/rawbroker-base:bookworm
 
 # --- the images --------------------------------------------------------------
@@ -193,7 +153,7 @@ install -d -o "$TUSER" -g "$TUSER" -m 0700 "$T/home" "$T/xdg"
 cat >"$T/containers-rl.conf" <<EOF
 [containers]
 default_sysctls = []
-$conf_common
+$RB_CTR_CONF_COMMON
 EOF
 cat >"$T/storage-rl.conf" <<EOF
 [storage]

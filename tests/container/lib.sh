@@ -1,0 +1,122 @@
+# Shared by the container tests (matrix.sh, quickstart.sh, packages.sh):
+# sourced, not run.  Needs tests/e2e/lib.sh sourced first.
+#
+#   rb_ctr_podman_conf DIR   private rootful podman configuration and
+#                            storage under DIR (runc, cgroupfs, no registry)
+#   rb_ctr_base_tar DIR      sets RB_BASE_TAR to a Debian 12 base rootfs
+#                            tarball (debootstrap --variant=minbase)
+#   rb_ctr_mirror            prints the Debian mirror the host's apt uses
+#
+# The cache: RB_CTR_CACHE (default /var/cache/rawbroker-tests; empty: no
+# cache) keeps, between runs on the same machine, the base tarball (rebuilt
+# after 7 days) and the .deb files apt downloaded inside the containers
+# (apt-archives/, bind-mounted at /var/cache/apt/archives).  Only downloads
+# are kept: every container still starts from the bare base.  RB_CTR_BASE_TAR
+# names a tarball to use instead; RB_CTR_KEEP_BASE=FILE copies the one made.
+
+: "${RB_CTR_CACHE=/var/cache/rawbroker-tests}"
+
+# rb_ctr_podman_conf DIR: rootful podman with its own configuration and
+# storage under DIR, so the tests never touch the machine's images.  runc
+# (crun fails on this machine's cgroup setup), no systemd, no registry, and
+# no ping_group_range sysctl: podman's default opens ICMP "ping" sockets to
+# gid 0, which would let a root probe pass without the broker.
+rb_ctr_podman_conf() {
+	local dir=$1
+	RB_CTR_CONF_COMMON='[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"'
+	cat >"$dir/containers.conf" <<EOF
+[containers]
+default_sysctls = []
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+$RB_CTR_CONF_COMMON
+EOF
+	cat >"$dir/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$dir/storage"
+runroot = "$dir/runroot"
+EOF
+	printf 'unqualified-search-registries = []\n' >"$dir/registries.conf"
+	export CONTAINERS_CONF=$dir/containers.conf CONTAINERS_STORAGE_CONF=$dir/storage.conf
+	export CONTAINERS_REGISTRIES_CONF=$dir/registries.conf
+}
+
+# rb_ctr_mirror: the first Debian archive URI of the host's apt sources
+# (deb822 debian.sources, else a one-line sources.list).  The repository
+# names no mirror of its own: without one in the apt sources, fail.
+rb_ctr_mirror() {
+	local m=
+	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+		m=$(sed -n 's/^URIs: *\(https\{0,1\}:[^ ]*\/debian\/\{0,1\}\)$/\1/p' \
+			/etc/apt/sources.list.d/debian.sources | head -n 1)
+	fi
+	if [ -z "$m" ] && [ -r /etc/apt/sources.list ]; then
+		m=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:.*\/debian\/?$/) { print $i; exit } }' \
+			/etc/apt/sources.list)
+	fi
+	if [ -z "$m" ]; then
+		echo "FAIL: no Debian mirror in /etc/apt/sources.list.d/debian.sources or" \
+			"/etc/apt/sources.list (a URI ending in /debian); the container tests" \
+			"take the mirror from there only" >&2
+		return 1
+	fi
+	echo "$m"
+}
+
+# rb_ctr_base_tar WORKDIR: set RB_BASE_TAR to a rootfs tarball of
+# `debootstrap --variant=minbase --include=netbase bookworm` (no compiler,
+# no libc6-dev), made in WORKDIR or taken from the cache.  The host's apt
+# sources go into it, so apt in a container reaches the same mirrors and
+# nothing else.  Returns non-zero (after printing why) on failure.
+rb_ctr_base_tar() {
+	local work=$1 mirror cached=
+	if [ -n "${RB_CTR_BASE_TAR:-}" ] && [ -r "$RB_CTR_BASE_TAR" ]; then
+		RB_BASE_TAR=$RB_CTR_BASE_TAR
+		echo "# base: reusing $RB_BASE_TAR"
+		return 0
+	fi
+	if [ -n "$RB_CTR_CACHE" ]; then
+		cached=$RB_CTR_CACHE/bookworm-minbase.tar
+		if [ -n "$(find "$cached" -maxdepth 0 -mtime -7 2>/dev/null)" ]; then
+			RB_BASE_TAR=$cached
+			echo "# base: cached $RB_BASE_TAR"
+			return 0
+		fi
+	fi
+	mirror=$(rb_ctr_mirror) || return 1
+	echo "# base: debootstrap --variant=minbase --include=netbase bookworm ($mirror)"
+	if ! debootstrap --variant=minbase --include=netbase bookworm "$work/rootfs" "$mirror" \
+		>"$work/debootstrap.log" 2>&1; then
+		tail -n 20 "$work/debootstrap.log"
+		echo "FAIL: debootstrap the base image" >&2
+		rm -rf "$work/rootfs"
+		return 1
+	fi
+	rm -f "$work"/rootfs/var/cache/apt/archives/*.deb
+	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+		rm -f "$work/rootfs/etc/apt/sources.list"
+		cp /etc/apt/sources.list.d/debian.sources "$work/rootfs/etc/apt/sources.list.d/"
+	elif [ -r /etc/apt/sources.list ]; then
+		cp /etc/apt/sources.list "$work/rootfs/etc/apt/sources.list"
+	fi
+	RB_BASE_TAR=$work/base.tar
+	tar -C "$work/rootfs" -c . >"$RB_BASE_TAR"
+	rm -rf "$work/rootfs"
+	[ -n "${RB_CTR_KEEP_BASE:-}" ] && cp "$RB_BASE_TAR" "$RB_CTR_KEEP_BASE"
+	if [ -n "$cached" ] && mkdir -p "$RB_CTR_CACHE" &&
+		cp "$RB_BASE_TAR" "$cached.$$" && mv -f "$cached.$$" "$cached"; then
+		echo "# base: cached as $cached"
+	fi
+	return 0
+}
+
+# rb_ctr_apt_cache: print podman arguments that bind-mount the cache's
+# apt-archives/ at /var/cache/apt/archives (nothing without a cache).
+rb_ctr_apt_cache() {
+	[ -n "$RB_CTR_CACHE" ] || return 0
+	mkdir -p "$RB_CTR_CACHE/apt-archives/partial" || return 0
+	printf '%s\n' -v "$RB_CTR_CACHE/apt-archives:/var/cache/apt/archives"
+}
