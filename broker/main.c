@@ -23,6 +23,7 @@
 #include "sandbox.h"
 #include "supervise.h"
 #include "activate.h"
+#include "notify.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -397,6 +398,13 @@ int main(int argc, char **argv)
 		}
 		log_event(LOG_LVL_INFO, "logging to syslog", "facility=%s",
 			  log_facility_name(cfg.syslog_facility));
+	}
+
+	/* systemd's NOTIFY_SOCKET: taken before the fork and the sandbox. */
+	r = notify_init();
+	if (r < 0) {
+		errno = -r;
+		log_warn("NOTIFY_SOCKET: cannot notify the service manager");
 	}
 
 	signal(SIGPIPE, SIG_IGN);

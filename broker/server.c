@@ -29,6 +29,7 @@
 #include "log.h"
 #include "supervise.h"
 #include "activate.h"
+#include "notify.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
@@ -606,6 +607,7 @@ int server_run(struct broker *b)
 			log_warn("ready-fd");
 		close(b->cfg->ready_fd);
 	}
+	notify_ready(rb_policy_rule_count(b->policy), b->cfg->max_conns); /* Type=notify */
 	log_event(LOG_LVL_INFO, "ready",
 		  "socket=%s rules=%zu max_connections=%zu request_timeout_ms=%u "
 		  "idle_timeout_ms=%u",
