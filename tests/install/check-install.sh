@@ -86,6 +86,15 @@ for f in librawbroker.so librawbroker.a librawbroker-preload.so; do
 	[ -e "$libdir/$f" ] || { echo "FAIL: $f not in $libdir" >&2; exit 1; }
 done
 
+# rawbroker-health: --version, --help, and its man page.
+for m in man1/rawbroker-health.1 man1/rawbroker-policy.1 man3/librawbroker.3 man5/rawbroker.conf.5 \
+	man8/rawbrokerd.8; do
+	[ -f "$p/share/man/$m" ] || fail "man page $m not installed"
+done
+"$p/bin/rawbroker-health" --version | grep -Eq '^rawbroker-health [0-9]+\.[0-9]+\.[0-9]+' ||
+	fail "rawbroker-health --version"
+"$p/bin/rawbroker-health" --help | grep -q -- '--version' || fail "rawbroker-health --help"
+
 # Sanitizer builds need their runtime in the consumer too.
 san=
 grep -q 'RB_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" && san=-fsanitize=address,undefined
