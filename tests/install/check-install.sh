@@ -22,6 +22,19 @@ D=$tmp/dest
 DESTDIR=$D cmake --install "$build" >"$tmp/install.log"
 p=$D$prefix
 
+# Exactly the files README.md lists under "Installed files".
+readme=$(dirname "$0")/../../README.md
+libdir_rel=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$build/CMakeCache.txt")
+case $libdir_rel in /*) libdir_abs=$libdir_rel ;; *) libdir_abs=$prefix/$libdir_rel ;; esac
+sed -n '/^<!-- installed files: checked by tests\/install\/check-install.sh -->$/,/^```$/p' "$readme" |
+	awk '$1 ~ /^[$\/]/ { print $1 }' |
+	sed -e "s|^\$prefix|$prefix|" -e "s|^\$libdir|$libdir_abs|" | sort >"$tmp/readme.list"
+[ -s "$tmp/readme.list" ] || fail "no installed-files list in README.md"
+(cd "$D" && find . \( -type f -o -type l \) | sed 's|^\.||' | sort) >"$tmp/installed.list"
+diff -u "$tmp/readme.list" "$tmp/installed.list" >"$tmp/list.diff" ||
+	fail "README.md's installed files (-) differ from what cmake --install put down (+):
+$(cat "$tmp/list.diff")"
+
 # The default policy, and never over an edited one.
 conf=$D/etc/rawbroker/rawbroker.conf
 cmp -s "$conf" "$(dirname "$0")/../../contrib/rawbroker.conf" ||
