@@ -82,6 +82,7 @@ mapfile -t cache_args < <(rb_ctr_apt_cache)
 check "start a bare container (rootful, runc, --privileged)" \
 	podman run -d --name "$NAME" --privileged --network host "${cache_args[@]}" \
 	-v "$T/pkg:/pkg:ro" "$IMG" sleep infinity
+rb_ctr_speedup "$NAME"
 t0=$(date +%s)
 expect_output "apt-get install ./rawbroker_*.deb ./librawbroker-preload_*.deb (and ping, ip)" \
 	'Setting up rawbroker ' podman exec "$NAME" bash -c \

@@ -55,15 +55,8 @@ if ! rb_ctr_base_tar "$T"; then
 fi
 check "podman import the base image" podman import -q "$RB_BASE_TAR" "$IMG"
 
-# A clean copy of the tree: what git tracks, plus new files it does not
-# ignore (so an uncommitted change is tested too), never build/.
-mkdir "$T/src"
-if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
-	git -C "$SRC" ls-files -z --cached --others --exclude-standard |
-		tar -C "$SRC" --null -T - --ignore-failed-read -c 2>/dev/null | tar -C "$T/src" -x
-else
-	tar -C "$SRC" --exclude=./build -c . | tar -C "$T/src" -x
-fi
+# A clean copy of the tree (git ls-files), never build/.
+rb_ctr_copy_src "$SRC" "$T/src"
 check "the copy holds scripts/demo.sh and no build/" \
 	bash -c "test -f '$T/src/scripts/demo.sh' && ! test -e '$T/src/build'"
 
@@ -71,6 +64,7 @@ mapfile -t cache_args < <(rb_ctr_apt_cache)
 check "start a bare container (rootful, runc, --privileged)" \
 	podman run -d --name "$NAME" --privileged --network host "${cache_args[@]}" \
 	-v "$T/src:/root/rawbroker" -w /root/rawbroker "$IMG" sleep infinity
+rb_ctr_speedup "$NAME"
 expect_output "the container is bare: no cc, no cmake, no libc6-dev" '^bare$' \
 	podman exec "$NAME" bash -c \
 	'! command -v cc && ! command -v cmake && ! dpkg-query -W libc6-dev 2>/dev/null && echo bare'
