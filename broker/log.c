@@ -48,6 +48,7 @@ static pid_t syslog_pid;
 static int64_t syslog_retry_ms; /* last reconnect attempt */
 static int stderr_kind;      /* 0 not yet known, 1 plain, 2 pipe or socket */
 static int stderr_ep = -1;   /* epoll watching stderr for room (kind 2) */
+static bool stderr_journal;  /* stderr is the journal: "<N>" prefixes */
 
 /* The flood cap and the count of lines that could not be written.  The
  * window is the second of the lines' timestamps (CLOCK_REALTIME), so the
@@ -217,21 +218,34 @@ static void line_start(struct line *l, enum log_level lvl, const char *msg)
 static bool write_stderr(const char *p, size_t n)
 {
 	struct epoll_event ev = { .events = EPOLLOUT };
-	struct stat st;
 
-	if (stderr_kind == 0) {
-		stderr_kind = 1;
-		if (fstat(STDERR_FILENO, &st) == 0 &&
-		    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-			stderr_ep = epoll_create1(EPOLL_CLOEXEC);
-			if (stderr_ep >= 0 &&
-			    epoll_ctl(stderr_ep, EPOLL_CTL_ADD, STDERR_FILENO, &ev) == 0)
-				stderr_kind = 2;
-		}
-	}
 	if (stderr_kind == 2 && epoll_wait(stderr_ep, &ev, 1, 0) != 1)
 		return false;
 	return write(STDERR_FILENO, p, n) == (ssize_t)n;
+}
+
+/* What stderr is, found with the first line: a pipe or socket (kind 2)
+ * gets its epoll; the journal (JOURNAL_STREAM="DEV:INO" names stderr, see
+ * systemd.exec(5)) gets sd-daemon(3) "<N>" priority prefixes. */
+static void stderr_probe(void)
+{
+	struct epoll_event ev = { .events = EPOLLOUT };
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	stderr_kind = 1;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return;
+	if (js && sscanf(js, "%llu:%llu%c", &dev, &ino, &end) == 2 &&
+	    dev == (unsigned long long)st.st_dev && ino == (unsigned long long)st.st_ino)
+		stderr_journal = true;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		stderr_ep = epoll_create1(EPOLL_CLOEXEC);
+		if (stderr_ep >= 0 && epoll_ctl(stderr_ep, EPOLL_CTL_ADD, STDERR_FILENO, &ev) == 0)
+			stderr_kind = 2;
+	}
 }
 
 /* A syslog daemon that was restarted left our socket connected to
@@ -279,7 +293,10 @@ static bool line_emit(struct line *l, enum log_level lvl)
 	}
 	/* stderr, also for errors when logging to syslog: the operator who
 	 * starts the broker sees why it stopped. */
-	plen = format_ts(pre, sizeof(pre));
+	if (stderr_kind == 0)
+		stderr_probe();
+	plen = stderr_journal ? (size_t)snprintf(pre, sizeof(pre), "<%d>", level_severity[lvl]) : 0;
+	plen += format_ts(pre + plen, sizeof(pre) - plen);
 	memcpy(body - plen, pre, plen);
 	body[o++] = '\n';
 	return write_stderr(body - plen, plen + o) && ok;

@@ -35,6 +35,7 @@
 #include "maker/drop.h"
 #include "options.h"
 #include "sockdir.h"
+#include "notify.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -584,12 +585,17 @@ static void start_supervisor(struct options *o, const struct broker *b)
 	supervise_start(&o->sup);
 }
 
-/* Before the privilege drop and the sandbox: from now on the log only
- * sends on (and at worst reconnects) this one socket. */
-static void open_log(const struct broker_config *cfg)
+/* Where the broker reports, opened before the privilege drop and the
+ * sandbox: from now on the log only sends on (and at worst reconnects)
+ * its one socket, and so does the service manager's notification. */
+static void open_outputs(const struct broker_config *cfg)
 {
-	int r;
+	int r = notify_init(); /* systemd's NOTIFY_SOCKET */
 
+	if (r < 0) {
+		errno = -r;
+		log_warn("NOTIFY_SOCKET: cannot notify the service manager");
+	}
 	if (cfg->log_target != RB_LOG_SYSLOG)
 		return;
 	r = log_open_syslog(cfg->syslog_facility);
@@ -679,7 +685,7 @@ int main(int argc, char **argv)
 	}
 	if (problem)
 		fatalx("%s; not starting", problem);
-	open_log(&o.cfg);
+	open_outputs(&o.cfg);
 	signal(SIGPIPE, SIG_IGN);
 	fit_connection_limit(&o.cfg);
 

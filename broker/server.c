@@ -33,6 +33,7 @@
 #include "maker/drop.h"
 #include "peerindex.h"
 #include "sockdir.h"
+#include "notify.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
@@ -698,6 +699,7 @@ int server_run(struct broker *b)
 			log_warn("ready-fd");
 		close(b->cfg->ready_fd);
 	}
+	notify_ready(rb_policy_rule_count(b->policy), b->cfg->max_conns); /* Type=notify */
 	log_event(LOG_LVL_INFO, "ready",
 		  "socket=%s rules=%zu max_connections=%zu request_timeout_ms=%u "
 		  "idle_timeout_ms=%u unmatched_connections=%u unmatched_total=%u",

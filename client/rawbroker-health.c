@@ -2,12 +2,13 @@
 /*
  * rawbroker-health.c - ask the broker for one raw ICMP (or ICMPv6) socket
  * over its own protocol, close it, and say in one line whether that worked.
- * Exit 0: granted; 1: anything else; 2: usage.  Meant for container
+ * Exit 0: granted; 1: anything else; 2: usage.  See rawbroker-health(1).  Meant for container
  * HEALTHCHECKs and readiness probes: it exercises the same path a client
  * takes (connect, request, policy decision, socket(), SCM_RIGHTS).
  *
  * It needs no privilege; the policy must grant the user it runs as.
  */
+#include <getopt.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,16 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: rawbroker-health [-4|-6]\n"
 		   "Ask the broker at $RAWBROKER_SOCKET (default " RB_DEFAULT_SOCKET ")\n"
-		   "for a raw ICMP (-4, the default) or ICMPv6 (-6) socket; exit 0 if\n"
-		   "it grants one, 1 otherwise.\n");
+		   "for a raw ICMP (-4, the default) or ICMPv6 (-6) socket, close it,\n"
+		   "and print one line saying what happened.\n"
+		   "\n"
+		   "  -4             ask for a raw ICMP socket (the default)\n"
+		   "  -6             ask for a raw ICMPv6 socket\n"
+		   "  -h, --help     print this help and exit\n"
+		   "  -V, --version  print the version and exit\n"
+		   "\n"
+		   "Exit status: 0 granted, 1 not granted (denied, no broker, ...), 2 usage.\n"
+		   "See rawbroker-health(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -30,9 +39,14 @@ int main(int argc, char **argv)
 				  .protocol = IPPROTO_ICMP };
 	struct rb_result res;
 	const char *path = getenv("RAWBROKER_SOCKET");
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int c, fd;
 
-	while ((c = getopt(argc, argv, "46h")) != -1) {
+	while ((c = getopt_long(argc, argv, "46hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case '4':
 			req.domain = AF_INET;
@@ -44,6 +58,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("rawbroker-health %s\n", RB_VERSION);
 			return 0;
 		default:
 			usage(stderr);

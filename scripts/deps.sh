@@ -1,8 +1,8 @@
 # Sourced by the scripts in this directory: Debian packages each step needs,
 # and an installer that runs apt-get only for what is missing.
 
-# To build rawbroker.
-RB_BUILD_DEPS=(gcc make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
+# To build rawbroker (libc6-dev: gcc alone, without recommends, cannot link).
+RB_BUILD_DEPS=(gcc libc6-dev make cmake pkg-config protobuf-c-compiler libprotobuf-c-dev
 	libseccomp-dev libcap-dev libbsd-dev libjansson-dev)
 # To run it and its demo: ping (the unmodified client), ip, unshare, setpriv.
 RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
@@ -13,6 +13,9 @@ RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
 # fuzz target.
 RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputils-tracepath
 	clang-14 libclang-rt-14-dev python3 python3-seccomp dpkg-dev)
+# systemd-analyze, for `systemd-analyze verify` on the installed units
+# (tests/install/check-install.sh).
+RB_TEST_DEPS+=(systemd)
 
 # To run the container matrix test (tests/container/matrix.sh): podman and
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the
@@ -23,6 +26,9 @@ RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputil
 # python3-jsonschema.
 RB_CONTAINER_DEPS=(podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs
 	catatonit docker-compose python3-yaml python3-jsonschema)
+
+# To build and check the Debian packages (debian/, tests/container/packages.sh).
+RB_DEB_DEPS=(debhelper dpkg-dev lintian)
 
 rb_install_deps() {
 	local missing=() p

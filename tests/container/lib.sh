@@ -1,62 +1,152 @@
-# Shared by the container tests (sourced after tests/e2e/lib.sh): a private
-# podman configuration and storage under a test directory, the Debian base
-# image made with debootstrap, and the images built from the Containerfile.
+# Shared by the container tests (matrix.sh, contrib.sh, quickstart.sh, packages.sh):
+# sourced, not run.  Needs tests/e2e/lib.sh sourced first.
+#
+#   rb_ctr_podman_conf DIR   private rootful podman configuration and
+#                            storage under DIR (runc, cgroupfs, no registry)
+#   rb_ctr_base_tar DIR      sets RB_BASE_TAR to a Debian 12 base rootfs
+#                            tarball (debootstrap --variant=minbase)
+#   rb_ctr_mirror            prints the Debian mirror the host's apt uses
+#   rb_ctr_copy_src SRC DST  a clean copy of the source tree (no build/)
+#   rb_ctr_speedup NAME      dpkg without fsync in container NAME
+#   rb_ctr_build SRC LOG TAG [ARGS...]
+#                            podman build of SRC's Containerfile as TAG
+#
+# The cache: RB_CTR_CACHE (default /var/cache/rawbroker-tests; empty: no
+# cache) keeps, between runs on the same machine, the base tarball (rebuilt
+# after 7 days) and the .deb files apt downloaded inside the containers
+# (apt-archives/, bind-mounted at /var/cache/apt/archives).  Only downloads
+# are kept: every container still starts from the bare base.  RB_CTR_BASE_TAR
+# names a tarball to use instead; RB_CTR_KEEP_BASE=FILE copies the one made.
 
-# rb_ctr_podman_conf DIR: rootful podman configured under DIR and exported
-# (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF, CONTAINERS_REGISTRIES_CONF):
-# runc (crun fails on this machine's cgroup setup), no systemd, the
-# ulimits root has here, no registry, and no ping_group_range sysctl:
-# podman's default opens ICMP "ping" sockets to gid 0, which would let
-# root probes pass without the broker.  Sets conf_common, the [engine]
-# part, for a rootless configuration.
+: "${RB_CTR_CACHE=/var/cache/rawbroker-tests}"
+
+# rb_ctr_podman_conf DIR: rootful podman with its own configuration and
+# storage under DIR, so the tests never touch the machine's images.  runc
+# (crun fails on this machine's cgroup setup), no systemd, no registry, and
+# no ping_group_range sysctl: podman's default opens ICMP "ping" sockets to
+# gid 0, which would let a root probe pass without the broker.
 rb_ctr_podman_conf() {
 	local dir=$1
-	conf_common='[engine]
+	RB_CTR_CONF_COMMON='[engine]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"'
-	printf '[containers]\ndefault_sysctls = []\n%s\n%s\n' \
-		'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]' \
-		"$conf_common" >"$dir/containers.conf"
-	printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "%s"\n' \
-		"$dir/storage" "$dir/runroot" >"$dir/storage.conf"
+	cat >"$dir/containers.conf" <<EOF
+[containers]
+default_sysctls = []
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+$RB_CTR_CONF_COMMON
+EOF
+	cat >"$dir/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$dir/storage"
+runroot = "$dir/runroot"
+EOF
 	printf 'unqualified-search-registries = []\n' >"$dir/registries.conf"
 	export CONTAINERS_CONF=$dir/containers.conf CONTAINERS_STORAGE_CONF=$dir/storage.conf
 	export CONTAINERS_REGISTRIES_CONF=$dir/registries.conf
 }
 
-# rb_ctr_base_tar DIR: print the path of a Debian bookworm minbase rootfs
-# tarball: RB_CTR_BASE_TAR when it names a readable file, else one made
-# here with debootstrap into DIR (kept in RB_CTR_KEEP_BASE when set).
-# Debian's sources, as this host's apt configures them, go into the base,
-# so apt in the image build reaches the same mirrors and nothing else; the
-# mirror comes only from there (no host is named in this repository).
+# rb_ctr_mirror: the first Debian archive URI of the host's apt sources
+# (deb822 debian.sources, else a one-line sources.list).  The repository
+# names no mirror of its own: without one in the apt sources, fail.
+rb_ctr_mirror() {
+	local m=
+	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+		m=$(sed -n 's/^URIs: *\(https\{0,1\}:[^ ]*\/debian\/\{0,1\}\)$/\1/p' \
+			/etc/apt/sources.list.d/debian.sources | head -n 1)
+	fi
+	if [ -z "$m" ] && [ -r /etc/apt/sources.list ]; then
+		m=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:.*\/debian\/?$/) { print $i; exit } }' \
+			/etc/apt/sources.list)
+	fi
+	if [ -z "$m" ]; then
+		echo "FAIL: no Debian mirror in /etc/apt/sources.list.d/debian.sources or" \
+			"/etc/apt/sources.list (a URI ending in /debian); the container tests" \
+			"take the mirror from there only" >&2
+		return 1
+	fi
+	echo "$m"
+}
+
+# rb_ctr_base_tar WORKDIR: set RB_BASE_TAR to a rootfs tarball of
+# `debootstrap --variant=minbase --include=netbase bookworm` (no compiler,
+# no libc6-dev), made in WORKDIR or taken from the cache.  The host's apt
+# sources go into it, so apt in a container reaches the same mirrors and
+# nothing else.  Returns non-zero (after printing why) on failure.
 rb_ctr_base_tar() {
-	local dir=$1 mirror
+	local work=$1 mirror cached=
 	if [ -n "${RB_CTR_BASE_TAR:-}" ] && [ -r "$RB_CTR_BASE_TAR" ]; then
-		echo "# base: reusing $RB_CTR_BASE_TAR" >&2
-		echo "$RB_CTR_BASE_TAR"
+		RB_BASE_TAR=$RB_CTR_BASE_TAR
+		echo "# base: reusing $RB_BASE_TAR"
 		return 0
 	fi
-	mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources \
-		2>/dev/null | head -n 1)
-	if [ -z "$mirror" ]; then
-		echo "FAIL: no Debian mirror in /etc/apt/sources.list.d/debian.sources (URIs: .../debian)" >&2
+	if [ -n "$RB_CTR_CACHE" ]; then
+		cached=$RB_CTR_CACHE/bookworm-minbase.tar
+		if [ -n "$(find "$cached" -maxdepth 0 -mtime -7 2>/dev/null)" ]; then
+			RB_BASE_TAR=$cached
+			echo "# base: cached $RB_BASE_TAR"
+			return 0
+		fi
+	fi
+	mirror=$(rb_ctr_mirror) || return 1
+	echo "# base: debootstrap --variant=minbase --include=netbase bookworm ($mirror)"
+	if ! debootstrap --variant=minbase --include=netbase bookworm "$work/rootfs" "$mirror" \
+		>"$work/debootstrap.log" 2>&1; then
+		tail -n 20 "$work/debootstrap.log"
+		echo "FAIL: debootstrap the base image" >&2
+		rm -rf "$work/rootfs"
 		return 1
 	fi
-	echo "# base: debootstrap --variant=minbase --include=netbase bookworm ($mirror)" >&2
-	if ! debootstrap --variant=minbase --include=netbase bookworm "$dir/rootfs" "$mirror" \
-		>"$dir/debootstrap.log" 2>&1; then
-		tail -n 20 "$dir/debootstrap.log" >&2
-		return 1
+	rm -f "$work"/rootfs/var/cache/apt/archives/*.deb
+	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+		rm -f "$work/rootfs/etc/apt/sources.list"
+		cp /etc/apt/sources.list.d/debian.sources "$work/rootfs/etc/apt/sources.list.d/"
+	elif [ -r /etc/apt/sources.list ]; then
+		cp /etc/apt/sources.list "$work/rootfs/etc/apt/sources.list"
 	fi
-	rm -f "$dir"/rootfs/var/cache/apt/archives/*.deb
-	rm -f "$dir/rootfs/etc/apt/sources.list"
-	cp /etc/apt/sources.list.d/debian.sources "$dir/rootfs/etc/apt/sources.list.d/"
-	tar -C "$dir/rootfs" -c . >"$dir/base.tar"
-	rm -rf "$dir/rootfs"
-	[ -n "${RB_CTR_KEEP_BASE:-}" ] && cp "$dir/base.tar" "$RB_CTR_KEEP_BASE"
-	echo "$dir/base.tar"
+	RB_BASE_TAR=$work/base.tar
+	tar -C "$work/rootfs" -c . >"$RB_BASE_TAR"
+	rm -rf "$work/rootfs"
+	[ -n "${RB_CTR_KEEP_BASE:-}" ] && cp "$RB_BASE_TAR" "$RB_CTR_KEEP_BASE"
+	if [ -n "$cached" ] && mkdir -p "$RB_CTR_CACHE" &&
+		cp "$RB_BASE_TAR" "$cached.$$" && mv -f "$cached.$$" "$cached"; then
+		echo "# base: cached as $cached"
+	fi
+	return 0
+}
+
+# rb_ctr_apt_cache: print podman arguments that bind-mount the cache's
+# apt-archives/ at /var/cache/apt/archives (nothing without a cache).
+rb_ctr_apt_cache() {
+	[ -n "$RB_CTR_CACHE" ] || return 0
+	mkdir -p "$RB_CTR_CACHE/apt-archives/partial" || return 0
+	printf '%s\n' -v "$RB_CTR_CACHE/apt-archives:/var/cache/apt/archives"
+}
+
+# rb_ctr_copy_src SRC DST: a clean copy of the tree into DST: what git
+# tracks plus new files it does not ignore (so an uncommitted change is
+# tested too), never build/ or other ignored output.
+rb_ctr_copy_src() {
+	local src=$1 dst=$2
+	mkdir -p "$dst"
+	if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$src" ls-files -z --cached --others --exclude-standard |
+			tar -C "$src" --null -T - --ignore-failed-read -c 2>/dev/null | tar -C "$dst" -x
+	else
+		tar -C "$src" --exclude=./build -c . | tar -C "$dst" -x
+	fi
+}
+
+# rb_ctr_speedup NAME: dpkg in the running container NAME skips its fsync
+# calls (force-unsafe-io, as Debian's own container images do): a crash
+# cannot hurt a container this test throws away, and unpacking the
+# compilers is several times quicker.  Nothing else changes: apt still
+# installs every package the scripts ask for, from the bare base.
+rb_ctr_speedup() {
+	podman exec "$1" sh -c \
+		'echo force-unsafe-io >/etc/dpkg/dpkg.cfg.d/rawbroker-test-unsafe-io'
 }
 
 # rb_ctr_build SRC LOG TAG [ARGS...]: podman build the Containerfile of SRC

@@ -26,9 +26,9 @@
 #
 # Everything lives in a private podman storage under a temporary directory
 # and a temporary user (with /etc/subuid and /etc/subgid ranges); all of it
-# is removed at the end.  RB_CTR_BASE_TAR=FILE reuses a base rootfs tarball
-# (made by an earlier run with RB_CTR_KEEP_BASE=FILE) instead of running
-# debootstrap.
+# is removed at the end.  The base rootfs comes from tests/container/lib.sh
+# (debootstrap, or its cache; RB_CTR_BASE_TAR=FILE reuses a tarball made by
+# an earlier run with RB_CTR_KEEP_BASE=FILE).
 set -u
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -53,6 +53,7 @@ HOST_BROKER_PID=
 created_user=
 
 # --- private podman configuration, rootful and rootless ------------------
+# (tests/container/lib.sh; the rootless one below shares its [engine].)
 rb_ctr_podman_conf "$T"
 
 # $T/rl ARGS...: rootless podman as the test user (a script, so that
@@ -95,10 +96,11 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the base image --------------------------------------------------------
-if ! base_tar=$(rb_ctr_base_tar "$T"); then
-	not_ok "debootstrap the base image"
+if ! rb_ctr_base_tar "$T"; then
+	not_ok "the base image (debootstrap)"
 	rb_finish
 fi
+base_tar=$RB_BASE_TAR
 check "podman import the base image" podman import -q "$base_tar" localhost/rawbroker-base:bookworm
 
 # --- the images --------------------------------------------------------------
@@ -154,7 +156,7 @@ install -d -o "$TUSER" -g "$TUSER" -m 0700 "$T/home" "$T/xdg"
 cat >"$T/containers-rl.conf" <<EOF
 [containers]
 default_sysctls = []
-$conf_common
+$RB_CTR_CONF_COMMON
 EOF
 cat >"$T/storage-rl.conf" <<EOF
 [storage]
