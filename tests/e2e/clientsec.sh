@@ -50,12 +50,15 @@ rule slow {
 EOF
 
 # The broker's socket lives in a directory anyone may write (mode 0777, not
-# sticky): the setting for an impostor.  Started as root, the broker
-# listens as root, which the library trusts wherever it is.
-install -d -m 0777 "$RB_TMP/pub"
+# sticky): the setting for an impostor.  The broker refuses to start
+# in such a directory (sockdir.c), so it starts in a safe one that is opened
+# up afterwards, as a later chmod or a bind mount would.  Started as root,
+# the broker listens as root, which the library trusts wherever it is.
+install -d -m 0755 "$RB_TMP/pub"
 export RAWBROKER_SOCKET=$RB_TMP/pub/rb.sock
 rb_start_broker "$LOG" -p "$RB_TMP/policy.conf" -s "$RAWBROKER_SOCKET" -u 64010:64010 ||
 	{ not_ok "broker starts"; rb_finish; }
+chmod 0777 "$RB_TMP/pub"
 
 shimmed() {
 	local uid=$1
@@ -137,8 +140,9 @@ else
 fi
 # The same broker in a directory its group may write: any member could
 # replace the socket, so the library refuses, with EPERM and the reason.
-install -d -o 64010 -g 64100 -m 0775 "$RB_TMP/grp"
-if start_b2 "$RB_TMP/grp/rb.sock"; then
+# (Opened up after the start: the broker itself refuses such directories.)
+install -d -o 64010 -g 64100 -m 0755 "$RB_TMP/grp"
+if start_b2 "$RB_TMP/grp/rb.sock" && chmod 0775 "$RB_TMP/grp"; then
 	expect_output "broker as uid 64010 in a group-writable directory: EPERM, the directory named" \
 		"EPERM: not trusting the listener at .*grp/rb.sock \(uid 64010.*grp is writable by its group" \
 		env RAWBROKER_SOCKET="$RB_TMP/grp/rb.sock" setpriv --reuid=64012 --regid=64012 \
@@ -161,8 +165,8 @@ fi
 # A sticky directory anyone may write (like /tmp): the sticky bit keeps
 # others from moving an entry of root's or the caller's, not of a third
 # user's, who might not be the broker.
-install -d -m 1777 "$RB_TMP/sticky"
-if start_b2 "$RB_TMP/sticky/rb.sock"; then
+install -d -o 64010 -m 0755 "$RB_TMP/sticky"
+if start_b2 "$RB_TMP/sticky/rb.sock" && chmod 1777 "$RB_TMP/sticky"; then
 	expect_output "broker as uid 64010, its socket in a sticky world-writable directory: EPERM" \
 		"EPERM: not trusting the listener .*sticky/rb.sock belongs to uid 64010, in a directory that others may write" \
 		env RAWBROKER_SOCKET="$RB_TMP/sticky/rb.sock" setpriv --reuid=64012 --regid=64012 \
