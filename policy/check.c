@@ -426,6 +426,37 @@ static void warn_hdrincl(struct out *o, const struct rb_rule *r)
 	     "any packet with any source address", r->name);
 }
 
+static void warn_recverr(struct out *o, const struct rb_rule *r)
+{
+	if (!(r->has_receive4 || r->has_receive6) || rb_rule_denies_recverr(r))
+		return;
+	warn(o, r->recverr_line, r->recverr_col, "rule '%s' has 'recverr allow' and a "
+	     "receive filter: with IP_RECVERR/IPV6_RECVERR its clients read, from the "
+	     "error queue that the filter never sees, the ICMP errors about every "
+	     "user's packets of that protocol, with the destinations probed", r->name);
+}
+
+/* The egress ruleset finds a rule's packets by their mark: two rules with
+ * one mark share their destinations and devices there. */
+static void warn_shared_mark(struct out *o, const struct rb_policy *p, size_t i)
+{
+	const struct rb_rule *r = &p->rules[i];
+
+	if (!r->has_mark || !rb_rule_has_egress(r))
+		return;
+	for (size_t j = 0; j < p->nrules; j++) {
+		const struct rb_rule *a = &p->rules[j];
+
+		if (j == i || !a->has_mark || a->mark != r->mark)
+			continue;
+		warn(o, r->mark_line, 1, "rule '%s' shares mark 0x%x with rule '%s' (line "
+		     "%u): the egress ruleset (rawbroker-policy nft) lets the sockets of "
+		     "both send where either may", r->name, (unsigned)r->mark, a->name,
+		     a->line);
+		return;
+	}
+}
+
 /* The warnings about rule I: first the rule as a whole, then its
  * statements in the order of their lines. */
 static void check_rule(struct out *o, const struct rb_policy *p,
@@ -463,6 +494,8 @@ static void check_rule(struct out *o, const struct rb_policy *p,
 	if (!open_done)
 		warn_open_source(o, r, f);
 	warn_hdrincl(o, r);
+	warn_recverr(o, r);
+	warn_shared_mark(o, p, i);
 }
 
 int rb_policy_check(const struct rb_policy *p, struct rb_diags *diags)

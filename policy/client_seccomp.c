@@ -49,58 +49,99 @@ struct sc_cmp {
 	uint64_t value;
 };
 
+/* When a rule is part of the profile. */
+enum sc_when {
+	ALWAYS,
+	UNLESS_HDRINCL, /* left out for a rule with 'hdrincl allow' */
+	UNLESS_RECVERR, /* left out unless the rule's confinement denies
+			   RECVERR (a rule with 'receive', see rb_prepare) */
+};
+
 /* Deny each of SYSCALLS whose arguments fit every comparison of CMP. */
 struct sc_rule {
 	const char *syscalls[4]; /* up to the first NULL */
 	struct sc_cmp cmp[2];
 	unsigned ncmp;
 	bool optional; /* only on architectures that have it */
-	bool hdrincl;  /* left out for a rule with 'hdrincl allow' */
+	enum sc_when when;
 	const char *why;
 };
 
 static const struct sc_rule rules[] = {
-	/* Sending side of a raw socket the broker handed out. */
+	/*
+	 * Sending side of a raw socket the broker handed out.  Header writing:
+	 * every (level, option) pair the kernel takes for it, read from
+	 * net/ipv4/raw.c and net/ipv6/raw.c (Linux 6.1):
+	 *   AF_INET  raw: raw_setsockopt() hands any level but SOL_RAW to
+	 *          ip_setsockopt(): (SOL_IP 0, IP_HDRINCL 3).  At SOL_RAW,
+	 *          do_raw_setsockopt() knows only ICMP_FILTER: (SOL_RAW,
+	 *          IP_HDRINCL) is ENOPROTOOPT.
+	 *   AF_INET6 raw: rawv6_setsockopt() passes SOL_RAW, and SOL_IPV6 for
+	 *          IPV6_CHECKSUM and IPV6_HDRINCL, to do_rawv6_setsockopt():
+	 *          (SOL_IPV6 41, IPV6_HDRINCL 36) and (SOL_RAW 255,
+	 *          IPV6_HDRINCL 36).  ipv6_setsockopt() refuses SOL_IP on a
+	 *          raw socket (ENOPROTOOPT).
+	 * (IPPROTO_RAW sockets write headers without the option: the socket()
+	 * rules below keep the process from making any raw socket.)  The
+	 * e2e_seccomp test enumerates levels 0-300 and options 0-100 on both
+	 * families and fails if the kernel takes any pair not listed here.
+	 */
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_HDRINCL } }, 2,
-	  false, true, "IP_HDRINCL: the process would write the IPv4 header, source included" },
+	  false, UNLESS_HDRINCL, "IP_HDRINCL: the process would write the IPv4 header, source included" },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_HDRINCL } }, 2,
-	  false, true, "IPV6_HDRINCL: the process would write the IPv6 header, source included" },
+	  false, UNLESS_HDRINCL, "IPV6_HDRINCL: the process would write the IPv6 header, source included" },
+	{ { "setsockopt" }, { { 1, INT_ARG, SOL_RAW }, { 2, INT_ARG, IPV6_HDRINCL } }, 2,
+	  false, UNLESS_HDRINCL,
+	  "IPV6_HDRINCL at level SOL_RAW: rawv6_setsockopt() takes it there too" },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_FREEBIND } }, 2,
-	  false, false, "IP_FREEBIND: bind to an address that is not local" },
+	  false, ALWAYS, "IP_FREEBIND: bind to an address that is not local" },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_FREEBIND } }, 2,
-	  false, false, "IPV6_FREEBIND: bind to an address that is not local" },
+	  false, ALWAYS, "IPV6_FREEBIND: bind to an address that is not local" },
+	/* The error queue: with RECVERR a raw socket queues the ICMP errors
+	 * about every packet of its protocol in the namespace (raw_err(),
+	 * rawv6_err()), other users' included, and MSG_ERRQUEUE reads them
+	 * past the locked receive filter, which never sees that queue.
+	 * Without RECVERR nothing is queued on a raw socket (only sk_err is
+	 * set, on a connected one), so refusing RECVERR closes it; the
+	 * RFC 4884 variants only change the format of what RECVERR queues,
+	 * and MSG_ERRQUEUE then finds an empty queue.  Only for rules with
+	 * 'receive' ('recverr deny'): traceroute -I and ping set it. */
+	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_RECVERR } }, 2,
+	  false, UNLESS_RECVERR, "IP_RECVERR: read ICMP errors past the locked receive filter" },
+	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_RECVERR } }, 2,
+	  false, UNLESS_RECVERR, "IPV6_RECVERR: read ICMPv6 errors past the locked receive filter" },
 	/* Socket filters: a later version may lock one on the socket. */
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_FILTER } }, 2,
-	  false, false, "SO_ATTACH_FILTER: replace the socket's receive filter" },
+	  false, ALWAYS, "SO_ATTACH_FILTER: replace the socket's receive filter" },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_DETACH_FILTER } }, 2,
-	  false, false, "SO_DETACH_FILTER: remove the socket's receive filter" },
+	  false, ALWAYS, "SO_DETACH_FILTER: remove the socket's receive filter" },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_BPF } }, 2,
-	  false, false, "SO_ATTACH_BPF: replace the socket's receive filter" },
+	  false, ALWAYS, "SO_ATTACH_BPF: replace the socket's receive filter" },
 	{ { "setsockopt" },
 	  { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_REUSEPORT_CBPF } }, 2,
-	  false, false, "SO_ATTACH_REUSEPORT_CBPF: a socket filter by another name" },
+	  false, ALWAYS, "SO_ATTACH_REUSEPORT_CBPF: a socket filter by another name" },
 	{ { "setsockopt" },
 	  { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_REUSEPORT_EBPF } }, 2,
-	  false, false, "SO_ATTACH_REUSEPORT_EBPF: a socket filter by another name" },
+	  false, ALWAYS, "SO_ATTACH_REUSEPORT_EBPF: a socket filter by another name" },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_LOCK_FILTER } }, 2,
-	  false, false, "SO_LOCK_FILTER: lock or unlock the socket's filter" },
+	  false, ALWAYS, "SO_LOCK_FILTER: lock or unlock the socket's filter" },
 	/* Raw and link-layer sockets of its own, should it hold CAP_NET_RAW. */
 	{ { "socket" }, { { 0, INT_ARG, AF_PACKET } }, 1,
-	  false, false, "AF_PACKET: link-layer sockets" },
+	  false, ALWAYS, "AF_PACKET: link-layer sockets" },
 	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 1,
-	  false, false, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)" },
+	  false, ALWAYS, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)" },
 	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_PACKET } }, 1,
-	  false, false, "SOCK_PACKET: the obsolete link-layer socket of AF_INET" },
+	  false, ALWAYS, "SOCK_PACKET: the obsolete link-layer socket of AF_INET" },
 	/* Another process's memory and descriptors. */
 	{ { "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd" }, { { 0 } }, 0,
-	  false, false, "reach into another process, or take its descriptors" },
+	  false, ALWAYS, "reach into another process, or take its descriptors" },
 	/* io_uring creates sockets (Linux 5.19) and sets any socket option
 	 * (6.7) with no system call a filter could see. */
 	{ { "io_uring_setup", "io_uring_enter", "io_uring_register" }, { { 0 } }, 0,
-	  false, false, "io_uring: socket() and setsockopt() that seccomp cannot filter" },
+	  false, ALWAYS, "io_uring: socket() and setsockopt() that seccomp cannot filter" },
 	/* Its arguments are in memory, where a filter cannot read them. */
 	{ { "socketcall" }, { { 0 } }, 0,
-	  true, false, "socketcall: every socket call at once, arguments unfilterable" },
+	  true, ALWAYS, "socketcall: every socket call at once, arguments unfilterable" },
 };
 
 #define NRULES (sizeof(rules) / sizeof(rules[0]))
@@ -188,7 +229,15 @@ static int copy_out(int fd, FILE *out)
 /* Whether rule R is part of the profile for confinement CONF. */
 static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf)
 {
-	return !(r->hdrincl && conf && conf->hdrincl);
+	switch (r->when) {
+	case ALWAYS:
+		return true;
+	case UNLESS_HDRINCL:
+		return !(conf && conf->hdrincl);
+	case UNLESS_RECVERR:
+		return conf && conf->deny_recverr;
+	}
+	return true;
 }
 
 /* The profile for CONF as a libseccomp filter (native arch only). */

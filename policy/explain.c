@@ -107,6 +107,22 @@ static void put_sources(FILE *f, const struct rb_rule *r)
 	fputc('\n', f);
 }
 
+static void put_destinations(FILE *f, const struct rb_rule *r)
+{
+	for (size_t i = 0; i < r->ndest; i++) {
+		const struct rb_prefix *p = &r->dest[i];
+		char a[INET6_ADDRSTRLEN];
+
+		if (!inet_ntop(p->family, p->addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "::"); /* cannot happen: family checked */
+		if (i % SOURCES_PER_LINE == 0)
+			fputs(i ? "\n\tdestination" : "\tdestination", f);
+		fprintf(f, " %s/%u", a, p->len);
+	}
+	if (r->ndest)
+		fputs("  # egress: rawbroker-policy nft, by the mark\n", f);
+}
+
 static void put_options(FILE *f, const struct rb_rule *r)
 {
 	if (!r->options) {
@@ -220,10 +236,17 @@ static void put_rule(FILE *f, const struct rb_policy *p, size_t i,
 			rb_protocol_name(a->protocol), rb_type_name(a->type));
 	}
 	put_sources(f, r);
+	put_destinations(f, r);
 	put_prepare(f, r);
 	put_options(f, r);
 	fprintf(f, "\thdrincl %s  # client confinement%s\n", r->hdrincl ? "allow" : "deny",
 		r->hdrincl_line ? "" : "; the default");
+	/* Unwritten, the default stays a comment: it follows 'receive'. */
+	if (r->recverr_line)
+		fprintf(f, "\trecverr %s  # client confinement\n",
+			r->recverr ? "allow" : "deny");
+	else if (r->has_receive4 || r->has_receive6)
+		fputs("\t# recverr deny: client confinement, the default with 'receive'\n", f);
 	fputs("}\n", f);
 }
 
@@ -388,6 +411,11 @@ static bool rule_equal(const struct rb_rule *a, const struct rb_rule *b)
 			return false;
 	for (size_t i = 0; i < a->nsource; i++)
 		if (!prefix_equal(&a->source[i], &b->source[i]))
+			return false;
+	if (a->ndest != b->ndest || rb_rule_denies_recverr(a) != rb_rule_denies_recverr(b))
+		return false;
+	for (size_t i = 0; i < a->ndest; i++)
+		if (!prefix_equal(&a->dest[i], &b->dest[i]))
 			return false;
 	return true;
 }

@@ -145,7 +145,7 @@ struct rule_ctx {
 	const char *first_match_kw;
 	unsigned never_line; /* a match line that resolved to nothing */
 	unsigned source_any_line, source_addr_line;
-	size_t match_cap, allow_cap, source_cap;
+	size_t match_cap, allow_cap, source_cap, dest_cap;
 	unsigned default4_col, default6_col;  /* of 'default-source' values */
 	unsigned receive4_col, receive6_col;  /* of 'receive' keywords */
 };
@@ -394,6 +394,8 @@ static void parse_sndbuf(struct parser *p);
 static void parse_rate(struct parser *p);
 static void parse_connections(struct parser *p);
 static void parse_hdrincl(struct parser *p);
+static void parse_recverr(struct parser *p);
+static void parse_destination(struct parser *p);
 static void parse_broker(struct parser *p);
 static void close_broker(struct parser *p);
 static void check_rule_prepare(struct parser *p);
@@ -428,6 +430,8 @@ static const struct keyword rule_keywords[] = {
 	{ "connections", parse_connections },
 	{ "options", parse_options },
 	{ "hdrincl", parse_hdrincl },
+	{ "recverr", parse_recverr },
+	{ "destination", parse_destination },
 	{ NULL, NULL },
 };
 
@@ -1124,6 +1128,38 @@ static void parse_source(struct parser *p)
 	}
 }
 
+/* destination PREFIX...: where a granted socket may send.  Enforced by the
+ * nftables ruleset of 'rawbroker-policy nft', keyed on the rule's mark. */
+static void parse_destination(struct parser *p)
+{
+	struct rule_ctx *c = &p->cur;
+	struct rb_rule *r = cur_rule(p);
+	void *nv;
+
+	if (!r->dest_line) {
+		r->dest_line = p->line;
+		r->dest_col = p->tok[0].col;
+	}
+	if (p->ntok < 2) {
+		error_at(p, col_of(p, 1), "expected an address prefix, found end of line");
+		return;
+	}
+	if (p->ntok - 1 > RB_POLICY_MAX_VALUES) {
+		error_at(p, p->tok[1 + RB_POLICY_MAX_VALUES].col, "too many values on "
+			 "one line (max %d)", RB_POLICY_MAX_VALUES);
+		return;
+	}
+	nv = reserve(r->dest, &c->dest_cap, r->ndest + p->ntok - 1, sizeof(*r->dest));
+	if (!nv) {
+		oom(p);
+		return;
+	}
+	r->dest = nv;
+	for (size_t i = 1; i < p->ntok; i++)
+		if (parse_prefix(p, &p->tok[i], &r->dest[r->ndest]) == 0)
+			r->ndest++;
+}
+
 /* ---- statements with one value ------------------------------------------ */
 
 /* The keyword of the current line, for messages. */
@@ -1567,6 +1603,25 @@ static void parse_hdrincl(struct parser *p)
 			 show(t).s);
 }
 
+/* recverr allow|deny: client confinement, for the exported seccomp profile
+ * (IP_RECVERR/IPV6_RECVERR; the default is deny for a rule with 'receive'). */
+static void parse_recverr(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	const struct tok *t;
+
+	if (!first_time(p, &r->recverr_line) || !(t = one_value(p, "'allow' or 'deny'")))
+		return;
+	r->recverr_col = p->tok[0].col;
+	if (tok_is(t, "allow"))
+		r->recverr = true;
+	else if (tok_is(t, "deny"))
+		r->recverr = false;
+	else
+		error_at(p, t->col, "expected 'allow' or 'deny' after 'recverr', found %s",
+			 show(t).s);
+}
+
 /* The checks that need the whole rule: run when it closes. */
 static bool rule_allows_family(const struct rb_rule *r, int family, int protocol)
 {
@@ -1617,6 +1672,12 @@ static void check_rule_prepare(struct parser *p)
 			       "default %s source but allows no %s socket", r->name,
 			       fams[i].what, fams[i].fam);
 	}
+	/* Egress is enforced by nftables on the mark: without one, nothing
+	 * tells this rule's packets from anyone else's. */
+	if (r->ndest && !r->has_mark)
+		report(p, RB_DIAG_ERROR, r->dest_line, r->dest_col, "rule '%s' has "
+		       "'destination' but no 'mark': the egress ruleset (rawbroker-policy "
+		       "nft) finds a rule's packets by their mark", r->name);
 	if (r->has_receive4 && !rule_allows_family(r, AF_INET, IPPROTO_ICMP))
 		report(p, RB_DIAG_WARNING, r->receive_line, c->receive4_col, "rule '%s' "
 		       "has 'receive icmp' but allows no inet icmp socket", r->name);
@@ -1969,6 +2030,7 @@ void rb_policy_free(struct rb_policy *pol)
 		free(r->match);
 		free(r->allow);
 		free(r->source);
+		free(r->dest);
 	}
 	free(pol->rules);
 	free(pol);

@@ -61,7 +61,7 @@ struct rb_diag {
 	enum rb_diag_severity severity;
 	unsigned line; /* 1-based; 0 when not tied to a place in the text */
 	unsigned col;  /* 1-based byte column; 0 with line 0 */
-	char msg[224];
+	char msg[320];
 };
 
 /* Messages collected while parsing.  Zero-initialise before first use. */
@@ -170,6 +170,11 @@ struct rb_prepare {
 	bool hdrincl;            /* client confinement: the exported seccomp
 				    profile lets the client set IP_HDRINCL /
 				    IPV6_HDRINCL (default false) */
+	bool deny_recverr;       /* client confinement: the profile refuses
+				    IP_RECVERR / IPV6_RECVERR, whose error
+				    queue the receive filter never sees
+				    ('recverr deny'; the default for a rule
+				    with 'receive') */
 };
 
 /* What one uid may take (per rule; the broker counts per uid). */

@@ -85,12 +85,31 @@ struct rb_rule {
 	uint8_t default4[4], default6[16];
 	uint32_t rcvbuf, sndbuf;         /* 'rcvbuf' / 'sndbuf': 0 leave */
 	bool hdrincl;                    /* 'hdrincl allow' */
+	bool recverr;                    /* 'recverr allow' (with recverr_line) */
+	struct rb_prefix *dest;          /* 'destination': where granted sockets
+					    may send (nftables, by the mark) */
+	size_t ndest;
 	struct rb_limits limits;         /* 'rate', 'connections' */
 	/* Where each of those was written (0: not written, default applies). */
 	unsigned device_line, mark_line, receive_line, default_line, rcvbuf_line,
-		sndbuf_line, hdrincl_line, rate_line, connections_line;
-	unsigned hdrincl_col;
+		sndbuf_line, hdrincl_line, rate_line, connections_line, recverr_line,
+		dest_line;
+	unsigned hdrincl_col, recverr_col, dest_col;
 };
+
+/* Whether rule R's client confinement refuses IP_RECVERR/IPV6_RECVERR:
+ * 'recverr deny', or no 'recverr' line and a 'receive' filter. */
+static inline bool rb_rule_denies_recverr(const struct rb_rule *r)
+{
+	return r->recverr_line ? !r->recverr : (r->has_receive4 || r->has_receive6);
+}
+
+/* Whether rule R names an egress constraint: 'destination' or 'device'
+ * (with its mark, for the nftables ruleset of rawbroker-policy nft). */
+static inline bool rb_rule_has_egress(const struct rb_rule *r)
+{
+	return r->ndest > 0 || r->device[0] != '\0';
+}
 
 /* Defaults for what a rule does not say, and for the 'broker' block. */
 #define RB_DEFAULT_RATE        100  /* grants per second per uid */

@@ -322,12 +322,14 @@ same "seccomp --rule ping: the default confinement, as for every rule" \
 expect "seccomp --rule with hdrincl allow: exits 0" 0 '^# filter for arch ' '' \
 	"$bin" seccomp --rule probe --format pfc "$tmp/prep.conf"
 cp "$tmp/out" "$tmp/hdrincl.pfc"
-# Two fewer denials (IP_HDRINCL, IPV6_HDRINCL), everything else the same.
+# Three fewer denials (IP_HDRINCL, IPV6_HDRINCL at SOL_IPV6 and at SOL_RAW)
+# and, since the rule has 'receive', two more (IP_RECVERR, IPV6_RECVERR):
+# everything else the same.
 n=$((n + 1))
-want=$(($(grep -c 'action ERRNO' "$tmp/client.pfc") - 2))
+want=$(($(grep -c 'action ERRNO' "$tmp/client.pfc") - 3 + 2))
 got=$(grep -c 'action ERRNO' "$tmp/hdrincl.pfc")
 if [ "$got" = "$want" ]; then
-	echo "ok $n - seccomp --rule with hdrincl allow: two fewer denials than the default"
+	echo "ok $n - seccomp --rule with hdrincl allow and receive: three fewer denials and two more than the default"
 else
 	failed=$((failed + 1))
 	echo "not ok $n - seccomp --rule with hdrincl allow: $got denials, wanted $want"
@@ -360,6 +362,7 @@ cat >"$tmp/oci.want" <<'EOF'
 default SCMP_ACT_ALLOW
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==0 a2&0xffffffff==3
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==41 a2&0xffffffff==36
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==255 a2&0xffffffff==36
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==0 a2&0xffffffff==15
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==41 a2&0xffffffff==78
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==1 a2&0xffffffff==26
