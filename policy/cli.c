@@ -51,6 +51,7 @@ static int cmd_check(int argc, char **argv);
 static int cmd_explain(int argc, char **argv);
 static int cmd_query(int argc, char **argv);
 static int cmd_seccomp(int argc, char **argv);
+static int cmd_nft(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const char help_check[] =
@@ -115,9 +116,11 @@ static const char help_seccomp[] =
 	"under.  A raw socket's holder needs no capability to set IP_HDRINCL and\n"
 	"forge headers, set IP_FREEBIND, or attach and detach socket filters: only\n"
 	"seccomp on the client can stop that.  The profile makes these fail with\n"
-	"EPERM (errno 1): setsockopt() of IP_HDRINCL, IPV6_HDRINCL, IP_FREEBIND,\n"
-	"IPV6_FREEBIND, SO_ATTACH_FILTER, SO_DETACH_FILTER, SO_ATTACH_BPF,\n"
-	"SO_ATTACH_REUSEPORT_CBPF, SO_ATTACH_REUSEPORT_EBPF and SO_LOCK_FILTER;\n"
+	"EPERM (errno 1): setsockopt() of IP_HDRINCL, IPV6_HDRINCL (at IPPROTO_IPV6\n"
+	"and SOL_RAW), IP_FREEBIND, IPV6_FREEBIND, SO_ATTACH_FILTER,\n"
+	"SO_DETACH_FILTER, SO_ATTACH_BPF, SO_ATTACH_REUSEPORT_CBPF,\n"
+	"SO_ATTACH_REUSEPORT_EBPF and SO_LOCK_FILTER, and for a rule with 'recverr\n"
+	"deny' (the default with 'receive') IP_RECVERR and IPV6_RECVERR;\n"
 	"socket() of AF_PACKET, SOCK_PACKET or SOCK_RAW (raw sockets come from the\n"
 	"broker); ptrace, process_vm_readv, process_vm_writev, pidfd_getfd; the\n"
 	"io_uring calls; and socketcall where it exists.\n"
@@ -128,7 +131,7 @@ static const char help_seccomp[] =
 	"profile (podman's: /usr/share/containers/seccomp.json): OUT is that\n"
 	"profile, with our denials added and the base's permissions for these\n"
 	"calls taken out; setsockopt and socket stay allowed apart from our\n"
-	"denials (and the base's own).  Today every rule gets the same profile.\n"
+	"denials (and the base's own).\n"
 	"iputils ping warns that it cannot install its socket filter, and works.\n"
 	"\n"
 	"  --rule NAME        the rule whose clients it is for (it must exist)\n"
@@ -141,6 +144,24 @@ static const char help_seccomp[] =
 	"Exit status: 0 printed, 2 usage error (an unknown --rule is one), 3 the\n"
 	"policy or BASE could not be read or has errors, the profile could not be\n"
 	"built, or the output could not be written.\n";
+
+static const char help_nft[] =
+	"Usage: " PROG " nft FILE [-o OUT]\n"
+	"\n"
+	"Print the egress ruleset of the policy FILE for nft -f: a table inet\n"
+	"rawbroker in which packets carrying the mark of a rule with 'destination'\n"
+	"or 'device' lines are rejected (ICMP administratively prohibited) unless\n"
+	"they go to one of the rule's destinations and out of its device.\n"
+	"Unmarked packets, and marks no such rule names, are not touched.  Loading\n"
+	"it again with nft -f replaces the table; it never piles up.  Load it\n"
+	"again after every policy change (contrib/systemd/rawbroker-nft.service).\n"
+	"\n"
+	"  -o, --output OUT   write to OUT instead of stdout\n"
+	"  -h, --help         show this help\n"
+	"\n"
+	"Exit status: 0 printed, 2 usage error, 3 the policy could not be read or\n"
+	"has errors, a device name nftables cannot quote, or the output could not\n"
+	"be written.\n";
 
 static const char help_help[] =
 	"Usage: " PROG " help [COMMAND]\n"
@@ -159,6 +180,7 @@ static const char help_main[] =
 	"  explain FILE              print the policy with every default explicit\n"
 	"  query FILE --uid N ...    decide one request\n"
 	"  seccomp FILE --format F   export the clients' seccomp profile\n"
+	"  nft FILE                  print the egress ruleset (nftables)\n"
 	"  help [COMMAND]            show the help for COMMAND\n"
 	"\n"
 	"  -h, --help                show this help\n"
@@ -173,6 +195,7 @@ static const struct command commands[] = {
 	{ "explain", cmd_explain, help_explain },
 	{ "query", cmd_query, help_query },
 	{ "seccomp", cmd_seccomp, help_seccomp },
+	{ "nft", cmd_nft, help_nft },
 	{ "help", cmd_help, help_help },
 	{ NULL, NULL, NULL },
 };
@@ -898,6 +921,81 @@ static int cmd_seccomp(int argc, char **argv)
 	return finish(EXIT_YES);
 }
 
+/* ---- nft ---------------------------------------------------------------- */
+
+static int cmd_nft(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct rb_policy *p;
+	const char *path = NULL, *output = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = stdout;
+	int c, r, status = EXIT_YES;
+
+	opt_reset();
+	while ((c = getopt_long(argc, argv, "-:ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 1:
+			status = file_operand("nft", &path, optarg);
+			if (status != EXIT_YES)
+				return status;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'h':
+			return show_help(help_nft);
+		case ':':
+			return usage_error("nft", "option '%s' needs a value", bad_option(argv, c));
+		default:
+			return usage_error("nft", "unknown option '%s'", bad_option(argv, c));
+		}
+	}
+	for (; optind < argc; optind++) { /* after "--" */
+		status = file_operand("nft", &path, argv[optind]);
+		if (status != EXIT_YES)
+			return status;
+	}
+	if (!path)
+		return usage_error("nft", "expected a policy FILE");
+
+	p = load(path);
+	if (!p)
+		return EXIT_TROUBLE;
+	r = rb_policy_nft(p, path, &text, &len);
+	rb_policy_free(p);
+	if (r == -EDOM) {
+		fprintf(stderr, PROG ": %s: a rule with a mark names a device that nftables "
+			"cannot quote (use letters, digits and ._-@+)\n", path);
+		return EXIT_TROUBLE;
+	}
+	if (r < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-r));
+		return EXIT_TROUBLE;
+	}
+	if (output && !(out = fopen(output, "we"))) {
+		fprintf(stderr, PROG ": cannot open %s: %s\n", output, strerror(errno));
+		free(text);
+		return EXIT_TROUBLE;
+	}
+	errno = 0;
+	r = fwrite(text, 1, len, out) == len && fflush(out) == 0 ? 0 : (errno ? -errno : -EIO);
+	free(text);
+	if (output && fclose(out) != 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		fprintf(stderr, PROG ": cannot write the ruleset to %s: %s\n",
+			output ? output : "stdout", strerror(-r));
+		return EXIT_TROUBLE;
+	}
+	return finish(EXIT_YES);
+}
+
 /* ---- help and main ------------------------------------------------------ */
 
 static int cmd_help(int argc, char **argv)
@@ -921,7 +1019,7 @@ int main(int argc, char **argv)
 	const struct command *c;
 
 	if (argc < 2)
-		return usage_error(NULL, "expected a command (check, explain, query, seccomp)");
+		return usage_error(NULL, "expected a command (check, explain, query, seccomp, nft)");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
 		return show_help(help_main);
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -298,6 +298,19 @@ int rb_policy_check(const struct rb_policy *p, struct rb_diags *diags);
 int rb_policy_explain(const struct rb_policy *p, const char *origin, char **out,
 		      size_t *len);
 
+/*
+ * The egress ruleset of P for 'nft -f': a 'table inet rawbroker' that
+ * replaces itself when loaded again, in which packets carrying the mark of
+ * a rule with 'destination' or 'device' are rejected (ICMP administratively
+ * prohibited) unless they go to one of its destinations and out of its
+ * device; unmarked packets and other marks are accepted.  Rules that share
+ * a mark share their limits.  ORIGIN names the file in the header (may be
+ * NULL).  *OUT as rb_policy_explain().  0, -EINVAL, -ENOMEM, or -EDOM when
+ * a device name of such a rule holds characters nftables cannot quote
+ * (only letters, digits and "._-@+" are written).
+ */
+int rb_policy_nft(const struct rb_policy *p, const char *origin, char **out, size_t *len);
+
 /* True when A and B decide every request the same way because they hold
  * the same rules in the same order: names, matched ids, allows, sources
  * and options (lines and comments are not compared).  Two NULLs are equal. */

@@ -11,6 +11,8 @@ RB_RUN_DEPS=(iputils-ping iproute2 util-linux)
 # python3-seccomp for the launcher that applies exported client profiles.
 RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputils-tracepath
 	clang-14 libclang-rt-14-dev python3 python3-seccomp)
+# nft, for the egress ruleset of rawbroker-policy nft (e2e_egress).
+RB_TEST_DEPS+=(nftables)
 
 # To run the container matrix test (tests/container/matrix.sh): podman and
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the

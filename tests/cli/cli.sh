@@ -552,6 +552,68 @@ expect "help seccomp: --base" 0 '^  --base BASE ' '' "$bin" help seccomp
 expect "help of an unknown command" 2 '' "unknown command 'nope'" "$bin" help nope
 expect "--version" 0 '^rawbroker-policy [0-9]+\.[0-9]+\.[0-9]+$' '' "$bin" --version
 
+# ---- nft: the egress ruleset (e2e_egress loads it for real)
+cat >"$tmp/egress.conf" <<'EOF'
+rule probe {
+	match uid 4242
+	allow inet icmp
+	allow inet6 icmpv6
+	mark 0x10
+	device eth0
+	destination 192.0.2.0/24 2001:db8::/32
+	destination 198.51.100.7
+}
+rule devonly {
+	match uid 4243
+	allow inet icmp
+	mark 0x11
+	device eth1
+}
+rule nomark {
+	match uid 4244
+	allow inet icmp
+	device eth2
+}
+rule free {
+	match uid 4245
+	allow inet icmp
+	mark 0x12
+}
+EOF
+expect "nft: exits 0" 0 '^table inet rawbroker \{\}$' '' "$bin" nft "$tmp/egress.conf"
+cp "$tmp/out" "$tmp/egress.nft"
+expect "nft: it deletes the table it made sure exists, then makes it" 0 '' '' \
+	bash -c 'grep -v "^#" "$0" | head -3 | tr "\n" "|" |
+		grep -qxF "table inet rawbroker {}|delete table inet rawbroker|table inet rawbroker {|"' \
+	"$tmp/egress.nft"
+expect "nft: each mark with limits jumps to its chain; the others are not named" 0 \
+	'meta mark vmap \{ 0x10 : jump m_0x10, 0x11 : jump m_0x11 \}$' '' cat "$tmp/egress.nft"
+expect "nft: the device is pinned" 0 \
+	'oifname != \{ "eth0" \} counter reject with icmpx type admin-prohibited' '' \
+	cat "$tmp/egress.nft"
+expect "nft: v4 destinations in a set" 0 $'^\t\t\t198\\.51\\.100\\.7/32$' '' cat "$tmp/egress.nft"
+expect "nft: v6 destinations in a set" 0 $'^\t\t\t2001:db8::/32,?$' '' cat "$tmp/egress.nft"
+expect "nft: a device without a mark is said to be unpinned" 0 \
+	"# rule nomark \(line 16\): 'device eth2' without a 'mark'" '' cat "$tmp/egress.nft"
+expect "nft: a mark without limits gets no chain" 0 '' '' \
+	bash -c '! grep -q m_0x12 "$0"' "$tmp/egress.nft"
+expect "nft -o OUT: writes what stdout gets" 0 '' '' \
+	bash -c '"$0" nft "$1" -o "$2" && cmp "$2" "$3"' "$bin" "$tmp/egress.conf" "$tmp/o.nft" \
+	"$tmp/egress.nft"
+printf 'rule a {\n\tmatch uid 1\n\tallow inet icmp\n\tdestination 192.0.2.0/24\n}\n' \
+	>"$tmp/nomark.conf"
+expect "nft: destination without a mark is an error (exit 3)" 3 '' \
+	"nomark\.conf:4:2: error: rule 'a' has 'destination' but no 'mark'" "$bin" nft "$tmp/nomark.conf"
+printf 'rule a {\n\tmatch uid 1\n\tallow inet icmp\n\tmark 1\n\tdevice e"0\n}\n' \
+	>"$tmp/quote.conf"
+expect "nft: a device name nft cannot quote (exit 3)" 3 '' 'cannot quote' \
+	"$bin" nft "$tmp/quote.conf"
+printf 'rule a {\n\tmatch uid 1\n\tallow inet icmp\n}\n' >"$tmp/none.conf"
+expect "nft: no limits: an empty table, still replacing the old one" 0 \
+	'^delete table inet rawbroker$' '' "$bin" nft "$tmp/none.conf"
+expect "nft --help" 0 '^Usage: rawbroker-policy nft FILE \[-o OUT\]$' '' "$bin" nft --help
+expect "nft: no FILE is a usage error" 2 '' 'expected a policy FILE' "$bin" nft
+
 echo "1..$n"
 if [ "$failed" -ne 0 ]; then
 	echo "$failed of $n failed"
