@@ -368,10 +368,12 @@ warn(struct out *o, unsigned line, unsigned col, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 	}
-	if (rb_diags_add(o->d, RB_DIAG_WARNING, line, col, "%s", msg) < 0)
+	if (rb_diags_add(o->d, RB_DIAG_WARNING, line, col, "%s", msg) < 0) {
 		o->err = -ENOMEM;
-	else
+	} else {
+		o->d->v[o->d->n - 1].note = o->full;
 		o->added++;
+	}
 }
 
 /* 'match any' with every source: written 'source any', left out, or

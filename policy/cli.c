@@ -242,6 +242,21 @@ static int show_help(const char *text)
 	return finish(EXIT_YES);
 }
 
+/* The problems D holds, without its notes ("too many errors"): the
+ * errors and warnings a person has to fix. */
+static void count_problems(const struct rb_diags *d, size_t *errors, size_t *warnings)
+{
+	*errors = *warnings = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].note)
+			continue;
+		if (d->v[i].severity == RB_DIAG_ERROR)
+			++*errors;
+		else
+			++*warnings;
+	}
+}
+
 static void print_diags(const struct rb_diags *d)
 {
 	char line[512];
@@ -396,6 +411,7 @@ static int cmd_check(int argc, char **argv)
 	struct rb_policy *p = NULL;
 	const char *path = NULL;
 	bool strict = false;
+	size_t nerr, nwarn;
 	int c, r, status = EXIT_YES;
 
 	opt_reset();
@@ -430,8 +446,10 @@ static int cmd_check(int argc, char **argv)
 	print_diags(&d);
 	if (r == -ENOMEM)
 		fprintf(stderr, PROG ": %s: out of memory\n", path);
-	fprintf(stderr, "%s: %zu error%s, %zu warning%s\n", path, d.errors,
-		d.errors == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s");
+	count_problems(&d, &nerr, &nwarn);
+	fprintf(stderr, "%s: %zu error%s, %zu warning%s%s\n", path, nerr,
+		nerr == 1 ? "" : "s", nwarn, nwarn == 1 ? "" : "s",
+		nerr < d.errors ? " (stopped there: there may be more)" : "");
 	status = (d.errors || r == -ENOMEM || (strict && d.warnings)) ? EXIT_NO : EXIT_YES;
 	rb_policy_free(p);
 	rb_diags_free(&d);

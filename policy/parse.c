@@ -70,6 +70,7 @@ diags_vadd(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 	}
 	g = &d->v[d->n++];
 	g->severity = sev;
+	g->note = false;
 	g->line = line;
 	g->col = line ? col : 0;
 	vsnprintf(g->msg, sizeof(g->msg), fmt, ap);
@@ -159,6 +160,9 @@ struct parser {
 	struct tok *tok; /* its tokens, MAX_TOKENS of room */
 	size_t ntok;
 	unsigned errors, warnings; /* of this parse */
+	unsigned quiet_line;       /* a line the lexer reported: no more on it */
+	unsigned bad_seen;         /* kinds of bad bytes reported (BAD_* bits) */
+	char *clean;               /* a line with bad bytes, made safe to parse */
 	int fatal;                 /* -ENOMEM */
 	bool stop;                 /* fatal, or too many errors */
 	bool in_rule;
@@ -182,11 +186,18 @@ vreport(struct parser *p, enum rb_diag_severity sev, unsigned line, unsigned col
 {
 	if (p->stop)
 		return;
+	/* The rest of a line whose bytes the lexer already complained about
+	 * would only repeat that complaint in other words. */
+	if (line && line == p->quiet_line)
+		return;
 	if (sev == RB_DIAG_WARNING && p->warnings >= RB_POLICY_MAX_WARNINGS) {
-		if (p->warnings++ == RB_POLICY_MAX_WARNINGS &&
-		    diags_add(p->diags, RB_DIAG_WARNING, 0, 0,
-			      "too many warnings; not showing more") < 0)
-			oom(p);
+		if (p->warnings++ == RB_POLICY_MAX_WARNINGS) {
+			if (diags_add(p->diags, RB_DIAG_WARNING, 0, 0,
+				      "too many warnings; not showing more") < 0)
+				oom(p);
+			else
+				p->diags->v[p->diags->n - 1].note = true;
+		}
 		return;
 	}
 	if (sev == RB_DIAG_WARNING)
@@ -202,6 +213,8 @@ vreport(struct parser *p, enum rb_diag_severity sev, unsigned line, unsigned col
 			      "too many errors; stopped after %d",
 			      RB_POLICY_MAX_ERRORS) < 0)
 			oom(p);
+		else
+			p->diags->v[p->diags->n - 1].note = true;
 		p->stop = true;
 	}
 }
@@ -306,44 +319,94 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* Kinds of bytes a policy may not hold (outside comments: non-ASCII). */
+enum {
+	BAD_NUL = 1u << 0,
+	BAD_CR = 1u << 1,
+	BAD_CONTROL = 1u << 2,
+	BAD_NON_ASCII = 1u << 3,
+};
+
+/* Whether byte C at offset I (comments start at END) is bad: its BAD_* kind,
+ * or 0. */
+static unsigned bad_kind(unsigned char c, size_t i, size_t end)
+{
+	if (c == '\t')
+		return 0;
+	if (c == '\0')
+		return BAD_NUL;
+	if (c == '\r')
+		return BAD_CR;
+	if (c < 0x20 || c == 0x7f)
+		return BAD_CONTROL;
+	if (c >= 0x80 && i < end)
+		return BAD_NON_ASCII;
+	return 0;
+}
+
 /*
- * Check every byte of a line, then split it into tokens.  Returns false
- * (with the error reported) when the line cannot be used.  Comments may
- * hold UTF-8, but no byte anywhere may be NUL or a control character: the
- * text is meant for people and terminals.
+ * Check every byte of a line, then split it into tokens.  Comments may hold
+ * UTF-8, but no byte anywhere may be NUL or a control character: the text
+ * is meant for people and terminals.
+ *
+ * A bad byte is an error, reported for the first line that has one of its
+ * kind (a CRLF file, a pasted paragraph: one message, not one per line).
+ * The line is still read, with each bad byte made a '?' (a carriage
+ * return: a blank), so that a 'rule NAME {' or '}' on it keeps the blocks
+ * in step; messages about the rest of that line are dropped.  Returns the
+ * tokens' text (the line, or its cleaned copy) or NULL (error reported).
  */
-static bool lex_line(struct parser *p, const char *s, size_t n)
+static const char *lex_line(struct parser *p, const char *s, size_t n)
 {
 	size_t end = n, i;
+	unsigned kinds = 0;
+	char *c = NULL;
 
 	p->ntok = 0;
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		unsigned col = (unsigned)i + 1;
+		unsigned char ch = (unsigned char)s[i];
+		unsigned kind;
 
-		if (c == '#' && end == n)
+		if (ch == '#' && end == n)
 			end = i;
-		if (c == '\t')
+		kind = bad_kind(ch, i, end);
+		if (!kind)
 			continue;
-		if (c == '\0') {
-			error_at(p, col, "found a NUL byte; a policy is plain text");
-			return false;
+		if (!(kinds & kind) && !(p->bad_seen & kind)) {
+			unsigned col = (unsigned)i + 1;
+			const char *more = " (other lines with one are not reported)";
+
+			if (kind == BAD_NUL)
+				error_at(p, col, "found a NUL byte; a policy is plain text%s",
+					 more);
+			else if (kind == BAD_CR)
+				error_at(p, col, "found a carriage return; a policy uses "
+					 "Unix line endings (LF only)%s", more);
+			else if (kind == BAD_CONTROL)
+				error_at(p, col, "found control character 0x%02x; a policy "
+					 "is plain text%s", ch, more);
+			else
+				error_at(p, col, "found non-ASCII byte 0x%02x; only comments "
+					 "may hold non-ASCII text%s", ch, more);
+			p->bad_seen |= kind;
 		}
-		if (c == '\r') {
-			error_at(p, col, "found a carriage return; a policy uses Unix "
-				 "line endings (LF only)");
-			return false;
+		kinds |= kind;
+	}
+	if (kinds) {
+		p->quiet_line = p->line;
+		free(p->clean);
+		p->clean = malloc(n ? n : 1);
+		if (!p->clean) {
+			oom(p);
+			return NULL;
 		}
-		if (c < 0x20 || c == 0x7f) {
-			error_at(p, col, "found control character 0x%02x; a policy is "
-				 "plain text", c);
-			return false;
+		c = p->clean;
+		for (i = 0; i < n; i++) {
+			unsigned kind = bad_kind((unsigned char)s[i], i, n);
+
+			c[i] = kind == BAD_CR ? ' ' : kind ? '?' : s[i];
 		}
-		if (c >= 0x80 && i < end) {
-			error_at(p, col, "found non-ASCII byte 0x%02x; only comments "
-				 "may hold non-ASCII text", c);
-			return false;
-		}
+		s = c;
 	}
 
 	for (i = 0; i < end;) {
@@ -361,16 +424,16 @@ static bool lex_line(struct parser *p, const char *s, size_t n)
 		if (t.len > RB_POLICY_MAX_TOKEN) {
 			error_at(p, t.col, "found a token of %zu bytes; the limit is %d",
 				 t.len, RB_POLICY_MAX_TOKEN);
-			return false;
+			return NULL;
 		}
 		if (p->ntok == MAX_TOKENS) {
 			error_at(p, t.col, "too many values on one line (max %d)",
 				 RB_POLICY_MAX_VALUES);
-			return false;
+			return NULL;
 		}
 		p->tok[p->ntok++] = t;
 	}
-	return true;
+	return s;
 }
 
 /* ---- keyword tables --------------------------------------------------- */
@@ -1992,6 +2055,14 @@ static void parse_text(struct parser *p, const char *text, size_t len)
 	unsigned eof_line = 1, eof_col = 1;
 	size_t off = 0;
 
+	/* A UTF-8 byte order mark, as some editors write: not part of the
+	 * text.  Columns of line 1 count from after it, as editors show. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		report(p, RB_DIAG_WARNING, 1, 1, "ignored the UTF-8 byte order mark at "
+		       "the start of the file");
+		off = 3;
+	}
+
 	while (off < len && !p->stop) {
 		const char *s = text + off;
 		const char *nl = memchr(s, '\n', len - off);
@@ -2000,6 +2071,8 @@ static void parse_text(struct parser *p, const char *text, size_t len)
 		p->line++;
 		if (lex_line(p, s, n) && p->ntok > 0)
 			dispatch(p);
+		free(p->clean);
+		p->clean = NULL;
 		off += n + (nl ? 1 : 0);
 		eof_line = nl ? p->line + 1 : p->line;
 		eof_col = nl ? 1 : (unsigned)n + 1;

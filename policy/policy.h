@@ -62,6 +62,10 @@ struct rb_diag {
 	unsigned line; /* 1-based; 0 when not tied to a place in the text */
 	unsigned col;  /* 1-based byte column; 0 with line 0 */
 	char msg[320];
+	bool note; /* a remark about the list itself ("too many errors; stopped
+		      after 50"), not a problem in the text: counted in
+		      rb_diags.errors/warnings like the others (by its
+		      severity), but not a problem to count for a person */
 };
 
 /* Messages collected while parsing.  Zero-initialise before first use. */

@@ -552,6 +552,20 @@ expect "help seccomp: --base" 0 '^  --base BASE ' '' "$bin" help seccomp
 expect "help of an unknown command" 2 '' "unknown command 'nope'" "$bin" help nope
 expect "--version" 0 '^rawbroker-policy [0-9]+\.[0-9]+\.[0-9]+$' '' "$bin" --version
 
+# ---- lexing: bad bytes do not cascade, the error count is exact
+printf '\xef\xbb\xbfrule a {\n\tmatch uid 1\n\tallow inet icmp\n}\n' >"$tmp/bom.conf"
+expect "check: a UTF-8 BOM is one warning" 0 '' \
+	'bom\.conf:1:1: warning: ignored the UTF-8 byte order mark.*bom\.conf: 0 errors, 1 warning$' \
+	bash -c '"$0" check "$1" 2>&1 | tr "\n" " " | sed "s/ $//" >&2' "$bin" "$tmp/bom.conf"
+printf 'rule a {\r\n\tmatch uid 1\r\n\tallow inet icmp\r\n}\r\n' >"$tmp/crlf.conf"
+expect "check: CRLF line endings are one error" 1 '' 'crlf\.conf: 1 error, 0 warnings' \
+	"$bin" check "$tmp/crlf.conf"
+for i in $(seq 1 60); do printf 'rule r%d {\n\tfrobnicate\n\tmatch uid 1\n\tallow inet icmp\n}\n' "$i"; done \
+	>"$tmp/many.conf"
+expect "check: 50 errors and the stop are counted as 50" 1 '' \
+	'many\.conf: 50 errors, 0 warnings \(stopped there: there may be more\)$' \
+	"$bin" check "$tmp/many.conf"
+
 # ---- nft: the egress ruleset (e2e_egress loads it for real)
 cat >"$tmp/egress.conf" <<'EOF'
 rule probe {

@@ -1297,6 +1297,78 @@ static void test_decide_prepare(void **state)
 	rb_diags_free(&d);
 }
 
+/* Bad bytes cost one error each kind, not one per line or a cascade; a BOM
+ * is a warning; the "too many errors" line is a note, not a 51st error. */
+static void test_lexing_no_cascade(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		size_t len;
+		unsigned errors, warnings;
+	} cases[] = {
+#define LEX(name, s, e, w) { name, s, sizeof(s) - 1, e, w }
+		LEX("bom", "\xef\xbb\xbfrule a {\n match uid 1\n allow inet icmp\n}\n", 0, 1),
+		LEX("crlf", "rule a {\r\n match uid 1\r\n allow inet icmp\r\n}\r\n", 1, 0),
+		LEX("non_ascii_name", "rule caf\xc3\xa9 {\n match uid 1\n allow inet icmp\n}\n"
+			"rule b {\n match uid 2\n allow inet icmp\n}\n", 1, 0),
+		LEX("non_ascii_twice", "rule a {\n match uid 1\xc2\xa0\n allow inet\xc2\xa0icmp\n}\n",
+		    1, 0),
+		LEX("nul", "rule a {\n match uid 1\0\n allow inet icmp\n}\n", 1, 0),
+		LEX("nul_in_rule_line", "rule a\0 {\n match uid 1\n allow inet icmp\n}\n", 1, 0),
+		LEX("two_kinds", "rule a {\r\n match uid 1\0\n allow inet icmp\n}\n", 2, 0),
+#undef LEX
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct rb_diags d = { 0 };
+		struct rb_policy *pol = NULL;
+		size_t e = 0, w = 0;
+
+		parse_len(cases[i].text, cases[i].len, &pol, &d);
+		for (size_t k = 0; k < d.n; k++)
+			d.v[k].severity == RB_DIAG_ERROR ? e++ : w++;
+		if (e != cases[i].errors || w != cases[i].warnings) {
+			print_message("%s: %zu errors, %zu warnings; wanted %u, %u\n",
+				      cases[i].name, e, w, cases[i].errors, cases[i].warnings);
+			dump_diags(&d);
+			fail();
+		}
+		assert_int_equal(pol != NULL, cases[i].errors == 0);
+		rb_policy_free(pol);
+		rb_diags_free(&d);
+	}
+}
+
+static void test_too_many_errors_exact(void **state)
+{
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+	char *text = NULL;
+	size_t len = 0, real = 0, notes = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	for (int i = 0; i < 60; i++)
+		fprintf(f, "rule r%d {\n frobnicate\n match uid 1\n allow inet icmp\n}\n", i);
+	fclose(f);
+	assert_int_equal(parse_len(text, len, &pol, &d), -EINVAL);
+	for (size_t k = 0; k < d.n; k++) {
+		if (d.v[k].note)
+			notes++;
+		else if (d.v[k].severity == RB_DIAG_ERROR)
+			real++;
+	}
+	assert_int_equal(real, 50);
+	assert_int_equal(notes, 1);
+	assert_true(d.v[d.n - 1].note);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "too many errors"));
+	free(text);
+	rb_diags_free(&d);
+}
+
 /* recverr and destination: the confinement and what decide() reports. */
 static void test_recverr_destination(void **state)
 {
@@ -2280,6 +2352,8 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_several_errors_one_pass),
 	cmocka_unit_test(test_decide_prepare),
 	cmocka_unit_test(test_recverr_destination),
+	cmocka_unit_test(test_lexing_no_cascade),
+	cmocka_unit_test(test_too_many_errors_exact),
 	cmocka_unit_test(test_global_settings),
 		cmocka_unit_test(test_decide_option),
 	cmocka_unit_test(test_error_cap),
