@@ -345,6 +345,7 @@ static bool shadows(const struct rb_rule *a, const struct facts *fa,
 
 struct out {
 	struct rb_diags *d;
+	const char *file; /* of the rule being checked (a drop-in), or NULL */
 	unsigned added;
 	bool full; /* RB_POLICY_MAX_WARNINGS reached */
 	int err;
@@ -368,7 +369,8 @@ warn(struct out *o, unsigned line, unsigned col, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 	}
-	if (rb_diags_add(o->d, RB_DIAG_WARNING, line, col, "%s", msg) < 0) {
+	if (rb_diags_add_in(o->d, line ? o->file : NULL, RB_DIAG_WARNING, line, col, "%s",
+			    msg) < 0) {
 		o->err = -ENOMEM;
 	} else {
 		o->d->v[o->d->n - 1].note = o->full;
@@ -469,6 +471,7 @@ static void check_rule(struct out *o, const struct rb_policy *p,
 	unsigned open_line = r->source_line ? r->source_line : r->any_line;
 	bool open_done = false;
 
+	o->file = r->file;
 	if (f->never_uid) {
 		warn(o, r->line, r->col, "rule '%s' can never match: a client has "
 		     "one uid, and no uid is on all of its 'match uid'/'match user' "

@@ -25,6 +25,7 @@
 #include <stdlib.h> /* libbsd overlay: strtonum() */
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "policy_impl.h" /* the language's words: rb_families, ... */
 #include "client_seccomp.h" /* not "seccomp.h": <seccomp.h> is libseccomp's */
@@ -382,13 +383,66 @@ static int file_operand(const char *cmd, const char **path, const char *arg)
 
 /* ---- loading ------------------------------------------------------------ */
 
+/* Read the policy from standard input ("-"), bounded like a file, and
+ * parse it as "<stdin>" (no drop-ins). */
+static int load_stdin(struct rb_policy **p, struct rb_diags *d)
+{
+	size_t cap = 64 * 1024, n = 0;
+	char *buf = malloc(cap);
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t k;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap > RB_POLICY_MAX_SIZE)
+				break; /* rb_policy_parse() refuses it */
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		k = read(STDIN_FILENO, buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			strlcpy(d->file, "<stdin>", sizeof(d->file));
+			rb_diags_add(d, RB_DIAG_ERROR, 0, 0, "cannot read: %s", strerror(errno));
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	if (r == 0)
+		r = rb_policy_parse(buf, n, "<stdin>", NULL, p, d);
+	free(buf);
+	return r;
+}
+
+/* rb_policy_load(), or load_stdin() for "-". */
+static int load_any(const char *path, struct rb_policy **p, struct rb_diags *d)
+{
+	if (strcmp(path, "-") == 0)
+		return load_stdin(p, d);
+	return rb_policy_load(path, NULL, p, d);
+}
+
 /* Load PATH with the system's name databases and print its diagnostics.
  * NULL (diagnostics printed) when it cannot be used. */
 static struct rb_policy *load(const char *path)
 {
 	struct rb_diags d = { 0 };
 	struct rb_policy *p = NULL;
-	int r = rb_policy_load(path, NULL, &p, &d);
+	int r = load_any(path, &p, &d);
 
 	print_diags(&d);
 	if (r == -ENOMEM && d.n == 0)
@@ -440,14 +494,15 @@ static int cmd_check(int argc, char **argv)
 	if (!path)
 		return usage_error("check", "expected a policy FILE");
 
-	r = rb_policy_load(path, NULL, &p, &d);
+	r = load_any(path, &p, &d);
 	if (r == 0)
 		r = rb_policy_check(p, &d);
 	print_diags(&d);
 	if (r == -ENOMEM)
 		fprintf(stderr, PROG ": %s: out of memory\n", path);
 	count_problems(&d, &nerr, &nwarn);
-	fprintf(stderr, "%s: %zu error%s, %zu warning%s%s\n", path, nerr,
+	fprintf(stderr, "%s: %zu error%s, %zu warning%s%s\n",
+		strcmp(path, "-") == 0 ? "<stdin>" : path, nerr,
 		nerr == 1 ? "" : "s", nwarn, nwarn == 1 ? "" : "s",
 		nerr < d.errors ? " (stopped there: there may be more)" : "");
 	status = (d.errors || r == -ENOMEM || (strict && d.warnings)) ? EXIT_NO : EXIT_YES;
@@ -496,7 +551,7 @@ static int cmd_explain(int argc, char **argv)
 	p = load(path);
 	if (!p)
 		return EXIT_TROUBLE;
-	r = rb_policy_explain(p, path, &text, &len);
+	r = rb_policy_explain(p, strcmp(path, "-") == 0 ? "<stdin>" : path, &text, &len);
 	rb_policy_free(p);
 	if (r < 0) {
 		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-r));
@@ -985,7 +1040,7 @@ static int cmd_nft(int argc, char **argv)
 	p = load(path);
 	if (!p)
 		return EXIT_TROUBLE;
-	r = rb_policy_nft(p, path, &text, &len);
+	r = rb_policy_nft(p, strcmp(path, "-") == 0 ? "<stdin>" : path, &text, &len);
 	rb_policy_free(p);
 	if (r == -EDOM) {
 		fprintf(stderr, PROG ": %s: a rule with a mark names a device that nftables "

@@ -46,12 +46,17 @@ static void put_sanitized(FILE *f, const char *name)
 	}
 }
 
-/* The check's warnings about the rule on lines [FROM, TO), as comments. */
-static void put_warnings(FILE *f, const struct rb_diags *d, unsigned from, unsigned to)
+/* The check's warnings about the rule on lines [FROM, TO) of FILE (NULL:
+ * the main file), as comments. */
+static void put_warnings(FILE *f, const struct rb_diags *d, const char *file,
+			 unsigned from, unsigned to)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct rb_diag *g = &d->v[i];
 
+		if ((g->file == NULL) != (file == NULL) ||
+		    (file && strcmp(g->file, file) != 0))
+			continue;
 		if (g->line >= from && g->line < to)
 			fprintf(f, "\t# warning (line %u): %.*s\n", g->line,
 				(int)sizeof(g->msg), g->msg);
@@ -221,10 +226,16 @@ static void put_rule(FILE *f, const struct rb_policy *p, size_t i,
 		     const struct rb_diags *d)
 {
 	const struct rb_rule *r = &p->rules[i];
-	unsigned next = i + 1 < p->nrules ? p->rules[i + 1].line : ~0u;
+	unsigned next = i + 1 < p->nrules && p->rules[i + 1].file == r->file ?
+				p->rules[i + 1].line : ~0u;
 
-	fprintf(f, "\nrule %s {  # line %u\n", r->name, r->line);
-	put_warnings(f, d, r->line, next);
+	fprintf(f, "\nrule %s {  # line %u", r->name, r->line);
+	if (r->file) {
+		fputs(" of ", f);
+		put_sanitized(f, r->file);
+	}
+	fputc('\n', f);
+	put_warnings(f, d, r->file, r->line, next);
 	if (r->match_any)
 		fputs("\tmatch any  # every client\n", f);
 	for (size_t k = 0; k < r->nmatch; k++)
@@ -346,7 +357,7 @@ int rb_policy_explain(const struct rb_policy *p, const char *origin, char **out,
 	}
 	fputs(", as rawbroker-policy explain shows it.\n", f);
 	fputs(header_text, f);
-	put_warnings(f, &d, 0, 1); /* not tied to a line */
+	put_warnings(f, &d, NULL, 0, 1); /* not tied to a line */
 	if (p->nrules == 0)
 		fputs("\n# No rules: every request is denied.\n", f);
 	put_global(f, p);

@@ -16,6 +16,7 @@
 #endif
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -50,14 +51,41 @@ void rb_diags_free(struct rb_diags *d)
 	if (!d)
 		return;
 	free(d->v);
+	for (size_t i = 0; i < d->nfiles; i++)
+		free(d->files[i]);
+	free(d->files);
 	memset(d, 0, sizeof(*d));
 }
 
-static int __attribute__((format(printf, 5, 0)))
-diags_vadd(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
-	   unsigned col, const char *fmt, va_list ap)
+/* NAME as kept by D (for rb_diag.file): NULL for D's own file, else a
+ * copy D owns; (const char *)-1 when out of memory. */
+static const char *diags_file(struct rb_diags *d, const char *name)
+{
+	char **v;
+
+	if (!name || strcmp(name, d->file) == 0)
+		return NULL;
+	for (size_t i = 0; i < d->nfiles; i++)
+		if (strcmp(d->files[i], name) == 0)
+			return d->files[i];
+	v = reallocarray(d->files, d->nfiles + 1, sizeof(*v));
+	if (!v)
+		return (const char *)-1;
+	d->files = v;
+	if (!(v[d->nfiles] = strdup(name)))
+		return (const char *)-1;
+	return v[d->nfiles++];
+}
+
+static int __attribute__((format(printf, 6, 0)))
+diags_vadd_in(struct rb_diags *d, const char *file, enum rb_diag_severity sev,
+	      unsigned line, unsigned col, const char *fmt, va_list ap)
 {
 	struct rb_diag *g;
+	const char *f = diags_file(d, file);
+
+	if (f == (const char *)-1)
+		return -ENOMEM;
 
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
@@ -70,6 +98,7 @@ diags_vadd(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 	}
 	g = &d->v[d->n++];
 	g->severity = sev;
+	g->file = f;
 	g->note = false;
 	g->line = line;
 	g->col = line ? col : 0;
@@ -81,6 +110,13 @@ diags_vadd(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 	return 0;
 }
 
+static int __attribute__((format(printf, 5, 0)))
+diags_vadd(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
+	   unsigned col, const char *fmt, va_list ap)
+{
+	return diags_vadd_in(d, NULL, sev, line, col, fmt, ap);
+}
+
 static int __attribute__((format(printf, 5, 6)))
 diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 	  unsigned col, const char *fmt, ...)
@@ -90,6 +126,18 @@ diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 
 	va_start(ap, fmt);
 	r = diags_vadd(d, sev, line, col, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int rb_diags_add_in(struct rb_diags *d, const char *file, enum rb_diag_severity sev,
+		    unsigned line, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = diags_vadd_in(d, file, sev, line, col, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -116,7 +164,10 @@ int rb_diag_format(const struct rb_diags *d, const struct rb_diag *diag, char *b
 
 	if (!diag)
 		return -EINVAL;
-	if (d && d->file[0]) {
+	if (diag->file) {
+		file = diag->file;
+		flen = (int)strlen(file);
+	} else if (d && d->file[0]) {
 		file = d->file;
 		flen = (int)strnlen(d->file, sizeof(d->file));
 	}
@@ -160,6 +211,8 @@ struct parser {
 	struct tok *tok; /* its tokens, MAX_TOKENS of room */
 	size_t ntok;
 	unsigned errors, warnings; /* of this parse */
+	const char *file;          /* the drop-in being read (pol->files); NULL:
+				      the main file */
 	unsigned quiet_line;       /* a line the lexer reported: no more on it */
 	unsigned bad_seen;         /* kinds of bad bytes reported (BAD_* bits) */
 	char *clean;               /* a line with bad bytes, made safe to parse */
@@ -204,7 +257,7 @@ vreport(struct parser *p, enum rb_diag_severity sev, unsigned line, unsigned col
 		p->warnings++;
 	else
 		p->errors++;
-	if (diags_vadd(p->diags, sev, line, col, fmt, ap) < 0) {
+	if (diags_vadd_in(p->diags, p->file, sev, line, col, fmt, ap) < 0) {
 		oom(p);
 		return;
 	}
@@ -655,6 +708,7 @@ static void parse_rule(struct parser *p)
 	r->limits = (struct rb_limits){ .rate = RB_DEFAULT_RATE, .burst = RB_DEFAULT_BURST,
 					.connections = RB_DEFAULT_CONNECTIONS };
 	r->line = p->line;
+	r->file = p->file;
 	r->col = kw->col;
 	p->cur = (struct rule_ctx){ .idx = pol->nrules - 1, .col = kw->col };
 	/* Read what follows as this rule's body even when this line is wrong:
@@ -2106,7 +2160,75 @@ void rb_policy_free(struct rb_policy *pol)
 		free(r->dest);
 	}
 	free(pol->rules);
+	for (size_t i = 0; i < pol->nfiles; i++)
+		free(pol->files[i]);
+	free(pol->files);
 	free(pol);
+}
+
+/* One text to parse: the main file or a drop-in. */
+struct source {
+	const char *text;
+	size_t len;
+	const char *name; /* for diagnostics */
+};
+
+/* Parse SRC[0..N) into one policy: SRC[0] is the main file (its name is
+ * DIAGS->file), the others drop-ins, each with its own line numbers. */
+static int parse_sources(const struct source *src, size_t n,
+			 const struct rb_resolver *res, struct rb_policy **out,
+			 struct rb_diags *diags)
+{
+	struct parser p = { 0 };
+	int r;
+
+	p.res = res ? res : &rb_resolver_system;
+	p.diags = diags;
+	p.pol = calloc(1, sizeof(*p.pol));
+	p.tok = calloc(MAX_TOKENS, sizeof(*p.tok));
+	if (!p.pol || !p.tok || (n > 1 && !(p.pol->files = calloc(n - 1, sizeof(char *))))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	p.pol->global.log_level = -1;
+
+	for (size_t i = 0; i < n && !p.stop; i++) {
+		if (i > 0) {
+			char *name = strdup(src[i].name);
+
+			if (!name) {
+				r = -ENOMEM;
+				goto out;
+			}
+			p.pol->files[p.pol->nfiles++] = name;
+			p.file = name;
+		}
+		/* a block cannot span files: each is read as a whole text */
+		p.line = 0;
+		p.in_rule = p.in_broker = false;
+		p.quiet_line = 0;
+		p.bad_seen = 0;
+		parse_text(&p, src[i].text, src[i].len);
+	}
+	p.file = NULL;
+	if (p.fatal) {
+		r = p.fatal;
+	} else if (p.errors) {
+		r = -EINVAL;
+	} else {
+		if (p.pol->nrules == 0)
+			report(&p, RB_DIAG_WARNING, 0, 0,
+			       "policy has no rules: every request is denied");
+		r = p.fatal;
+		if (!r) {
+			*out = p.pol;
+			p.pol = NULL;
+		}
+	}
+out:
+	rb_policy_free(p.pol);
+	free(p.tok);
+	return r;
 }
 
 int rb_policy_parse(const char *text, size_t len, const char *filename,
@@ -2114,7 +2236,7 @@ int rb_policy_parse(const char *text, size_t len, const char *filename,
 		    struct rb_diags *diags)
 {
 	struct rb_diags local = { 0 };
-	struct parser p = { 0 };
+	struct source src = { text, len, filename };
 	int r;
 
 	if (!out)
@@ -2133,35 +2255,7 @@ int rb_policy_parse(const char *text, size_t len, const char *filename,
 		rb_diags_free(&local);
 		return r < 0 ? r : -EFBIG;
 	}
-
-	p.res = res ? res : &rb_resolver_system;
-	p.diags = diags;
-	p.pol = calloc(1, sizeof(*p.pol));
-	p.tok = calloc(MAX_TOKENS, sizeof(*p.tok));
-	if (!p.pol || !p.tok) {
-		r = -ENOMEM;
-		goto out;
-	}
-	p.pol->global.log_level = -1;
-
-	parse_text(&p, text, len);
-	if (p.fatal) {
-		r = p.fatal;
-	} else if (p.errors) {
-		r = -EINVAL;
-	} else {
-		if (p.pol->nrules == 0)
-			report(&p, RB_DIAG_WARNING, 0, 0,
-			       "policy has no rules: every request is denied");
-		r = p.fatal;
-		if (!r) {
-			*out = p.pol;
-			p.pol = NULL;
-		}
-	}
-out:
-	rb_policy_free(p.pol);
-	free(p.tok);
+	r = parse_sources(&src, 1, res, out, diags);
 	rb_diags_free(&local);
 	return r;
 }
@@ -2217,20 +2311,137 @@ static int read_all(int fd, size_t hint, char **out, size_t *outlen)
 	return 0;
 }
 
-static int load_fail(struct rb_diags *d, int err, const char *what)
+static int load_fail(struct rb_diags *d, const char *file, int err, const char *what)
 {
-	diags_add(d, RB_DIAG_ERROR, 0, 0, "%s: %s", what, errno_text(-err));
+	rb_diags_add_in(d, file, RB_DIAG_ERROR, 0, 0, "%s: %s", what, errno_text(-err));
 	return err;
+}
+
+/*
+ * Read the policy file PATH, at most MAX bytes, into a new *BUF.  Problems
+ * are reported about FILE (NULL: the main file).  0 or -errno.
+ */
+static int read_policy_file(struct rb_diags *d, const char *path, const char *file,
+			    size_t max, char **buf, size_t *len)
+{
+	struct stat st;
+	int fd, r;
+
+	/* O_NONBLOCK: opening a FIFO must not hang the broker; the type
+	 * check below refuses it.  It does nothing to a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return load_fail(d, file, -errno, "cannot open");
+	if (fstat(fd, &st) < 0) {
+		r = load_fail(d, file, -errno, "cannot stat");
+	} else if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		rb_diags_add_in(d, file, RB_DIAG_ERROR, 0, 0, "is a directory, not a "
+				"policy file");
+	} else if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		rb_diags_add_in(d, file, RB_DIAG_ERROR, 0, 0, "is not a regular file");
+	} else if ((unsigned long long)st.st_size > max) {
+		r = -EFBIG;
+		rb_diags_add_in(d, file, RB_DIAG_ERROR, 0, 0, "file is %lld bytes; the "
+				"limit is %d%s", (long long)st.st_size, RB_POLICY_MAX_SIZE,
+				file ? " for the policy and its drop-ins together" : "");
+	} else {
+		r = read_all(fd, (size_t)st.st_size, buf, len);
+		if (r == 0 && *len > max) {
+			free(*buf);
+			*buf = NULL;
+			r = -EFBIG;
+		}
+		if (r == -EFBIG)
+			rb_diags_add_in(d, file, RB_DIAG_ERROR, 0, 0, "file is over the "
+					"limit of %d bytes", RB_POLICY_MAX_SIZE);
+		else if (r < 0)
+			load_fail(d, file, r, "cannot read");
+	}
+	close(fd);
+	return r;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The drop-ins of DIR ("PATH.d"): the names of its regular-looking entries
+ * that end in ".conf" and do not start with '.', sorted, into a new *NAMES.
+ * 0 (no DIR is none), or -errno with an error reported about DIR.
+ */
+static int list_dropins(struct rb_diags *d, const char *dir, char ***names, size_t *n)
+{
+	char **v = NULL;
+	size_t k = 0;
+	struct dirent *e;
+	DIR *dp;
+	int fd, r = 0;
+
+	*names = NULL;
+	*n = 0;
+	fd = open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return load_fail(d, dir, -errno, errno == ENOTDIR ?
+				 "drop-ins: not a directory" : "drop-ins: cannot open");
+	dp = fdopendir(fd);
+	if (!dp) {
+		r = load_fail(d, dir, -errno, "drop-ins: cannot read");
+		close(fd);
+		return r;
+	}
+	while ((errno = 0, e = readdir(dp))) {
+		size_t len = strlen(e->d_name);
+		char **nv;
+
+		if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".conf") != 0)
+			continue;
+		if (k == RB_POLICY_MAX_DROPINS) {
+			rb_diags_add_in(d, dir, RB_DIAG_ERROR, 0, 0, "more than %d drop-ins",
+					RB_POLICY_MAX_DROPINS);
+			r = -E2BIG;
+			break;
+		}
+		nv = reallocarray(v, k + 1, sizeof(*v));
+		if (!nv || !(nv[k] = strdup(e->d_name))) {
+			v = nv ? nv : v;
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		k++;
+	}
+	if (r == 0 && errno)
+		r = load_fail(d, dir, -errno, "drop-ins: cannot read");
+	closedir(dp);
+	if (r < 0) {
+		for (size_t i = 0; i < k; i++)
+			free(v[i]);
+		free(v);
+		return r;
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), name_cmp);
+	*names = v;
+	*n = k;
+	return 0;
 }
 
 int rb_policy_load(const char *path, const struct rb_resolver *res,
 		   struct rb_policy **out, struct rb_diags *diags)
 {
 	struct rb_diags local = { 0 };
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, r;
+	struct source src[1 + RB_POLICY_MAX_DROPINS] = { { 0 } };
+	char **names = NULL, *paths[RB_POLICY_MAX_DROPINS] = { 0 };
+	char *bufs[1 + RB_POLICY_MAX_DROPINS] = { 0 };
+	char dir[4096];
+	size_t nnames = 0, total = 0, nsrc = 0;
+	int r;
 
 	if (!out)
 		return -EINVAL;
@@ -2241,39 +2452,42 @@ int rb_policy_load(const char *path, const struct rb_resolver *res,
 		diags = &local;
 	strlcpy(diags->file, path, sizeof(diags->file));
 
-	/* O_NONBLOCK: opening a FIFO must not hang the broker; the type
-	 * check below refuses it.  It does nothing to a regular file. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = load_fail(diags, -errno, "cannot open");
+	r = read_policy_file(diags, path, NULL, RB_POLICY_MAX_SIZE, &bufs[0], &src[0].len);
+	if (r < 0)
+		goto out;
+	src[0] = (struct source){ bufs[0], src[0].len, path };
+	total = src[0].len;
+	nsrc = 1;
+
+	if (snprintf(dir, sizeof(dir), "%s.d", path) >= (int)sizeof(dir)) {
+		r = load_fail(diags, NULL, -ENAMETOOLONG, "drop-ins");
 		goto out;
 	}
-	if (fstat(fd, &st) < 0) {
-		r = load_fail(diags, -errno, "cannot stat");
-	} else if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		diags_add(diags, RB_DIAG_ERROR, 0, 0, "is a directory, not a "
-			  "policy file");
-	} else if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		diags_add(diags, RB_DIAG_ERROR, 0, 0, "is not a regular file");
-	} else if (st.st_size > RB_POLICY_MAX_SIZE) {
-		r = -EFBIG;
-		diags_add(diags, RB_DIAG_ERROR, 0, 0, "file is %lld bytes; the "
-			  "limit is %d", (long long)st.st_size, RB_POLICY_MAX_SIZE);
-	} else {
-		r = read_all(fd, (size_t)st.st_size, &buf, &len);
-		if (r == -EFBIG)
-			diags_add(diags, RB_DIAG_ERROR, 0, 0, "file is over the limit "
-				  "of %d bytes", RB_POLICY_MAX_SIZE);
-		else if (r < 0)
-			load_fail(diags, r, "cannot read");
+	r = list_dropins(diags, dir, &names, &nnames);
+	for (size_t i = 0; r == 0 && i < nnames; i++) {
+		if (asprintf(&paths[i], "%s/%s", dir, names[i]) < 0) {
+			paths[i] = NULL;
+			r = -ENOMEM;
+			break;
+		}
+		r = read_policy_file(diags, paths[i], paths[i], RB_POLICY_MAX_SIZE - total,
+				     &bufs[nsrc], &src[nsrc].len);
+		if (r < 0)
+			break;
+		src[nsrc] = (struct source){ bufs[nsrc], src[nsrc].len, paths[i] };
+		total += src[nsrc].len;
+		nsrc++;
 	}
-	close(fd);
 	if (r == 0)
-		r = rb_policy_parse(buf, len, path, res, out, diags);
+		r = parse_sources(src, nsrc, res, out, diags);
 out:
-	free(buf);
+	for (size_t i = 0; i < nnames; i++) {
+		free(names[i]);
+		free(paths[i]);
+	}
+	free(names);
+	for (size_t i = 0; i < nsrc; i++)
+		free(bufs[i]);
 	rb_diags_free(&local);
 	return r;
 }

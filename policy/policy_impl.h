@@ -62,6 +62,8 @@ struct rb_prefix {
 
 struct rb_rule {
 	char name[RB_RULE_NAME_MAX];
+	const char *file;   /* a drop-in it is in (rb_policy.files); NULL: the
+			       main file */
 	unsigned line, col; /* col: of the 'rule' keyword */
 	bool match_any; /* 'match any': then there is no match line */
 	unsigned any_line, any_col; /* of 'match any' */
@@ -121,6 +123,8 @@ struct rb_policy {
 	size_t nrules;
 	struct rb_global global;         /* 'broker { }' */
 	unsigned global_line;            /* of 'broker'; 0: none */
+	char **files;                    /* drop-ins read (rb_rule.file) */
+	size_t nfiles;
 };
 
 /*
@@ -146,5 +150,10 @@ const struct rb_word *rb_word_by_value(const struct rb_word *table, int value);
 /* Append one diagnostic to D (parse.c).  0 or -ENOMEM. */
 int rb_diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 		 unsigned col, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The same about FILE (a drop-in; NULL: D's own file). */
+int rb_diags_add_in(struct rb_diags *d, const char *file, enum rb_diag_severity sev,
+		    unsigned line, unsigned col, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 #endif /* RAWBROKER_POLICY_IMPL_H */

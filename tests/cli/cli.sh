@@ -552,6 +552,35 @@ expect "help seccomp: --base" 0 '^  --base BASE ' '' "$bin" help seccomp
 expect "help of an unknown command" 2 '' "unknown command 'nope'" "$bin" help nope
 expect "--version" 0 '^rawbroker-policy [0-9]+\.[0-9]+\.[0-9]+$' '' "$bin" --version
 
+# ---- standard input and drop-ins
+expect "check -: reads the policy from stdin" 0 '' '^<stdin>: 0 errors, 0 warnings$' \
+	bash -c '"$0" check - <"$1"' "$bin" "$tmp/clean.conf"
+expect "check -: errors name <stdin>" 1 '' "^<stdin>:3:8: error:" \
+	bash -c '"$0" check - <"$1"' "$bin" "$tmp/broken.conf"
+expect "explain -: reads stdin" 0 '^rule ' '' bash -c '"$0" explain - <"$1"' "$bin" "$tmp/clean.conf"
+mkdir -p "$tmp/dropin/main.conf.d"
+printf 'rule a {\n\tmatch uid 1\n\tallow inet icmp\n}\n' >"$tmp/dropin/main.conf"
+printf 'rule b {\n\tmatch uid 2\n\tallow inet icmp\n}\n' >"$tmp/dropin/main.conf.d/20-b.conf"
+printf '# c\nrule c {\n\tmatch uid 2\n\tallow inet icmpp\n}\n' >"$tmp/dropin/main.conf.d/10-c.conf"
+printf 'not a policy\n' >"$tmp/dropin/main.conf.d/README"
+printf 'not a policy\n' >"$tmp/dropin/main.conf.d/.hidden.conf"
+expect "drop-ins: an error names the drop-in, its line and column" 1 '' \
+	"^$tmp/dropin/main\.conf\.d/10-c\.conf:4:13: error: expected a protocol" \
+	"$bin" check "$tmp/dropin/main.conf"
+printf '# c\nrule c {\n\tmatch uid 2\n\tallow inet icmp\n}\n' >"$tmp/dropin/main.conf.d/10-c.conf"
+expect "drop-ins: read in the order of their names, after the main file" 0 \
+	'^rule a .*\|rule c \{  # line 2 of .*/10-c\.conf\|rule b \{  # line 1 of .*/20-b\.conf\|$' '' \
+	bash -c '"$0" explain "$1" | grep "^rule " | tr "\n" "|"' "$bin" "$tmp/dropin/main.conf"
+expect "drop-ins: the first rule that fits decides, across files" 0 '^rule: c \(line 2\)$' '' \
+	"$bin" query "$tmp/dropin/main.conf" --uid 2 inet icmp
+expect "drop-ins: a warning names the drop-in" 0 '' \
+	"^$tmp/dropin/main\.conf\.d/20-b\.conf:1:1: warning: rule 'b' is never reached" \
+	"$bin" check "$tmp/dropin/main.conf"
+printf 'x\n' >"$tmp/notdir.conf.d"
+cp "$tmp/clean.conf" "$tmp/notdir.conf"
+expect "drop-ins: PATH.d that is not a directory is an error" 1 '' \
+	"notdir\.conf\.d: error: drop-ins: not a directory" "$bin" check "$tmp/notdir.conf"
+
 # ---- lexing: bad bytes do not cascade, the error count is exact
 printf '\xef\xbb\xbfrule a {\n\tmatch uid 1\n\tallow inet icmp\n}\n' >"$tmp/bom.conf"
 expect "check: a UTF-8 BOM is one warning" 0 '' \
