@@ -577,15 +577,33 @@ struct query_args {
 	bool help;
 };
 
-/* FILE, then FAMILY PROTOCOL [TYPE].  -1 for one too many. */
+/*
+ * FILE, FAMILY, PROTOCOL and TYPE, in any order: a word of the language
+ * (inet, icmp, raw, ...) goes to its slot (words[0] family, [1] protocol,
+ * [2] type) unless it has a '/' (write ./inet for a file named so); the
+ * first other operand is FILE; any further one takes the first free slot,
+ * where query_words() says what is wrong with it.  -1 for one too many.
+ */
 static int query_operand(struct query_args *a, const char *arg)
 {
-	if (!a->path)
+	static const struct rb_word *const tables[3] = { rb_families, rb_protocols, rb_types };
+	int slot = -1;
+
+	if (!strchr(arg, '/'))
+		for (int i = 0; i < 3 && slot < 0; i++)
+			if (!a->words[i] && find_word(tables[i], arg))
+				slot = i;
+	if (slot < 0 && !a->path) {
 		a->path = arg;
-	else if (a->nwords < 3)
-		a->words[a->nwords++] = arg;
-	else
+		return 0;
+	}
+	for (int i = 0; i < 3 && slot < 0; i++)
+		if (!a->words[i])
+			slot = i;
+	if (slot < 0)
 		return -1;
+	a->words[slot] = arg;
+	a->nwords++;
 	return 0;
 }
 
@@ -666,7 +684,7 @@ static int query_parse(int argc, char **argv, struct query_args *a)
 	if (a->option && (a->nwords || a->source))
 		return usage_error("query", "--option takes no FAMILY, PROTOCOL, TYPE "
 				   "or --source");
-	if (!a->option && a->nwords < 2)
+	if (!a->option && (!a->words[0] || !a->words[1]))
 		return usage_error("query", "expected FAMILY and PROTOCOL (or "
 				   "--option)");
 	return EXIT_YES;
@@ -693,8 +711,8 @@ static int query_words(const struct query_args *a, struct rb_query *q)
 	if (proto->family && proto->family != fam->value)
 		return usage_error("query", "protocol '%s' does not go with family '%s'",
 				   proto->name, fam->name);
-	type = a->nwords > 2 ? find_word(rb_types, a->words[2])
-			     : rb_word_by_value(rb_types, SOCK_RAW);
+	type = a->words[2] ? find_word(rb_types, a->words[2])
+			   : rb_word_by_value(rb_types, SOCK_RAW);
 	if (!type) {
 		word_list(rb_types, list, sizeof(list));
 		return usage_error("query", "unknown socket type '%s' (expected %s)",

@@ -552,6 +552,16 @@ expect "help seccomp: --base" 0 '^  --base BASE ' '' "$bin" help seccomp
 expect "help of an unknown command" 2 '' "unknown command 'nope'" "$bin" help nope
 expect "--version" 0 '^rawbroker-policy [0-9]+\.[0-9]+\.[0-9]+$' '' "$bin" --version
 
+# ---- query: operands and options in any order
+for order in 'FILE --uid 0 inet6 icmpv6 raw' '--uid 0 inet6 icmpv6 raw FILE' \
+	'raw icmpv6 FILE inet6 --uid 0' 'icmpv6 --uid 0 inet6 FILE'; do
+	# shellcheck disable=SC2086
+	expect "query in any order: $order" 0 '^decision: allow$' '' \
+		"$bin" query ${order/FILE/$tmp/clean.conf}
+done
+expect "query in any order: a file named like a word is written ./inet" 3 '' "cannot open" \
+	bash -c 'cd "$0" && "$1" query ./inet --uid 0 inet icmp' "$tmp" "$(readlink -f "$bin")"
+
 # ---- standard input and drop-ins
 expect "check -: reads the policy from stdin" 0 '' '^<stdin>: 0 errors, 0 warnings$' \
 	bash -c '"$0" check - <"$1"' "$bin" "$tmp/clean.conf"
