@@ -27,17 +27,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "policy_impl.h" /* the language's words: rb_families, ... */
 #include "client_seccomp.h" /* not "seccomp.h": <seccomp.h> is libseccomp's */
 
-#define PROG "rawbroker-policy"
-
-enum {
-	EXIT_YES = 0,
-	EXIT_NO = 1,
-	EXIT_USAGE = 2,
-	EXIT_TROUBLE = 3,
-};
 
 #define ID_MAX     4294967294u /* as in the policy: (uid_t)-1 is "no id" */
 #define GROUPS_MAX 65536       /* the kernel's NGROUPS_MAX */
@@ -64,7 +57,12 @@ static const char help_check[] =
 	"can never match or are never reached, raw udp/tcp grants, and rules that\n"
 	"let any local user send from any local address.\n"
 	"\n"
+	"FILE - reads the policy from stdin.  The drop-ins FILE.d/*.conf are read\n"
+	"after FILE, in the order of their names (rawbroker.conf(5)).\n"
+	"\n"
 	"  --strict    treat warnings as errors for the exit status\n"
+	"  --json      print the result as one JSON document on stdout (schema\n"
+	"              rawbroker-policy/check/1, see rawbroker-policy(1))\n"
 	"  -h, --help  show this help\n"
 	"\n"
 	"Exit status: 0 no errors (with --strict, no warnings either), 1 errors\n"
@@ -78,8 +76,10 @@ static const char help_explain[] =
 	"to, allow lines with their socket type, the source addresses ('source\n"
 	"any' when there is no source line), options, and the check's warnings,\n"
 	"under a header comment that says how requests are decided.  Messages\n"
-	"from reading the file go to stderr.\n"
+	"from reading the file go to stderr.  FILE - reads stdin.\n"
 	"\n"
+	"  --json      print the policy as JSON data instead (schema\n"
+	"              rawbroker-policy/explain/1, see rawbroker-policy(1))\n"
 	"  -h, --help  show this help\n"
 	"\n"
 	"Exit status: 0 printed, 2 usage error, 3 the policy could not be read or\n"
@@ -101,10 +101,14 @@ static const char help_query[] =
 	"  --source ADDR      the source address it asks the broker to bind to\n"
 	"  --option OPTION    ask for a socket option instead of a socket:\n"
 	"                     ipv6-hopopts or ipv6-dstopts\n"
+	"  --json             print the decision as JSON (schema\n"
+	"                     rawbroker-policy/query/1, see rawbroker-policy(1))\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"FAMILY is inet or inet6; PROTOCOL icmp (inet), icmpv6 (inet6), udp or\n"
-	"tcp; TYPE raw (the default).\n"
+	"tcp; TYPE raw (the default).  Operands and options may come in any\n"
+	"order; write ./inet for a FILE named like one of these words.  FILE -\n"
+	"reads stdin.\n"
 	"\n"
 	"Exit status: 0 allowed, 1 denied, 2 usage error, 3 the policy could not\n"
 	"be read or has errors.\n";
@@ -455,16 +459,17 @@ static struct rb_policy *load(const char *path)
 
 static int cmd_check(int argc, char **argv)
 {
-	enum { OPT_STRICT = 256 };
+	enum { OPT_STRICT = 256, OPT_JSON };
 	static const struct option opts[] = {
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct rb_diags d = { 0 };
 	struct rb_policy *p = NULL;
 	const char *path = NULL;
-	bool strict = false;
+	bool strict = false, json = false;
 	size_t nerr, nwarn;
 	int c, r, status = EXIT_YES;
 
@@ -478,6 +483,9 @@ static int cmd_check(int argc, char **argv)
 			break;
 		case OPT_STRICT:
 			strict = true;
+			break;
+		case OPT_JSON:
+			json = true;
 			break;
 		case 'h':
 			return show_help(help_check);
@@ -497,15 +505,22 @@ static int cmd_check(int argc, char **argv)
 	r = load_any(path, &p, &d);
 	if (r == 0)
 		r = rb_policy_check(p, &d);
-	print_diags(&d);
 	if (r == -ENOMEM)
 		fprintf(stderr, PROG ": %s: out of memory\n", path);
 	count_problems(&d, &nerr, &nwarn);
+	status = (d.errors || r == -ENOMEM || (strict && d.warnings)) ? EXIT_NO : EXIT_YES;
+	if (json) {
+		if (json_check(strcmp(path, "-") == 0 ? "<stdin>" : path, &d) != EXIT_YES)
+			status = EXIT_TROUBLE;
+		rb_policy_free(p);
+		rb_diags_free(&d);
+		return finish(status);
+	}
+	print_diags(&d);
 	fprintf(stderr, "%s: %zu error%s, %zu warning%s%s\n",
 		strcmp(path, "-") == 0 ? "<stdin>" : path, nerr,
 		nerr == 1 ? "" : "s", nwarn, nwarn == 1 ? "" : "s",
 		nerr < d.errors ? " (stopped there: there may be more)" : "");
-	status = (d.errors || r == -ENOMEM || (strict && d.warnings)) ? EXIT_NO : EXIT_YES;
 	rb_policy_free(p);
 	rb_diags_free(&d);
 	return finish(status);
@@ -515,10 +530,13 @@ static int cmd_check(int argc, char **argv)
 
 static int cmd_explain(int argc, char **argv)
 {
+	enum { OPT_JSON = 256 };
 	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	bool json = false;
 	struct rb_policy *p;
 	const char *path = NULL;
 	char *text = NULL;
@@ -532,6 +550,9 @@ static int cmd_explain(int argc, char **argv)
 			status = file_operand("explain", &path, optarg);
 			if (status != EXIT_YES)
 				return status;
+			break;
+		case OPT_JSON:
+			json = true;
 			break;
 		case 'h':
 			return show_help(help_explain);
@@ -548,6 +569,22 @@ static int cmd_explain(int argc, char **argv)
 	if (!path)
 		return usage_error("explain", "expected a policy FILE");
 
+	if (json) {
+		struct rb_diags d = { 0 };
+
+		/* The parser's warnings go into the document; errors, when
+		 * there is no policy to explain, to stderr as text. */
+		p = NULL;
+		if (load_any(path, &p, &d) < 0 || !p) {
+			print_diags(&d);
+			rb_diags_free(&d);
+			return EXIT_TROUBLE;
+		}
+		status = json_explain(strcmp(path, "-") == 0 ? "<stdin>" : path, p, &d);
+		rb_policy_free(p);
+		rb_diags_free(&d);
+		return status == EXIT_YES ? finish(status) : status;
+	}
 	p = load(path);
 	if (!p)
 		return EXIT_TROUBLE;
@@ -575,6 +612,7 @@ struct query_args {
 	const char *source;
 	const char *option;
 	bool help;
+	bool json;
 };
 
 /*
@@ -610,8 +648,9 @@ static int query_operand(struct query_args *a, const char *arg)
 /* Parse the command line into A.  EXIT_YES or a usage error's status. */
 static int query_parse(int argc, char **argv, struct query_args *a)
 {
-	enum { OPT_UID = 256, OPT_GID, OPT_GROUPS, OPT_SOURCE, OPT_OPTION };
+	enum { OPT_UID = 256, OPT_GID, OPT_GROUPS, OPT_SOURCE, OPT_OPTION, OPT_JSON };
 	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "uid", required_argument, NULL, OPT_UID },
 		{ "gid", required_argument, NULL, OPT_GID },
 		{ "groups", required_argument, NULL, OPT_GROUPS },
@@ -659,6 +698,9 @@ static int query_parse(int argc, char **argv, struct query_args *a)
 			break;
 		case OPT_OPTION:
 			a->option = optarg;
+			break;
+		case OPT_JSON:
+			a->json = true;
 			break;
 		case 'h':
 			a->help = true;
@@ -832,6 +874,10 @@ static void print_preparation(const struct rb_query *q, const struct rb_decision
 	printf("client confinement: IP_HDRINCL/IPV6_HDRINCL %s by the exported seccomp "
 	       "profile (rawbroker-policy seccomp --rule %s)\n",
 	       prep->hdrincl ? "allowed" : "denied", dec->rule);
+	printf("error queue: IP_RECVERR/IPV6_RECVERR %s by that profile%s\n",
+	       prep->deny_recverr ? "denied" : "allowed",
+	       prep->deny_recverr ? "" : prep->has_receive ?
+	       " (the error queue bypasses the receive filter)" : "");
 }
 
 static int cmd_query(int argc, char **argv)
@@ -874,6 +920,20 @@ static int cmd_query(int argc, char **argv)
 	}
 	peer = (struct rb_peer){ .uid = a.uid, .gid = a.gid, .groups = a.groups,
 				 .ngroups = a.ngroups };
+	if (a.json) {
+		const char *file = strcmp(a.path, "-") == 0 ? "<stdin>" : a.path;
+
+		if (opt)
+			rb_policy_decide_option(p, &peer, (unsigned)opt->value, &dec);
+		else
+			rb_policy_decide(p, &peer, &q, &dec);
+		if (json_query(file, &peer, opt ? NULL : &q, opt ? opt->name : NULL, &dec) !=
+		    EXIT_YES)
+			status = EXIT_TROUBLE;
+		else
+			status = finish(dec.verdict == RB_ALLOW ? EXIT_YES : EXIT_NO);
+		goto out;
+	}
 	if (opt) {
 		rb_policy_decide_option(p, &peer, (unsigned)opt->value, &dec);
 		print_decision(&dec);

@@ -605,6 +605,77 @@ expect "check: 50 errors and the stop are counted as 50" 1 '' \
 	'many\.conf: 50 errors, 0 warnings \(stopped there: there may be more\)$' \
 	"$bin" check "$tmp/many.conf"
 
+# ---- --json: each document read back with python3's json module
+# shellcheck disable=SC2016
+jcheck='import json, sys
+d = json.load(sys.stdin)
+exec(sys.argv[1])'
+jq() { python3 -c "$jcheck" "$1"; }
+expect "check --json: the schema, counts and diagnostics" 0 '^ok$' '' bash -c \
+	'"$0" check --json "$1" | python3 -c "$2" "$3"' "$bin" "$tmp/warn.conf" "$jcheck" '
+assert d["schema"] == "rawbroker-policy/check/1", d
+assert d["errors"] == 0 and d["warnings"] == 3 and d["stopped"] is False
+assert len(d["diagnostics"]) == 3
+for g in d["diagnostics"]:
+    assert set(g) == {"file", "line", "column", "severity", "message"}, g
+    assert g["severity"] == "warning" and g["file"].endswith("warn.conf")
+print("ok")'
+expect "check --json: errors, exit 1" 1 '"severity": "error"' '' \
+	"$bin" check --json "$tmp/broken.conf"
+expect "check --json: nothing on stderr" 0 '' '' \
+	bash -c '"$0" check --json "$1" 2>&1 >/dev/null | cmp -s - /dev/null' "$bin" "$tmp/broken.conf"
+expect "check --json: 50 errors and stopped" 0 '^ok$' '' bash -c \
+	'"$0" check --json "$1" | python3 -c "$2" "$3"' "$bin" "$tmp/many.conf" "$jcheck" '
+assert d["errors"] == 50 and d["stopped"] is True, (d["errors"], d["stopped"])
+assert len(d["diagnostics"]) == 50
+print("ok")'
+expect "check --json -: stdin is <stdin>" 0 '^ok$' '' bash -c \
+	'"$0" check --json - <"$1" | python3 -c "$2" "$3"' "$bin" "$tmp/clean.conf" "$jcheck" '
+assert d["file"] == "<stdin>" and d["errors"] == 0, d
+print("ok")'
+expect "explain --json: rules and their preparation" 0 '^ok$' '' bash -c \
+	'"$0" explain --json "$1" | python3 -c "$2" "$3"' "$bin" "$tmp/prep.conf" "$jcheck" '
+assert d["schema"] == "rawbroker-policy/explain/1"
+r = d["rules"][0]
+assert r["name"] == "probe" and r["file"] is None and r["line"] == 7, r
+assert r["match"] == [{"kind": "uid", "ids": [4242], "names": None}], r["match"]
+assert {"family": "inet", "protocol": "icmp", "type": "raw"} in r["allow"]
+assert r["source"] == ["192.0.2.0/24", "2001:db8::/32"]
+assert r["default_source"] == {"inet": "192.0.2.1", "inet6": "2001:db8::1"}
+assert r["device"] == "eth0" and r["mark"] == 42
+assert r["receive"] == {"icmp": [0, 3, 11], "icmpv6": [129]}, r["receive"]
+assert r["rcvbuf"] == 262144 and r["rate"] == 5 and r["burst"] == 9 and r["connections"] == 3
+assert r["hdrincl"] is True and r["recverr"] is False
+assert d["broker"]["listen"] == "/run/rb/rb.sock" and d["broker"]["socket_mode"] == "0660"
+assert d["broker"]["log"] == "syslog" and d["broker"]["syslog_facility"] == "local1"
+assert d["broker"]["request_timeout_ms"] == 2000 and d["broker"]["user"] is None
+print("ok")'
+expect "explain --json: names with their ids, unknown ones null" 0 '^ok$' '' bash -c \
+	'"$0" explain --json "$1" | python3 -c "$2" "$3"' "$bin" "$tmp/clean.conf" "$jcheck" '
+m = d["rules"][0]["match"][0]
+assert m["kind"] == "uid" and m["ids"] == [0] and m["names"] == [{"name": "root", "id": 0}], m
+print("ok")'
+expect "query --json: an allow with its preparation" 0 '^ok$' '' bash -c \
+	'"$0" query --json "$1" --uid 4242 inet icmp | python3 -c "$2" "$3"' "$bin" "$tmp/prep.conf" \
+	"$jcheck" '
+assert d["schema"] == "rawbroker-policy/query/1"
+assert d["decision"] == "allow" and d["rule"] == "probe" and d["line"] == 7
+assert d["request"] == {"uid": 4242, "gid": 4242, "groups": [], "family": "inet",
+                        "protocol": "icmp", "type": "raw", "source": None}, d["request"]
+p = d["prepare"]
+assert p["bind"] == "192.0.2.1" and p["device"] == "eth0" and p["mark"] == 42
+assert p["receive"] == [0, 3, 11] and p["hdrincl"] is True and p["recverr"] is False
+assert d["limits"] == {"rate": 5, "burst": 9, "connections": 3}
+print("ok")'
+expect "query --json: a deny exits 1" 1 '"decision": "deny"' '' \
+	"$bin" query --json "$tmp/prep.conf" --uid 1 inet icmp
+expect "query --json --option" 0 '^ok$' '' bash -c \
+	'"$0" query --json "$1" --uid 0 --option ipv6-hopopts | python3 -c "$2" "$3"' "$bin" \
+	"$tmp/clean.conf" "$jcheck" '
+assert d["request"]["option"] == "ipv6-hopopts" and d["decision"] == "allow"
+assert d["prepare"] is None and d["limits"] is None
+print("ok")'
+
 # ---- nft: the egress ruleset (e2e_egress loads it for real)
 cat >"$tmp/egress.conf" <<'EOF'
 rule probe {
