@@ -1369,6 +1369,39 @@ static void test_too_many_errors_exact(void **state)
 	rb_diags_free(&d);
 }
 
+/* A policy whose full explanation would be over the 1 MiB limit (4096
+ * small rules: 186 KB explained to 2.6 MB before) is explained in compact
+ * form, under the limit, and reads back as the same policy. */
+static void test_explain_compact(void **state)
+{
+	struct rb_diags d = { 0 }, d2 = { 0 };
+	struct rb_policy *pol = NULL, *again = NULL;
+	char *text = NULL, *out = NULL;
+	size_t len = 0, olen = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	for (int i = 0; i < RB_POLICY_MAX_RULES; i++)
+		fprintf(f, "rule r%d {\nmatch uid %d\nallow inet icmp\nsource 192.0.2.%d\n"
+			"receive icmp 0 3\nrate 5/s\nrcvbuf 64k\n}\n", i, i, i % 256);
+	fclose(f);
+	assert_int_equal(parse_len(text, len, &pol, &d), 0);
+	assert_int_equal(rb_policy_explain(pol, "big.conf", &out, &olen), 0);
+	assert_true(olen <= RB_POLICY_MAX_SIZE);
+	assert_non_null(strstr(out, "# In its compact form"));
+	assert_non_null(strstr(out, "\nrule r7 {\nmatch uid 7\nallow inet icmp\nsource 192.0.2.7\n"
+				    "receive icmp 0 3\nrcvbuf 64k\nrate 5/s\n}\n"));
+	assert_int_equal(parse_len(out, olen, &again, &d2), 0);
+	assert_true(rb_policy_equal(pol, again));
+	free(text);
+	free(out);
+	rb_policy_free(pol);
+	rb_policy_free(again);
+	rb_diags_free(&d);
+	rb_diags_free(&d2);
+}
+
 /* recverr and destination: the confinement and what decide() reports. */
 static void test_recverr_destination(void **state)
 {
@@ -2353,6 +2386,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_decide_prepare),
 	cmocka_unit_test(test_recverr_destination),
 	cmocka_unit_test(test_lexing_no_cascade),
+	cmocka_unit_test(test_explain_compact),
 	cmocka_unit_test(test_too_many_errors_exact),
 	cmocka_unit_test(test_global_settings),
 		cmocka_unit_test(test_decide_option),
