@@ -4,8 +4,8 @@
 #
 # The project builds with GCC, and libFuzzer needs clang, so this script
 # compiles each target itself with clang -fsanitize=fuzzer,address,undefined:
-#   fuzz_policy   tests/fuzz/fuzz_policy.c + policy/parse.c policy/eval.c
-#                 policy/check.c policy/explain.c policy/nft.c
+#   fuzz_policy   tests/fuzz/fuzz_policy.c + policy/parse*.c policy/resolve.c
+#                 policy/eval.c policy/check.c policy/explain.c policy/nft.c
 #   fuzz_request  tests/fuzz/fuzz_request.c + proto/codec.c + the protobuf-c
 #                 code generated in BUILDDIR/proto (so build first)
 # Both build and run in parallel, in a temporary directory removed on exit;
@@ -76,7 +76,9 @@ read -ra pbc <<<"$(pkg-config --cflags --libs libprotobuf-c)" || fail "pkg-confi
 # ---- build (both at once) ------------------------------------------------
 
 "$cc" "${cflags[@]}" -I"$src/policy" -o "$tmp/fuzz_policy" \
-	"$here/fuzz_policy.c" "$src/policy/parse.c" "$src/policy/eval.c" \
+	"$here/fuzz_policy.c" "$src/policy/parse.c" "$src/policy/parse_lex.c" \
+	"$src/policy/parse_rule.c" "$src/policy/parse_prepare.c" \
+	"$src/policy/parse_broker.c" "$src/policy/resolve.c" "$src/policy/eval.c" \
 	"$src/policy/check.c" "$src/policy/explain.c" "$src/policy/nft.c" \
 	"${bsd[@]}" >"$tmp/build_policy.log" 2>&1 &
 build_policy=$!
