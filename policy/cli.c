@@ -29,7 +29,8 @@
 
 #include "cli.h"
 #include "policy_impl.h" /* the language's words: rb_families, ... */
-#include "client_seccomp.h" /* not "seccomp.h": <seccomp.h> is libseccomp's */
+#include "cli_seccomp_merge.h" /* and "client_seccomp.h": not "seccomp.h",
+				  which would hide libseccomp's <seccomp.h> */
 
 
 #define ID_MAX     4294967294u /* as in the policy: (uid_t)-1 is "no id" */
