@@ -70,8 +70,9 @@ int json_check(const char *file, const struct rb_diags *d);
 /* PARSED: the parser's diagnostics (its warnings), to which the check's
  * are added; may be NULL. */
 int json_explain(const char *file, const struct rb_policy *p, struct rb_diags *parsed);
-/* Q NULL and OPTION set for an --option query. */
+/* Q NULL and OPTION set for an --option query; RULE_FILE: the drop-in of
+ * the deciding rule, or NULL. */
 int json_query(const char *file, const struct rb_peer *peer, const struct rb_query *q,
-	       const char *option, const struct rb_decision *dec);
+	       const char *option, const struct rb_decision *dec, const char *rule_file);
 
 #endif /* RAWBROKER_POLICY_CLI_H */

@@ -266,7 +266,7 @@ int json_explain(const char *file, const struct rb_policy *p, struct rb_diags *p
 }
 
 int json_query(const char *file, const struct rb_peer *peer, const struct rb_query *q,
-	       const char *option, const struct rb_decision *dec)
+	       const char *option, const struct rb_decision *dec, const char *rule_file)
 {
 	json_t *req, *groups = json_array(), *prep = json_null(), *lim = json_null(), *doc;
 	const struct rb_prepare *pp = &dec->prep;
@@ -309,5 +309,7 @@ int json_query(const char *file, const struct rb_peer *peer, const struct rb_que
 			"decision", dec->verdict == RB_ALLOW ? "allow" : "deny", "rule",
 			jstr(dec->rule), "line", (int)dec->line, "reason", jstr(dec->reason),
 			"prepare", prep, "limits", lim);
+	if (doc)
+		json_object_set_new(doc, "rule_file", jstr(rule_file));
 	return emit(doc);
 }

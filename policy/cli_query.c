@@ -216,10 +216,23 @@ static int query_words(const struct query_args *a, struct rb_query *q)
 	return EXIT_YES;
 }
 
-static void print_decision(const struct rb_decision *dec)
+/* The drop-in the deciding rule is in, or NULL for the main file. */
+static const char *rule_file(const struct rb_policy *p, const struct rb_decision *dec)
 {
+	for (size_t i = 0; dec->rule && i < p->nrules; i++)
+		if (strcmp(p->rules[i].name, dec->rule) == 0)
+			return p->rules[i].file;
+	return NULL;
+}
+
+static void print_decision(const struct rb_policy *p, const struct rb_decision *dec)
+{
+	const char *file = rule_file(p, dec);
+
 	printf("decision: %s\n", dec->verdict == RB_ALLOW ? "allow" : "deny");
-	if (dec->rule)
+	if (dec->rule && file)
+		printf("rule: %s (line %u of %s)\n", dec->rule, dec->line, file);
+	else if (dec->rule)
 		printf("rule: %s (line %u)\n", dec->rule, dec->line);
 	else
 		printf("rule: none (default deny)\n");
@@ -371,8 +384,8 @@ int cmd_query(int argc, char **argv)
 			rb_policy_decide_option(p, &peer, (unsigned)opt->value, &dec);
 		else
 			rb_policy_decide(p, &peer, &q, &dec);
-		if (json_query(file, &peer, opt ? NULL : &q, opt ? opt->name : NULL, &dec) !=
-		    EXIT_YES)
+		if (json_query(file, &peer, opt ? NULL : &q, opt ? opt->name : NULL, &dec,
+			       rule_file(p, &dec)) != EXIT_YES)
 			status = EXIT_TROUBLE;
 		else
 			status = finish(dec.verdict == RB_ALLOW ? EXIT_YES : EXIT_NO);
@@ -380,7 +393,7 @@ int cmd_query(int argc, char **argv)
 	}
 	if (opt) {
 		rb_policy_decide_option(p, &peer, (unsigned)opt->value, &dec);
-		print_decision(&dec);
+		print_decision(p, &dec);
 		if (dec.verdict == RB_ALLOW)
 			printf("sets: setsockopt(fd, IPPROTO_IPV6, %s, ...) on the client's "
 			       "own IPv6 socket, for headers of padding options only\n",
@@ -388,7 +401,7 @@ int cmd_query(int argc, char **argv)
 								 : "IPV6_DSTOPTS");
 	} else {
 		rb_policy_decide(p, &peer, &q, &dec);
-		print_decision(&dec);
+		print_decision(p, &dec);
 		if (dec.verdict == RB_ALLOW)
 			print_preparation(&q, &dec);
 	}

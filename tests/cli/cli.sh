@@ -581,7 +581,8 @@ printf '# c\nrule c {\n\tmatch uid 2\n\tallow inet icmp\n}\n' >"$tmp/dropin/main
 expect "drop-ins: read in the order of their names, after the main file" 0 \
 	'^rule a .*\|rule c \{  # line 2 of .*/10-c\.conf\|rule b \{  # line 1 of .*/20-b\.conf\|$' '' \
 	bash -c '"$0" explain "$1" | grep "^rule " | tr "\n" "|"' "$bin" "$tmp/dropin/main.conf"
-expect "drop-ins: the first rule that fits decides, across files" 0 '^rule: c \(line 2\)$' '' \
+expect "drop-ins: the first rule that fits decides, across files" 0 \
+	'^rule: c \(line 2 of .*/main\.conf\.d/10-c\.conf\)$' '' \
 	"$bin" query "$tmp/dropin/main.conf" --uid 2 inet icmp
 expect "drop-ins: a warning names the drop-in" 0 '' \
 	"^$tmp/dropin/main\.conf\.d/20-b\.conf:1:1: warning: rule 'b' is never reached" \
