@@ -54,8 +54,8 @@ const struct sc_rule rb_sc_rules[] = {
 	 *          IPV6_HDRINCL 36).  ipv6_setsockopt() refuses SOL_IP on a
 	 *          raw socket (ENOPROTOOPT).
 	 * (IPPROTO_RAW sockets write headers without the option: the socket()
-	 * rules below keep the process from making any raw socket.)  The
-	 * e2e_seccomp test enumerates levels 0-300 and options 0-100 on both
+	 * rules below keep the process from making any raw socket.)
+	 * e2e_seccomp_holes enumerates levels 0-300 and options 0-100 on both
 	 * families and fails if the kernel takes any pair not listed here.
 	 */
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_HDRINCL } }, 2,
@@ -79,9 +79,9 @@ const struct sc_rule rb_sc_rules[] = {
 	 * and MSG_ERRQUEUE then finds an empty queue.  Only for rules with
 	 * 'receive' ('recverr deny'): traceroute -I and ping set it. */
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_RECVERR } }, 2,
-	  false, UNLESS_RECVERR, "IP_RECVERR: read ICMP errors past the locked receive filter" },
+	  false, IF_DENY_RECVERR, "IP_RECVERR: read ICMP errors past the locked receive filter" },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_RECVERR } }, 2,
-	  false, UNLESS_RECVERR, "IPV6_RECVERR: read ICMPv6 errors past the locked receive filter" },
+	  false, IF_DENY_RECVERR, "IPV6_RECVERR: read ICMPv6 errors past the locked receive filter" },
 	/* Socket filters: a later version may lock one on the socket. */
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_FILTER } }, 2,
 	  false, ALWAYS, "SO_ATTACH_FILTER: replace the socket's receive filter" },
@@ -199,7 +199,7 @@ static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf)
 		return true;
 	case UNLESS_HDRINCL:
 		return !(conf && conf->hdrincl);
-	case UNLESS_RECVERR:
+	case IF_DENY_RECVERR:
 		return conf && conf->deny_recverr;
 	}
 	return true;

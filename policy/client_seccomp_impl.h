@@ -7,6 +7,7 @@
 #ifndef RAWBROKER_CLIENT_SECCOMP_IMPL_H
 #define RAWBROKER_CLIENT_SECCOMP_IMPL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +30,7 @@ struct sc_cmp {
 enum sc_when {
 	ALWAYS,
 	UNLESS_HDRINCL, /* left out for a rule with 'hdrincl allow' */
-	UNLESS_RECVERR, /* left out unless the rule's confinement denies
+	IF_DENY_RECVERR, /* only when the rule's confinement denies
 			   RECVERR (a rule with 'receive', see rb_prepare) */
 };
 
