@@ -345,6 +345,7 @@ static bool shadows(const struct rb_rule *a, const struct facts *fa,
 
 struct out {
 	struct rb_diags *d;
+	const char *file; /* of the rule being checked (a drop-in), or NULL */
 	unsigned added;
 	bool full; /* RB_POLICY_MAX_WARNINGS reached */
 	int err;
@@ -368,10 +369,13 @@ warn(struct out *o, unsigned line, unsigned col, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 	}
-	if (rb_diags_add(o->d, RB_DIAG_WARNING, line, col, "%s", msg) < 0)
+	if (rb_diags_add_in(o->d, line ? o->file : NULL, RB_DIAG_WARNING, line, col, "%s",
+			    msg) < 0) {
 		o->err = -ENOMEM;
-	else
+	} else {
+		o->d->v[o->d->n - 1].note = o->full;
 		o->added++;
+	}
 }
 
 /* 'match any' with every source: written 'source any', left out, or
@@ -426,6 +430,37 @@ static void warn_hdrincl(struct out *o, const struct rb_rule *r)
 	     "any packet with any source address", r->name);
 }
 
+static void warn_recverr(struct out *o, const struct rb_rule *r)
+{
+	if (!(r->has_receive4 || r->has_receive6) || rb_rule_denies_recverr(r))
+		return;
+	warn(o, r->recverr_line, r->recverr_col, "rule '%s' has 'recverr allow' and a "
+	     "receive filter: with IP_RECVERR/IPV6_RECVERR its clients read, from the "
+	     "error queue that the filter never sees, the ICMP errors about every "
+	     "user's packets of that protocol, with the destinations probed", r->name);
+}
+
+/* The egress ruleset finds a rule's packets by their mark: two rules with
+ * one mark share their destinations and devices there. */
+static void warn_shared_mark(struct out *o, const struct rb_policy *p, size_t i)
+{
+	const struct rb_rule *r = &p->rules[i];
+
+	if (!r->has_mark || !rb_rule_has_egress(r))
+		return;
+	for (size_t j = 0; j < p->nrules; j++) {
+		const struct rb_rule *a = &p->rules[j];
+
+		if (j == i || !a->has_mark || a->mark != r->mark)
+			continue;
+		warn(o, r->mark_line, 1, "rule '%s' shares mark 0x%x with rule '%s' (line "
+		     "%u): the egress ruleset (rawbroker-policy nft) lets the sockets of "
+		     "both send where either may", r->name, (unsigned)r->mark, a->name,
+		     a->line);
+		return;
+	}
+}
+
 /* The warnings about rule I: first the rule as a whole, then its
  * statements in the order of their lines. */
 static void check_rule(struct out *o, const struct rb_policy *p,
@@ -436,6 +471,7 @@ static void check_rule(struct out *o, const struct rb_policy *p,
 	unsigned open_line = r->source_line ? r->source_line : r->any_line;
 	bool open_done = false;
 
+	o->file = r->file;
 	if (f->never_uid) {
 		warn(o, r->line, r->col, "rule '%s' can never match: a client has "
 		     "one uid, and no uid is on all of its 'match uid'/'match user' "
@@ -463,6 +499,8 @@ static void check_rule(struct out *o, const struct rb_policy *p,
 	if (!open_done)
 		warn_open_source(o, r, f);
 	warn_hdrincl(o, r);
+	warn_recverr(o, r);
+	warn_shared_mark(o, p, i);
 }
 
 int rb_policy_check(const struct rb_policy *p, struct rb_diags *diags)

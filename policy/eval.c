@@ -191,7 +191,8 @@ static void fill_prepare(const struct rb_rule *r, const struct rb_query *q,
 {
 	*prep = (struct rb_prepare){ .has_mark = r->has_mark, .mark = r->mark,
 				     .rcvbuf = r->rcvbuf, .sndbuf = r->sndbuf,
-				     .hdrincl = r->hdrincl };
+				     .hdrincl = r->hdrincl,
+				     .deny_recverr = rb_rule_denies_recverr(r) };
 	memcpy(prep->device, r->device, sizeof(prep->device));
 	if (q->family == AF_INET && q->protocol == IPPROTO_ICMP && r->has_receive4) {
 		prep->has_receive = true;
@@ -277,6 +278,7 @@ int rb_policy_rule_confinement(const struct rb_policy *p, const char *name,
 	for (size_t i = 0; p && i < p->nrules; i++) {
 		if (strcmp(p->rules[i].name, name) == 0) {
 			prep->hdrincl = p->rules[i].hdrincl;
+			prep->deny_recverr = rb_rule_denies_recverr(&p->rules[i]);
 			return 0;
 		}
 	}

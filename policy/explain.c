@@ -20,6 +20,16 @@
 
 #define SOURCES_PER_LINE 8 /* 'source' lines add up */
 
+/* The header of the compact form. */
+static const char compact_text[] =
+	"#\n"
+	"# In its compact form: written out in full, with a comment for every\n"
+	"# default, it would be over the 1 MiB a policy file may have.  So each\n"
+	"# rule shows only what it sets; what it leaves out is the default of\n"
+	"# rawbroker.conf(5), and receive types are numbers.  The first rule whose\n"
+	"# match lines all fit the client and that allows the request decides;\n"
+	"# no rule decides: deny.  Warnings: rawbroker-policy check.\n";
+
 static const char header_text[] =
 	"#\n"
 	"# How a socket request is decided: the first rule whose match lines all\n"
@@ -46,12 +56,17 @@ static void put_sanitized(FILE *f, const char *name)
 	}
 }
 
-/* The check's warnings about the rule on lines [FROM, TO), as comments. */
-static void put_warnings(FILE *f, const struct rb_diags *d, unsigned from, unsigned to)
+/* The check's warnings about the rule on lines [FROM, TO) of FILE (NULL:
+ * the main file), as comments. */
+static void put_warnings(FILE *f, const struct rb_diags *d, const char *file,
+			 unsigned from, unsigned to)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct rb_diag *g = &d->v[i];
 
+		if ((g->file == NULL) != (file == NULL) ||
+		    (file && strcmp(g->file, file) != 0))
+			continue;
 		if (g->line >= from && g->line < to)
 			fprintf(f, "\t# warning (line %u): %.*s\n", g->line,
 				(int)sizeof(g->msg), g->msg);
@@ -105,6 +120,22 @@ static void put_sources(FILE *f, const struct rb_rule *r)
 		fprintf(f, " %s/%u", a, p->len);
 	}
 	fputc('\n', f);
+}
+
+static void put_destinations(FILE *f, const struct rb_rule *r)
+{
+	for (size_t i = 0; i < r->ndest; i++) {
+		const struct rb_prefix *p = &r->dest[i];
+		char a[INET6_ADDRSTRLEN];
+
+		if (!inet_ntop(p->family, p->addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "::"); /* cannot happen: family checked */
+		if (i % SOURCES_PER_LINE == 0)
+			fputs(i ? "\n\tdestination" : "\tdestination", f);
+		fprintf(f, " %s/%u", a, p->len);
+	}
+	if (r->ndest)
+		fputs("  # egress: rawbroker-policy nft, by the mark\n", f);
 }
 
 static void put_options(FILE *f, const struct rb_rule *r)
@@ -205,10 +236,16 @@ static void put_rule(FILE *f, const struct rb_policy *p, size_t i,
 		     const struct rb_diags *d)
 {
 	const struct rb_rule *r = &p->rules[i];
-	unsigned next = i + 1 < p->nrules ? p->rules[i + 1].line : ~0u;
+	unsigned next = i + 1 < p->nrules && p->rules[i + 1].file == r->file ?
+				p->rules[i + 1].line : ~0u;
 
-	fprintf(f, "\nrule %s {  # line %u\n", r->name, r->line);
-	put_warnings(f, d, r->line, next);
+	fprintf(f, "\nrule %s {  # line %u", r->name, r->line);
+	if (r->file) {
+		fputs(" of ", f);
+		put_sanitized(f, r->file);
+	}
+	fputc('\n', f);
+	put_warnings(f, d, r->file, r->line, next);
 	if (r->match_any)
 		fputs("\tmatch any  # every client\n", f);
 	for (size_t k = 0; k < r->nmatch; k++)
@@ -220,10 +257,143 @@ static void put_rule(FILE *f, const struct rb_policy *p, size_t i,
 			rb_protocol_name(a->protocol), rb_type_name(a->type));
 	}
 	put_sources(f, r);
+	put_destinations(f, r);
 	put_prepare(f, r);
 	put_options(f, r);
 	fprintf(f, "\thdrincl %s  # client confinement%s\n", r->hdrincl ? "allow" : "deny",
 		r->hdrincl_line ? "" : "; the default");
+	/* Unwritten, the default stays a comment: it follows 'receive'. */
+	if (r->recverr_line)
+		fprintf(f, "\trecverr %s  # client confinement\n",
+			r->recverr ? "allow" : "deny");
+	else if (r->has_receive4 || r->has_receive6)
+		fputs("\t# recverr deny: client confinement, the default with 'receive'\n", f);
+	fputs("}\n", f);
+}
+
+/*
+ * The compact form of rule I, for a policy whose full explanation would be
+ * over RB_POLICY_MAX_SIZE: only what the rule sets, as statements, no
+ * comments, receive types as numbers.  It reads back as the same rule: what
+ * is left out is the default again.
+ */
+/* KW PREFIX... on one line, a full-length prefix as a bare address (as
+ * short as it can be written). */
+static void put_prefixes_compact(FILE *f, const char *kw, const struct rb_prefix *v,
+				 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (i % RB_POLICY_MAX_VALUES == 0) /* the most one line may hold */
+			fprintf(f, "%s%s", i ? "\n" : "", kw);
+		if (!inet_ntop(v[i].family, v[i].addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "::"); /* cannot happen: family checked */
+		if (v[i].len == (v[i].family == AF_INET ? 32u : 128u))
+			fprintf(f, " %s", a);
+		else
+			fprintf(f, " %s/%u", a, v[i].len);
+	}
+	if (n)
+		fputc('\n', f);
+}
+
+/* KW SIZE in the largest unit that is exact. */
+static void put_size_compact(FILE *f, const char *kw, uint32_t v)
+{
+	if (!v)
+		return;
+	if (v % (1024 * 1024) == 0)
+		fprintf(f, "%s %um\n", kw, (unsigned)(v / (1024 * 1024)));
+	else if (v % 1024 == 0)
+		fprintf(f, "%s %uk\n", kw, (unsigned)(v / 1024));
+	else
+		fprintf(f, "%s %u\n", kw, (unsigned)v);
+}
+
+static void put_rule_compact(FILE *f, const struct rb_policy *p, size_t i)
+{
+	const struct rb_rule *r = &p->rules[i];
+
+	fprintf(f, "rule %s {\n", r->name);
+	if (r->match_any)
+		fputs("match any\n", f);
+	for (size_t k = 0; k < r->nmatch; k++) {
+		const struct rb_match *m = &r->match[k];
+		bool uid = m->kind == RB_MATCH_UID;
+
+		if (m->by_name) {
+			fprintf(f, "match %s", uid ? "user" : "group");
+			for (size_t j = 0; j < m->nnames; j++)
+				fprintf(f, " %s", m->names[j].name);
+		} else {
+			fprintf(f, "match %s", uid ? "uid" : "gid");
+			for (size_t j = 0; j < m->n; j++)
+				fprintf(f, " %u", (unsigned)m->ids[j]);
+		}
+		fputc('\n', f);
+	}
+	for (size_t k = 0; k < r->nallow; k++) {
+		fprintf(f, "allow %s %s", rb_family_name(r->allow[k].family),
+			rb_protocol_name(r->allow[k].protocol));
+		if (r->allow[k].type != SOCK_RAW) /* raw: the default */
+			fprintf(f, " %s", rb_type_name(r->allow[k].type));
+		fputc('\n', f);
+	}
+	put_prefixes_compact(f, "source", r->source_any ? NULL : r->source,
+			     r->source_any ? 0 : r->nsource);
+	put_prefixes_compact(f, "destination", r->dest, r->ndest);
+	if (r->has_default4 || r->has_default6) {
+		fputs("default-source", f);
+		if (r->has_default4)
+			put_addr(f, AF_INET, r->default4);
+		if (r->has_default6)
+			put_addr(f, AF_INET6, r->default6);
+		fputc('\n', f);
+	}
+	if (r->device[0])
+		fprintf(f, "device %s\n", r->device);
+	if (r->has_mark)
+		fprintf(f, "mark %u\n", (unsigned)r->mark);
+	for (int v = 0; v < 2; v++) {
+		const struct rb_icmp_types *t = v ? &r->receive6 : &r->receive4;
+
+		if (!(v ? r->has_receive6 : r->has_receive4))
+			continue;
+		fprintf(f, "receive %s", v ? "icmpv6" : "icmp");
+		for (unsigned type = 0; type < 256; type++)
+			if (rb_icmp_types_has(t, type))
+				fprintf(f, " %u", type);
+		fputc('\n', f);
+	}
+	put_size_compact(f, "rcvbuf", r->rcvbuf);
+	put_size_compact(f, "sndbuf", r->sndbuf);
+	if (r->limits.rate != RB_DEFAULT_RATE || r->limits.burst != RB_DEFAULT_BURST) {
+		if (r->limits.rate && r->limits.burst == r->limits.rate)
+			fprintf(f, "rate %u/s\n", (unsigned)r->limits.rate);
+		else if (r->limits.rate)
+			fprintf(f, "rate %u/s burst %u\n", (unsigned)r->limits.rate,
+				(unsigned)r->limits.burst);
+		else
+			fputs("rate unlimited\n", f);
+	}
+	if (r->limits.connections != RB_DEFAULT_CONNECTIONS) {
+		if (r->limits.connections)
+			fprintf(f, "connections %u\n", (unsigned)r->limits.connections);
+		else
+			fputs("connections unlimited\n", f);
+	}
+	if (r->options) {
+		fputs("options", f);
+		for (const struct rb_word *w = rb_options; w->name; w++)
+			if (r->options & (unsigned)w->value)
+				fprintf(f, " %s", w->name);
+		fputc('\n', f);
+	}
+	if (r->hdrincl)
+		fputs("hdrincl allow\n", f);
+	if (r->recverr_line)
+		fprintf(f, "recverr %s\n", r->recverr ? "allow" : "deny");
 	fputs("}\n", f);
 }
 
@@ -311,30 +481,44 @@ int rb_policy_explain(const struct rb_policy *p, const char *origin, char **out,
 	r = rb_policy_check(p, &d);
 	if (r < 0)
 		goto done;
-	f = open_memstream(&buf, &n);
-	if (!f) {
-		r = -ENOMEM;
-		goto done;
-	}
-	fputs("# rawbroker policy", f);
-	if (origin) {
-		fputs(" read from ", f);
-		put_sanitized(f, origin);
-	}
-	fputs(", as rawbroker-policy explain shows it.\n", f);
-	fputs(header_text, f);
-	put_warnings(f, &d, 0, 1); /* not tied to a line */
-	if (p->nrules == 0)
-		fputs("\n# No rules: every request is denied.\n", f);
-	put_global(f, p);
-	for (size_t i = 0; i < p->nrules; i++)
-		put_rule(f, p, i, &d);
-	r = ferror(f) ? -ENOMEM : 0;
-	if (fclose(f) != 0)
-		r = -ENOMEM;
-	if (r < 0) {
+	for (int compact = 0; compact < 2; compact++) {
+		f = open_memstream(&buf, &n);
+		if (!f) {
+			r = -ENOMEM;
+			goto done;
+		}
+		fputs("# rawbroker policy", f);
+		if (origin) {
+			fputs(" read from ", f);
+			put_sanitized(f, origin);
+		}
+		fputs(", as rawbroker-policy explain shows it.\n", f);
+		if (compact)
+			fputs(compact_text, f);
+		else
+			fputs(header_text, f);
+		put_warnings(f, &d, NULL, 0, 1); /* not tied to a line */
+		if (p->nrules == 0)
+			fputs("\n# No rules: every request is denied.\n", f);
+		put_global(f, p);
+		for (size_t i = 0; i < p->nrules; i++) {
+			if (compact)
+				put_rule_compact(f, p, i);
+			else
+				put_rule(f, p, i, &d);
+		}
+		r = ferror(f) ? -ENOMEM : 0;
+		if (fclose(f) != 0)
+			r = -ENOMEM;
+		if (r < 0) {
+			free(buf);
+			goto done;
+		}
+		/* Over the limit the broker reads: the compact form instead. */
+		if (compact || n <= RB_POLICY_MAX_SIZE)
+			break;
 		free(buf);
-		goto done;
+		buf = NULL;
 	}
 	*out = buf;
 	if (len)
@@ -388,6 +572,11 @@ static bool rule_equal(const struct rb_rule *a, const struct rb_rule *b)
 			return false;
 	for (size_t i = 0; i < a->nsource; i++)
 		if (!prefix_equal(&a->source[i], &b->source[i]))
+			return false;
+	if (a->ndest != b->ndest || rb_rule_denies_recverr(a) != rb_rule_denies_recverr(b))
+		return false;
+	for (size_t i = 0; i < a->ndest; i++)
+		if (!prefix_equal(&a->dest[i], &b->dest[i]))
 			return false;
 	return true;
 }

@@ -51,6 +51,7 @@
 
 #define RB_POLICY_MAX_SIZE (1024 * 1024) /* larger files are refused */
 #define RB_RULE_NAME_MAX 64              /* including the NUL */
+#define RB_POLICY_MAX_DROPINS 256        /* files in PATH.d */
 
 enum rb_diag_severity {
 	RB_DIAG_ERROR,
@@ -61,7 +62,13 @@ struct rb_diag {
 	enum rb_diag_severity severity;
 	unsigned line; /* 1-based; 0 when not tied to a place in the text */
 	unsigned col;  /* 1-based byte column; 0 with line 0 */
-	char msg[224];
+	char msg[320];
+	const char *file; /* the file it is about when that is not
+			     rb_diags.file (a drop-in); owned by the rb_diags */
+	bool note; /* a remark about the list itself ("too many errors; stopped
+		      after 50"), not a problem in the text: counted in
+		      rb_diags.errors/warnings like the others (by its
+		      severity), but not a problem to count for a person */
 };
 
 /* Messages collected while parsing.  Zero-initialise before first use. */
@@ -70,6 +77,8 @@ struct rb_diags {
 	struct rb_diag *v;
 	size_t n, cap;
 	size_t errors, warnings;
+	char **files; /* names rb_diag.file points to (owned) */
+	size_t nfiles;
 };
 
 void rb_diags_free(struct rb_diags *d);
@@ -104,7 +113,15 @@ int rb_policy_parse(const char *text, size_t len, const char *filename,
 
 /* Read PATH and parse it.  An unreadable file is -errno with one
  * diagnostic (line 0) saying why; a file over RB_POLICY_MAX_SIZE is
- * -EFBIG. */
+ * -EFBIG.
+ *
+ * Drop-ins: when the directory PATH.d exists (rawbroker.conf.d), every
+ * regular file in it whose name ends in ".conf" and does not start with
+ * '.' is read after PATH, in the byte order of the names (at most
+ * RB_POLICY_MAX_DROPINS of them, RB_POLICY_MAX_SIZE bytes in all), as if
+ * appended, each with its own line numbers: a rule or block cannot span two
+ * files.  Diagnostics about a drop-in name it (rb_diag.file).  PATH.d that
+ * is not a directory is an error; no PATH.d is none. */
 int rb_policy_load(const char *path, const struct rb_resolver *res,
 		   struct rb_policy **out, struct rb_diags *diags);
 
@@ -170,6 +187,11 @@ struct rb_prepare {
 	bool hdrincl;            /* client confinement: the exported seccomp
 				    profile lets the client set IP_HDRINCL /
 				    IPV6_HDRINCL (default false) */
+	bool deny_recverr;       /* client confinement: the profile refuses
+				    IP_RECVERR / IPV6_RECVERR, whose error
+				    queue the receive filter never sees
+				    ('recverr deny'; the default for a rule
+				    with 'receive') */
 };
 
 /* What one uid may take (per rule; the broker counts per uid). */
@@ -292,6 +314,19 @@ int rb_policy_check(const struct rb_policy *p, struct rb_diags *diags);
  */
 int rb_policy_explain(const struct rb_policy *p, const char *origin, char **out,
 		      size_t *len);
+
+/*
+ * The egress ruleset of P for 'nft -f': a 'table inet rawbroker' that
+ * replaces itself when loaded again, in which packets carrying the mark of
+ * a rule with 'destination' or 'device' are rejected (ICMP administratively
+ * prohibited) unless they go to one of its destinations and out of its
+ * device; unmarked packets and other marks are accepted.  Rules that share
+ * a mark share their limits.  ORIGIN names the file in the header (may be
+ * NULL).  *OUT as rb_policy_explain().  0, -EINVAL, -ENOMEM, or -EDOM when
+ * a device name of such a rule holds characters nftables cannot quote
+ * (only letters, digits and "._-@+" are written).
+ */
+int rb_policy_nft(const struct rb_policy *p, const char *origin, char **out, size_t *len);
 
 /* True when A and B decide every request the same way because they hold
  * the same rules in the same order: names, matched ids, allows, sources

@@ -62,6 +62,8 @@ struct rb_prefix {
 
 struct rb_rule {
 	char name[RB_RULE_NAME_MAX];
+	const char *file;   /* a drop-in it is in (rb_policy.files); NULL: the
+			       main file */
 	unsigned line, col; /* col: of the 'rule' keyword */
 	bool match_any; /* 'match any': then there is no match line */
 	unsigned any_line, any_col; /* of 'match any' */
@@ -85,12 +87,31 @@ struct rb_rule {
 	uint8_t default4[4], default6[16];
 	uint32_t rcvbuf, sndbuf;         /* 'rcvbuf' / 'sndbuf': 0 leave */
 	bool hdrincl;                    /* 'hdrincl allow' */
+	bool recverr;                    /* 'recverr allow' (with recverr_line) */
+	struct rb_prefix *dest;          /* 'destination': where granted sockets
+					    may send (nftables, by the mark) */
+	size_t ndest;
 	struct rb_limits limits;         /* 'rate', 'connections' */
 	/* Where each of those was written (0: not written, default applies). */
 	unsigned device_line, mark_line, receive_line, default_line, rcvbuf_line,
-		sndbuf_line, hdrincl_line, rate_line, connections_line;
-	unsigned hdrincl_col;
+		sndbuf_line, hdrincl_line, rate_line, connections_line, recverr_line,
+		dest_line;
+	unsigned hdrincl_col, recverr_col, dest_col;
 };
+
+/* Whether rule R's client confinement refuses IP_RECVERR/IPV6_RECVERR:
+ * 'recverr deny', or no 'recverr' line and a 'receive' filter. */
+static inline bool rb_rule_denies_recverr(const struct rb_rule *r)
+{
+	return r->recverr_line ? !r->recverr : (r->has_receive4 || r->has_receive6);
+}
+
+/* Whether rule R names an egress constraint: 'destination' or 'device'
+ * (with its mark, for the nftables ruleset of rawbroker-policy nft). */
+static inline bool rb_rule_has_egress(const struct rb_rule *r)
+{
+	return r->ndest > 0 || r->device[0] != '\0';
+}
 
 /* Defaults for what a rule does not say, and for the 'broker' block. */
 #define RB_DEFAULT_RATE        100  /* grants per second per uid */
@@ -102,6 +123,8 @@ struct rb_policy {
 	size_t nrules;
 	struct rb_global global;         /* 'broker { }' */
 	unsigned global_line;            /* of 'broker'; 0: none */
+	char **files;                    /* drop-ins read (rb_rule.file) */
+	size_t nfiles;
 };
 
 /*
@@ -127,5 +150,10 @@ const struct rb_word *rb_word_by_value(const struct rb_word *table, int value);
 /* Append one diagnostic to D (parse.c).  0 or -ENOMEM. */
 int rb_diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 		 unsigned col, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The same about FILE (a drop-in; NULL: D's own file). */
+int rb_diags_add_in(struct rb_diags *d, const char *file, enum rb_diag_severity sev,
+		    unsigned line, unsigned col, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 #endif /* RAWBROKER_POLICY_IMPL_H */

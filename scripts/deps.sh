@@ -16,6 +16,8 @@ RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputil
 # systemd-analyze, for `systemd-analyze verify` on the installed units
 # (tests/install/check-install.sh).
 RB_TEST_DEPS+=(systemd)
+# nft, for the egress ruleset of rawbroker-policy nft (e2e_egress).
+RB_TEST_DEPS+=(nftables)
 
 # To run the container matrix test (tests/container/matrix.sh): podman and
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the

@@ -322,12 +322,14 @@ same "seccomp --rule ping: the default confinement, as for every rule" \
 expect "seccomp --rule with hdrincl allow: exits 0" 0 '^# filter for arch ' '' \
 	"$bin" seccomp --rule probe --format pfc "$tmp/prep.conf"
 cp "$tmp/out" "$tmp/hdrincl.pfc"
-# Two fewer denials (IP_HDRINCL, IPV6_HDRINCL), everything else the same.
+# Three fewer denials (IP_HDRINCL, IPV6_HDRINCL at SOL_IPV6 and at SOL_RAW)
+# and, since the rule has 'receive', two more (IP_RECVERR, IPV6_RECVERR):
+# everything else the same.
 n=$((n + 1))
-want=$(($(grep -c 'action ERRNO' "$tmp/client.pfc") - 2))
+want=$(($(grep -c 'action ERRNO' "$tmp/client.pfc") - 3 + 2))
 got=$(grep -c 'action ERRNO' "$tmp/hdrincl.pfc")
 if [ "$got" = "$want" ]; then
-	echo "ok $n - seccomp --rule with hdrincl allow: two fewer denials than the default"
+	echo "ok $n - seccomp --rule with hdrincl allow and receive: three fewer denials and two more than the default"
 else
 	failed=$((failed + 1))
 	echo "not ok $n - seccomp --rule with hdrincl allow: $got denials, wanted $want"
@@ -360,6 +362,7 @@ cat >"$tmp/oci.want" <<'EOF'
 default SCMP_ACT_ALLOW
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==0 a2&0xffffffff==3
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==41 a2&0xffffffff==36
+SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==255 a2&0xffffffff==36
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==0 a2&0xffffffff==15
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==41 a2&0xffffffff==78
 SCMP_ACT_ERRNO 1 setsockopt a1&0xffffffff==1 a2&0xffffffff==26
@@ -548,6 +551,193 @@ expect "help seccomp" 0 'less strict than a$' '' "$bin" help seccomp
 expect "help seccomp: --base" 0 '^  --base BASE ' '' "$bin" help seccomp
 expect "help of an unknown command" 2 '' "unknown command 'nope'" "$bin" help nope
 expect "--version" 0 '^rawbroker-policy [0-9]+\.[0-9]+\.[0-9]+$' '' "$bin" --version
+
+# ---- query: operands and options in any order
+for order in 'FILE --uid 0 inet6 icmpv6 raw' '--uid 0 inet6 icmpv6 raw FILE' \
+	'raw icmpv6 FILE inet6 --uid 0' 'icmpv6 --uid 0 inet6 FILE'; do
+	# shellcheck disable=SC2086
+	expect "query in any order: $order" 0 '^decision: allow$' '' \
+		"$bin" query ${order/FILE/$tmp/clean.conf}
+done
+expect "query in any order: a file named like a word is written ./inet" 3 '' "cannot open" \
+	bash -c 'cd "$0" && "$1" query ./inet --uid 0 inet icmp' "$tmp" "$(readlink -f "$bin")"
+
+# ---- standard input and drop-ins
+expect "check -: reads the policy from stdin" 0 '' '^<stdin>: 0 errors, 0 warnings$' \
+	bash -c '"$0" check - <"$1"' "$bin" "$tmp/clean.conf"
+expect "check -: errors name <stdin>" 1 '' "^<stdin>:3:8: error:" \
+	bash -c '"$0" check - <"$1"' "$bin" "$tmp/broken.conf"
+expect "explain -: reads stdin" 0 '^rule ' '' bash -c '"$0" explain - <"$1"' "$bin" "$tmp/clean.conf"
+mkdir -p "$tmp/dropin/main.conf.d"
+printf 'rule a {\n\tmatch uid 1\n\tallow inet icmp\n}\n' >"$tmp/dropin/main.conf"
+printf 'rule b {\n\tmatch uid 2\n\tallow inet icmp\n}\n' >"$tmp/dropin/main.conf.d/20-b.conf"
+printf '# c\nrule c {\n\tmatch uid 2\n\tallow inet icmpp\n}\n' >"$tmp/dropin/main.conf.d/10-c.conf"
+printf 'not a policy\n' >"$tmp/dropin/main.conf.d/README"
+printf 'not a policy\n' >"$tmp/dropin/main.conf.d/.hidden.conf"
+expect "drop-ins: an error names the drop-in, its line and column" 1 '' \
+	"^$tmp/dropin/main\.conf\.d/10-c\.conf:4:13: error: expected a protocol" \
+	"$bin" check "$tmp/dropin/main.conf"
+printf '# c\nrule c {\n\tmatch uid 2\n\tallow inet icmp\n}\n' >"$tmp/dropin/main.conf.d/10-c.conf"
+expect "drop-ins: read in the order of their names, after the main file" 0 \
+	'^rule a .*\|rule c \{  # line 2 of .*/10-c\.conf\|rule b \{  # line 1 of .*/20-b\.conf\|$' '' \
+	bash -c '"$0" explain "$1" | grep "^rule " | tr "\n" "|"' "$bin" "$tmp/dropin/main.conf"
+expect "drop-ins: the first rule that fits decides, across files" 0 \
+	'^rule: c \(line 2 of .*/main\.conf\.d/10-c\.conf\)$' '' \
+	"$bin" query "$tmp/dropin/main.conf" --uid 2 inet icmp
+expect "drop-ins: a warning names the drop-in" 0 '' \
+	"^$tmp/dropin/main\.conf\.d/20-b\.conf:1:1: warning: rule 'b' is never reached" \
+	"$bin" check "$tmp/dropin/main.conf"
+printf 'x\n' >"$tmp/notdir.conf.d"
+cp "$tmp/clean.conf" "$tmp/notdir.conf"
+expect "drop-ins: PATH.d that is not a directory is an error" 1 '' \
+	"notdir\.conf\.d: error: drop-ins: not a directory" "$bin" check "$tmp/notdir.conf"
+
+# ---- lexing: bad bytes do not cascade, the error count is exact
+printf '\xef\xbb\xbfrule a {\n\tmatch uid 1\n\tallow inet icmp\n}\n' >"$tmp/bom.conf"
+expect "check: a UTF-8 BOM is one warning" 0 '' \
+	'bom\.conf:1:1: warning: ignored the UTF-8 byte order mark.*bom\.conf: 0 errors, 1 warning$' \
+	bash -c '"$0" check "$1" 2>&1 | tr "\n" " " | sed "s/ $//" >&2' "$bin" "$tmp/bom.conf"
+printf 'rule a {\r\n\tmatch uid 1\r\n\tallow inet icmp\r\n}\r\n' >"$tmp/crlf.conf"
+expect "check: CRLF line endings are one error" 1 '' 'crlf\.conf: 1 error, 0 warnings' \
+	"$bin" check "$tmp/crlf.conf"
+for i in $(seq 1 60); do printf 'rule r%d {\n\tfrobnicate\n\tmatch uid 1\n\tallow inet icmp\n}\n' "$i"; done \
+	>"$tmp/many.conf"
+expect "check: 50 errors and the stop are counted as 50" 1 '' \
+	'many\.conf: 50 errors, 0 warnings \(stopped there: there may be more\)$' \
+	"$bin" check "$tmp/many.conf"
+
+# ---- --json: each document read back with python3's json module
+# shellcheck disable=SC2016
+jcheck='import json, sys
+d = json.load(sys.stdin)
+exec(sys.argv[1])'
+jq() { python3 -c "$jcheck" "$1"; }
+expect "check --json: the schema, counts and diagnostics" 0 '^ok$' '' bash -c \
+	'"$0" check --json "$1" | python3 -c "$2" "$3"' "$bin" "$tmp/warn.conf" "$jcheck" '
+assert d["schema"] == "rawbroker-policy/check/1", d
+assert d["errors"] == 0 and d["warnings"] == 3 and d["stopped"] is False
+assert len(d["diagnostics"]) == 3
+for g in d["diagnostics"]:
+    assert set(g) == {"file", "line", "column", "severity", "message"}, g
+    assert g["severity"] == "warning" and g["file"].endswith("warn.conf")
+print("ok")'
+expect "check --json: errors, exit 1" 1 '"severity": "error"' '' \
+	"$bin" check --json "$tmp/broken.conf"
+expect "check --json: nothing on stderr" 0 '' '' \
+	bash -c '"$0" check --json "$1" 2>&1 >/dev/null | cmp -s - /dev/null' "$bin" "$tmp/broken.conf"
+expect "check --json: 50 errors and stopped" 0 '^ok$' '' bash -c \
+	'"$0" check --json "$1" | python3 -c "$2" "$3"' "$bin" "$tmp/many.conf" "$jcheck" '
+assert d["errors"] == 50 and d["stopped"] is True, (d["errors"], d["stopped"])
+assert len(d["diagnostics"]) == 50
+print("ok")'
+expect "check --json -: stdin is <stdin>" 0 '^ok$' '' bash -c \
+	'"$0" check --json - <"$1" | python3 -c "$2" "$3"' "$bin" "$tmp/clean.conf" "$jcheck" '
+assert d["file"] == "<stdin>" and d["errors"] == 0, d
+print("ok")'
+expect "explain --json: rules and their preparation" 0 '^ok$' '' bash -c \
+	'"$0" explain --json "$1" | python3 -c "$2" "$3"' "$bin" "$tmp/prep.conf" "$jcheck" '
+assert d["schema"] == "rawbroker-policy/explain/1"
+r = d["rules"][0]
+assert r["name"] == "probe" and r["file"] is None and r["line"] == 7, r
+assert r["match"] == [{"kind": "uid", "ids": [4242], "names": None}], r["match"]
+assert {"family": "inet", "protocol": "icmp", "type": "raw"} in r["allow"]
+assert r["source"] == ["192.0.2.0/24", "2001:db8::/32"]
+assert r["default_source"] == {"inet": "192.0.2.1", "inet6": "2001:db8::1"}
+assert r["device"] == "eth0" and r["mark"] == 42
+assert r["receive"] == {"icmp": [0, 3, 11], "icmpv6": [129]}, r["receive"]
+assert r["rcvbuf"] == 262144 and r["rate"] == 5 and r["burst"] == 9 and r["connections"] == 3
+assert r["hdrincl"] is True and r["recverr"] is False
+assert d["broker"]["listen"] == "/run/rb/rb.sock" and d["broker"]["socket_mode"] == "0660"
+assert d["broker"]["log"] == "syslog" and d["broker"]["syslog_facility"] == "local1"
+assert d["broker"]["request_timeout_ms"] == 2000 and d["broker"]["user"] is None
+print("ok")'
+expect "explain --json: names with their ids, unknown ones null" 0 '^ok$' '' bash -c \
+	'"$0" explain --json "$1" | python3 -c "$2" "$3"' "$bin" "$tmp/clean.conf" "$jcheck" '
+m = d["rules"][0]["match"][0]
+assert m["kind"] == "uid" and m["ids"] == [0] and m["names"] == [{"name": "root", "id": 0}], m
+print("ok")'
+expect "query --json: an allow with its preparation" 0 '^ok$' '' bash -c \
+	'"$0" query --json "$1" --uid 4242 inet icmp | python3 -c "$2" "$3"' "$bin" "$tmp/prep.conf" \
+	"$jcheck" '
+assert d["schema"] == "rawbroker-policy/query/1"
+assert d["decision"] == "allow" and d["rule"] == "probe" and d["line"] == 7
+assert d["request"] == {"uid": 4242, "gid": 4242, "groups": [], "family": "inet",
+                        "protocol": "icmp", "type": "raw", "source": None}, d["request"]
+p = d["prepare"]
+assert p["bind"] == "192.0.2.1" and p["device"] == "eth0" and p["mark"] == 42
+assert p["receive"] == [0, 3, 11] and p["hdrincl"] is True and p["recverr"] is False
+assert d["limits"] == {"rate": 5, "burst": 9, "connections": 3}
+print("ok")'
+expect "query --json: a deny exits 1" 1 '"decision": "deny"' '' \
+	"$bin" query --json "$tmp/prep.conf" --uid 1 inet icmp
+expect "query --json --option" 0 '^ok$' '' bash -c \
+	'"$0" query --json "$1" --uid 0 --option ipv6-hopopts | python3 -c "$2" "$3"' "$bin" \
+	"$tmp/clean.conf" "$jcheck" '
+assert d["request"]["option"] == "ipv6-hopopts" and d["decision"] == "allow"
+assert d["prepare"] is None and d["limits"] is None
+print("ok")'
+
+# ---- nft: the egress ruleset (e2e_egress loads it for real)
+cat >"$tmp/egress.conf" <<'EOF'
+rule probe {
+	match uid 4242
+	allow inet icmp
+	allow inet6 icmpv6
+	mark 0x10
+	device eth0
+	destination 192.0.2.0/24 2001:db8::/32
+	destination 198.51.100.7
+}
+rule devonly {
+	match uid 4243
+	allow inet icmp
+	mark 0x11
+	device eth1
+}
+rule nomark {
+	match uid 4244
+	allow inet icmp
+	device eth2
+}
+rule free {
+	match uid 4245
+	allow inet icmp
+	mark 0x12
+}
+EOF
+expect "nft: exits 0" 0 '^table inet rawbroker \{\}$' '' "$bin" nft "$tmp/egress.conf"
+cp "$tmp/out" "$tmp/egress.nft"
+expect "nft: it deletes the table it made sure exists, then makes it" 0 '' '' \
+	bash -c 'grep -v "^#" "$0" | head -3 | tr "\n" "|" |
+		grep -qxF "table inet rawbroker {}|delete table inet rawbroker|table inet rawbroker {|"' \
+	"$tmp/egress.nft"
+expect "nft: each mark with limits jumps to its chain; the others are not named" 0 \
+	'meta mark vmap \{ 0x10 : jump m_0x10, 0x11 : jump m_0x11 \}$' '' cat "$tmp/egress.nft"
+expect "nft: the device is pinned" 0 \
+	'oifname != \{ "eth0" \} counter reject with icmpx type admin-prohibited' '' \
+	cat "$tmp/egress.nft"
+expect "nft: v4 destinations in a set" 0 $'^\t\t\t198\\.51\\.100\\.7/32$' '' cat "$tmp/egress.nft"
+expect "nft: v6 destinations in a set" 0 $'^\t\t\t2001:db8::/32,?$' '' cat "$tmp/egress.nft"
+expect "nft: a device without a mark is said to be unpinned" 0 \
+	"# rule nomark \(line 16\): 'device eth2' without a 'mark'" '' cat "$tmp/egress.nft"
+expect "nft: a mark without limits gets no chain" 0 '' '' \
+	bash -c '! grep -q m_0x12 "$0"' "$tmp/egress.nft"
+expect "nft -o OUT: writes what stdout gets" 0 '' '' \
+	bash -c '"$0" nft "$1" -o "$2" && cmp "$2" "$3"' "$bin" "$tmp/egress.conf" "$tmp/o.nft" \
+	"$tmp/egress.nft"
+printf 'rule a {\n\tmatch uid 1\n\tallow inet icmp\n\tdestination 192.0.2.0/24\n}\n' \
+	>"$tmp/nomark.conf"
+expect "nft: destination without a mark is an error (exit 3)" 3 '' \
+	"nomark\.conf:4:2: error: rule 'a' has 'destination' but no 'mark'" "$bin" nft "$tmp/nomark.conf"
+printf 'rule a {\n\tmatch uid 1\n\tallow inet icmp\n\tmark 1\n\tdevice e"0\n}\n' \
+	>"$tmp/quote.conf"
+expect "nft: a device name nft cannot quote (exit 3)" 3 '' 'cannot quote' \
+	"$bin" nft "$tmp/quote.conf"
+printf 'rule a {\n\tmatch uid 1\n\tallow inet icmp\n}\n' >"$tmp/none.conf"
+expect "nft: no limits: an empty table, still replacing the old one" 0 \
+	'^delete table inet rawbroker$' '' "$bin" nft "$tmp/none.conf"
+expect "nft --help" 0 '^Usage: rawbroker-policy nft FILE \[-o OUT\]$' '' "$bin" nft --help
+expect "nft: no FILE is a usage error" 2 '' 'expected a policy FILE' "$bin" nft
 
 echo "1..$n"
 if [ "$failed" -ne 0 ]; then

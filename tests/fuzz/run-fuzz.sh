@@ -4,7 +4,8 @@
 #
 # The project builds with GCC, and libFuzzer needs clang, so this script
 # compiles each target itself with clang -fsanitize=fuzzer,address,undefined:
-#   fuzz_policy   tests/fuzz/fuzz_policy.c + policy/parse.c policy/eval.c
+#   fuzz_policy   tests/fuzz/fuzz_policy.c + policy/parse*.c policy/resolve.c
+#                 policy/eval.c policy/check.c policy/explain.c policy/nft.c
 #   fuzz_request  tests/fuzz/fuzz_request.c + proto/codec.c + the protobuf-c
 #                 code generated in BUILDDIR/proto (so build first)
 #   fuzz_maker    tests/fuzz/fuzz_maker.c + broker/maker/check.c exthdr.c
@@ -77,7 +78,10 @@ read -ra pbc <<<"$(pkg-config --cflags --libs libprotobuf-c)" || fail "pkg-confi
 # ---- build (all at once) ------------------------------------------------
 
 "$cc" "${cflags[@]}" -I"$src/policy" -o "$tmp/fuzz_policy" \
-	"$here/fuzz_policy.c" "$src/policy/parse.c" "$src/policy/eval.c" \
+	"$here/fuzz_policy.c" "$src/policy/parse.c" "$src/policy/parse_lex.c" \
+	"$src/policy/parse_rule.c" "$src/policy/parse_prepare.c" \
+	"$src/policy/parse_broker.c" "$src/policy/resolve.c" "$src/policy/eval.c" \
+	"$src/policy/check.c" "$src/policy/explain.c" "$src/policy/nft.c" \
 	"${bsd[@]}" >"$tmp/build_policy.log" 2>&1 &
 build_policy=$!
 "$cc" "${cflags[@]}" -I"$src/proto" -I"$gen" -o "$tmp/fuzz_request" \
@@ -123,6 +127,21 @@ cat >"$tmp/policy.dict" <<'EOF'
 "stream"
 "source"
 "options"
+"destination"
+"mark"
+"device"
+"receive"
+"echo-reply"
+"hdrincl"
+"recverr"
+"deny"
+"rate"
+"burst"
+"connections"
+"broker"
+"default-source"
+"\xef\xbb\xbf"
+"\x0d"
 "ipv6-hopopts"
 "ipv6-dstopts"
 "alice"

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "policy_impl.h" /* a rule's destinations: not in the API */
 
 /* ---- fake resolver ----------------------------------------------------- */
 
@@ -347,7 +348,7 @@ static const struct error_case error_cases[] = {
 	{ "err_unknown_statement", TEXT(IN_RULE("\tpermit inet icmp")), 2, 2,
 	  "expected one of 'match', 'allow', 'source', 'default-source', 'device', "
 	  "'mark', 'receive', 'rcvbuf', 'sndbuf', 'rate', 'connections', 'options', "
-	  "'hdrincl', found 'permit'" },
+	  "'hdrincl', 'recverr', 'destination', found 'permit'" },
 	{ "err_options_none", TEXT(IN_RULE("options")), 2, 8,
 	  "expected an option (ipv6-hopopts, ipv6-dstopts), found end of line" },
 	{ "err_options_unknown", TEXT(IN_RULE("options ipv6-hopopts ip-hdrincl")), 2, 22,
@@ -479,6 +480,17 @@ static const struct error_case error_cases[] = {
 	{ "err_connections_zero", TEXT(IN_RULE("connections 0")), 2, 13, "out of range" },
 	{ "err_hdrincl_word", TEXT(IN_RULE("hdrincl yes")), 2, 9,
 	  "expected 'allow' or 'deny' after 'hdrincl', found 'yes'" },
+	{ "err_recverr_word", TEXT(IN_RULE("recverr on")), 2, 9,
+	  "expected 'allow' or 'deny' after 'recverr', found 'on'" },
+	{ "err_recverr_twice", TEXT(IN_RULE("recverr allow\nrecverr deny")), 3, 1,
+	  "'recverr' is already set on line 2" },
+	{ "err_destination_empty", TEXT(IN_RULE("destination")), 2, 12,
+	  "expected an address prefix, found end of line" },
+	{ "err_destination_host_bits", TEXT(IN_RULE("destination 192.0.2.1/24")), 2, 13,
+	  "has host bits set; did you mean 192.0.2.0/24?" },
+	{ "err_destination_no_mark",
+	  TEXT("rule a {\nmatch uid 1\nallow inet icmp\n  destination 192.0.2.0/24\n}\n"),
+	  4, 3, "rule 'a' has 'destination' but no 'mark'" },
 	/* the broker block */
 	{ "err_broker_no_brace", TEXT("broker\n}\n"), 1, 7, "expected '{' after 'broker'" },
 	{ "err_broker_twice", TEXT("broker {\n}\nbroker {\n}\n"), 3, 1,
@@ -844,6 +856,15 @@ static const struct check_case check_cases[] = {
 	  "them write whole IP headers" },
 	{ "check_hdrincl_deny", IN_RULE("match uid 7\nallow inet icmp\nhdrincl deny"),
 	  0, 0, 0, NULL },
+	{ "check_recverr_allow_with_receive",
+	  IN_RULE("match uid 7\nallow inet icmp\nreceive icmp echo-reply\n recverr allow"),
+	  1, 5, 2, "rule 'a' has 'recverr allow' and a receive filter" },
+	{ "check_recverr_allow_no_receive",
+	  IN_RULE("match uid 7\nallow inet icmp\nrecverr allow"), 0, 0, 0, NULL },
+	{ "check_shared_mark",
+	  "rule a {\nmatch uid 7\nallow inet icmp\nmark 5\ndestination 192.0.2.0/24\n}\n"
+	  "rule b {\nmatch uid 8\nallow inet icmp\nmark 5\n}\n",
+	  1, 4, 1, "rule 'a' shares mark 0x5 with rule 'b' (line 7)" },
 	{ "check_all_kinds_in_one_rule",
 	  IN_RULE("match any\nallow inet6 udp\nallow inet tcp"),
 	  3, 4, 1, "raw tcp" },
@@ -1274,6 +1295,169 @@ static void test_decide_prepare(void **state)
 
 	rb_policy_free(pol);
 	rb_diags_free(&d);
+}
+
+/* Bad bytes cost one error each kind, not one per line or a cascade; a BOM
+ * is a warning; the "too many errors" line is a note, not a 51st error. */
+static void test_lexing_no_cascade(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		size_t len;
+		unsigned errors, warnings;
+	} cases[] = {
+#define LEX(name, s, e, w) { name, s, sizeof(s) - 1, e, w }
+		LEX("bom", "\xef\xbb\xbfrule a {\n match uid 1\n allow inet icmp\n}\n", 0, 1),
+		LEX("crlf", "rule a {\r\n match uid 1\r\n allow inet icmp\r\n}\r\n", 1, 0),
+		LEX("non_ascii_name", "rule caf\xc3\xa9 {\n match uid 1\n allow inet icmp\n}\n"
+			"rule b {\n match uid 2\n allow inet icmp\n}\n", 1, 0),
+		LEX("non_ascii_twice", "rule a {\n match uid 1\xc2\xa0\n allow inet\xc2\xa0icmp\n}\n",
+		    1, 0),
+		LEX("nul", "rule a {\n match uid 1\0\n allow inet icmp\n}\n", 1, 0),
+		LEX("nul_in_rule_line", "rule a\0 {\n match uid 1\n allow inet icmp\n}\n", 1, 0),
+		LEX("two_kinds", "rule a {\r\n match uid 1\0\n allow inet icmp\n}\n", 2, 0),
+#undef LEX
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct rb_diags d = { 0 };
+		struct rb_policy *pol = NULL;
+		size_t e = 0, w = 0;
+
+		parse_len(cases[i].text, cases[i].len, &pol, &d);
+		for (size_t k = 0; k < d.n; k++)
+			d.v[k].severity == RB_DIAG_ERROR ? e++ : w++;
+		if (e != cases[i].errors || w != cases[i].warnings) {
+			print_message("%s: %zu errors, %zu warnings; wanted %u, %u\n",
+				      cases[i].name, e, w, cases[i].errors, cases[i].warnings);
+			dump_diags(&d);
+			fail();
+		}
+		assert_int_equal(pol != NULL, cases[i].errors == 0);
+		rb_policy_free(pol);
+		rb_diags_free(&d);
+	}
+}
+
+static void test_too_many_errors_exact(void **state)
+{
+	struct rb_diags d = { 0 };
+	struct rb_policy *pol = NULL;
+	char *text = NULL;
+	size_t len = 0, real = 0, notes = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	for (int i = 0; i < 60; i++)
+		fprintf(f, "rule r%d {\n frobnicate\n match uid 1\n allow inet icmp\n}\n", i);
+	fclose(f);
+	assert_int_equal(parse_len(text, len, &pol, &d), -EINVAL);
+	for (size_t k = 0; k < d.n; k++) {
+		if (d.v[k].note)
+			notes++;
+		else if (d.v[k].severity == RB_DIAG_ERROR)
+			real++;
+	}
+	assert_int_equal(real, 50);
+	assert_int_equal(notes, 1);
+	assert_true(d.v[d.n - 1].note);
+	assert_non_null(strstr(d.v[d.n - 1].msg, "too many errors"));
+	free(text);
+	rb_diags_free(&d);
+}
+
+/* A policy whose full explanation would be over the 1 MiB limit (4096
+ * small rules: 186 KB explained to 2.6 MB before) is explained in compact
+ * form, under the limit, and reads back as the same policy. */
+static void test_explain_compact(void **state)
+{
+	struct rb_diags d = { 0 }, d2 = { 0 };
+	struct rb_policy *pol = NULL, *again = NULL;
+	char *text = NULL, *out = NULL;
+	size_t len = 0, olen = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	for (int i = 0; i < RB_POLICY_MAX_RULES; i++)
+		fprintf(f, "rule r%d {\nmatch uid %d\nallow inet icmp\nsource 192.0.2.%d\n"
+			"receive icmp 0 3\nrate 5/s\nrcvbuf 64k\n}\n", i, i, i % 256);
+	fclose(f);
+	assert_int_equal(parse_len(text, len, &pol, &d), 0);
+	assert_int_equal(rb_policy_explain(pol, "big.conf", &out, &olen), 0);
+	assert_true(olen <= RB_POLICY_MAX_SIZE);
+	assert_non_null(strstr(out, "# In its compact form"));
+	assert_non_null(strstr(out, "\nrule r7 {\nmatch uid 7\nallow inet icmp\nsource 192.0.2.7\n"
+				    "receive icmp 0 3\nrcvbuf 64k\nrate 5/s\n}\n"));
+	assert_int_equal(parse_len(out, olen, &again, &d2), 0);
+	assert_true(rb_policy_equal(pol, again));
+	free(text);
+	free(out);
+	rb_policy_free(pol);
+	rb_policy_free(again);
+	rb_diags_free(&d);
+	rb_diags_free(&d2);
+}
+
+/* recverr and destination: the confinement and what decide() reports. */
+static void test_recverr_destination(void **state)
+{
+	static const char text[] =
+		"rule filtered {\n match uid 1\n allow inet icmp\n"
+		" receive icmp echo-reply\n}\n"
+		"rule opened {\n match uid 2\n allow inet icmp\n"
+		" receive icmp echo-reply\n recverr allow\n}\n"
+		"rule closed {\n match uid 3\n allow inet icmp\n recverr deny\n"
+		" mark 7\n destination 192.0.2.0/24 2001:db8::/32\n"
+		" destination 198.51.100.7\n}\n"
+		"rule plain {\n match uid 4\n allow inet icmp\n}\n";
+	struct rb_policy *pol = NULL, *again = NULL;
+	struct rb_diags d = { 0 }, d2 = { 0 };
+	struct rb_prepare conf;
+	struct rb_peer peer = { .uid = 1, .gid = 1 };
+	struct rb_query q = { .family = AF_INET, .type = SOCK_RAW, .protocol = IPPROTO_ICMP };
+	struct rb_decision dec;
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(parse(text, &pol, &d), 0);
+	assert_int_equal(rb_policy_rule_confinement(pol, "filtered", &conf), 0);
+	assert_true(conf.deny_recverr);
+	assert_int_equal(rb_policy_rule_confinement(pol, "opened", &conf), 0);
+	assert_false(conf.deny_recverr);
+	assert_int_equal(rb_policy_rule_confinement(pol, "closed", &conf), 0);
+	assert_true(conf.deny_recverr);
+	assert_int_equal(rb_policy_rule_confinement(pol, "plain", &conf), 0);
+	assert_false(conf.deny_recverr);
+	assert_int_equal(rb_policy_rule_confinement(pol, NULL, &conf), 0);
+	assert_false(conf.deny_recverr);
+	assert_int_equal(rb_policy_decide(pol, &peer, &q, &dec), 0);
+	assert_true(dec.prep.deny_recverr);
+	assert_int_equal(pol->rules[2].ndest, 3);
+	assert_int_equal(pol->rules[2].dest[1].family, AF_INET6);
+	assert_int_equal(pol->rules[2].dest[2].len, 32);
+
+	/* explain keeps both, and the default stays a default */
+	assert_int_equal(rb_policy_explain(pol, "t.conf", &out, NULL), 0);
+	assert_non_null(strstr(out, "\tdestination 192.0.2.0/24 2001:db8::/32 198.51.100.7/32"));
+	assert_non_null(strstr(out, "# recverr deny: client confinement, the default"));
+	assert_int_equal(parse(out, &again, &d2), 0);
+	assert_true(rb_policy_equal(pol, again));
+	/* and equality sees them */
+	again->rules[2].dest[0].len = 25;
+	assert_false(rb_policy_equal(pol, again));
+	again->rules[2].dest[0].len = 24;
+	again->rules[1].recverr = false;
+	assert_false(rb_policy_equal(pol, again));
+
+	free(out);
+	rb_policy_free(pol);
+	rb_policy_free(again);
+	rb_diags_free(&d);
+	rb_diags_free(&d2);
 }
 
 /* The broker block, and what is unset without one. */
@@ -2200,6 +2384,10 @@ static void test_policy_equal(void **state)
 static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_several_errors_one_pass),
 	cmocka_unit_test(test_decide_prepare),
+	cmocka_unit_test(test_recverr_destination),
+	cmocka_unit_test(test_lexing_no_cascade),
+	cmocka_unit_test(test_explain_compact),
+	cmocka_unit_test(test_too_many_errors_exact),
 	cmocka_unit_test(test_global_settings),
 		cmocka_unit_test(test_decide_option),
 	cmocka_unit_test(test_error_cap),
