@@ -354,6 +354,40 @@ check "no socket at all gives ENOENT" \
 	env RAWBROKER_SOCKET="$RB_TMP/none.sock" setpriv --reuid=64011 --regid=64011 \
 	--clear-groups -- "$CLIENT" expect ENOENT 2 3 1
 
+# ---- when one part dies, the other stops, and says so ----
+# The maker killed: the front logs it and exits 1 at once (no half-service).
+if start_alt -- -u $BROKER_USER; then
+	m=$(pgrep -P "$alt_pid" -x rawbroker-maker)
+	kill -KILL "$m"
+	for _ in $(seq 1 40); do kill -0 "$alt_pid" 2>/dev/null || break; sleep 0.05; done
+	if kill -0 "$alt_pid" 2>/dev/null; then
+		not_ok "maker killed: the front still runs after 2 s"
+		stop_alt
+	else
+		wait "$alt_pid"
+		rc=$?
+		[ $rc -eq 1 ] && grep -q 'msg="socket maker exited; stopping"' "$alt_log" &&
+			ok "maker killed: the front logs 'socket maker exited; stopping' and exits 1 within 2 s" ||
+			not_ok "maker killed: front exit $rc, log: $(tail -n 2 "$alt_log")"
+		rm -f "$alt_sock"
+	fi
+else
+	not_ok "broker starts (maker death)"
+fi
+# The front killed: the maker sees its channel close (or PR_SET_PDEATHSIG)
+# and is gone too.
+if start_alt -- -u $BROKER_USER; then
+	m=$(pgrep -P "$alt_pid" -x rawbroker-maker)
+	kill -KILL "$alt_pid"
+	wait "$alt_pid" 2>/dev/null
+	for _ in $(seq 1 40); do kill -0 "$m" 2>/dev/null || break; sleep 0.05; done
+	kill -0 "$m" 2>/dev/null && not_ok "front killed: the maker $m still runs after 2 s" ||
+		ok "front killed: the maker exits within 2 s"
+	rm -f "$alt_sock"
+else
+	not_ok "broker starts (front death)"
+fi
+
 echo "    # broker log:"
 sed 's/^/    # /' "$LOG"
 rb_finish
