@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -525,10 +526,11 @@ static void broker_user(const char *spec, struct drop_spec *d)
 	d->switch_user = true;
 }
 
-static bool bounding_holds_any(void)
+/* Beyond CAP_NET_RAW, which the maker needs anyway. */
+static bool bounding_holds_more(void)
 {
 	for (int v = 0; prctl(PR_CAPBSET_READ, v) >= 0; v++)
-		if (prctl(PR_CAPBSET_READ, v) == 1)
+		if (v != CAP_NET_RAW && prctl(PR_CAPBSET_READ, v) == 1)
 			return true;
 	return false;
 }
@@ -554,7 +556,7 @@ static void front_drop(const struct drop_spec *user, const struct broker_config 
 		log_warnx("started as uid %u with %d supplementary groups, which it cannot "
 			  "drop; run the broker without them (systemd: no "
 			  "SupplementaryGroups=)", (unsigned)getuid(), st.ngroups);
-	if (!st.bounded && bounding_holds_any())
+	if (!st.bounded && bounding_holds_more())
 		log_warnx("no CAP_SETPCAP: the capability bounding set stays as it was; "
 			  "with no_new_privs and no execve() it grants the front nothing");
 	uid = getuid();

@@ -110,9 +110,9 @@ got = rules(json.load(open(sys.argv[1]))["linux"]["seccomp"])
 want = rules(json.load(open(sys.argv[2])))
 assert want and len(got) == len(want), (len(got), len(want))
 EOF
-		check "kube pod: the broker dropped itself to 64010 with CAP_NET_RAW only" \
-			grep -q 'msg="privileges dropped" uid=64010 gid=64010 caps=cap_net_raw bounding=cap_net_raw' \
-			"$T/broker.log"
+		check "kube pod: the front dropped itself to 64010 with no capability, its maker holds CAP_NET_RAW alone" \
+			bash -c "grep -q 'msg=\"privileges dropped\" process=front uid=64010 gid=64010 caps=none bounding=none' '$T/broker.log' &&
+				grep -q 'msg=\"socket maker ready\" .*caps=cap_net_raw' '$T/broker.log'"
 		check "kube pod: grants to the probe's uid 1000 by rule probe" \
 			grep -Eq 'msg=grant decision=grant uid=1000 .*rule=probe( |$)' "$T/broker.log"
 		check "kube pod: the broker logged no warn line" \

@@ -275,9 +275,11 @@ cell() {
 	# broker ends up as rawbroker with only CAP_NET_RAW, bounding set
 	# included (the host broker of rootless/host is started that way).
 	if [ "$rt/$net" != rootless/host ]; then
-		check "$rt podman, probe user $user, $net network: the broker dropped itself to 64010, CAP_NET_RAW only" \
-			grep -q 'msg="privileges dropped" uid=64010 gid=64010 caps=cap_net_raw bounding=cap_net_raw' "$log"
+		check "$rt podman, probe user $user, $net network: the front dropped itself to 64010 with no capability" \
+			grep -q 'msg="privileges dropped" process=front uid=64010 gid=64010 caps=none bounding=none' "$log"
 	fi
+	check "$rt podman, probe user $user, $net network: its socket maker holds CAP_NET_RAW alone" \
+		grep -q 'msg="socket maker ready" .*caps=cap_net_raw' "$log"
 	check "$rt podman, probe user $user, $net network: the broker logged no warn line" \
 		bash -c "grep -E '^ts=[^ ]* level=(warn|error) ' '$log'; [ \$? -eq 1 ]"
 	if [ $res = YES ]; then
