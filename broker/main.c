@@ -224,11 +224,15 @@ static void log_arg(struct broker_config *cfg, const char *s)
 #define FDS_RESERVED 32   /* listener, epoll, signalfd, stdio, maker, closer, one new socket */
 #define FDS_PER_CONN 1    /* the connection itself (in-flight replies: see above) */
 
-static void fit_connection_limit(struct broker_config *cfg)
+static void fit_connection_limit(struct broker_config *cfg, const struct rb_policy *policy)
 {
+	struct rb_class cls[MK_CLASSES_MAX];
+	int nclasses = rb_policy_classes(policy, cls, MK_CLASSES_MAX);
 	struct rlimit rl;
-	size_t fit, reserved;
+	size_t fit, reserved, room;
 
+	if (nclasses < 1)
+		nclasses = MK_CLASSES_MAX; /* maker_start() refuses too many */
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		fatal("getrlimit");
 	if (rl.rlim_cur < rl.rlim_max) {
@@ -239,11 +243,19 @@ static void fit_connection_limit(struct broker_config *cfg)
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 16 * 1024 * 1024)
 		return;
-	/* The pool: at most POOL per class (a refill never goes above it). */
-	reserved = FDS_RESERVED + (size_t)cfg->pool * MK_CLASSES_MAX;
-	if (rl.rlim_cur <= reserved + FDS_PER_CONN)
-		fatalx("RLIMIT_NOFILE %llu is too small to serve anyone with --pool %u",
-		       (unsigned long long)rl.rlim_cur, cfg->pool);
+	if (rl.rlim_cur <= FDS_RESERVED + FDS_PER_CONN)
+		fatalx("RLIMIT_NOFILE %llu is too small to serve anyone",
+		       (unsigned long long)rl.rlim_cur);
+	/* The pool holds at most POOL per class (a refill never goes above
+	 * it), and gets at most a quarter of what is left. */
+	room = ((size_t)rl.rlim_cur - FDS_RESERVED) / 4 / (size_t)nclasses;
+	if (cfg->pool > room) {
+		log_event(LOG_LVL_WARN, "pool lowered to fit RLIMIT_NOFILE",
+			  "pool=%zu classes=%d nofile=%llu", room, nclasses,
+			  (unsigned long long)rl.rlim_cur);
+		cfg->pool = (unsigned)room;
+	}
+	reserved = FDS_RESERVED + (size_t)cfg->pool * (size_t)nclasses;
 	fit = ((size_t)rl.rlim_cur - reserved) / FDS_PER_CONN;
 	cfg->conns_fit = fit;
 	if (cfg->max_conns > fit) {
@@ -625,7 +637,7 @@ int main(int argc, char **argv)
 	config_apply(&o.cfg, rb_policy_global(b.policy));
 	open_log(&o.cfg);
 	signal(SIGPIPE, SIG_IGN);
-	fit_connection_limit(&o.cfg);
+	fit_connection_limit(&o.cfg, b.policy);
 
 	b.listen_fd = server_listen(&o.cfg);
 	if (activated_path() && activated_path()[0])

@@ -42,8 +42,10 @@ bool maker_on_readable(void);
  * event loop only, after a batch of events: a DONE may close connections. */
 void maker_deliver(void);
 
-/* Ask for pool refills that are due (after hand-offs). */
-void maker_refill(void);
+/* Ask for pool refills that are due (after hand-offs): when half a pool
+ * is gone, and to the full depth once no grant came for a moment.  Returns
+ * the ms until a top-up is due (for the loop's timeout), -1 for none. */
+int maker_refill(void);
 
 /*
  * A new socket of the class (FAMILY, TYPE, PROTOCOL, the rule's mark): from

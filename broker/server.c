@@ -655,10 +655,12 @@ int server_run(struct broker *b)
 		  (unsigned)b->cfg->request_timeout_ms, (unsigned)b->cfg->idle_timeout_ms);
 
 	while (!b->stop) {
-		int timeout = expire_timers(b), flush = log_flush(), n;
+		int timeout = expire_timers(b), flush = log_flush(), topup = maker_refill(), n;
 
 		if (flush >= 0 && (timeout < 0 || flush < timeout))
 			timeout = flush;
+		if (topup >= 0 && (timeout < 0 || topup < timeout))
+			timeout = topup;
 		n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 
 		if (n < 0) {
@@ -690,7 +692,6 @@ int server_run(struct broker *b)
 			b->stop = true;
 		}
 		maker_deliver();
-		maker_refill();
 	}
 	return b->failed ? -EPIPE : 0;
 }
