@@ -670,6 +670,7 @@ int server_run(struct broker *b)
 		}
 		bool from_maker = false;
 
+		log_batch_begin(); /* one write for the batch's audit lines */
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
@@ -692,6 +693,7 @@ int server_run(struct broker *b)
 			b->stop = true;
 		}
 		maker_deliver();
+		log_batch_end();
 	}
 	return b->failed ? -EPIPE : 0;
 }
