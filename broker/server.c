@@ -674,9 +674,16 @@ int server_run(struct broker *b)
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
-			if (p == EP_LISTEN)
+			if (p == EP_LISTEN) {
+				size_t had = b->nconns;
+
 				accept_one(b);
-			else if (p == EP_SIGNAL)
+				/* A client sends its request right after
+				 * connect(): read it now, not a loop pass
+				 * later (EAGAIN costs one recvmsg when not). */
+				if (b->nconns > had)
+					serve_one(b, b->conns);
+			} else if (p == EP_SIGNAL)
 				handle_signal(b);
 			else if (p == EP_MAKER)
 				from_maker = true;
