@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -270,6 +271,50 @@ static bool write_syslog(const char *p, size_t n)
 	return false;
 }
 
+/* Lines gathered for one write(2) (log_batch_begin): to a pipe or socket
+ * at most PIPE_BUF bytes, which a writable pipe takes whole, as one line. */
+#define BATCH_MAX (16 * 1024)
+static struct {
+	bool on;
+	size_t len;
+	unsigned lines;
+	char buf[BATCH_MAX];
+} batch;
+
+static void batch_write(void)
+{
+	if (batch.len && !write_stderr(batch.buf, batch.len))
+		flood.lost += batch.lines;
+	batch.len = 0;
+	batch.lines = 0;
+}
+
+void log_batch_begin(void)
+{
+	batch.on = true;
+}
+
+void log_batch_end(void)
+{
+	batch_write();
+	batch.on = false;
+}
+
+/* Put LINE[N] in the batch; false when it must be written on its own. */
+static bool batch_add(const char *line, size_t n)
+{
+	size_t cap = stderr_kind == 1 ? BATCH_MAX : PIPE_BUF;
+
+	if (!batch.on || stderr_kind == 0 || n > cap)
+		return false;
+	if (batch.len + n > cap)
+		batch_write();
+	memcpy(batch.buf + batch.len, line, n);
+	batch.len += n;
+	batch.lines++;
+	return true;
+}
+
 /* Put the prefix in front of the body and write the line; false when the
  * log did not take it. */
 static bool line_emit(struct line *l, enum log_level lvl)
@@ -299,6 +344,9 @@ static bool line_emit(struct line *l, enum log_level lvl)
 	plen += format_ts(pre + plen, sizeof(pre) - plen);
 	memcpy(body - plen, pre, plen);
 	body[o++] = '\n';
+	if (lvl < LOG_LVL_ERROR && batch_add(body - plen, plen + o))
+		return ok;
+	batch_write(); /* what was gathered goes first */
 	return write_stderr(body - plen, plen + o) && ok;
 }
 

@@ -58,6 +58,16 @@ int log_open_syslog(int facility);
  * nothing waits. */
 int log_flush(void);
 
+/*
+ * Between log_batch_begin() and log_batch_end() (the event loop, around
+ * one batch of events) lines for stderr are gathered and written with one
+ * write(2) at the end, or earlier when the buffer fills: under load that
+ * is one write for many audit lines instead of one each.  Each line is
+ * still whole and in order; error lines and syslog are written at once.
+ */
+void log_batch_begin(void);
+void log_batch_end(void);
+
 /* MSG is a short event name or sentence; KV (printf) appends key=value
  * pairs and may be NULL.  Values that may hold spaces go through log_q(). */
 void log_event(enum log_level lvl, const char *msg, const char *kv, ...)

@@ -37,6 +37,7 @@
 #include "options.h"
 #include "sockdir.h"
 #include "notify.h"
+#include "maker/record.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -245,19 +246,40 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
 }
 
 /*
- * Make the connection limit fit the descriptor limit.  Each client holds one
- * descriptor, and up to a few replies' sockets may be in flight to it;
- * in-flight descriptors count against RLIMIT_NOFILE too.  The soft limit is
+ * Make the connection limit fit the descriptor limit.  The soft limit is
  * raised to the hard one first (no privilege needed).
+ *
+ * What takes a slot in the descriptor table: the fixed ones (listener,
+ * epoll, signalfd, stdio, the maker's channel, the closer's pipe), the
+ * ready pool (at most --pool per class), and ONE per connection.  The
+ * sockets of replies queued to a client that has not read them yet are
+ * not in our table: they are in flight, and the kernel counts them apart,
+ * per user, against the same RLIMIT_NOFILE (too_many_unix_fds(); a send
+ * over it fails with ETOOMANYREFS).  How many can be in flight on one
+ * connection is bounded by its send buffer: accept_one() sets the smallest
+ * the kernel allows (4608 bytes here), which holds at most 6 replies, and
+ * our send never waits (RB_FRAME_DONTWAIT): a client that does not read is
+ * dropped at the 7th.  Only grants carry a socket, and a well-behaved
+ * client (librawbroker, the shim) reads each reply before it asks again,
+ * so it has at most one in flight.  Safe: a send over the in-flight limit
+ * fails, it never blocks the loop, and costs that reply's client its
+ * connection; the table itself can never overflow, as every connection
+ * holds exactly one slot.  (The broker used to reserve 8 slots per
+ * connection, for in-flight sockets that never use the table, and so
+ * capped itself at 2,496 connections under RLIMIT_NOFILE 20000.)
  */
-#define FDS_RESERVED 32   /* listener, epoll, signalfd, stdio, one new socket */
-#define FDS_PER_CONN 8    /* its own + replies queued (SO_SNDBUF minimum) */
+#define FDS_RESERVED 32   /* listener, epoll, signalfd, stdio, maker, closer, one new socket */
+#define FDS_PER_CONN 1    /* the connection itself (in-flight replies: see above) */
 
-static void fit_connection_limit(struct broker_config *cfg)
+static void fit_connection_limit(struct broker_config *cfg, const struct rb_policy *policy)
 {
+	struct rb_class cls[MK_CLASSES_MAX];
+	int nclasses = rb_policy_classes(policy, cls, MK_CLASSES_MAX);
 	struct rlimit rl;
-	size_t fit;
+	size_t fit, reserved, room;
 
+	if (nclasses < 1)
+		nclasses = MK_CLASSES_MAX; /* maker_start() refuses too many */
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		fatal("getrlimit");
 	if (rl.rlim_cur < rl.rlim_max) {
@@ -271,7 +293,17 @@ static void fit_connection_limit(struct broker_config *cfg)
 	if (rl.rlim_cur <= FDS_RESERVED + FDS_PER_CONN)
 		fatalx("RLIMIT_NOFILE %llu is too small to serve anyone",
 		       (unsigned long long)rl.rlim_cur);
-	fit = ((size_t)rl.rlim_cur - FDS_RESERVED) / FDS_PER_CONN;
+	/* The pool holds at most POOL per class (a refill never goes above
+	 * it), and gets at most a quarter of what is left. */
+	room = ((size_t)rl.rlim_cur - FDS_RESERVED) / 4 / (size_t)nclasses;
+	if (cfg->pool > room) {
+		log_event(LOG_LVL_WARN, "pool lowered to fit RLIMIT_NOFILE",
+			  "pool=%zu classes=%d nofile=%llu", room, nclasses,
+			  (unsigned long long)rl.rlim_cur);
+		cfg->pool = (unsigned)room;
+	}
+	reserved = FDS_RESERVED + (size_t)cfg->pool * (size_t)nclasses;
+	fit = ((size_t)rl.rlim_cur - reserved) / FDS_PER_CONN;
 	cfg->conns_fit = fit;
 	if (cfg->max_conns > fit) {
 		log_event(LOG_LVL_WARN, "max connections lowered to fit RLIMIT_NOFILE",
@@ -689,7 +721,7 @@ int main(int argc, char **argv)
 		fatalx("%s; not starting", problem);
 	open_outputs(&o.cfg);
 	signal(SIGPIPE, SIG_IGN);
-	fit_connection_limit(&o.cfg);
+	fit_connection_limit(&o.cfg, b.policy);
 
 	b.listen_fd = server_listen(&o.cfg);
 	if (activated_path() && activated_path()[0])

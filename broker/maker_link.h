@@ -14,7 +14,10 @@
 #include "maker/drop.h"
 #include "policy.h"
 
-#define POOL_DEFAULT 4   /* ready sockets per class */
+/* Ready sockets per class.  A refill is asked for when half are gone and
+ * costs the maker a wake-up and the front a receive; 32 makes that once
+ * per 16 grants (with 4, once per 2, it was a third of a grant's time). */
+#define POOL_DEFAULT 32
 #define POOL_MAX 64      /* --pool at most (one MK_MAKE batch) */
 
 /*
@@ -39,8 +42,10 @@ bool maker_on_readable(void);
  * event loop only, after a batch of events: a DONE may close connections. */
 void maker_deliver(void);
 
-/* Ask for pool refills that are due (after hand-offs). */
-void maker_refill(void);
+/* Ask for pool refills that are due (after hand-offs): when half a pool
+ * is gone, and to the full depth once no grant came for a moment.  Returns
+ * the ms until a top-up is due (for the loop's timeout), -1 for none. */
+int maker_refill(void);
 
 /*
  * A new socket of the class (FAMILY, TYPE, PROTOCOL, the rule's mark): from

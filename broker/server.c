@@ -708,10 +708,12 @@ int server_run(struct broker *b)
 		  (unsigned)b->cfg->unmatched_per_uid, (unsigned)unmatched_budget(b->cfg));
 
 	while (!b->stop) {
-		int timeout = expire_timers(b), flush = log_flush(), n;
+		int timeout = expire_timers(b), flush = log_flush(), topup = maker_refill(), n;
 
 		if (flush >= 0 && (timeout < 0 || flush < timeout))
 			timeout = flush;
+		if (topup >= 0 && (timeout < 0 || topup < timeout))
+			timeout = topup;
 		n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 
 		if (n < 0) {
@@ -721,12 +723,20 @@ int server_run(struct broker *b)
 		}
 		bool from_maker = false;
 
+		log_batch_begin(); /* one write for the batch's audit lines */
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
-			if (p == EP_LISTEN)
+			if (p == EP_LISTEN) {
+				size_t had = b->nconns;
+
 				accept_one(b);
-			else if (p == EP_SIGNAL)
+				/* A client sends its request right after
+				 * connect(): read it now, not a loop pass
+				 * later (EAGAIN costs one recvmsg when not). */
+				if (b->nconns > had)
+					serve_one(b, b->conns);
+			} else if (p == EP_SIGNAL)
 				handle_signal(b);
 			else if (p == EP_MAKER)
 				from_maker = true;
@@ -743,7 +753,7 @@ int server_run(struct broker *b)
 			b->stop = true;
 		}
 		maker_deliver();
-		maker_refill();
+		log_batch_end();
 	}
 	return b->failed ? -EPIPE : 0;
 }

@@ -62,6 +62,7 @@
 #define OPT_TIMEOUT_MS 1000 /* then the front is told ETIMEDOUT */
 
 static int chan = -1; /* the socketpair to the front */
+static int drop_prog = -1; /* the front's shared drop-everything eBPF program, or -1 */
 static struct mk_class classes[MK_CLASSES_MAX];
 static unsigned nclasses;
 
@@ -132,7 +133,11 @@ static int make_one(const struct mk_class *c)
 
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	/* The shared program when the front loaded one (a reference, not a
+	 * JIT compile per socket: see maker_link.c, load_drop_prog). */
+	if ((drop_prog >= 0
+		     ? setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &drop_prog, sizeof(drop_prog))
+		     : setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) < 0 ||
 	    (c->has_mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &c->mark, sizeof(c->mark)) < 0)) {
 		err = errno;
 		close(fd); /* ours, new, nobody else holds it */
@@ -441,11 +446,21 @@ int main(int argc, char **argv)
 	int status_fd, r;
 	bool bounded;
 
-	if (argc != 3 || strcmp(argv[1], "--fd") != 0)
-		die("started by rawbrokerd only (usage: rawbroker-maker --fd N)");
+	if ((argc != 3 && argc != 5) || strcmp(argv[1], "--fd") != 0 ||
+	    (argc == 5 && strcmp(argv[3], "--drop-prog") != 0))
+		die("started by rawbrokerd only (usage: rawbroker-maker --fd N [--drop-prog N])");
 	chan = (int)strtonum(argv[2], 3, 1024, &err);
 	if (err)
 		die("--fd %s: %s", argv[2], err);
+	if (argc == 5) {
+		/* Only ever attached as a socket filter: the kernel refuses
+		 * SO_ATTACH_BPF of anything but a socket-filter program. */
+		drop_prog = (int)strtonum(argv[4], 3, 1024, &err);
+		if (err || drop_prog == chan)
+			die("--drop-prog %s: %s", argv[4], err ? err : "is the channel");
+		if (fcntl(drop_prog, F_SETFD, FD_CLOEXEC) < 0)
+			die("--drop-prog %d: not open", drop_prog);
+	}
 	if (fcntl(chan, F_SETFD, FD_CLOEXEC) < 0)
 		die("--fd %d: not open", chan);
 	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);

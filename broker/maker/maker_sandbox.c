@@ -39,6 +39,7 @@ static const char *const optional[] = { "rseq", "ppoll" };
 
 static const struct { int level, name; } opts[] = {
 	{ SOL_SOCKET, SO_ATTACH_FILTER }, /* the drop-everything filter */
+	{ SOL_SOCKET, SO_ATTACH_BPF },    /* the same, shared (maker_link.c) */
 	{ SOL_SOCKET, SO_MARK },          /* a class's mark */
 	{ IPPROTO_IPV6, IPV6_HOPOPTS },   /* the option proxy */
 	{ IPPROTO_IPV6, IPV6_DSTOPTS },
