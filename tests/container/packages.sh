@@ -137,8 +137,9 @@ check "ping -6 as a member of rawbroker-users: 2 received" \
 	grep -q '^2 packets transmitted, 2 received' <(sed -n '/^--- ::1/,$p' "$T/run.out")
 check "without the shim the same ping fails" \
 	bash -c "! grep -q UNEXPECTED '$T/run.out' && grep -q 'Operation not permitted' '$T/run.out'"
-check "the broker ran on its defaults, as rawbroker with only CAP_NET_RAW" \
-	grep -q 'msg="privileges dropped" uid=[0-9]* gid=[0-9]* caps=cap_net_raw' "$T/run.out"
+check "the broker ran on its defaults, as rawbroker: the front with no capability, the packaged maker with CAP_NET_RAW alone" \
+	bash -c "grep -q 'msg=\"privileges dropped\" process=front uid=[0-9]* gid=[0-9]* caps=none' '$T/run.out' &&
+		grep -q 'msg=\"socket maker ready\" .*caps=cap_net_raw' '$T/run.out'"
 check "the broker granted both by the package's default policy (rule ping)" \
 	bash -c "grep -c 'msg=grant decision=grant .*rule=ping' '$T/run.out' | grep -qx 2"
 sed 's/^/    # /' "$T/run.out"
