@@ -495,13 +495,15 @@ static void warn_stale_accept(struct out *o, const struct rb_rule *r)
 
 	for (const struct rb_word *w = rb_risks; w->name; w++) {
 		enum rb_risk risk = (enum rb_risk)w->value;
+		const char *why = lacks[risk];
 
 		if (!accepted(r, risk) || has_risk(r, risk))
 			continue;
+		if (risk == RB_RISK_RECVERR && (r->has_receive4 || r->has_receive6))
+			why = "its clients cannot enable RECVERR ('recverr deny')";
 		warn(o, r->accept_line[risk], r->accept_col[risk], "rule '%s' accepts "
 		     "the risk '%s', which it does not have: %s; remove the word",
-		     r->name, w->name, risk == RB_RISK_RECVERR && (r->has_receive4 || r->has_receive6) ?
-		     "its clients cannot enable RECVERR ('recverr deny')" : lacks[risk]);
+		     r->name, w->name, why);
 	}
 }
 
