@@ -4,12 +4,12 @@
  * can never match or are never reached, and grants worth a second look.
  *
  * Pure: it reads a parsed policy and adds warnings; it never prints and
- * never resolves names.  A risky grant is not warned about when its rule
- * accepts that risk by name ('accept-risk'); a word for a risk the rule
- * does not have is warned about instead.  A rule is called never reached only when that is
+ * never resolves names.  A rule is called never reached only when that is
  * certain, and only because of one earlier rule (see rb_policy_check() in
  * policy.h): a warning is never wrong, though an unreachable rule that
- * several earlier rules cover together goes unnamed.
+ * several earlier rules cover together goes unnamed.  A risky grant is not
+ * warned about when its rule accepts that risk by name ('accept-risk'); a
+ * word for a risk the rule does not have is warned about instead.
  *
  * Cost: every rule is compared with the rules before it, the cheap tests
  * first.  Id lists and source prefixes are sorted once per rule, so one
