@@ -7,7 +7,9 @@
  * never resolves names.  A rule is called never reached only when that is
  * certain, and only because of one earlier rule (see rb_policy_check() in
  * policy.h): a warning is never wrong, though an unreachable rule that
- * several earlier rules cover together goes unnamed.
+ * several earlier rules cover together goes unnamed.  A risky grant is not
+ * warned about when its rule accepts that risk by name ('accept-risk'); a
+ * word for a risk the rule does not have is warned about instead.
  *
  * Cost: every rule is compared with the rules before it, the cheap tests
  * first.  Id lists and source prefixes are sorted once per rule, so one
@@ -408,12 +410,50 @@ static void warn_open_source(struct out *o, const struct rb_rule *r,
 	     "sources that cover every address: %s", r->name, what);
 }
 
+/*
+ * The risks 'accept-risk' can name.  Each predicate below is the one
+ * condition of its warning, so a word silences exactly the warning it
+ * names, and a word for a risk the rule does not have is found stale by
+ * the same test.
+ */
+static bool allows_protocol(const struct rb_rule *r, int protocol)
+{
+	for (size_t k = 0; k < r->nallow; k++)
+		if (r->allow[k].protocol == protocol)
+			return true;
+	return false;
+}
+
+static bool has_risk(const struct rb_rule *r, enum rb_risk risk)
+{
+	switch (risk) {
+	case RB_RISK_RAW_UDP:
+		return allows_protocol(r, IPPROTO_UDP);
+	case RB_RISK_RAW_TCP:
+		return allows_protocol(r, IPPROTO_TCP);
+	case RB_RISK_HDRINCL:
+		return r->hdrincl;
+	case RB_RISK_RECVERR:
+		return (r->has_receive4 || r->has_receive6) && !rb_rule_denies_recverr(r);
+	case RB_RISK_COUNT:
+		break;
+	}
+	return false;
+}
+
+static bool accepted(const struct rb_rule *r, enum rb_risk risk)
+{
+	return (r->accepted & RB_RISK_BIT(risk)) != 0;
+}
+
 static void warn_raw_transport(struct out *o, const struct rb_rule *r,
 			       const struct rb_allow *a)
 {
 	const char *proto = rb_protocol_name(a->protocol);
 
 	if (a->protocol != IPPROTO_UDP && a->protocol != IPPROTO_TCP)
+		return;
+	if (accepted(r, a->protocol == IPPROTO_UDP ? RB_RISK_RAW_UDP : RB_RISK_RAW_TCP))
 		return;
 	warn(o, a->line, a->col, "rule '%s' allows raw %s sockets for %s with no "
 	     "receive filter: such a socket sees the %s traffic of the whole "
@@ -423,7 +463,7 @@ static void warn_raw_transport(struct out *o, const struct rb_rule *r,
 
 static void warn_hdrincl(struct out *o, const struct rb_rule *r)
 {
-	if (!r->hdrincl)
+	if (!has_risk(r, RB_RISK_HDRINCL) || accepted(r, RB_RISK_HDRINCL))
 		return;
 	warn(o, r->hdrincl_line, r->hdrincl_col, "rule '%s' has 'hdrincl allow': its clients' "
 	     "seccomp profile lets them write whole IP headers, so they can send "
@@ -432,12 +472,39 @@ static void warn_hdrincl(struct out *o, const struct rb_rule *r)
 
 static void warn_recverr(struct out *o, const struct rb_rule *r)
 {
-	if (!(r->has_receive4 || r->has_receive6) || rb_rule_denies_recverr(r))
+	if (!has_risk(r, RB_RISK_RECVERR) || accepted(r, RB_RISK_RECVERR))
 		return;
 	warn(o, r->recverr_line, r->recverr_col, "rule '%s' has 'recverr allow' and a "
 	     "receive filter: with IP_RECVERR/IPV6_RECVERR its clients read, from the "
 	     "error queue that the filter never sees, the ICMP errors about every "
 	     "user's packets of that protocol, with the destinations probed", r->name);
+}
+
+/* An 'accept-risk' word for a risk the rule does not have: left over from
+ * an earlier version of the rule, or a mistake.  Said, so that it cannot
+ * silence the warning of a risk added to the rule later unnoticed. */
+static void warn_stale_accept(struct out *o, const struct rb_rule *r)
+{
+	static const char *const lacks[RB_RISK_COUNT] = {
+		[RB_RISK_RAW_UDP] = "it has no 'allow ... udp' line",
+		[RB_RISK_RAW_TCP] = "it has no 'allow ... tcp' line",
+		[RB_RISK_HDRINCL] = "it has no 'hdrincl allow'",
+		[RB_RISK_RECVERR] = "it has no 'receive' filter for RECVERR to get "
+				    "past",
+	};
+
+	for (const struct rb_word *w = rb_risks; w->name; w++) {
+		enum rb_risk risk = (enum rb_risk)w->value;
+		const char *why = lacks[risk];
+
+		if (!accepted(r, risk) || has_risk(r, risk))
+			continue;
+		if (risk == RB_RISK_RECVERR && (r->has_receive4 || r->has_receive6))
+			why = "its clients cannot enable RECVERR ('recverr deny')";
+		warn(o, r->accept_line[risk], r->accept_col[risk], "rule '%s' accepts "
+		     "the risk '%s', which it does not have: %s; remove the word",
+		     r->name, w->name, why);
+	}
 }
 
 /* The egress ruleset finds a rule's packets by their mark: two rules with
@@ -500,6 +567,7 @@ static void check_rule(struct out *o, const struct rb_policy *p,
 		warn_open_source(o, r, f);
 	warn_hdrincl(o, r);
 	warn_recverr(o, r);
+	warn_stale_accept(o, r);
 	warn_shared_mark(o, p, i);
 }
 

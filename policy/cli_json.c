@@ -167,7 +167,7 @@ static json_t *jtypes(const struct rb_icmp_types *t)
 static json_t *jrule(const struct rb_rule *r, const struct rb_diags *d, unsigned next)
 {
 	json_t *allow = json_array(), *opts = json_array(), *recv = json_object(),
-	       *defs = json_object(), *o;
+	       *defs = json_object(), *risks = json_array(), *o;
 
 	for (size_t k = 0; allow && k < r->nallow; k++)
 		json_array_append_new(allow,
@@ -178,6 +178,9 @@ static json_t *jrule(const struct rb_rule *r, const struct rb_diags *d, unsigned
 	for (const struct rb_word *w = rb_options; opts && w->name; w++)
 		if (r->options & (unsigned)w->value)
 			json_array_append_new(opts, json_string(w->name));
+	for (const struct rb_word *w = rb_risks; risks && w->name; w++)
+		if (r->accepted & RB_RISK_BIT(w->value))
+			json_array_append_new(risks, json_string(w->name));
 	if (recv && r->has_receive4)
 		json_object_set_new(recv, "icmp", jtypes(&r->receive4));
 	if (recv && r->has_receive6)
@@ -205,6 +208,7 @@ static json_t *jrule(const struct rb_rule *r, const struct rb_diags *d, unsigned
 	json_object_set_new(o, "options", opts);
 	json_object_set_new(o, "hdrincl", json_boolean(r->hdrincl));
 	json_object_set_new(o, "recverr", json_boolean(!rb_rule_denies_recverr(r)));
+	json_object_set_new(o, "accept_risk", risks);
 	json_object_set_new(o, "warnings", jdiags(d, r, r->line, next));
 	return o;
 }

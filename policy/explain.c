@@ -151,6 +151,20 @@ static void put_options(FILE *f, const struct rb_rule *r)
 	fputc('\n', f);
 }
 
+/* 'accept-risk' with the rule's words, in rb_risks[] order; nothing when
+ * it accepts none.  COMMENT: after the words. */
+static void put_accepted(FILE *f, const struct rb_rule *r, const char *indent,
+			 const char *comment)
+{
+	if (!r->accepted)
+		return;
+	fprintf(f, "%saccept-risk", indent);
+	for (const struct rb_word *w = rb_risks; w->name; w++)
+		if (r->accepted & RB_RISK_BIT(w->value))
+			fprintf(f, " %s", w->name);
+	fprintf(f, "%s\n", comment);
+}
+
 static void put_addr(FILE *f, int family, const uint8_t *addr)
 {
 	char a[INET6_ADDRSTRLEN];
@@ -268,6 +282,7 @@ static void put_rule(FILE *f, const struct rb_policy *p, size_t i,
 			r->recverr ? "allow" : "deny");
 	else if (r->has_receive4 || r->has_receive6)
 		fputs("\t# recverr deny: client confinement, the default with 'receive'\n", f);
+	put_accepted(f, r, "\t", "  # on purpose: check does not warn about these");
 	fputs("}\n", f);
 }
 
@@ -394,6 +409,7 @@ static void put_rule_compact(FILE *f, const struct rb_policy *p, size_t i)
 		fputs("hdrincl allow\n", f);
 	if (r->recverr_line)
 		fprintf(f, "recverr %s\n", r->recverr ? "allow" : "deny");
+	put_accepted(f, r, "", "");
 	fputs("}\n", f);
 }
 
@@ -562,7 +578,7 @@ static bool rule_equal(const struct rb_rule *a, const struct rb_rule *b)
 	    (a->has_default6 && memcmp(a->default6, b->default6, 16)) ||
 	    a->rcvbuf != b->rcvbuf || a->sndbuf != b->sndbuf || a->hdrincl != b->hdrincl ||
 	    a->limits.rate != b->limits.rate || a->limits.burst != b->limits.burst ||
-	    a->limits.connections != b->limits.connections)
+	    a->limits.connections != b->limits.connections || a->accepted != b->accepted)
 		return false;
 	for (size_t i = 0; i < a->nmatch; i++)
 		if (!match_equal(&a->match[i], &b->match[i]))

@@ -2,7 +2,8 @@
 /*
  * parse_rule.c - the keyword tables, and the statements that say who a rule
  * is for and what it allows: rule, match, allow, options, source and
- * destination.
+ * destination; and accept-risk, which says which of the check's warnings
+ * about the rule are risks taken on purpose.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strerrordesc_np() */
@@ -31,6 +32,7 @@ static void parse_allow(struct parser *p);
 static void parse_source(struct parser *p);
 static void parse_options(struct parser *p);
 static void parse_destination(struct parser *p);
+static void parse_accept_risk(struct parser *p);
 
 
 /* ---- keyword tables --------------------------------------------------- */
@@ -59,7 +61,18 @@ const struct keyword rule_keywords[] = {
 	{ "hdrincl", parse_hdrincl },
 	{ "recverr", parse_recverr },
 	{ "destination", parse_destination },
+	{ "accept-risk", parse_accept_risk },
 	{ NULL, NULL },
+};
+
+/* The words of 'accept-risk', in the order explain writes them; each names
+ * one warning of rawbroker-policy check (check.c). */
+const struct rb_word rb_risks[] = {
+	{ "raw-udp", RB_RISK_RAW_UDP, 0, true },
+	{ "raw-tcp", RB_RISK_RAW_TCP, 0, true },
+	{ "hdrincl", RB_RISK_HDRINCL, 0, true },
+	{ "recverr", RB_RISK_RECVERR, 0, true },
+	{ NULL, 0, 0, false },
 };
 
 const struct keyword broker_keywords[] = {
@@ -604,6 +617,45 @@ static void parse_options(struct parser *p)
 		if (r->options & bit)
 			warn_at(p, p->tok[i].col, "option '%s' named twice", w->name);
 		r->options |= bit;
+	}
+}
+
+/* ---- accept-risk ------------------------------------------------------- */
+
+/* accept-risk RISK...: the risks of this rule that are taken on purpose,
+ * so that 'rawbroker-policy check' does not warn about them.  It changes
+ * no decision and no socket.  Repeats add up; a word given twice is a
+ * warning.  Whether the rule has each risk is the check's to say: it warns
+ * about a word for a risk the rule does not have. */
+static void parse_accept_risk(struct parser *p)
+{
+	struct rb_rule *r = cur_rule(p);
+	char list[96];
+
+	word_list(rb_risks, 0, list, sizeof(list));
+	if (p->ntok < 2) {
+		error_at(p, col_of(p, 1), "expected a risk (%s), found %s", list,
+			 found(p, 1).s);
+		return;
+	}
+	for (size_t i = 1; i < p->ntok; i++) {
+		const struct rb_word *w = find_word(rb_risks, &p->tok[i]);
+		unsigned bit;
+
+		if (!w) {
+			error_at(p, p->tok[i].col, "expected a risk (%s), found %s", list,
+				 show(&p->tok[i]).s);
+			return;
+		}
+		bit = RB_RISK_BIT(w->value);
+		if (r->accepted & bit) {
+			warn_at(p, p->tok[i].col, "risk '%s' accepted twice (already on "
+				"line %u)", w->name, r->accept_line[w->value]);
+			continue;
+		}
+		r->accepted |= bit;
+		r->accept_line[w->value] = p->line;
+		r->accept_col[w->value] = p->tok[i].col;
 	}
 }
 

@@ -296,7 +296,11 @@ bool rb_policy_peer_may_set_options(const struct rb_policy *p, const struct rb_p
  *  - raw udp or tcp allowed: such a socket sees that protocol's traffic for
  *    the whole network namespace;
  *  - 'match any' with 'source any' (written or by default): any local user
- *    may send from any local address.
+ *    may send from any local address;
+ *  - 'hdrincl allow', and RECVERR allowed next to a 'receive' filter;
+ *  - an 'accept-risk' word for a risk the rule does not have.
+ * A rule's 'accept-risk' words silence its warnings about those risks
+ * (raw-udp, raw-tcp, hdrincl, recverr), and only those.
  * Pure: no output, no name lookups.  Returns the number of diagnostics
  * added, -EINVAL for NULL arguments, -ENOMEM.
  */

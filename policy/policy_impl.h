@@ -54,6 +54,21 @@ struct rb_allow {
 	unsigned line, col; /* col: of the 'allow' keyword */
 };
 
+/*
+ * The risks a rule may accept with 'accept-risk': each word silences the
+ * check's warning of that name about the rule, and only that one (check.c).
+ * The values index rb_risks[] and rb_rule.accept_line; a rule's set is a
+ * mask of RB_RISK_BIT().
+ */
+enum rb_risk {
+	RB_RISK_RAW_UDP, /* an 'allow FAMILY udp' line: raw UDP, no filter */
+	RB_RISK_RAW_TCP, /* an 'allow FAMILY tcp' line: raw TCP, no filter */
+	RB_RISK_HDRINCL, /* 'hdrincl allow' */
+	RB_RISK_RECVERR, /* RECVERR allowed next to a 'receive' filter */
+	RB_RISK_COUNT
+};
+#define RB_RISK_BIT(risk) (1u << (risk))
+
 struct rb_prefix {
 	int family;       /* AF_INET or AF_INET6 */
 	unsigned len;     /* prefix length in bits */
@@ -92,6 +107,10 @@ struct rb_rule {
 					    may send (nftables, by the mark) */
 	size_t ndest;
 	struct rb_limits limits;         /* 'rate', 'connections' */
+	unsigned accepted;               /* 'accept-risk': RB_RISK_BIT()s; only
+					    the check reads it */
+	unsigned accept_line[RB_RISK_COUNT], accept_col[RB_RISK_COUNT];
+					 /* where each word was first named */
 	/* Where each of those was written (0: not written, default applies). */
 	unsigned device_line, mark_line, receive_line, default_line, rcvbuf_line,
 		sndbuf_line, hdrincl_line, rate_line, connections_line, recverr_line,
@@ -144,6 +163,7 @@ extern const struct rb_word rb_families[];
 extern const struct rb_word rb_protocols[];
 extern const struct rb_word rb_types[];
 extern const struct rb_word rb_options[]; /* value: an rb_option bit */
+extern const struct rb_word rb_risks[];   /* value: an enum rb_risk */
 
 const struct rb_word *rb_word_by_value(const struct rb_word *table, int value);
 

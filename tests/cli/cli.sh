@@ -122,6 +122,47 @@ expect "check: a missing file is an error, exit 1" 1 '' \
 expect "check: a directory is an error, exit 1" 1 '' \
 	"error: is a directory" "$bin" check "$tmp"
 
+# accept-risk: the rule's deliberate risks silenced, a stale word warned.
+cat >"$tmp/risky.conf" <<'EOF'
+rule mtr {
+	match uid 1000
+	allow inet icmp
+	allow inet6 udp
+	hdrincl allow
+}
+EOF
+sed 's/^}$/\t# mtr -6 sends UDP probes; mtr -4 writes its IPv4 headers\n\taccept-risk raw-udp hdrincl\n}/' \
+	"$tmp/risky.conf" >"$tmp/accept.conf"
+sed 's/allow inet6 udp/allow inet6 icmpv6/' "$tmp/accept.conf" >"$tmp/stale.conf"
+expect "check --strict: the same rule without accept-risk warns twice, exit 1" 1 '' \
+	"risky\.conf: 0 errors, 2 warnings" "$bin" check --strict "$tmp/risky.conf"
+expect "check --strict: accept-risk silences exactly those, exit 0" 0 '' \
+	"accept\.conf: 0 errors, 0 warnings" "$bin" check --strict "$tmp/accept.conf"
+expect "check --strict: an accept-risk word for a risk the rule lacks warns, exit 1" 1 '' \
+	"stale\.conf:7:14: warning: rule 'mtr' accepts the risk 'raw-udp', which it does not have: it has no 'allow \.\.\. udp' line; remove the word" \
+	"$bin" check --strict "$tmp/stale.conf"
+expect "check: the stale word is the only warning" 0 '' \
+	"stale\.conf: 0 errors, 1 warning$" "$bin" check "$tmp/stale.conf"
+sed 's/accept-risk raw-udp hdrincl/accept-risk raw-udp header/' "$tmp/accept.conf" \
+	>"$tmp/badrisk.conf"
+expect "check: an unknown accept-risk word is an error at its file:line:col" 1 '' \
+	"badrisk\.conf:7:22: error: expected a risk \(raw-udp, raw-tcp, hdrincl, recverr\), found 'header'" \
+	"$bin" check "$tmp/badrisk.conf"
+expect "explain: accept-risk is written back" 0 \
+	$'^\taccept-risk raw-udp hdrincl  # on purpose: check does not warn about these$' '' \
+	"$bin" explain "$tmp/accept.conf"
+cp "$tmp/out" "$tmp/accept-explained.conf"
+expect "explain: its output still passes check --strict" 0 '' \
+	"accept-explained\.conf: 0 errors, 0 warnings" \
+	"$bin" check --strict "$tmp/accept-explained.conf"
+expect "explain --json: the rule's accept_risk, and no warning about those risks" 0 '' '' \
+	python3 -c '
+import json, subprocess, sys
+doc = json.loads(subprocess.run([sys.argv[1], "explain", "--json", sys.argv[2]],
+                                check=True, capture_output=True).stdout)
+assert doc["rules"][0]["accept_risk"] == ["raw-udp", "hdrincl"], doc["rules"][0]
+assert doc["rules"][0]["warnings"] == [], doc["rules"][0]["warnings"]' "$bin" "$tmp/accept.conf"
+
 # The shipped default policy: never an error.  Its warnings are shown.
 expect "check: contrib/rawbroker.conf has no errors" 0 '' \
 	"rawbroker\.conf: 0 errors, [0-9]+ warnings?" \

@@ -227,6 +227,12 @@ static void check_rules(const struct rb_policy *pol)
 
 		CHECK(r->line >= 1);
 		CHECK(memchr(r->name, '\0', sizeof(r->name)) != NULL);
+		/* accept-risk: known risks only, each with the place it was
+		 * named (a stale word's warning points there) */
+		CHECK((r->accepted >> RB_RISK_COUNT) == 0);
+		for (int k = 0; k < RB_RISK_COUNT; k++)
+			CHECK(!(r->accepted & RB_RISK_BIT(k)) ||
+			      (r->accept_line[k] >= r->line && r->accept_col[k] >= 1));
 		if (!peer_for_rule(r, &peer, gbuf, 8))
 			continue;
 		for (size_t a = 0; a < r->nallow && a < 8; a++) {

@@ -260,6 +260,13 @@ static const struct valid_case valid_cases[] = {
 	  1, 0 },
 	{ "valid_unknown_user_among_known",
 	  IN_RULE("match user carol alice\nallow inet icmp"), 1, 1 },
+	{ "valid_accept_risk",
+	  IN_RULE("match uid 7\nallow inet icmp\nallow inet udp\nallow inet6 tcp\n"
+		  "receive icmp echo-reply\nrecverr allow\nhdrincl allow\n"
+		  "accept-risk raw-udp raw-tcp\n\taccept-risk   hdrincl recverr  # why"),
+	  1, 0 },
+	{ "valid_accept_risk_stale_parses", /* staleness is the check's to say */
+	  IN_RULE("match uid 7\nallow inet icmp\naccept-risk raw-tcp"), 1, 0 },
 	{ "valid_empty", "", 0, 1 },
 	{ "valid_only_comments", "# nothing here\n\n\t# really\n", 0, 1 },
 };
@@ -348,7 +355,20 @@ static const struct error_case error_cases[] = {
 	{ "err_unknown_statement", TEXT(IN_RULE("\tpermit inet icmp")), 2, 2,
 	  "expected one of 'match', 'allow', 'source', 'default-source', 'device', "
 	  "'mark', 'receive', 'rcvbuf', 'sndbuf', 'rate', 'connections', 'options', "
-	  "'hdrincl', 'recverr', 'destination', found 'permit'" },
+	  "'hdrincl', 'recverr', 'destination', 'accept-risk', found 'permit'" },
+	{ "err_accept_risk_none", TEXT(IN_RULE("match any\nallow inet udp\naccept-risk")), 4,
+	  12, "expected a risk (raw-udp, raw-tcp, hdrincl, recverr), found end of line" },
+	{ "err_accept_risk_unknown",
+	  TEXT(IN_RULE("match any\nallow inet udp\n  accept-risk raw-udp raw-icmp")), 4, 23,
+	  "expected a risk (raw-udp, raw-tcp, hdrincl, recverr), found 'raw-icmp'" },
+	{ "err_accept_risk_warning_text", /* the warning's words, not a name */
+	  TEXT(IN_RULE("match any\nallow inet udp\naccept-risk udp")), 4, 13,
+	  "expected a risk (raw-udp, raw-tcp, hdrincl, recverr), found 'udp'" },
+	{ "err_accept_risk_case", TEXT(IN_RULE("match any\nhdrincl allow\n"
+					       "accept-risk HDRINCL\nallow inet icmp")), 4, 13,
+	  "found 'HDRINCL'" },
+	{ "err_accept_risk_outside_rule", TEXT("accept-risk hdrincl\n"), 1, 1,
+	  "expected one of 'rule', 'broker', found 'accept-risk'" },
 	{ "err_options_none", TEXT(IN_RULE("options")), 2, 8,
 	  "expected an option (ipv6-hopopts, ipv6-dstopts), found end of line" },
 	{ "err_options_unknown", TEXT(IN_RULE("options ipv6-hopopts ip-hdrincl")), 2, 22,
@@ -635,6 +655,10 @@ static const struct warning_case warning_cases[] = {
 	{ "warn_duplicate_source_any",
 	  IN_RULE("match any\nallow inet icmp\nsource any\nsource any"), 1,
 	  5, 8, "duplicate 'source any' (already on line 4)" },
+	{ "warn_accept_risk_twice",
+	  IN_RULE("match uid 7\nallow inet udp\naccept-risk raw-udp\n"
+		  "accept-risk hdrincl raw-udp"), 1, 5, 21,
+	  "risk 'raw-udp' accepted twice (already on line 4)" },
 	{ "warn_empty_policy", "", 1, 0, 0,
 	  "policy has no rules: every request is denied" },
 	{ "warn_comments_only", "# deny everyone\n", 1, 0, 0, "policy has no rules" },
@@ -865,6 +889,70 @@ static const struct check_case check_cases[] = {
 	  "rule a {\nmatch uid 7\nallow inet icmp\nmark 5\ndestination 192.0.2.0/24\n}\n"
 	  "rule b {\nmatch uid 8\nallow inet icmp\nmark 5\n}\n",
 	  1, 4, 1, "rule 'a' shares mark 0x5 with rule 'b' (line 7)" },
+	/* accept-risk: the named warnings silenced, and only those */
+	{ "check_accept_raw_udp_both_families",
+	  IN_RULE("match uid 7\nallow inet udp\nallow inet6 udp\naccept-risk raw-udp"),
+	  0, 0, 0, NULL },
+	{ "check_accept_raw_udp_not_tcp",
+	  IN_RULE("match uid 7\nallow inet udp\nallow inet tcp\naccept-risk raw-udp"),
+	  1, 4, 1, "rule 'a' allows raw tcp sockets for inet" },
+	{ "check_accept_raw_tcp_not_udp",
+	  IN_RULE("match uid 7\nallow inet udp\nallow inet6 tcp\naccept-risk raw-tcp"),
+	  1, 3, 1, "rule 'a' allows raw udp sockets for inet" },
+	{ "check_accept_hdrincl",
+	  IN_RULE("match uid 7\nallow inet icmp\nhdrincl allow\naccept-risk hdrincl"),
+	  0, 0, 0, NULL },
+	{ "check_accept_recverr",
+	  IN_RULE("match uid 7\nallow inet icmp\nreceive icmp echo-reply\nrecverr allow\n"
+		  "accept-risk recverr"),
+	  0, 0, 0, NULL },
+	{ "check_accept_before_the_risk", /* the order of lines does not matter */
+	  IN_RULE("accept-risk hdrincl raw-tcp\nmatch uid 7\nhdrincl allow\nallow inet6 tcp"),
+	  0, 0, 0, NULL },
+	{ "check_accept_all_four",
+	  IN_RULE("match uid 7\nallow inet icmp\nallow inet udp\nallow inet6 tcp\n"
+		  "receive icmp echo-reply\nrecverr allow\nhdrincl allow\n"
+		  "accept-risk raw-udp raw-tcp hdrincl recverr"),
+	  0, 0, 0, NULL },
+	{ "check_accept_not_the_open_source", /* not a word it knows: still warned */
+	  IN_RULE("match any\nallow inet udp\naccept-risk raw-udp"),
+	  1, 2, 1, "rule 'a' has 'match any' and no 'source' line" },
+	{ "check_accept_per_rule",
+	  TWO("match uid 7\nallow inet udp\naccept-risk raw-udp",
+	      "match uid 8\nallow inet udp"),
+	  1, 8, 1, "rule 'b' allows raw udp sockets for inet" },
+	/* a word for a risk the rule does not have: stale, warned */
+	{ "check_accept_stale_raw_tcp",
+	  IN_RULE("match uid 7\nallow inet udp\naccept-risk raw-udp raw-tcp"),
+	  1, 4, 21, "rule 'a' accepts the risk 'raw-tcp', which it does not have: it "
+	  "has no 'allow ... tcp' line; remove the word" },
+	{ "check_accept_stale_raw_udp",
+	  IN_RULE("match uid 7\nallow inet icmp\naccept-risk raw-udp"),
+	  1, 4, 13, "rule 'a' accepts the risk 'raw-udp', which it does not have: it "
+	  "has no 'allow ... udp' line" },
+	{ "check_accept_stale_hdrincl_deny",
+	  IN_RULE("match uid 7\nallow inet icmp\nhdrincl deny\naccept-risk hdrincl"),
+	  1, 5, 13, "rule 'a' accepts the risk 'hdrincl', which it does not have: it "
+	  "has no 'hdrincl allow'" },
+	{ "check_accept_stale_hdrincl_default",
+	  IN_RULE("match uid 7\nallow inet icmp\naccept-risk hdrincl"),
+	  1, 4, 13, "accepts the risk 'hdrincl', which it does not have" },
+	{ "check_accept_stale_recverr_no_receive",
+	  IN_RULE("match uid 7\nallow inet icmp\nrecverr allow\naccept-risk recverr"),
+	  1, 5, 13, "rule 'a' accepts the risk 'recverr', which it does not have: it "
+	  "has no 'receive' filter for RECVERR to get past" },
+	{ "check_accept_stale_recverr_default_deny",
+	  IN_RULE("match uid 7\nallow inet icmp\nreceive icmp echo-reply\n"
+		  "accept-risk recverr"),
+	  1, 5, 13, "rule 'a' accepts the risk 'recverr', which it does not have: its "
+	  "clients cannot enable RECVERR ('recverr deny')" },
+	{ "check_accept_stale_and_live",
+	  IN_RULE("match uid 7\nallow inet tcp\naccept-risk raw-udp\nhdrincl allow"),
+	  3, 4, 13, "accepts the risk 'raw-udp', which it does not have" },
+	{ "check_accept_stale_in_other_rule", /* b's risk is not a's */
+	  TWO("match uid 7\nallow inet icmp\naccept-risk raw-udp",
+	      "match uid 8\nallow inet udp"),
+	  2, 4, 13, "rule 'a' accepts the risk 'raw-udp', which it does not have" },
 	{ "check_all_kinds_in_one_rule",
 	  IN_RULE("match any\nallow inet6 udp\nallow inet tcp"),
 	  3, 4, 1, "raw tcp" },
@@ -2282,6 +2370,67 @@ static void test_explain_text(void **state)
 	rb_diags_free(&d);
 }
 
+/* accept-risk in both forms of explain: written once, its words in one
+ * order, and read back as the same policy; the warnings it silences are
+ * not in the comments, a stale word's is. */
+static void test_explain_accept_risk(void **state)
+{
+	static const char text[] =
+		"rule mtr {\n"
+		"  match uid 7\n"
+		"  allow inet icmp\n"
+		"  allow inet6 udp\n"
+		"  hdrincl allow\n"
+		"  accept-risk hdrincl\n"
+		"  accept-risk raw-tcp raw-udp\n"
+		"}\n";
+	struct rb_diags d = { 0 }, d2 = { 0 };
+	struct rb_policy *pol = NULL, *again = NULL;
+	char *out = NULL, *big = NULL;
+	size_t len = 0, blen = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse(text, &pol, &d), 0);
+	assert_int_equal(rb_policy_explain(pol, "a.conf", &out, &len), 0);
+	expect_text(out, "\thdrincl allow  # client confinement\n"
+		    "\taccept-risk raw-udp raw-tcp hdrincl  # on purpose: check does not "
+		    "warn about these\n}\n");
+	expect_text(out, "\t# warning (line 7): rule 'mtr' accepts the risk 'raw-tcp', "
+		    "which it does not have");
+	assert_null(strstr(out, "allows raw udp"));
+	assert_null(strstr(out, "has 'hdrincl allow'"));
+	assert_int_equal(parse_len(out, len, &again, &d2), 0);
+	assert_true(rb_policy_equal(pol, again));
+	rb_policy_free(again);
+	again = NULL;
+	free(out);
+	out = NULL;
+
+	/* the compact form, for a policy too big to explain in full */
+	f = open_memstream(&big, &blen);
+	assert_non_null(f);
+	for (int i = 0; i < RB_POLICY_MAX_RULES; i++)
+		fprintf(f, "rule r%d {\nmatch uid %d\nallow inet udp\nreceive icmp 0 3\n"
+			"rate 5/s\nrcvbuf 64k\naccept-risk raw-udp\n}\n", i, i);
+	fclose(f);
+	rb_policy_free(pol);
+	pol = NULL;
+	assert_int_equal(parse_len(big, blen, &pol, &d), 0);
+	assert_int_equal(rb_policy_explain(pol, "big.conf", &out, &len), 0);
+	assert_non_null(strstr(out, "# In its compact form"));
+	expect_text(out, "\nrule r7 {\nmatch uid 7\nallow inet udp\nreceive icmp 0 3\n"
+		    "rcvbuf 64k\nrate 5/s\naccept-risk raw-udp\n}\n");
+	assert_int_equal(parse_len(out, len, &again, &d2), 0);
+	assert_true(rb_policy_equal(pol, again));
+	free(big);
+	free(out);
+	rb_policy_free(pol);
+	rb_policy_free(again);
+	rb_diags_free(&d);
+	rb_diags_free(&d2);
+}
+
 /* Many sources are spread over several lines, each well under the limit. */
 static void test_explain_many_sources(void **state)
 {
@@ -2347,6 +2496,8 @@ static void test_policy_equal(void **state)
 		IN_RULE("match uid 1 2\nallow inet icmp\noptions ipv6-hopopts"),
 		IN_RULE("match uid 1 2\nallow inet icmp\nsource 192.0.2.0/24\n"
 			"options ipv6-dstopts"),
+		IN_RULE("match uid 1 2\nallow inet icmp\nsource 192.0.2.0/24\n"
+			"options ipv6-hopopts\naccept-risk hdrincl"),
 		IN_RULE("match uid 1 2\nallow inet icmp\nsource 192.0.2.0/24\n"
 			"options ipv6-hopopts")
 		"rule b {\nmatch any\nallow inet icmp\n}\n",
@@ -2416,6 +2567,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	cmocka_unit_test(test_check_many_rules),
 	cmocka_unit_test(test_explain_round_trip),
 	cmocka_unit_test(test_explain_text),
+	cmocka_unit_test(test_explain_accept_risk),
 	cmocka_unit_test(test_explain_many_sources),
 	cmocka_unit_test(test_explain_empty),
 	cmocka_unit_test(test_policy_equal),
