@@ -447,13 +447,18 @@ void maker_check_policy(const struct rb_policy *p)
 }
 
 /* The child, between fork() and the maker's execve(): the broker's user,
- * CAP_NET_RAW ambient (so it survives the execve), nothing else. */
-static _Noreturn void exec_maker(const char *path, const struct drop_spec *spec, int fd,
-				 int drop_prog, pid_t front)
+ * CAP_NET_RAW ambient (so it survives the execve), nothing else.  EXE is
+ * the maker's binary, opened (O_PATH) before the drop: the broker's user
+ * need not reach its directory (a build tree under /root), and no path is
+ * looked up again once privileges are gone. */
+static _Noreturn void exec_maker(const char *path, int exe, const struct drop_spec *spec,
+				 int fd, int drop_prog, pid_t front)
 {
+	extern char **environ;
 	struct drop_spec s = *spec;
 	struct drop_state st;
 	char why[256] = "", num[16], prog[16];
+	char name[] = "rawbroker-maker", opt_fd[] = "--fd", opt_prog[] = "--drop-prog";
 	sigset_t none;
 
 	s.keep = 1ull << CAP_NET_RAW;
@@ -475,10 +480,8 @@ static _Noreturn void exec_maker(const char *path, const struct drop_spec *spec,
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	snprintf(num, sizeof(num), "%d", fd);
 	snprintf(prog, sizeof(prog), "%d", drop_prog);
-	if (drop_prog >= 0)
-		execl(path, "rawbroker-maker", "--fd", num, "--drop-prog", prog, (char *)NULL);
-	else
-		execl(path, "rawbroker-maker", "--fd", num, (char *)NULL);
+	execveat(exe, "", (char *[]){ name, opt_fd, num, drop_prog >= 0 ? opt_prog : NULL,
+				      prog, NULL }, environ, AT_EMPTY_PATH);
 	dprintf(STDERR_FILENO, "rawbrokerd: socket maker: exec %s: %s\n", path, strerror(errno));
 	_exit(127);
 }
@@ -543,7 +546,7 @@ void maker_start(const char *path, const struct drop_spec *spec, const struct rb
 {
 	struct mk_request rq;
 	pid_t front = getpid();
-	int sv[2], n, drop_prog;
+	int sv[2], n, drop_prog, exe;
 
 	n = rb_policy_classes(policy, classes, MK_CLASSES_MAX);
 	if (n < 0)
@@ -553,12 +556,16 @@ void maker_start(const char *path, const struct drop_spec *spec, const struct rb
 	depth = pool_depth;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		fatal("socketpair");
+	exe = open(path, O_PATH | O_CLOEXEC);
+	if (exe < 0)
+		fatal("the socket maker %s", path);
 	drop_prog = load_drop_prog();
 	pid = fork();
 	if (pid < 0)
 		fatal("fork");
 	if (pid == 0)
-		exec_maker(path, spec, sv[1], drop_prog, front);
+		exec_maker(path, exe, spec, sv[1], drop_prog, front);
+	close(exe);
 	close(sv[1]);
 	if (drop_prog >= 0)
 		close(drop_prog); /* the maker's alone */

@@ -356,6 +356,16 @@ check "no socket at all gives ENOENT" \
 	env RAWBROKER_SOCKET="$RB_TMP/none.sock" setpriv --reuid=64011 --regid=64011 \
 	--clear-groups -- "$CLIENT" expect ENOENT 2 3 1
 
+# ---- a broker installed where its user cannot look (a build under /root) ----
+# The maker's binary is opened before the drop and executed by descriptor.
+install -d -m 0700 "$RB_TMP/private"
+cp "$RB_BROKER" "$(dirname "$RB_BROKER")/rawbroker-maker" "$RB_TMP/private/"
+if (RB_BROKER=$RB_TMP/private/rawbrokerd; start_alt -- -u $BROKER_USER && stop_alt); then
+	ok "rawbrokerd in a directory only root may enter starts its maker (exec by descriptor)"
+else
+	not_ok "rawbrokerd in a directory only root may enter: the maker did not start"
+fi
+
 # ---- when one part dies, the other stops, and says so ----
 # The maker killed: the front logs it and exits 1 at once (no half-service).
 if start_alt -- -u $BROKER_USER; then
