@@ -87,9 +87,11 @@ void stats_request(const char *rule, int family, enum stats_outcome o)
 		if (rules[i].family == family && strcmp(rules[i].rule, rule) == 0)
 			break;
 	if (i == nrules) {
-		/* Full: the last slot is "(other)", for every pair not kept. */
-		if (nrules == STATS_RULES_MAX - 1 && strcmp(rule, "(other)") != 0) {
-			stats_request("(other)", family == AF_INET6 ? AF_INET6 : AF_INET, o);
+		/* Full: the last slot is "(other)" of no family (AF_UNSPEC),
+		 * for every pair not kept. */
+		if (nrules == STATS_RULES_MAX - 1 &&
+		    (family != AF_UNSPEC || strcmp(rule, "(other)") != 0)) {
+			stats_request("(other)", AF_UNSPEC, o);
 			return;
 		}
 		if (nrules == STATS_RULES_MAX)

@@ -18,7 +18,7 @@
 struct broker;
 
 /* Per-rule counters kept, at most; requests of further (rule, family)
- * pairs are counted under the rule name "(other)". */
+ * pairs are counted under the rule name "(other)", of no family. */
 #define STATS_RULES_MAX 128
 #define METRICS_INTERVAL_DEFAULT 15 /* seconds */
 #define METRICS_INTERVAL_MAX 86400
