@@ -27,10 +27,11 @@ if ! command -v promtool >/dev/null; then
 	echo "FAIL: promtool not found (Debian package prometheus; scripts/deps.sh)" >&2
 	exit 1
 fi
-if ! command -v python3 >/dev/null; then
+# Debian's python3 (scripts/deps.sh), which the test users can run too.
+PY=$(command -v /usr/bin/python3 || command -v python3) || {
 	echo "FAIL: python3 not found" >&2
 	exit 1
-fi
+}
 
 # uids: 64710 the broker; 64711 granted raw ICMP at 1/s burst 2; 64712 in
 # no rule; 64713 in the admin group 64790; 64714 a plain user of the
@@ -58,13 +59,23 @@ fails_cleanly "--metrics-file in a missing directory is refused" 1 \
 	--metrics-file "$RB_TMP/nonexistent/x.prom"
 
 rb_start_broker "$LOG" -p "$POLICY" -s "$RAWBROKER_SOCKET" -u $BROKER_USER \
-	--admin-group 64790 --metrics-file "$METRICS" --metrics-interval 1 || exit 1
+	--admin-group 64790 --metrics-file "$METRICS" --metrics-interval 1 \
+	--request-timeout 200ms || exit 1
 
 # ---- traffic to count: 2 grants and 1 rate-limited (burst 2, 1/s),
 # 1 denial by no rule, 1 denial of an unlisted family ----
 for i in 1 2 3; do as_user 64711 -- "$HEALTH" -4 >>"$RB_TMP/traffic.out" 2>&1; done
 as_user 64712 -- "$HEALTH" -4 >>"$RB_TMP/traffic.out" 2>&1
 as_user 64714 -- "$HEALTH" -4 >>"$RB_TMP/traffic.out" 2>&1
+# A limit hit: a connection that sends nothing past --request-timeout.
+as_user 64714 -- "$PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(3)
+t = time.time()
+print("silent client closed by the broker after %.1f s" % (time.time() - t) if s.recv(1) == b"" else "?")
+' "$RAWBROKER_SOCKET" >>"$RB_TMP/traffic.out" 2>&1
 sed 's/^/    # traffic: /' "$RB_TMP/traffic.out"
 if [ "$(grep -c 'granted a raw ICMP' "$RB_TMP/traffic.out")" -eq 2 ]; then
 	ok "traffic: two grants, then the rate limit"
@@ -88,7 +99,7 @@ fi
 
 # ---- JSON, parsed by python3 ----
 check_json() {
-	python3 - "$1" "$POLICY" "$2" <<'PY'
+	"$PY" - "$1" "$POLICY" "$2" <<'PY'
 import json, sys
 st = json.load(open(sys.argv[1]))
 rules = {(r["rule"], r["family"]): r for r in st["rules"]}
@@ -106,7 +117,7 @@ assert {(p["family"], p["type"], p["protocol"]) for p in st["pool"]} == \
     {("inet", "raw", "icmp"), ("inet6", "raw", "icmpv6")}, st["pool"]
 assert st["connections"]["total"] >= 1  # this client
 assert any(u["uid"] == int(sys.argv[3]) for u in st["connections"]["uids"]), st["connections"]
-assert isinstance(st["limit_hits"], dict)
+assert st["limit_hits"] == {"request_timeout": 1}, st["limit_hits"]
 print("json ok:", json.dumps(st["rules"]))
 PY
 }
@@ -135,10 +146,11 @@ check "the metrics file appears" test -s "$METRICS"
 # Written every second: the file seen now counts the traffic.
 sleep 1.2
 check "promtool check metrics accepts it" sh -c "promtool check metrics <'$METRICS'"
-check "the metrics file counts ping4's grants and rate-limited requests" \
+check "the metrics file counts ping4's grants, rate-limited requests, the limit hit" \
 	sh -c "grep -qx 'rawbroker_grants_total{rule=\"ping4\",family=\"inet\"} 2' '$METRICS' &&
 	       grep -qx 'rawbroker_rate_limited_total{rule=\"ping4\",family=\"inet\"} 1' '$METRICS' &&
 	       grep -qx 'rawbroker_maker_up 1' '$METRICS' &&
+	       grep -qx 'rawbroker_limit_hits_total{limit=\"request_timeout\"} 1' '$METRICS' &&
 	       grep -q '^# TYPE rawbroker_pool_sockets gauge' '$METRICS' &&
 	       grep -q '^rawbroker_start_time_seconds [0-9]' '$METRICS'"
 sed 's/^/    # /' "$METRICS"
