@@ -98,8 +98,9 @@ static void usage(FILE *f)
 		"      --print-seccomp      print the front's own seccomp filter (libseccomp\n"
 		"                           PFC, for the options given) and exit\n"
 		"      --check-sandbox      load that filter in a child process, have it try\n"
-		"                           raw and packet sockets, report that the kernel\n"
-		"                           killed each attempt (exit 0) or not (exit 1)\n"
+		"                           raw and packet sockets and a file opened for\n"
+		"                           writing, report that the kernel killed each\n"
+		"                           attempt (exit 0) or not (exit 1)\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n"
@@ -654,10 +655,13 @@ static int check_sandbox(const struct broker_config *cfg)
 		int family, type, protocol;
 		const char *what;
 	} tries[] = {
-		{ AF_INET, SOCK_RAW, IPPROTO_ICMP, "raw icmp" },
-		{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, "raw icmpv6" },
-		{ AF_INET, SOCK_RAW, IPPROTO_RAW, "raw IPPROTO_RAW" },
-		{ AF_PACKET, SOCK_RAW, 0, "packet" },
+		{ AF_INET, SOCK_RAW, IPPROTO_ICMP, "raw icmp socket" },
+		{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, "raw icmpv6 socket" },
+		{ AF_INET, SOCK_RAW, IPPROTO_RAW, "raw IPPROTO_RAW socket" },
+		{ AF_PACKET, SOCK_RAW, 0, "packet socket" },
+		/* family -1: not a socket, a file opened for writing outside
+		 * --metrics-file's directory (stats.c) */
+		{ -1, 0, 0, "/dev/null opened for writing" },
 	};
 	int bad = 0;
 
@@ -674,16 +678,18 @@ static int check_sandbox(const struct broker_config *cfg)
 				.syslog = cfg->log_target == RB_LOG_SYSLOG,
 				.metrics = cfg->metrics_dirfd >= 0,
 				.metrics_dirfd = cfg->metrics_dirfd });
+			if (tries[i].family == -1)
+				_exit(open("/dev/null", O_WRONLY | O_CLOEXEC) < 0 ? 4 : 3);
 			_exit(socket(tries[i].family, tries[i].type, tries[i].protocol) < 0 ? 4 : 3);
 		}
 		if (waitpid(pid, &st, 0) < 0)
 			fatal("waitpid");
 		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
-			printf("%s socket: killed by the front's seccomp filter (SIGSYS)\n",
+			printf("%s: killed by the front's seccomp filter (SIGSYS)\n",
 			       tries[i].what);
 			continue;
 		}
-		printf("%s socket: NOT killed (%s %d)\n", tries[i].what,
+		printf("%s: NOT killed (%s %d)\n", tries[i].what,
 		       WIFSIGNALED(st) ? "signal" : "exit status",
 		       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 		bad++;
