@@ -79,10 +79,15 @@ void stats_policy_loaded(void)
 
 void stats_request(const char *rule, int family, enum stats_outcome o)
 {
+	static size_t last; /* most requests repeat the previous pair */
 	size_t i;
 
 	if (!rule)
 		rule = "";
+	if (last < nrules && rules[last].family == family && strcmp(rules[last].rule, rule) == 0) {
+		rules[last].n[o]++;
+		return;
+	}
 	for (i = 0; i < nrules; i++)
 		if (rules[i].family == family && strcmp(rules[i].rule, rule) == 0)
 			break;
@@ -100,6 +105,7 @@ void stats_request(const char *rule, int family, enum stats_outcome o)
 		rules[i].family = family;
 		nrules++;
 	}
+	last = i;
 	rules[i].n[o]++;
 }
 
