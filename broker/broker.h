@@ -72,6 +72,12 @@ struct broker_config {
 	int log_target;         /* RB_LOG_STDERR or RB_LOG_SYSLOG */
 	int syslog_facility;    /* LOG_DAEMON, ... */
 	int ready_fd;           /* -1: none */
+	/* status (stats.c): who may ask besides uid 0; the metrics file */
+	bool has_admin_gid;
+	gid_t admin_gid;        /* --admin-group */
+	const char *metrics_path; /* --metrics-file, NULL: none */
+	unsigned metrics_interval; /* seconds */
+	int metrics_dirfd;      /* its directory (O_PATH), -1: none */
 	/* config.c: what the command line set (it wins over the policy's
 	 * 'broker' block), and that block as it was applied. */
 	unsigned cli;           /* CFG_* bits */
@@ -102,6 +108,7 @@ struct reply {
 	int fd;               /* attached when status is OK, else -1 */
 	bool want_descriptor; /* set_option step 1 passed */
 	bool deferred;        /* no reply now: the maker answers (c->awaiting) */
+	const Rawbroker__BrokerStatus *broker_status; /* a status answer (stats.c) */
 };
 
 /* dispatch.c: answer one well-formed request, which came with descriptor

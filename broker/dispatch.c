@@ -26,6 +26,7 @@
 #include "rxfilter.h"
 #include "maker/maker.h"
 #include "maker_link.h"
+#include "stats.h"
 
 static void reply_set(struct reply *rep, Rawbroker__Status st, int error,
 		      const char *rule, const char *fmt, ...)
@@ -169,6 +170,7 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 		reply_set(rep, RAWBROKER__STATUS__STATUS_DENIED, EACCES, dec.rule, "%s",
 			  dec.reason);
 		audit(c, sr, &spec, "deny", rep);
+		stats_request(dec.rule, sr->family, STATS_DENIED);
 		return true;
 	}
 	/* Grants per uid, across its connections: a token bucket with the
@@ -179,6 +181,7 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 			  (unsigned)c->cred.uid, (unsigned)dec.limits.rate,
 			  (unsigned)dec.limits.burst);
 		audit(c, sr, &spec, "rate-limited", rep);
+		stats_request(dec.rule, sr->family, STATS_RATE_LIMITED);
 		return true;
 	}
 
@@ -194,6 +197,7 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 	reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, dec.rule, "%s", dec.reason);
 	rep->fd = fd;
 	audit(c, sr, &spec, "grant", rep);
+	stats_request(dec.rule, sr->family, STATS_GRANTED);
 	return true;
 }
 
@@ -405,6 +409,51 @@ void dispatch_option_done(struct conn *c, int err, struct reply *rep)
 	free(po);
 }
 
+static bool is_admin(const struct broker *b, const struct conn *c)
+{
+	if (c->cred.uid == 0)
+		return true;
+	if (!b->cfg->has_admin_gid)
+		return false;
+	if (c->cred.gid == b->cfg->admin_gid)
+		return true;
+	for (size_t i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == b->cfg->admin_gid)
+			return true;
+	return false;
+}
+
+/*
+ * status: a hostile client sends an empty message.  Safe because: the
+ * answer is counters and state (no secret: uids, rule names, the policy's
+ * path), given only to uid 0 and the --admin-group by the kernel's
+ * SO_PEERCRED/SO_PEERGROUPS identity; everyone else gets EACCES and a log
+ * line.  Building it costs one pass over the connections (bounded by
+ * --max-connections), and the reply is bounded to fit one record
+ * (stats_status).
+ */
+static bool handle_status(struct broker *b, struct conn *c, const Rawbroker__Request *req,
+			  int fd_in, struct reply *rep)
+{
+	(void)req;
+	(void)fd_in;
+	if (!is_admin(b, c)) {
+		reply_set(rep, RAWBROKER__STATUS__STATUS_DENIED, EACCES, NULL,
+			  "status is for root%s only", b->cfg->has_admin_gid ?
+			  " and the broker's admin group" : "");
+		log_event(LOG_LVL_WARN, "refuse", "decision=deny request=status uid=%u gid=%u "
+			  "pid=%d reason=\"not root%s\"", (unsigned)c->cred.uid,
+			  (unsigned)c->cred.gid, (int)c->cred.pid,
+			  b->cfg->has_admin_gid ? " nor in the admin group" : "");
+		return true;
+	}
+	reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, NULL, "status");
+	rep->broker_status = stats_status(b);
+	log_event(LOG_LVL_INFO, "status", "uid=%u gid=%u pid=%d", (unsigned)c->cred.uid,
+		  (unsigned)c->cred.gid, (int)c->cred.pid);
+	return true;
+}
+
 typedef bool (*handler_fn)(struct broker *, struct conn *, const Rawbroker__Request *,
 			   int fd_in, struct reply *);
 
@@ -417,6 +466,7 @@ static const struct {
 	{ RAWBROKER__REQUEST__KIND_SOCKET, handle_socket, false, false },
 	{ RAWBROKER__REQUEST__KIND_SET_OPTION, handle_set_option, false, false },
 	{ RAWBROKER__REQUEST__KIND_DESCRIPTOR, handle_descriptor, true, true },
+	{ RAWBROKER__REQUEST__KIND_STATUS, handle_status, false, false },
 };
 
 bool dispatch_request(struct broker *b, struct conn *c, const Rawbroker__Request *req,

@@ -38,6 +38,8 @@
 #include "sockdir.h"
 #include "notify.h"
 #include "maker/record.h"
+#include "peerindex.h"
+#include "stats.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -88,12 +90,19 @@ static void usage(FILE *f)
 		"      --log-info-rate N    info and debug lines (grants) per second, at most\n"
 		"                           (default %d; 0: no cap)\n"
 		"      --ready-fd FD        write READY=1 to FD and close it once serving\n"
+		"      --admin-group GROUP  members of GROUP (name or gid) may ask for the\n"
+		"                           broker's status, as root may (default: root only)\n"
+		"      --metrics-file PATH  write Prometheus text exposition to PATH (for\n"
+		"                           node_exporter's textfile collector): a temporary\n"
+		"                           file in PATH's directory, renamed over PATH\n"
+		"      --metrics-interval S seconds between writes, 1..86400 (default %d)\n"
 		"  -t, --check              load the policy, report problems and exit\n"
 		"      --print-seccomp      print the front's own seccomp filter (libseccomp\n"
 		"                           PFC, for the options given) and exit\n"
 		"      --check-sandbox      load that filter in a child process, have it try\n"
-		"                           raw and packet sockets, report that the kernel\n"
-		"                           killed each attempt (exit 0) or not (exit 1)\n"
+		"                           raw and packet sockets and a file opened for\n"
+		"                           writing, report that the kernel killed each\n"
+		"                           attempt (exit 0) or not (exit 1)\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n"
@@ -121,7 +130,8 @@ static void usage(FILE *f)
 		"Processes: this front holds no capability; the socket maker it starts\n"
 		"holds CAP_NET_RAW alone. When either exits, the other stops.\n",
 		DEFAULT_MAX_CONNS, POOL_MAX, POOL_DEFAULT, DEFAULT_UNMATCHED_PER_UID,
-		DEFAULT_UNMATCHED_TOTAL, LOG_INFO_PER_SEC, LOG_WARN_PER_SEC);
+		DEFAULT_UNMATCHED_TOTAL, LOG_INFO_PER_SEC, METRICS_INTERVAL_DEFAULT,
+		LOG_WARN_PER_SEC);
 }
 
 static long long num_arg(const char *opt, const char *s, long long min, long long max)
@@ -370,7 +380,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG,
 	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD, OPT_POOL, OPT_MAKER,
-	       OPT_CHECK_SANDBOX, OPT_UNMATCHED, OPT_UNMATCHED_TOTAL, OPT_LOG_INFO_RATE };
+	       OPT_CHECK_SANDBOX, OPT_UNMATCHED, OPT_UNMATCHED_TOTAL, OPT_LOG_INFO_RATE,
+	       OPT_ADMIN_GROUP, OPT_METRICS_FILE, OPT_METRICS_INTERVAL };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -387,6 +398,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "log-info-rate", required_argument, NULL, OPT_LOG_INFO_RATE },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+		{ "admin-group", required_argument, NULL, OPT_ADMIN_GROUP },
+		{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE },
+		{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL },
 		{ "print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP },
 		{ "check-sandbox", no_argument, NULL, OPT_CHECK_SANDBOX },
 		{ "run-as", required_argument, NULL, OPT_RUN_AS },
@@ -418,6 +432,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			.log_target = RB_LOG_STDERR,
 			.syslog_facility = LOG_DAEMON,
 			.ready_fd = -1,
+			.metrics_interval = METRICS_INTERVAL_DEFAULT,
+			.metrics_dirfd = -1,
 		},
 		.sup = { .run_as = DEFAULT_RUN_AS, .preload = RB_PRELOAD_DEFAULT, .close_fd = -1 },
 	};
@@ -485,6 +501,18 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_LOG_INFO_RATE:
 			log_set_info_rate((unsigned)num_arg("--log-info-rate", optarg, 0, 1000000));
+			break;
+		case OPT_ADMIN_GROUP:
+			o->cfg.admin_gid = block_arg("--admin-group", "socket-group", optarg,
+						     NULL).group;
+			o->cfg.has_admin_gid = true;
+			break;
+		case OPT_METRICS_FILE:
+			o->cfg.metrics_path = optarg;
+			break;
+		case OPT_METRICS_INTERVAL:
+			o->cfg.metrics_interval = (unsigned)num_arg("--metrics-interval", optarg, 1,
+								    METRICS_INTERVAL_MAX);
 			break;
 		case OPT_READY_FD:
 			o->cfg.ready_fd = (int)num_arg("--ready-fd", optarg, 0, INT32_MAX);
@@ -571,7 +599,9 @@ static bool bounding_holds_more(void)
  * when started as root), NO_NEW_PRIVS, its seccomp filter, read back. */
 static void front_drop(const struct drop_spec *user, const struct broker_config *cfg)
 {
-	struct sandbox_opts sb = { .syslog = cfg->log_target == RB_LOG_SYSLOG };
+	struct sandbox_opts sb = { .syslog = cfg->log_target == RB_LOG_SYSLOG,
+				   .metrics = cfg->metrics_dirfd >= 0,
+				   .metrics_dirfd = cfg->metrics_dirfd };
 	struct drop_spec s = *user;
 	struct drop_state st;
 	char why[256] = "";
@@ -641,6 +671,17 @@ static void open_outputs(const struct broker_config *cfg)
 		  rb_syslog_facility_name(cfg->syslog_facility));
 }
 
+/* --metrics-file: its directory, opened before the sandbox (stats.c). */
+static void open_metrics(struct broker_config *cfg)
+{
+	char why[512];
+	int fd = stats_metrics_open(cfg->metrics_path, cfg->metrics_interval, why, sizeof(why));
+
+	if (fd < 0)
+		fatalx("--metrics-file %s; not starting", why);
+	cfg->metrics_dirfd = fd;
+}
+
 /* --check-sandbox: a forced attempt at what the front must never do. */
 static int check_sandbox(const struct broker_config *cfg)
 {
@@ -648,10 +689,13 @@ static int check_sandbox(const struct broker_config *cfg)
 		int family, type, protocol;
 		const char *what;
 	} tries[] = {
-		{ AF_INET, SOCK_RAW, IPPROTO_ICMP, "raw icmp" },
-		{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, "raw icmpv6" },
-		{ AF_INET, SOCK_RAW, IPPROTO_RAW, "raw IPPROTO_RAW" },
-		{ AF_PACKET, SOCK_RAW, 0, "packet" },
+		{ AF_INET, SOCK_RAW, IPPROTO_ICMP, "raw icmp socket" },
+		{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, "raw icmpv6 socket" },
+		{ AF_INET, SOCK_RAW, IPPROTO_RAW, "raw IPPROTO_RAW socket" },
+		{ AF_PACKET, SOCK_RAW, 0, "packet socket" },
+		/* family -1: not a socket, a file opened for writing outside
+		 * --metrics-file's directory (stats.c) */
+		{ -1, 0, 0, "/dev/null opened for writing" },
 	};
 	int bad = 0;
 
@@ -665,17 +709,21 @@ static int check_sandbox(const struct broker_config *cfg)
 			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 				_exit(2);
 			sandbox_load(&(struct sandbox_opts){
-				.syslog = cfg->log_target == RB_LOG_SYSLOG });
+				.syslog = cfg->log_target == RB_LOG_SYSLOG,
+				.metrics = cfg->metrics_dirfd >= 0,
+				.metrics_dirfd = cfg->metrics_dirfd });
+			if (tries[i].family == -1)
+				_exit(open("/dev/null", O_WRONLY | O_CLOEXEC) < 0 ? 4 : 3);
 			_exit(socket(tries[i].family, tries[i].type, tries[i].protocol) < 0 ? 4 : 3);
 		}
 		if (waitpid(pid, &st, 0) < 0)
 			fatal("waitpid");
 		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
-			printf("%s socket: killed by the front's seccomp filter (SIGSYS)\n",
+			printf("%s: killed by the front's seccomp filter (SIGSYS)\n",
 			       tries[i].what);
 			continue;
 		}
-		printf("%s socket: NOT killed (%s %d)\n", tries[i].what,
+		printf("%s: NOT killed (%s %d)\n", tries[i].what,
 		       WIFSIGNALED(st) ? "signal" : "exit status",
 		       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 		bad++;
@@ -694,14 +742,22 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &o);
 	if (o.print_seccomp) {
+		/* With --metrics-file, the filter names the directory's
+		 * descriptor as a running broker would have it. */
+		if (o.cfg.metrics_path)
+			open_metrics(&o.cfg);
 		r = sandbox_print(stdout, &(struct sandbox_opts){
-			.syslog = o.cfg.log_target == RB_LOG_SYSLOG });
+			.syslog = o.cfg.log_target == RB_LOG_SYSLOG,
+			.metrics = o.cfg.metrics_dirfd >= 0, .metrics_dirfd = o.cfg.metrics_dirfd });
 		if (r < 0)
 			fprintf(stderr, "rawbrokerd: --print-seccomp: %s\n", strerror(-r));
 		return r < 0 ? 1 : 0;
 	}
-	if (o.check_sandbox)
+	if (o.check_sandbox) {
+		if (o.cfg.metrics_path)
+			open_metrics(&o.cfg);
 		return check_sandbox(&o.cfg);
+	}
 	b.policy = load_policy(o.cfg.policy_path, o.check_only);
 	if (o.check_only && !b.policy)
 		return 1;
@@ -719,6 +775,11 @@ int main(int argc, char **argv)
 	}
 	if (problem)
 		fatalx("%s; not starting", problem);
+	stats_init(o.cfg.policy_path);
+	if (o.cfg.has_admin_gid)
+		peer_index_keep(o.cfg.admin_gid); /* before server_run indexes the policy */
+	if (o.cfg.metrics_path)
+		open_metrics(&o.cfg);
 	open_outputs(&o.cfg);
 	signal(SIGPIPE, SIG_IGN);
 	fit_connection_limit(&o.cfg, b.policy);

@@ -594,3 +594,16 @@ void maker_start(const char *path, const struct drop_spec *spec, const struct rb
 	if (depth)
 		maker_refill();
 }
+
+unsigned maker_classes(void)
+{
+	return nclasses;
+}
+
+unsigned maker_class_ready(unsigned i, struct rb_class *cls)
+{
+	if (i >= nclasses)
+		return 0;
+	*cls = classes[i];
+	return pools[i].n;
+}

@@ -73,5 +73,9 @@ void maker_forget(void *cookie);
 
 /* Pool depth per class, for the log and status. */
 unsigned maker_pool_held(void);
+/* The classes the maker was given, and class I's ready sockets (status,
+ * metrics); CLS is filled for I < maker_classes(). */
+unsigned maker_classes(void);
+unsigned maker_class_ready(unsigned i, struct rb_class *cls);
 
 #endif /* RAWBROKER_MAKER_LINK_H */

@@ -20,7 +20,15 @@ static struct {
 	size_t n;
 	bool valid;  /* false until the first load: keep every group */
 	uint32_t generation;
+	bool has_extra;
+	gid_t extra;   /* --admin-group: kept though no rule names it */
 } ix;
+
+void peer_index_keep(gid_t gid)
+{
+	ix.has_extra = true;
+	ix.extra = gid;
+}
 
 static int cmp_gid(const void *a, const void *b)
 {
@@ -38,7 +46,7 @@ int peer_index_load(const struct rb_policy *p)
 		for (size_t m = 0; m < p->rules[i].nmatch; m++)
 			if (p->rules[i].match[m].kind == RB_MATCH_GID)
 				n += p->rules[i].match[m].n;
-	g = malloc((n ? n : 1) * sizeof(*g));
+	g = malloc((n + 1) * sizeof(*g));
 	if (!g)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nrules; i++)
@@ -50,6 +58,8 @@ int peer_index_load(const struct rb_policy *p)
 			for (size_t v = 0; v < mt->n; v++)
 				g[k++] = (gid_t)mt->ids[v];
 		}
+	if (ix.has_extra)
+		g[k++] = ix.extra;
 	qsort(g, k, sizeof(*g), cmp_gid);
 	n = 0;
 	for (size_t i = 0; i < k; i++)

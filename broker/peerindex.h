@@ -28,6 +28,10 @@
  * never less than what matters). */
 int peer_index_load(const struct rb_policy *p);
 
+/* Keep GID too (the status command's admin group, which dispatch.c looks
+ * for among a client's groups), from the next peer_index_load() on. */
+void peer_index_keep(gid_t gid);
+
 /* Bumped by each successful peer_index_load(): a connection whose groups
  * were filtered under another generation filters them again. */
 uint32_t peer_index_generation(void);

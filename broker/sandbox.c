@@ -21,7 +21,15 @@
  *    filter, buffer sizes); getsockopt() at SOL_SOCKET only;
  *  - open files read-only (SIGHUP reload: the policy, and the NSS files
  *    its user and group names are resolved from); never for writing, never
- *    creating;
+ *    creating, except with --metrics-file: openat() with exactly
+ *    O_CREAT|O_WRONLY|O_TRUNC|O_CLOEXEC, renameat() and unlinkat(), each
+ *    only relative to the one directory descriptor opened before the
+ *    filter (stats.c): the filter compares the dirfd argument with its
+ *    number (AT_FDCWD and every other descriptor are killed).  A filter
+ *    cannot read the path: an absolute one would ignore the dirfd, so a
+ *    compromised front could still create files wherever the broker's
+ *    user (no capability: plain file permissions) may write.  Without
+ *    --metrics-file none of this is in the filter;
  *  - epoll, poll (a round trip to the maker), signalfd, its closer threads
  *    (clone with CLONE_THREAD only), memory, time, the stderr log, reaping
  *    its children (the maker, the supervised command); no execve, no fork,
@@ -81,7 +89,12 @@
 enum when {
 	ALWAYS,
 	SYSLOG,    /* only with sandbox_opts.syslog */
+	METRICS,   /* only with sandbox_opts.metrics */
 };
+
+/* In a METRICS rule's compare: the metrics directory's descriptor. */
+#define DIRFD UINT64_MAX
+#define METRICS_FLAGS (O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC)
 
 struct sb_cmp {
 	unsigned arg;
@@ -154,6 +167,14 @@ static const struct sb_rule rules[] = {
 	{ "connect", ALLOW, SYSLOG, 0, { { 0 } }, false },
 	{ "sendto", ALLOW, SYSLOG, 0, { { 0 } }, false },
 
+	/* --metrics-file (stats.c): the temporary file, created in the
+	 * metrics directory only, renamed over the file, or removed after a
+	 * failed write; no other flags, no other directory descriptor. */
+	{ "openat", ALLOW, METRICS, 2,
+	  { { 0, INT_ARG, DIRFD }, { 2, INT_ARG, METRICS_FLAGS } }, false },
+	{ "renameat", ALLOW, METRICS, 2, { { 0, INT_ARG, DIRFD }, { 2, INT_ARG, DIRFD } }, false },
+	{ "unlinkat", ALLOW, METRICS, 2, { { 0, INT_ARG, DIRFD }, { 2, INT_ARG, 0 } }, false },
+
 	/* Reap the maker, the supervised command's relay, orphans as PID 1. */
 	A("wait4"), A("waitid"),
 };
@@ -175,7 +196,8 @@ static int build(scmp_filter_ctx *out, const struct sandbox_opts *o)
 		struct scmp_arg_cmp cmp[3];
 		int nr;
 
-		if (rule->when == SYSLOG && !o->syslog)
+		if ((rule->when == SYSLOG && !o->syslog) ||
+		    (rule->when == METRICS && (!o->metrics || o->metrics_dirfd < 0)))
 			continue;
 		nr = seccomp_syscall_resolve_name(rule->name);
 		if (nr == __NR_SCMP_ERROR || nr < 0) {
@@ -186,7 +208,8 @@ static int build(scmp_filter_ctx *out, const struct sandbox_opts *o)
 		}
 		for (unsigned c = 0; c < rule->ncmp; c++)
 			cmp[c] = SCMP_CMP(rule->cmp[c].arg, SCMP_CMP_MASKED_EQ, rule->cmp[c].mask,
-					  rule->cmp[c].value);
+					  rule->cmp[c].value == DIRFD ?
+					  (uint64_t)(uint32_t)o->metrics_dirfd : rule->cmp[c].value);
 		r = seccomp_rule_add_exact_array(ctx, rule->action, nr, rule->ncmp, cmp);
 	}
 	if (r < 0) {

@@ -9,6 +9,8 @@
 /* What the running broker needs beyond its fixed set. */
 struct sandbox_opts {
 	bool syslog;    /* logs to /dev/log: its datagram socket, connect, send */
+	bool metrics;   /* --metrics-file: create, rename, remove entries ... */
+	int metrics_dirfd; /* ... of this directory (O_PATH) only */
 };
 
 /* Load the filter into the calling process (every thread; call it before

@@ -34,6 +34,7 @@
 #include "peerindex.h"
 #include "sockdir.h"
 #include "notify.h"
+#include "stats.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
@@ -217,6 +218,8 @@ static int expire_timers(struct broker *b)
 
 		while ((c = b->timers[w].head) && c->since_ms + timeout <= now) {
 			if (w == CONN_TIMER_REQUEST)
+				stats_limit_hit("request_timeout");
+			if (w == CONN_TIMER_REQUEST)
 				log_event(LOG_LVL_WARN, "limit",
 					  "limit=request_timeout value_ms=%u uid=%u pid=%d "
 					  "requests=%llu step2=%d",
@@ -348,6 +351,7 @@ static void accept_one(struct broker *b)
 	/* A new connection may already hold queued records (and, on older
 	 * kernels, descriptors): every close of one goes to the closer. */
 	if (b->nconns >= b->cfg->max_conns) {
+		stats_limit_hit("max_connections");
 		log_event(LOG_LVL_WARN, "limit", "limit=max_connections value=%zu",
 			  b->cfg->max_conns);
 		if (kernel_refuses_fds)
@@ -398,11 +402,13 @@ static void accept_one(struct broker *b)
 		if (r == 0) {
 			c->unmatched = true;
 		} else if (r == -EUSERS) {
+			stats_limit_hit("unmatched_connections");
 			log_event(LOG_LVL_WARN, "limit",
 				  "limit=unmatched_connections value=%u uid=%u pid=%d",
 				  (unsigned)cap, (unsigned)c->cred.uid, (int)c->cred.pid);
 			goto fail;
 		} else if (r == -ENOSPC) {
+			stats_limit_hit("unmatched_connections_total");
 			log_event(LOG_LVL_WARN, "limit",
 				  "limit=unmatched_connections_total value=%u uid=%u pid=%d",
 				  (unsigned)total, (unsigned)c->cred.uid, (int)c->cred.pid);
@@ -411,6 +417,7 @@ static void accept_one(struct broker *b)
 	} else {
 		r = limits_conn_open(c->cred.uid, lim.connections, &c->uid_slot);
 		if (r == -EUSERS) {
+			stats_limit_hit("connections_per_uid");
 			log_event(LOG_LVL_WARN, "limit",
 				  "limit=connections_per_uid value=%u uid=%u pid=%d",
 				  (unsigned)lim.connections, (unsigned)c->cred.uid,
@@ -458,6 +465,7 @@ static bool send_reply(struct conn *c, uint64_t id, const struct reply *rep)
 	msg.reason = (char *)rep->reason;
 	msg.rule = (char *)(rep->rule ? rep->rule : "");
 	msg.want_descriptor = rep->want_descriptor;
+	msg.broker_status = (Rawbroker__BrokerStatus *)rep->broker_status;
 	n = rb_reply_encode(&msg, buf, sizeof(buf));
 	if (n < 0) /* cannot happen: every field is bounded */
 		return false;
@@ -626,6 +634,7 @@ static void reload_policy(struct broker *b)
 	}
 	rb_policy_free(b->policy);
 	b->policy = p;
+	stats_policy_loaded();
 	log_event(LOG_LVL_INFO, "policy reloaded", "rules=%zu",
 		  rb_policy_rule_count(p));
 	config_reload(b->cfg, rb_policy_global(p));
@@ -709,11 +718,14 @@ int server_run(struct broker *b)
 
 	while (!b->stop) {
 		int timeout = expire_timers(b), flush = log_flush(), topup = maker_refill(), n;
+		int metrics = stats_metrics_due(); /* --metrics-file */
 
 		if (flush >= 0 && (timeout < 0 || flush < timeout))
 			timeout = flush;
 		if (topup >= 0 && (timeout < 0 || topup < timeout))
 			timeout = topup;
+		if (metrics >= 0 && (timeout < 0 || metrics < timeout))
+			timeout = metrics;
 		n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 
 		if (n < 0) {
@@ -754,6 +766,7 @@ int server_run(struct broker *b)
 		}
 		maker_deliver();
 		log_batch_end();
+		stats_metrics_tick(b);
 	}
 	return b->failed ? -EPIPE : 0;
 }

@@ -45,7 +45,9 @@ int rb_request_decode(const uint8_t *buf, size_t len, Rawbroker__Request **out)
 	    (req->kind_case == RAWBROKER__REQUEST__KIND_SET_OPTION && req->set_option &&
 	     has_unknown(&req->set_option->base)) ||
 	    (req->kind_case == RAWBROKER__REQUEST__KIND_DESCRIPTOR && req->descriptor &&
-	     has_unknown(&req->descriptor->base)))
+	     has_unknown(&req->descriptor->base)) ||
+	    (req->kind_case == RAWBROKER__REQUEST__KIND_STATUS && req->status &&
+	     has_unknown(&req->status->base)))
 		return -EINVAL;
 	switch (req->kind_case) {
 	case RAWBROKER__REQUEST__KIND_SOCKET:
@@ -59,6 +61,8 @@ int rb_request_decode(const uint8_t *buf, size_t len, Rawbroker__Request **out)
 		return 0;
 	case RAWBROKER__REQUEST__KIND_DESCRIPTOR:
 		return req->descriptor ? 0 : -EINVAL;
+	case RAWBROKER__REQUEST__KIND_STATUS:
+		return req->status ? 0 : -EINVAL;
 	case RAWBROKER__REQUEST__KIND__NOT_SET:
 	case _RAWBROKER__REQUEST__KIND__CASE_IS_INT_SIZE:
 		break;
@@ -70,6 +74,37 @@ void rb_request_free(Rawbroker__Request *req)
 {
 	if (req)
 		rawbroker__request__free_unpacked(req, NULL);
+}
+
+static bool str_ok(const char *s, size_t max)
+{
+	return s && strnlen(s, max) < max;
+}
+
+/* A status payload: every list within its bound, every string within its
+ * length, no field this version does not know. */
+static int check_status(const Rawbroker__BrokerStatus *st)
+{
+	if (has_unknown(&st->base) || !str_ok(st->version, 64) ||
+	    !str_ok(st->policy_path, RB_STATUS_PATH_MAX) ||
+	    st->n_uids > RB_STATUS_UIDS_MAX || st->n_rules > RB_STATUS_RULES_MAX ||
+	    st->n_pool > RB_STATUS_POOL_MAX || st->n_limits > RB_STATUS_LIMITS_MAX ||
+	    (st->maker && has_unknown(&st->maker->base)))
+		return -EINVAL;
+	for (size_t i = 0; i < st->n_uids; i++)
+		if (has_unknown(&st->uids[i]->base))
+			return -EINVAL;
+	for (size_t i = 0; i < st->n_rules; i++)
+		if (has_unknown(&st->rules[i]->base) ||
+		    !str_ok(st->rules[i]->rule, RB_RULE_NAME_WIRE_MAX))
+			return -EINVAL;
+	for (size_t i = 0; i < st->n_pool; i++)
+		if (has_unknown(&st->pool[i]->base))
+			return -EINVAL;
+	for (size_t i = 0; i < st->n_limits; i++)
+		if (has_unknown(&st->limits[i]->base) || !str_ok(st->limits[i]->limit, 64))
+			return -EINVAL;
+	return 0;
 }
 
 int rb_reply_decode(const uint8_t *buf, size_t len, Rawbroker__Reply **out)
@@ -101,6 +136,8 @@ int rb_reply_decode(const uint8_t *buf, size_t len, Rawbroker__Reply **out)
 	if (strnlen(rep->reason, RB_REASON_MAX) >= RB_REASON_MAX ||
 	    strnlen(rep->rule, RB_RULE_NAME_WIRE_MAX) >= RB_RULE_NAME_WIRE_MAX)
 		return -EINVAL;
+	if (rep->broker_status)
+		return check_status(rep->broker_status);
 	return 0;
 }
 

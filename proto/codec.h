@@ -18,6 +18,13 @@
 #define RB_PROTOCOL_VERSION RAWBROKER__VERSION__VERSION_1
 #define RB_REASON_MAX 256 /* longest reason text a reply may carry */
 #define RB_RULE_NAME_WIRE_MAX 64
+/* A status reply's lists, at most (the rest is counted, not listed), so
+ * that it always fits one record: tests/unit checks the worst case. */
+#define RB_STATUS_UIDS_MAX 16
+#define RB_STATUS_RULES_MAX 16
+#define RB_STATUS_POOL_MAX 16
+#define RB_STATUS_LIMITS_MAX 8
+#define RB_STATUS_PATH_MAX 256 /* policy path, with its NUL */
 
 /*
  * Unpack a request of LEN bytes, then check it.  Returns:

@@ -18,6 +18,10 @@ RB_TEST_DEPS=(libcmocka-dev libcap2-bin fping traceroute mtr-tiny scamper iputil
 RB_TEST_DEPS+=(systemd)
 # nft, for the egress ruleset of rawbroker-policy nft (e2e_egress).
 RB_TEST_DEPS+=(nftables)
+# promtool, to check the --metrics-file exposition (e2e_status).  Debian
+# ships it only in the prometheus server package (about 19 MB download,
+# 94 MB installed; the server itself is not started by the tests).
+RB_TEST_DEPS+=(prometheus)
 
 # To run the container matrix test (tests/container/matrix.sh): podman and
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the

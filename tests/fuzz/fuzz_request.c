@@ -55,6 +55,9 @@ static void check_valid_request(const Rawbroker__Request *req)
 	case RAWBROKER__REQUEST__KIND_DESCRIPTOR:
 		CHECK(req->descriptor != NULL);
 		break;
+	case RAWBROKER__REQUEST__KIND_STATUS:
+		CHECK(req->status != NULL);
+		break;
 	default:
 		CHECK(0 && "decoded 0 with no or an unknown request kind");
 	}
@@ -141,6 +144,16 @@ static void fuzz_reply(const uint8_t *data, size_t size)
 	if (r == 0) {
 		CHECK(rep->reason != NULL && strlen(rep->reason) < RB_REASON_MAX);
 		CHECK(rep->rule != NULL && strlen(rep->rule) < RB_RULE_NAME_WIRE_MAX);
+		if (rep->broker_status) {
+			const Rawbroker__BrokerStatus *st = rep->broker_status;
+
+			CHECK(st->n_uids <= RB_STATUS_UIDS_MAX && st->n_rules <= RB_STATUS_RULES_MAX &&
+			      st->n_pool <= RB_STATUS_POOL_MAX &&
+			      st->n_limits <= RB_STATUS_LIMITS_MAX);
+			CHECK(strlen(st->policy_path) < RB_STATUS_PATH_MAX);
+			for (size_t i = 0; i < st->n_rules; i++)
+				CHECK(strlen(st->rules[i]->rule) < RB_RULE_NAME_WIRE_MAX);
+		}
 		n = rb_reply_encode(rep, enc, sizeof(enc));
 		if (n != -EMSGSIZE) {
 			CHECK(n > 0);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -433,6 +434,129 @@ static void test_reply_checks(void **state)
 	rb_reply_free(rep);
 }
 
+/* A status reply at its worst: every list full, every string at its
+ * longest, every number at its largest.  It must fit one record whole, or
+ * the broker's trimming (stats.c: rules dropped until it fits) has work to
+ * do; either way the codec takes what fits and refuses longer lists. */
+static void test_status_reply(void **state)
+{
+	static Rawbroker__UidConnections u[RB_STATUS_UIDS_MAX + 1], *up[RB_STATUS_UIDS_MAX + 1];
+	static Rawbroker__RuleCounters r[RB_STATUS_RULES_MAX], *rp[RB_STATUS_RULES_MAX];
+	static Rawbroker__PoolClass p[RB_STATUS_POOL_MAX], *pp[RB_STATUS_POOL_MAX];
+	static Rawbroker__LimitHits l[RB_STATUS_LIMITS_MAX], *lp[RB_STATUS_LIMITS_MAX];
+	static char rule[RB_RULE_NAME_WIRE_MAX], lim[64], path[RB_STATUS_PATH_MAX],
+		reason[RB_REASON_MAX], longrule[RB_RULE_NAME_WIRE_MAX + 1];
+	Rawbroker__MakerState mk = RAWBROKER__MAKER_STATE__INIT;
+	Rawbroker__BrokerStatus st = RAWBROKER__BROKER_STATUS__INIT;
+	Rawbroker__Reply in = RAWBROKER__REPLY__INIT, *rep;
+	Rawbroker__Request rq = RAWBROKER__REQUEST__INIT, *req;
+	Rawbroker__StatusRequest sr = RAWBROKER__STATUS_REQUEST__INIT;
+	uint8_t buf[2 * RB_FRAME_MAX];
+	size_t whole;
+	ssize_t n;
+
+	(void)state;
+	rq.version = RB_PROTOCOL_VERSION;
+	rq.kind_case = RAWBROKER__REQUEST__KIND_STATUS;
+	rq.status = &sr;
+	n = rb_request_encode(&rq, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(rb_request_decode(buf, (size_t)n, &req), 0);
+	assert_int_equal(req->kind_case, RAWBROKER__REQUEST__KIND_STATUS);
+	rb_request_free(req);
+
+	memset(rule, 'r', sizeof(rule) - 1);
+	memset(lim, 'l', sizeof(lim) - 1);
+	memset(path, '/', sizeof(path) - 1);
+	memset(reason, 'x', sizeof(reason) - 1);
+	for (size_t i = 0; i <= RB_STATUS_UIDS_MAX; i++) {
+		u[i] = (Rawbroker__UidConnections)RAWBROKER__UID_CONNECTIONS__INIT;
+		u[i].uid = UINT32_MAX;
+		u[i].connections = UINT32_MAX;
+		up[i] = &u[i];
+	}
+	for (size_t i = 0; i < RB_STATUS_RULES_MAX; i++) {
+		r[i] = (Rawbroker__RuleCounters)RAWBROKER__RULE_COUNTERS__INIT;
+		r[i].rule = rule;
+		r[i].family = 10;
+		r[i].grants = r[i].denials = r[i].rate_limited = UINT64_MAX;
+		rp[i] = &r[i];
+	}
+	for (size_t i = 0; i < RB_STATUS_POOL_MAX; i++) {
+		p[i] = (Rawbroker__PoolClass)RAWBROKER__POOL_CLASS__INIT;
+		p[i].family = 10;
+		p[i].type = 3;
+		p[i].protocol = 58;
+		p[i].has_mark = true;
+		p[i].mark = UINT32_MAX;
+		p[i].ready = 64;
+		pp[i] = &p[i];
+	}
+	for (size_t i = 0; i < RB_STATUS_LIMITS_MAX; i++) {
+		l[i] = (Rawbroker__LimitHits)RAWBROKER__LIMIT_HITS__INIT;
+		l[i].limit = lim;
+		l[i].hits = UINT64_MAX;
+		lp[i] = &l[i];
+	}
+	mk.pid = INT32_MAX;
+	mk.alive = true;
+	mk.classes = 64;
+	st.version = (char *)"0.1.0-123-gdeadbeef-dirty";
+	st.start_time = INT64_MAX;
+	st.uptime_seconds = UINT64_MAX;
+	st.policy_path = path;
+	st.policy_loaded = INT64_MAX;
+	st.connections = UINT32_MAX;
+	st.uids = up;
+	st.n_uids = RB_STATUS_UIDS_MAX;
+	st.uids_omitted = UINT32_MAX;
+	st.rules = rp;
+	st.n_rules = RB_STATUS_RULES_MAX;
+	st.rules_omitted = UINT32_MAX;
+	st.pool = pp;
+	st.n_pool = RB_STATUS_POOL_MAX;
+	st.pool_omitted = UINT32_MAX;
+	st.limits = lp;
+	st.n_limits = RB_STATUS_LIMITS_MAX;
+	st.maker = &mk;
+	in.version = RB_PROTOCOL_VERSION;
+	in.id = UINT64_MAX;
+	in.status = RAWBROKER__STATUS__STATUS_OK;
+	in.reason = reason;
+	in.rule = rule;
+	in.broker_status = &st;
+	whole = rawbroker__reply__get_packed_size(&in);
+	print_message("worst-case status reply: %zu bytes whole (frame %d)\n", whole,
+		      RB_FRAME_MAX);
+	/* As stats_status() trims: rules go until it fits. */
+	while (rawbroker__reply__get_packed_size(&in) > RB_FRAME_MAX && st.n_rules)
+		st.n_rules--;
+	print_message("fits with %zu of %d rules\n", st.n_rules, RB_STATUS_RULES_MAX);
+	assert_true(st.n_rules >= RB_STATUS_RULES_MAX / 2);
+	n = rb_reply_encode(&in, buf, RB_FRAME_MAX);
+	assert_true(n > 0);
+	assert_int_equal(rb_reply_decode(buf, (size_t)n, &rep), 0);
+	assert_int_equal(rep->broker_status->n_uids, RB_STATUS_UIDS_MAX);
+	assert_string_equal(rep->broker_status->rules[0]->rule, rule);
+	rb_reply_free(rep);
+
+	/* One uid too many: refused. */
+	st.n_rules = 1;
+	st.n_uids = RB_STATUS_UIDS_MAX + 1;
+	n = rb_reply_encode(&in, buf, RB_FRAME_MAX);
+	assert_true(n > 0);
+	assert_int_equal(rb_reply_decode(buf, (size_t)n, &rep), -EINVAL);
+	rb_reply_free(rep);
+	/* A rule name past its limit: refused. */
+	st.n_uids = 1;
+	memset(longrule, 'r', sizeof(longrule) - 1);
+	r[0].rule = longrule;
+	n = rb_reply_encode(&in, buf, RB_FRAME_MAX);
+	assert_true(n > 0);
+	assert_int_equal(rb_reply_decode(buf, (size_t)n, &rep), -EINVAL);
+	rb_reply_free(rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_request_set_option),
 		cmocka_unit_test(test_encode_too_small),
 		cmocka_unit_test(test_reply_checks),
+		cmocka_unit_test(test_status_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
