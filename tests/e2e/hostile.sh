@@ -104,11 +104,19 @@ pool_inodes() {
 	awk 'FNR > 1 { print $10 }' /proc/net/raw /proc/net/raw6 /proc/net/icmp \
 		/proc/net/icmp6 2>/dev/null | sort -u
 }
-pooled() {
-	ls -l "/proc/$BPID/fd" | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p' | sort |
+# From one listing of the descriptors, so that a refill landing between
+# two listings cannot skew the difference.
+fd_list() { ls -l "/proc/$BPID/fd" 2>/dev/null | sed 1d; }
+pool_count() { # LISTING
+	printf '%s\n' "$1" | sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p' | sort |
 		comm -12 - <(pool_inodes) | wc -l
 }
-fds() { echo $(($(ls "/proc/$BPID/fd" | wc -l) - $(pooled))); }
+pooled() { pool_count "$(fd_list)"; }
+fds() {
+	local l
+	l=$(fd_list)
+	echo $(($(printf '%s\n' "$l" | grep -c .) - $(pool_count "$l")))
+}
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$BPID/status"; }
 alive() { kill -0 "$BPID" 2>/dev/null; }
 # settle N: wait (at most 5 s) until the descriptor count is N.
