@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "log.h"
 #include "maker/record.h"
 
@@ -97,33 +98,12 @@ pid_t maker_pid(void)
 	return pid;
 }
 
+/* One record to the maker, with FD attached unless it is -1: the framing
+ * every connection of the broker uses (frame.c). */
 static int send_req(struct mk_request *rq, int fd)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { .iov_base = rq, .iov_len = sizeof(*rq) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
 	rq->version = MK_VERSION;
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = sizeof(cm.buf);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	do
-		n = sendmsg(chan, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	return rb_frame_send(chan, rq, sizeof(*rq), fd, 0);
 }
 
 /* One reply and its descriptors.  Returns 1, 0 when nothing is queued
