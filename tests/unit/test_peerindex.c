@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_peerindex.c - what of a client's identity the broker keeps
- * (broker/peerindex.c): only the groups some match line names, so that
+ * (policy/peerindex.c): only the groups some match line names, so that
  * every decision stays the same with far less kept, and whether any rule
  * fits a client at all (the uids no rule matches get a budget of their
  * own).  Decisions with the filtered groups are compared with those on

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_rxfilter.c - the receive filter program (broker/rxfilter.c).
+ * test_rxfilter.c - the receive filter program (policy/rxfilter.c).
  *
  * The generated classic BPF program is run two ways over hand-made
  * packets: by a tiny interpreter written here, which knows only the

@@ -4,8 +4,9 @@
  * ICMPv6 socket (policy 'receive' lines): a classic BPF program that
  * passes only the message types of a set and drops everything else.
  *
- * Pure: builds the program and describes the set; it holds no privilege,
- * touches no socket, and returns -errno.  rawsock.c attaches and locks it.
+ * Pure, part of the policy library: it compiles what a rule says into the
+ * program and describes the set; it holds no privilege, touches no socket,
+ * and returns -errno.  The front (broker/rawsock.c) attaches and locks it.
  */
 #ifndef RAWBROKER_RXFILTER_H
 #define RAWBROKER_RXFILTER_H

@@ -9,7 +9,7 @@
  * (a client with 65,536 groups no longer costs 256 KiB per connection),
  * and every rule still sees every group that matters.  The index also
  * tells whether any rule fits a client at all: uids no rule fits get a
- * small connection budget (server.c, uidlimits.h).
+ * small connection budget (broker/server.c, uidlimits.h).
  *
  * Module state, rebuilt by peer_index_load(); event-loop thread only.
  */

@@ -2,10 +2,9 @@
 /*
  * peerindex.c - see peerindex.h.
  *
- * It reads the parsed policy's match lines (policy_impl.h), which the
- * public policy API does not list.  Both functions belong in policy/ as
- * API (the gids a policy names; whether any rule fits a peer): until they
- * move there, rule_fits() below must stay the same test as eval.c's.
+ * Part of the policy library, since it reads the parsed policy's match
+ * lines (policy_impl.h), which the public policy API does not list.
+ * rule_fits() below must stay the same test as eval.c's.
  */
 #include "peerindex.h"
 
