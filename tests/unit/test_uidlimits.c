@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_uidlimits.c - the broker's per-uid connection counts and grant
- * token buckets (broker/uidlimits.c): caps, burst then refusal, refill at
+ * token buckets (broker/pure/uidlimits.c): caps, burst then refusal, refill at
  * the rate, buckets kept across a reconnect, the bounded table, and the
  * budget of the uids no rule matches.
  */
