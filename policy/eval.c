@@ -104,7 +104,7 @@ static bool match_fits(const struct rb_match *m, const struct rb_peer *peer)
 	return false;
 }
 
-static bool rule_fits(const struct rb_rule *r, const struct rb_peer *peer)
+bool rb_rule_fits(const struct rb_rule *r, const struct rb_peer *peer)
 {
 	if (r->match_any)
 		return true;
@@ -225,7 +225,7 @@ int rb_policy_decide(const struct rb_policy *p, const struct rb_peer *peer,
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rb_rule *r = &p->rules[i];
 
-		if (!rule_fits(r, peer) || !rule_allows(r, q))
+		if (!rb_rule_fits(r, peer) || !rule_allows(r, q))
 			continue;
 		dec->rule = r->name;
 		dec->line = r->line;
@@ -257,7 +257,7 @@ void rb_policy_peer_limits(const struct rb_policy *p, const struct rb_peer *peer
 	*out = (struct rb_limits){ .rate = RB_DEFAULT_RATE, .burst = RB_DEFAULT_BURST,
 				   .connections = RB_DEFAULT_CONNECTIONS };
 	for (size_t i = 0; p && peer && i < p->nrules; i++) {
-		if (rule_fits(&p->rules[i], peer)) {
+		if (rb_rule_fits(&p->rules[i], peer)) {
 			*out = p->rules[i].limits;
 			return;
 		}
@@ -300,7 +300,7 @@ int rb_policy_decide_option(const struct rb_policy *p, const struct rb_peer *pee
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rb_rule *r = &p->rules[i];
 
-		if (!(r->options & opt) || !rule_fits(r, peer))
+		if (!(r->options & opt) || !rb_rule_fits(r, peer))
 			continue;
 		dec->verdict = RB_ALLOW;
 		dec->rule = r->name;
@@ -316,7 +316,7 @@ int rb_policy_decide_option(const struct rb_policy *p, const struct rb_peer *pee
 bool rb_policy_peer_may_set_options(const struct rb_policy *p, const struct rb_peer *peer)
 {
 	for (size_t i = 0; p && peer && i < p->nrules; i++)
-		if (p->rules[i].options && rule_fits(&p->rules[i], peer))
+		if (p->rules[i].options && rb_rule_fits(&p->rules[i], peer))
 			return true;
 	return false;
 }

@@ -3,8 +3,8 @@
  * peerindex.c - see peerindex.h.
  *
  * Part of the policy library, since it reads the parsed policy's match
- * lines (policy_impl.h), which the public policy API does not list.
- * rule_fits() below must stay the same test as eval.c's.
+ * lines (policy_impl.h), which the public policy API does not list, and
+ * asks eval.c's own test whether a rule fits (rb_rule_fits()).
  */
 #include "peerindex.h"
 
@@ -89,42 +89,10 @@ size_t peer_index_filter(gid_t *groups, size_t n)
 	return kept;
 }
 
-static bool id_in(uint32_t id, const uint32_t *ids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
-}
-
-/* eval.c's rule_fits(): every match line fits ('match any': always). */
-static bool rule_fits(const struct rb_rule *r, const struct rb_peer *peer)
-{
-	if (r->match_any)
-		return true;
-	if (r->nmatch == 0)
-		return false;
-	for (size_t i = 0; i < r->nmatch; i++) {
-		const struct rb_match *m = &r->match[i];
-		bool fits;
-
-		if (m->kind == RB_MATCH_UID) {
-			fits = id_in(peer->uid, m->ids, m->n);
-		} else {
-			fits = id_in(peer->gid, m->ids, m->n);
-			for (size_t g = 0; !fits && peer->groups && g < peer->ngroups; g++)
-				fits = id_in(peer->groups[g], m->ids, m->n);
-		}
-		if (!fits)
-			return false;
-	}
-	return true;
-}
-
 bool peer_index_fits_any(const struct rb_policy *p, const struct rb_peer *peer)
 {
 	for (size_t i = 0; p && i < p->nrules; i++)
-		if (rule_fits(&p->rules[i], peer))
+		if (rb_rule_fits(&p->rules[i], peer))
 			return true;
 	return false;
 }

@@ -167,6 +167,11 @@ extern const struct rb_word rb_risks[];   /* value: an enum rb_risk */
 
 const struct rb_word *rb_word_by_value(const struct rb_word *table, int value);
 
+/* Whether every match line of R fits PEER ('match any': always; a rule
+ * without match lines: never).  The one test eval.c decides with and
+ * peerindex.c asks "does any rule fit" with. */
+bool rb_rule_fits(const struct rb_rule *r, const struct rb_peer *peer);
+
 /* Append one diagnostic to D (parse.c).  0 or -ENOMEM. */
 int rb_diags_add(struct rb_diags *d, enum rb_diag_severity sev, unsigned line,
 		 unsigned col, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
