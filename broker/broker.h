@@ -1,5 +1,35 @@
 /* SPDX-License-Identifier: MIT */
-/* broker.h - state shared by the broker's event loop and its handlers. */
+/*
+ * broker.h - state shared by the broker's event loop and its handlers.
+ *
+ * Error convention of broker/, broker/pure/ and broker/maker/ (as policy/
+ * and proto/; README "Layout"):
+ *  - A function that can fail returns int: 0 or a value >= 0 (a
+ *    descriptor, a count) on success, -errno on failure.  Never -1 with
+ *    errno set, never a positive errno.  Where a sentence helps the
+ *    caller's message it also fills a WHY buffer (char *why, size_t n),
+ *    and still returns -errno.
+ *  - errno is taken (-errno) right after the call that failed, before
+ *    anything that may change it: close(), free(), a log line.  A caller
+ *    that reports with log_warn() or fatal(), which print errno, sets
+ *    errno = -r just before.
+ *  - bool is for predicates and decisions (closer_has_capacity(),
+ *    limits_take_grant(), a handler's "keep the connection"), and for
+ *    best-effort steps whose reason no caller uses (a log line written or
+ *    lost); never for a failure a caller must tell apart.
+ *  - A pointer is NULL for "none".  A validator returns const char *:
+ *    NULL when fine, else a fixed sentence saying why not (its only
+ *    failure is "invalid": rawsock_unservable(), mk_ext_header_invalid(),
+ *    drop_user_parse()).
+ *  - A wait in milliseconds for poll()/epoll_wait() is -1 for "none"
+ *    (log_flush(), maker_refill(), stats_metrics_due()): a value, not an
+ *    error.
+ *  - An error carried as data, not returned (the maker's reply record,
+ *    struct reply's error, maker_done_fn's ERR), is a positive errno, 0
+ *    for none: what the client's errno becomes.
+ *  - fatal()/fatalx() (the maker: die()) only at start-up and for the
+ *    broker's own resources, never for what one client sent.
+ */
 #ifndef RAWBROKER_BROKER_H
 #define RAWBROKER_BROKER_H
 
