@@ -28,13 +28,15 @@
 static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static bool activated;
 
+/* The int option NAME of FD (>= 0 for the ones asked here), or -errno
+ * (not a socket, or no descriptor at all). */
 static int sockopt(int fd, int name)
 {
 	int v = -1;
 	socklen_t len = sizeof(v);
 
 	if (getsockopt(fd, SOL_SOCKET, name, &v, &len) < 0)
-		return -1; /* not a socket, or none */
+		return -errno;
 	return v;
 }
 
@@ -48,10 +50,10 @@ int activate_listener(void)
 	int fd = LISTEN_FDS_START;
 
 	if (!pid || !fds)
-		return -1;
+		return -ENOENT;
 	p = strtonum(pid, 1, INT32_MAX, &err);
 	if (err || p != getpid())
-		return -1; /* meant for another process */
+		return -ENOENT; /* meant for another process */
 	n = strtonum(fds, 0, INT32_MAX, &err);
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");

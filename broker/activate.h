@@ -5,9 +5,9 @@
 
 #include <stdbool.h>
 
-/* The activated listener (descriptor 3), or -1 when LISTEN_PID/LISTEN_FDS
- * do not name us.  fatal() when they do but it is not a listening unix
- * SOCK_SEQPACKET socket. */
+/* The activated listener (descriptor 3), or -ENOENT when LISTEN_PID and
+ * LISTEN_FDS do not name us (not activated: bind our own).  fatal() when
+ * they do but it is not a listening unix SOCK_SEQPACKET socket. */
 int activate_listener(void);
 
 /* Its path once activated ("" for an abstract or unnamed one), else NULL. */
