@@ -258,6 +258,7 @@ static void conn_free(struct conn *c)
  */
 static gid_t groups_buf[NGROUPS_MAX];
 
+/* 0, or -errno (-EPROTO: a list of a size no gid list has). */
 static int peer_groups(struct conn *c)
 {
 	socklen_t len = sizeof(groups_buf);
@@ -268,18 +269,16 @@ static int peer_groups(struct conn *c)
 	c->groups = c->inline_groups;
 	c->ngroups = 0;
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups_buf, &len) < 0)
-		return -1; /* ERANGE cannot happen: the kernel keeps at most NGROUPS_MAX */
-	if (len % sizeof(gid_t)) {
-		errno = EPROTO;
-		return -1;
-	}
+		return -errno; /* not ERANGE: the kernel keeps at most NGROUPS_MAX */
+	if (len % sizeof(gid_t))
+		return -EPROTO;
 	c->groups_gen = peer_index_generation();
 	n = peer_index_filter(groups_buf, len / sizeof(gid_t));
 	if (n > CONN_INLINE_GROUPS) {
 		c->groups = malloc(n * sizeof(gid_t));
 		if (!c->groups) {
 			c->groups = c->inline_groups;
-			return -1;
+			return -ENOMEM;
 		}
 	}
 	memcpy(c->groups, groups_buf, n * sizeof(gid_t));
@@ -382,7 +381,9 @@ static void accept_one(struct broker *b)
 		log_warn("SO_PEERCRED");
 		goto fail;
 	}
-	if (peer_groups(c) < 0) {
+	r = peer_groups(c);
+	if (r < 0) {
+		errno = -r;
 		log_warn("SO_PEERGROUPS uid=%u pid=%d", (unsigned)c->cred.uid, (int)c->cred.pid);
 		goto fail;
 	}
@@ -557,7 +558,8 @@ static void serve_one(struct broker *b, struct conn *c)
 	}
 	c->requests++;
 	/* A reload may name other groups: keep what the new policy looks at. */
-	if (c->groups_gen != peer_index_generation() && peer_groups(c) < 0) {
+	if (c->groups_gen != peer_index_generation() && (r = peer_groups(c)) < 0) {
+		errno = -r;
 		log_warn("SO_PEERGROUPS uid=%u pid=%d", (unsigned)c->cred.uid, (int)c->cred.pid);
 		if (fd_in >= 0)
 			closer_release(fd_in);
