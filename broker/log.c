@@ -80,27 +80,28 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* 0 or -errno. */
 static int syslog_connect(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX, .sun_path = SYSLOG_PATH };
 
-	return connect(syslog_fd, (struct sockaddr *)&sun, sizeof(sun));
+	return connect(syslog_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
 }
 
 int log_open_syslog(int facility)
 {
-	int err;
+	int r;
 
 	/* Non-blocking: a syslog daemon that falls behind costs us lines,
 	 * never the event loop. */
 	syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (syslog_fd < 0)
 		return -errno;
-	if (syslog_connect() < 0) {
-		err = errno;
+	r = syslog_connect();
+	if (r < 0) {
 		close(syslog_fd);
 		syslog_fd = -1;
-		return -err;
+		return r;
 	}
 	syslog_facility = facility;
 	syslog_pid = getpid();
