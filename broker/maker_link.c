@@ -232,6 +232,8 @@ void maker_deliver(void)
 	}
 }
 
+/* The index of the class (FAMILY, TYPE, PROTOCOL, PREP's mark) in the
+ * maker's table, or -ENOENT. */
 static int class_of(int family, int type, int protocol, const struct rb_prepare *prep)
 {
 	for (unsigned c = 0; c < nclasses; c++)
@@ -239,7 +241,7 @@ static int class_of(int family, int type, int protocol, const struct rb_prepare 
 		    classes[c].protocol == protocol && classes[c].has_mark == prep->has_mark &&
 		    (!prep->has_mark || classes[c].mark == prep->mark))
 			return (int)c;
-	return -1;
+	return -ENOENT;
 }
 
 /* Ask for class C's refill when half its pool is gone and none is on its
@@ -292,7 +294,7 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 	int r;
 
 	if (c < 0)
-		return -ENOENT;
+		return c; /* -ENOENT */
 	p = &pools[c];
 	if (p->n) {
 		int fd = p->fds[0];
@@ -479,7 +481,7 @@ static _Noreturn void exec_maker(const char *path, int exe, const struct drop_sp
  * filter that drops everything.  Loading needs CAP_BPF (or the sysctl
  * kernel.unprivileged_bpf_disabled=0); without it (a non-root start with
  * CAP_NET_RAW only) the maker attaches the classic filter as before.
- * Returns the program's descriptor or -1.
+ * Returns the program's descriptor or -errno.
  */
 static int load_drop_prog(void)
 {
@@ -488,13 +490,15 @@ static int load_drop_prog(void)
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	union bpf_attr attr;
+	int fd;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
 	attr.insns = (uint64_t)(uintptr_t)insns;
 	attr.insn_cnt = sizeof(insns) / sizeof(insns[0]);
 	attr.license = (uint64_t)(uintptr_t)"MIT";
-	return (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)); /* CLOEXEC by default */
+	fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)); /* CLOEXEC by default */
+	return fd < 0 ? -errno : fd;
 }
 
 /* Send one table record and read its answer; fatal on refusal. */
