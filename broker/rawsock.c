@@ -57,7 +57,8 @@ const char *rawsock_unservable(int family, int type, int protocol)
 	return "only icmp (inet), icmpv6 (inet6), udp and tcp are served";
 }
 
-/* Fill WHY with "STEP: strerror(errno)" and return -errno. */
+/* Fill WHY with "STEP: strerror(errno)" and return -errno.  Called right
+ * after the step that failed, while errno is still its. */
 static int step_failed(char *why, size_t whylen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -76,12 +77,13 @@ static int step_failed(char *why, size_t whylen, const char *fmt, ...)
 	return -err;
 }
 
-/* A size option: the kernel takes an int. */
+/* A size option: the kernel takes an int.  0 or -errno (errno is left
+ * as setsockopt() set it, for step_failed()). */
 static int set_int(int fd, int name, uint32_t value)
 {
 	int v = value > INT_MAX ? INT_MAX : (int)value;
 
-	return setsockopt(fd, SOL_SOCKET, name, &v, sizeof(v));
+	return setsockopt(fd, SOL_SOCKET, name, &v, sizeof(v)) < 0 ? -errno : 0;
 }
 
 /* Attach the receive filter for TYPES, then lock it. */
