@@ -25,16 +25,17 @@
 
 
 
-__attribute__((format(printf, 3, 4))) static int fail(char *why, size_t n, const char *fmt,
-						      ...)
+/* WHY: "what failed: strerror(ERR)" (ERR 0: EPERM); returns -ERR. */
+__attribute__((format(printf, 4, 5))) static int fail(char *why, size_t n, int err,
+						      const char *fmt, ...)
 {
-	int err = errno ? errno : EPERM;
 	size_t o;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, n, fmt, ap);
 	va_end(ap);
+	err = err ? err : EPERM;
 	o = strlen(why);
 	if (o < n)
 		snprintf(why + o, n - o, ": %s", strerror(err));
@@ -95,14 +96,15 @@ static bool cap_permitted(cap_value_t cap)
 	return v == CAP_SET;
 }
 
-/* Permitted and effective = PE, inheritable = INH (capability bit masks). */
+/* Permitted and effective = PE, inheritable = INH (capability bit masks).
+ * 0 or -errno, taken before cap_free(). */
 static int set_caps(uint64_t pe, uint64_t inh)
 {
 	cap_t c = cap_init(); /* all sets empty */
 	int r = 0;
 
 	if (!c)
-		return -1;
+		return -ENOMEM;
 	for (cap_value_t v = 0; v < 64 && r == 0; v++) {
 		if (pe >> v & 1)
 			r = cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET) |
@@ -112,6 +114,7 @@ static int set_caps(uint64_t pe, uint64_t inh)
 	}
 	if (r == 0)
 		r = cap_set_proc(c);
+	r = r < 0 ? -(errno ? errno : EPERM) : 0;
 	cap_free(c);
 	return r;
 }
@@ -120,6 +123,7 @@ int drop_privileges(const struct drop_spec *s, struct drop_state *st, char *why,
 {
 	const uint64_t setpcap = 1ull << CAP_SETPCAP;
 	bool root = geteuid() == 0;
+	int r;
 
 	memset(st, 0, sizeof(*st));
 	errno = 0;
@@ -147,43 +151,43 @@ int drop_privileges(const struct drop_spec *s, struct drop_state *st, char *why,
 	if (cap_permitted(CAP_SETPCAP)) {
 		/* root has it effective already (and needs the rest for the
 		 * switch); another user raises it, giving up all but KEEP. */
-		if (!root && set_caps(s->keep | setpcap, 0) < 0)
-			return fail(why, n, "raise CAP_SETPCAP");
+		if (!root && (r = set_caps(s->keep | setpcap, 0)) < 0)
+			return fail(why, n, -r, "raise CAP_SETPCAP");
 		st->bounded = true;
 	}
 	if (s->switch_user) {
 		/* Keep the permitted set across setresuid(), so KEEP survives. */
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-			return fail(why, n, "PR_SET_KEEPCAPS");
+			return fail(why, n, errno, "PR_SET_KEEPCAPS");
 		if (s->initgroups ? initgroups(s->initgroups, s->gid) < 0 : setgroups(0, NULL) < 0)
-			return fail(why, n, "set supplementary groups");
+			return fail(why, n, errno, "set supplementary groups");
 		if (setresgid(s->gid, s->gid, s->gid) < 0)
-			return fail(why, n, "setresgid %u", (unsigned)s->gid);
+			return fail(why, n, errno, "setresgid %u", (unsigned)s->gid);
 	}
 	if (st->bounded) {
 		for (cap_value_t v = 0; prctl(PR_CAPBSET_READ, v) >= 0; v++)
 			if (!(s->keep >> v & 1) && prctl(PR_CAPBSET_READ, v) == 1 &&
 			    prctl(PR_CAPBSET_DROP, v) < 0)
-				return fail(why, n, "drop capability %d from the bounding set",
+				return fail(why, n, errno, "drop capability %d from the bounding set",
 					    (int)v);
 	}
 	if (s->switch_user) {
 		if (setresuid(s->uid, s->uid, s->uid) < 0)
-			return fail(why, n, "setresuid %u", (unsigned)s->uid);
+			return fail(why, n, errno, "setresuid %u", (unsigned)s->uid);
 		if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-			return fail(why, n, "PR_SET_KEEPCAPS");
+			return fail(why, n, errno, "PR_SET_KEEPCAPS");
 		st->switched = true;
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		return fail(why, n, "clear ambient capabilities");
-	if (set_caps(s->keep, s->ambient ? s->keep : 0) < 0)
-		return fail(why, n, "set capabilities");
+		return fail(why, n, errno, "clear ambient capabilities");
+	if ((r = set_caps(s->keep, s->ambient ? s->keep : 0)) < 0)
+		return fail(why, n, -r, "set capabilities");
 	for (cap_value_t v = 0; s->ambient && v < 64; v++)
 		if (s->keep >> v & 1 &&
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0)
-			return fail(why, n, "raise ambient capability %d", (int)v);
+			return fail(why, n, errno, "raise ambient capability %d", (int)v);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(why, n, "PR_SET_NO_NEW_PRIVS");
+		return fail(why, n, errno, "PR_SET_NO_NEW_PRIVS");
 	st->ngroups = getgroups(0, NULL);
 	return 0;
 }
