@@ -90,6 +90,7 @@ static int64_t now_ms(void)
 
 static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* ERR travels in the record as the front's errno: positive, 0 for none. */
 static void reply(const struct mk_request *rq, int err, const int *fds, unsigned nfds)
 {
 	struct mk_reply rp = { .version = MK_VERSION, .kind = rq ? rq->kind : 0,
@@ -358,25 +359,25 @@ static ssize_t receive(struct mk_request *rq, int *fd)
 }
 
 /* A class record, before the seal, that mk_request_check() passed (a
- * served tuple, room in the table): not yet in the table. */
+ * served tuple, room in the table): not yet in the table.  0 or -EEXIST. */
 static int add_class(const struct mk_request *rq)
 {
 	struct mk_class c = { rq->family, rq->type, rq->protocol, rq->has_mark != 0, rq->mark };
 
 	for (unsigned i = 0; i < nclasses; i++)
 		if (!memcmp(&classes[i], &c, sizeof(c)))
-			return EEXIST;
+			return -EEXIST;
 	classes[nclasses++] = c;
 	return 0;
 }
 
 /* What is wrong with the record receive() returned N and FD for (check.c),
- * SEALED or not: 0 or an errno. */
+ * SEALED or not: 0 or -errno.  (The reply record carries it positive.) */
 static int malformed(ssize_t n, const struct mk_request *rq, int fd, bool sealed)
 {
 	if (n < 0)
-		return (int)-n;
-	return -mk_request_check(rq, (size_t)n, fd >= 0, sealed, nclasses);
+		return (int)n;
+	return mk_request_check(rq, (size_t)n, fd >= 0, sealed, nclasses);
 }
 
 /* The table, up to the seal.  Returns once sealed, with the seal in RQ. */
@@ -399,7 +400,7 @@ static void learn_classes(struct mk_request *seal)
 		}
 		if (!err)
 			err = add_class(&rq); /* MK_CLASS, checked */
-		reply(&rq, err, NULL, 0);
+		reply(&rq, -err, NULL, 0);
 	}
 }
 
@@ -432,7 +433,7 @@ static void serve(void)
 			continue;
 		}
 		/* Class records after the seal, unknown kinds, bad records. */
-		reply(&rq, err ? err : EINVAL, NULL, 0);
+		reply(&rq, err ? -err : EINVAL, NULL, 0);
 	}
 }
 
