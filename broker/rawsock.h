@@ -37,10 +37,12 @@ static inline const void *rawsock_bind_source(const struct rawsock_spec *spec)
  * permitting), else a sentence saying why it never will. */
 const char *rawsock_unservable(int family, int type, int protocol);
 
-/* Create the socket SPEC describes and prepare it as SPEC->prep says
- * (device, mark, receive filter, buffers, source).  Returns the descriptor
- * (close-on-exec in the broker), or -errno with WHY naming the step that
- * failed; then no socket is left behind. */
+/* Take a socket of the class SPEC describes from the maker (its ready
+ * pool, else made now, with the rule's mark already set) and finish it as
+ * SPEC->prep says, unprivileged: device, receive filter, buffers, source,
+ * then drop what queued.  Returns the descriptor (close-on-exec in the
+ * broker), or -errno with WHY naming the step that failed; then no socket
+ * is left behind. */
 int rawsock_open(const struct rawsock_spec *spec, char *why, size_t whylen);
 
 #endif /* RAWBROKER_RAWSOCK_H */

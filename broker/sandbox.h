@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* sandbox.h - the broker's own seccomp allowlist (STYLE.md #9). */
+/* sandbox.h - the front's own seccomp allowlist (STYLE.md #9); the socket
+ * maker has its own (maker/maker_sandbox.c). */
 #ifndef RAWBROKER_SANDBOX_H
 #define RAWBROKER_SANDBOX_H
 

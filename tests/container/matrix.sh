@@ -272,8 +272,9 @@ cell() {
 	grants=$(grep -c "msg=grant decision=grant uid=$seen " "$log")
 	[ "$grants" -ge 4 ] || res=NO
 	# A normal start (and this normal use) logs no warning, and the
-	# broker ends up as rawbroker with only CAP_NET_RAW, bounding set
-	# included (the host broker of rootless/host is started that way).
+	# broker ends up as rawbroker: the front with no capability, bounding
+	# set included (not checked for the host broker of rootless/host, which
+	# starts as that user already), the maker with CAP_NET_RAW alone.
 	if [ "$rt/$net" != rootless/host ]; then
 		check "$rt podman, probe user $user, $net network: the front dropped itself to 64010 with no capability" \
 			grep -q 'msg="privileges dropped" process=front uid=64010 gid=64010 caps=none bounding=none' "$log"

@@ -284,7 +284,8 @@ fails_cleanly "started as uid 64010 without CAP_NET_RAW: refuses to start, says 
 rm -f "$alt_sock"
 
 # Root without CAP_SETPCAP (a hardened container): the bounding set cannot
-# be narrowed; it starts, says so, and holds only CAP_NET_RAW.
+# be narrowed; it starts and says so: the front holds nothing, the maker
+# only CAP_NET_RAW.
 if start_alt setpriv --bounding-set=-setpcap -- -u $BROKER_USER; then
 	if alt_has Uid '64010\s' && alt_has CapEff 0000000000000000 &&
 		alt_has CapPrm 0000000000000000 && alt_has NoNewPrivs 1 &&
