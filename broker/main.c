@@ -683,7 +683,8 @@ static void open_metrics(struct broker_config *cfg)
 	cfg->metrics_dirfd = fd;
 }
 
-/* --check-sandbox: a forced attempt at what the front must never do. */
+/* --check-sandbox: a forced attempt at what the front must never do.
+ * Returns main()'s exit status: 0 when every attempt was killed, else 1. */
 static int check_sandbox(const struct broker_config *cfg)
 {
 	static const struct {
