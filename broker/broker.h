@@ -141,6 +141,24 @@ struct reply {
 	const Rawbroker__BrokerStatus *broker_status; /* a status answer (stats.c) */
 };
 
+/* Who asks for a socket, as the kernel tells the front, and through which
+ * door (the audit line's via=): "unix" (a connection: SO_PEERCRED at
+ * accept) or "notify" (a seccomp user notification: usernotif.c). */
+struct grant_peer {
+	struct rb_peer peer;
+	struct uid_entry *uid_slot; /* the uid's grant bucket (uidlimits.h) */
+	const char *via;
+};
+
+/* dispatch.c: decide SR for GP by the policy, take the uid's grant rate,
+ * take the socket from the ready pool and finish it (rawsock.c); one audit
+ * line and the counters.  Fills REP: on a grant REP->fd is the socket (the
+ * caller's to pass on and close), else -1 and the status says why.  Both
+ * doors go through here, so they share the policy, the audit lines, the
+ * rate limits and the counters. */
+void dispatch_socket(struct broker *b, const struct grant_peer *gp,
+		     const Rawbroker__SocketRequest *sr, struct reply *rep);
+
 /* dispatch.c: answer one well-formed request, which came with descriptor
  * FD_IN (-1: none; the handler owns it).  Fills REP; never fails the
  * broker.  A false return means: reply, then drop the connection. */

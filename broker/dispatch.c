@@ -84,7 +84,7 @@ static void audit_prepare(const struct rawsock_spec *spec, char *buf, size_t siz
 
 /* One audit line per grant and per refusal; refusals say why.  Grants and
  * failures say how the rule prepares the socket. */
-static void audit(const struct conn *c, const Rawbroker__SocketRequest *sr,
+static void audit(const struct grant_peer *gp, const Rawbroker__SocketRequest *sr,
 		  const struct rawsock_spec *spec, const char *decision,
 		  const struct reply *rep)
 {
@@ -98,14 +98,15 @@ static void audit(const struct conn *c, const Rawbroker__SocketRequest *sr,
 	audit_prepare(spec, prep, sizeof(prep));
 	log_event(granted ? LOG_LVL_INFO : LOG_LVL_WARN, granted ? "grant" : "refuse",
 		  "decision=%s uid=%u gid=%u pid=%d family=%s protocol=%s type=%s "
-		  "source=%s nonblock=%d %s rule=%s%s%s",
-		  decision, (unsigned)c->cred.uid, (unsigned)c->cred.gid, (int)c->cred.pid,
+		  "source=%s nonblock=%d %s rule=%s%s%s via=%s",
+		  decision, (unsigned)gp->peer.uid, (unsigned)gp->peer.gid, (int)gp->peer.pid,
 		  name_or_num(rb_family_name(sr->family), sr->family, fam, sizeof(fam)),
 		  name_or_num(rb_protocol_name(sr->protocol), sr->protocol, proto,
 			      sizeof(proto)),
 		  name_or_num(rb_type_name(sr->type), sr->type, type, sizeof(type)), src,
 		  sr->nonblock ? 1 : 0, prep, log_q(qrule, rep->rule ? rep->rule : "-"),
-		  granted ? "" : " reason=", granted ? "" : log_q(qreason, rep->reason));
+		  granted ? "" : " reason=", granted ? "" : log_q(qreason, rep->reason),
+		  gp->via);
 }
 
 /*
@@ -113,40 +114,34 @@ static void audit(const struct conn *c, const Rawbroker__SocketRequest *sr,
  * freely.  Safe because: the tuple must be one rawsock.c serves (checked
  * before the policy and again in rawsock_open), the source length must fit
  * the family (the codec already bounded it to 0/4/16 bytes), the policy
- * decides with the kernel's SO_PEERCRED identity only, and bind() refuses
+ * decides with the kernel's identity only (SO_PEERCRED for a connection;
+ * for a seccomp notification, /proc/PID/status of the notifying task,
+ * validated with SECCOMP_IOCTL_NOTIF_ID_VALID: usernotif.c), and bind() refuses
  * non-local addresses.  How the socket is prepared (device, mark, receive
  * filter, buffers, default source) is the deciding rule's alone: the
  * request has no field for it.  Nothing the client sends reaches a format
  * string or an allocation size.
  */
-static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Request *req,
-			  int fd_in, struct reply *rep)
+void dispatch_socket(struct broker *b, const struct grant_peer *gp,
+		     const Rawbroker__SocketRequest *sr, struct reply *rep)
 {
-	const Rawbroker__SocketRequest *sr = req->socket;
 	struct rawsock_spec spec = {
 		.family = sr->family,
 		.type = sr->type,
 		.protocol = sr->protocol,
 		.nonblock = sr->nonblock,
 	};
-	struct rb_peer peer = {
-		.pid = c->cred.pid,
-		.uid = c->cred.uid,
-		.gid = c->cred.gid,
-		.groups = c->groups,
-		.ngroups = c->ngroups,
-	};
 	struct rb_query q = { .family = sr->family, .type = sr->type, .protocol = sr->protocol };
 	struct rb_decision dec;
 	const char *no;
 	int fd;
 
-	(void)fd_in; /* always -1: dispatch checked */
+	rep->fd = -1;
 	no = rawsock_unservable(sr->family, sr->type, sr->protocol);
 	if (no) {
 		reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, NULL, "%s", no);
-		audit(c, sr, NULL, "invalid", rep);
-		return true;
+		audit(gp, sr, NULL, "invalid", rep);
+		return;
 	}
 	if (sr->source.len) {
 		size_t want = sr->family == AF_INET ? sizeof(spec.source.v4)
@@ -156,8 +151,8 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 			reply_set(rep, RAWBROKER__STATUS__STATUS_INVALID, EINVAL, NULL,
 				  "source address length %zu does not fit family %s",
 				  sr->source.len, rb_family_name(sr->family));
-			audit(c, sr, NULL, "invalid", rep);
-			return true;
+			audit(gp, sr, NULL, "invalid", rep);
+			return;
 		}
 		spec.has_source = true;
 		memcpy(&spec.source, sr->source.data, want);
@@ -165,24 +160,24 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 		memcpy(&q.source, sr->source.data, want);
 	}
 
-	rb_policy_decide(b->policy, &peer, &q, &dec);
+	rb_policy_decide(b->policy, &gp->peer, &q, &dec);
 	if (dec.verdict != RB_ALLOW) {
 		reply_set(rep, RAWBROKER__STATUS__STATUS_DENIED, EACCES, dec.rule, "%s",
 			  dec.reason);
-		audit(c, sr, &spec, "deny", rep);
+		audit(gp, sr, &spec, "deny", rep);
 		stats_request(dec.rule, sr->family, STATS_DENIED);
-		return true;
+		return;
 	}
 	/* Grants per uid, across its connections: a token bucket with the
 	 * deciding rule's rate and burst (uidlimits.c). */
-	if (!limits_take_grant(c->uid_slot, &dec.limits)) {
+	if (!limits_take_grant(gp->uid_slot, &dec.limits)) {
 		reply_set(rep, RAWBROKER__STATUS__STATUS_RATE_LIMITED, EAGAIN, dec.rule,
 			  "uid %u is over its grant rate (%u/s, burst %u); try again later",
-			  (unsigned)c->cred.uid, (unsigned)dec.limits.rate,
+			  (unsigned)gp->peer.uid, (unsigned)dec.limits.rate,
 			  (unsigned)dec.limits.burst);
-		audit(c, sr, &spec, "rate-limited", rep);
+		audit(gp, sr, &spec, "rate-limited", rep);
 		stats_request(dec.rule, sr->family, STATS_RATE_LIMITED);
-		return true;
+		return;
 	}
 
 	spec.prep = &dec.prep; /* the rule's; dec lives until we return */
@@ -191,13 +186,29 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 		rep->status = RAWBROKER__STATUS__STATUS_FAILED;
 		rep->error = -fd;
 		rep->rule = dec.rule;
-		audit(c, sr, &spec, "fail", rep);
-		return true;
+		audit(gp, sr, &spec, "fail", rep);
+		return;
 	}
 	reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, dec.rule, "%s", dec.reason);
 	rep->fd = fd;
-	audit(c, sr, &spec, "grant", rep);
+	audit(gp, sr, &spec, "grant", rep);
 	stats_request(dec.rule, sr->family, STATS_GRANTED);
+}
+
+/* socket over the unix socket: the connection's SO_PEERCRED identity,
+ * taken at accept (dispatch_socket says why a hostile request is safe). */
+static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Request *req,
+			  int fd_in, struct reply *rep)
+{
+	struct grant_peer gp = {
+		.peer = { .pid = c->cred.pid, .uid = c->cred.uid, .gid = c->cred.gid,
+			  .groups = c->groups, .ngroups = c->ngroups },
+		.uid_slot = c->uid_slot,
+		.via = "unix",
+	};
+
+	(void)fd_in; /* always -1: dispatch checked */
+	dispatch_socket(b, &gp, req->socket, rep);
 	return true;
 }
 
