@@ -128,8 +128,11 @@ static json_t *entry_json(const struct oci_entry *e)
 		good = json_object_set_new(o, "names", names) == 0; /* takes NAMES */
 	else
 		json_decref(names);
-	good = good && json_object_set_new(o, "action", json_string("SCMP_ACT_ERRNO")) == 0 &&
-	       json_object_set_new(o, "errnoRet", json_integer(DENY_ERRNO)) == 0;
+	if (e->notify)
+		good = good && json_object_set_new(o, "action", json_string("SCMP_ACT_NOTIFY")) == 0;
+	else
+		good = good && json_object_set_new(o, "action", json_string("SCMP_ACT_ERRNO")) == 0 &&
+		       json_object_set_new(o, "errnoRet", json_integer(DENY_ERRNO)) == 0;
 	if (good && e->rule->ncmp) {
 		args = json_array();
 		good = args != NULL;
@@ -360,7 +363,7 @@ static int merge(json_t *root, const struct rb_prepare *conf, const struct arch_
 
 			if ((rb_sc_rules[i].ncmp == 0) != (pass == 0))
 				continue;
-			r = rb_sc_oci_entry(&rb_sc_rules[i], conf, set, &e);
+			r = rb_sc_oci_entry(&rb_sc_rules[i], conf, 0, set, &e);
 			if (r == 1)
 				r = json_array_append_new(merged, entry_json(&e)) < 0 ? -ENOMEM
 										       : 0;

@@ -59,16 +59,16 @@ const struct sc_rule rb_sc_rules[] = {
 	 * families and fails if the kernel takes any pair not listed here.
 	 */
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_HDRINCL } }, 2,
-	  false, UNLESS_HDRINCL, "IP_HDRINCL: the process would write the IPv4 header, source included" },
+	  false, UNLESS_HDRINCL, "IP_HDRINCL: the process would write the IPv4 header, source included", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_HDRINCL } }, 2,
-	  false, UNLESS_HDRINCL, "IPV6_HDRINCL: the process would write the IPv6 header, source included" },
+	  false, UNLESS_HDRINCL, "IPV6_HDRINCL: the process would write the IPv6 header, source included", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_RAW }, { 2, INT_ARG, IPV6_HDRINCL } }, 2,
 	  false, UNLESS_HDRINCL,
-	  "IPV6_HDRINCL at level SOL_RAW: rawv6_setsockopt() takes it there too" },
+	  "IPV6_HDRINCL at level SOL_RAW: rawv6_setsockopt() takes it there too", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_FREEBIND } }, 2,
-	  false, ALWAYS, "IP_FREEBIND: bind to an address that is not local" },
+	  false, ALWAYS, "IP_FREEBIND: bind to an address that is not local", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_FREEBIND } }, 2,
-	  false, ALWAYS, "IPV6_FREEBIND: bind to an address that is not local" },
+	  false, ALWAYS, "IPV6_FREEBIND: bind to an address that is not local", false },
 	/* The error queue: with RECVERR a raw socket queues the ICMP errors
 	 * about every packet of its protocol in the namespace (raw_err(),
 	 * rawv6_err()), other users' included, and MSG_ERRQUEUE reads them
@@ -79,41 +79,53 @@ const struct sc_rule rb_sc_rules[] = {
 	 * and MSG_ERRQUEUE then finds an empty queue.  Only for rules with
 	 * 'receive' ('recverr deny'): traceroute -I and ping set it. */
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IP }, { 2, INT_ARG, IP_RECVERR } }, 2,
-	  false, IF_DENY_RECVERR, "IP_RECVERR: read ICMP errors past the locked receive filter" },
+	  false, IF_DENY_RECVERR, "IP_RECVERR: read ICMP errors past the locked receive filter", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_RECVERR } }, 2,
-	  false, IF_DENY_RECVERR, "IPV6_RECVERR: read ICMPv6 errors past the locked receive filter" },
+	  false, IF_DENY_RECVERR, "IPV6_RECVERR: read ICMPv6 errors past the locked receive filter", false },
 	/* Socket filters: a later version may lock one on the socket. */
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_FILTER } }, 2,
-	  false, ALWAYS, "SO_ATTACH_FILTER: replace the socket's receive filter" },
+	  false, ALWAYS, "SO_ATTACH_FILTER: replace the socket's receive filter", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_DETACH_FILTER } }, 2,
-	  false, ALWAYS, "SO_DETACH_FILTER: remove the socket's receive filter" },
+	  false, ALWAYS, "SO_DETACH_FILTER: remove the socket's receive filter", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_BPF } }, 2,
-	  false, ALWAYS, "SO_ATTACH_BPF: replace the socket's receive filter" },
+	  false, ALWAYS, "SO_ATTACH_BPF: replace the socket's receive filter", false },
 	{ { "setsockopt" },
 	  { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_REUSEPORT_CBPF } }, 2,
-	  false, ALWAYS, "SO_ATTACH_REUSEPORT_CBPF: a socket filter by another name" },
+	  false, ALWAYS, "SO_ATTACH_REUSEPORT_CBPF: a socket filter by another name", false },
 	{ { "setsockopt" },
 	  { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_ATTACH_REUSEPORT_EBPF } }, 2,
-	  false, ALWAYS, "SO_ATTACH_REUSEPORT_EBPF: a socket filter by another name" },
+	  false, ALWAYS, "SO_ATTACH_REUSEPORT_EBPF: a socket filter by another name", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_LOCK_FILTER } }, 2,
-	  false, ALWAYS, "SO_LOCK_FILTER: lock or unlock the socket's filter" },
+	  false, ALWAYS, "SO_LOCK_FILTER: lock or unlock the socket's filter", false },
 	/* Raw and link-layer sockets of its own, should it hold CAP_NET_RAW. */
 	{ { "socket" }, { { 0, INT_ARG, AF_PACKET } }, 1,
-	  false, ALWAYS, "AF_PACKET: link-layer sockets" },
+	  false, ALWAYS, "AF_PACKET: link-layer sockets", false },
 	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 1,
-	  false, ALWAYS, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)" },
+	  false, ALWAYS, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)",
+	  true },
+	/* Notify profiles only (client_seccomp.h): the broker answers these. */
+	{ { "socket" },
+	  { { 0, INT_ARG, AF_INET }, { 1, SOCK_TYPE_MASK, SOCK_DGRAM }, { 2, INT_ARG, IPPROTO_ICMP } }, 3,
+	  false, IF_NOTIFY, "ICMP datagram socket: the broker serves it, or lets the kernel decide", true },
+	{ { "socket" },
+	  { { 0, INT_ARG, AF_INET6 }, { 1, SOCK_TYPE_MASK, SOCK_DGRAM }, { 2, INT_ARG, IPPROTO_ICMPV6 } }, 3,
+	  false, IF_NOTIFY, "ICMPv6 datagram socket: the broker serves it, or lets the kernel decide", true },
+	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_HOPOPTS } }, 2,
+	  false, IF_NOTIFY, "IPV6_HOPOPTS needs CAP_NET_RAW: the broker's option proxy", true },
+	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_DSTOPTS } }, 2,
+	  false, IF_NOTIFY, "IPV6_DSTOPTS needs CAP_NET_RAW: the broker's option proxy", true },
 	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_PACKET } }, 1,
-	  false, ALWAYS, "SOCK_PACKET: the obsolete link-layer socket of AF_INET" },
+	  false, ALWAYS, "SOCK_PACKET: the obsolete link-layer socket of AF_INET", false },
 	/* Another process's memory and descriptors. */
 	{ { "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd" }, { { 0 } }, 0,
-	  false, ALWAYS, "reach into another process, or take its descriptors" },
+	  false, ALWAYS, "reach into another process, or take its descriptors", false },
 	/* io_uring creates sockets (Linux 5.19) and sets any socket option
 	 * (6.7) with no system call a filter could see. */
 	{ { "io_uring_setup", "io_uring_enter", "io_uring_register" }, { { 0 } }, 0,
-	  false, ALWAYS, "io_uring: socket() and setsockopt() that seccomp cannot filter" },
+	  false, ALWAYS, "io_uring: socket() and setsockopt() that seccomp cannot filter", false },
 	/* Its arguments are in memory, where a filter cannot read them. */
 	{ { "socketcall" }, { { 0 } }, 0,
-	  true, ALWAYS, "socketcall: every socket call at once, arguments unfilterable" },
+	  true, ALWAYS, "socketcall: every socket call at once, arguments unfilterable", false },
 };
 
 const size_t rb_sc_nrules = sizeof(rb_sc_rules) / sizeof(rb_sc_rules[0]);
@@ -191,10 +203,13 @@ static int copy_out(int fd, FILE *out)
 	return 0;
 }
 
-/* Whether rule R is part of the profile for confinement CONF. */
-static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf)
+/* Whether rule R is part of the profile for confinement CONF and FLAGS. */
+static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf,
+			 unsigned flags)
 {
 	switch (r->when) {
+	case IF_NOTIFY:
+		return flags & RB_SECCOMP_NOTIFY;
 	case ALWAYS:
 		return true;
 	case UNLESS_HDRINCL:
@@ -205,8 +220,8 @@ static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf)
 	return true;
 }
 
-/* The profile for CONF as a libseccomp filter (native arch only). */
-static int build_filter(const struct rb_prepare *conf, scmp_filter_ctx *out)
+/* The profile for CONF and FLAGS as a libseccomp filter (native arch only). */
+static int build_filter(const struct rb_prepare *conf, unsigned flags, scmp_filter_ctx *out)
 {
 	scmp_filter_ctx ctx;
 	int r = 0;
@@ -216,9 +231,11 @@ static int build_filter(const struct rb_prepare *conf, scmp_filter_ctx *out)
 		return -ENOMEM;
 	for (size_t i = 0; i < rb_sc_nrules && r == 0; i++) {
 		const struct sc_rule *rule = &rb_sc_rules[i];
-		struct scmp_arg_cmp cmp[2];
+		struct scmp_arg_cmp cmp[3];
+		uint32_t action = rule->notify && (flags & RB_SECCOMP_NOTIFY)
+					  ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(DENY_ERRNO);
 
-		if (!rule_applies(rule, conf))
+		if (!rule_applies(rule, conf, flags))
 			continue;
 
 		for (unsigned c = 0; c < rule->ncmp; c++)
@@ -233,8 +250,7 @@ static int build_filter(const struct rb_prepare *conf, scmp_filter_ctx *out)
 				continue;
 			}
 			if (r == 0)
-				r = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(DENY_ERRNO), nr,
-							   rule->ncmp, cmp);
+				r = seccomp_rule_add_array(ctx, action, nr, rule->ncmp, cmp);
 		}
 	}
 	if (r < 0) {
@@ -248,7 +264,7 @@ static int build_filter(const struct rb_prepare *conf, scmp_filter_ctx *out)
 int rb_seccomp_load(const struct rb_prepare *conf)
 {
 	scmp_filter_ctx ctx;
-	int r = build_filter(conf, &ctx);
+	int r = build_filter(conf, 0, &ctx);
 
 	if (r < 0)
 		return r;
@@ -257,10 +273,31 @@ int rb_seccomp_load(const struct rb_prepare *conf)
 	return r;
 }
 
-static int export_pfc(FILE *out, const struct rb_prepare *conf)
+int rb_seccomp_load_notify(const struct rb_prepare *conf)
 {
 	scmp_filter_ctx ctx;
-	int fd, r = build_filter(conf, &ctx);
+	int r = build_filter(conf, RB_SECCOMP_NOTIFY, &ctx);
+
+	if (r < 0)
+		return r;
+	/* libseccomp asks the kernel for a listener (SECCOMP_FILTER_FLAG_
+	 * NEW_LISTENER) when the filter has a NOTIFY rule, and keeps it in
+	 * the context: take it before the context goes.  The kernel makes
+	 * it close-on-exec. */
+	r = seccomp_load(ctx);
+	if (r == 0) {
+		r = seccomp_notify_fd(ctx);
+		if (r < 0)
+			r = -EBADF;
+	}
+	seccomp_release(ctx); /* does not close the listener */
+	return r;
+}
+
+static int export_pfc(FILE *out, const struct rb_prepare *conf, unsigned flags)
+{
+	scmp_filter_ctx ctx;
+	int fd, r = build_filter(conf, flags, &ctx);
 
 	if (r < 0)
 		return r;
@@ -332,12 +369,13 @@ static int oci_wants(const struct sc_rule *r, const char *name, const struct arc
  * entry (left out for CONF, or none of its names is on SET); -EINVAL.
  * Both OCI writers walk the table with this, so they cannot disagree.
  */
-int rb_sc_oci_entry(const struct sc_rule *r, const struct rb_prepare *conf,
-		     const struct arch_set *set, struct oci_entry *e)
+int rb_sc_oci_entry(const struct sc_rule *r, const struct rb_prepare *conf, unsigned flags,
+		    const struct arch_set *set, struct oci_entry *e)
 {
 	e->rule = r;
 	e->nnames = 0;
-	if (!rule_applies(r, conf))
+	e->notify = r->notify && (flags & RB_SECCOMP_NOTIFY);
+	if (!rule_applies(r, conf, flags))
 		return 0;
 	for (size_t s = 0; s < 4 && r->syscalls[s]; s++) {
 		int want = oci_wants(r, r->syscalls[s], set);
@@ -350,7 +388,7 @@ int rb_sc_oci_entry(const struct sc_rule *r, const struct rb_prepare *conf,
 	return e->nnames > 0;
 }
 
-static int export_oci(FILE *out, const struct rb_prepare *conf)
+static int export_oci(FILE *out, const struct rb_prepare *conf, unsigned flags)
 {
 	const struct arch_set *set = rb_sc_native_arch_set();
 	bool first_rule = true;
@@ -370,7 +408,7 @@ static int export_oci(FILE *out, const struct rb_prepare *conf)
 	for (size_t i = 0; i < rb_sc_nrules; i++) {
 		const struct sc_rule *rule = &rb_sc_rules[i];
 		struct oci_entry e;
-		int r = rb_sc_oci_entry(rule, conf, set, &e);
+		int r = rb_sc_oci_entry(rule, conf, flags, set, &e);
 
 		if (r < 0)
 			return r;
@@ -383,8 +421,11 @@ static int export_oci(FILE *out, const struct rb_prepare *conf)
 			put_string(out, e.names[s]);
 		}
 		first_rule = false;
-		fprintf(out, "],\n\t\t\t\"action\": \"SCMP_ACT_ERRNO\",\n"
-			"\t\t\t\"errnoRet\": %d,\n", DENY_ERRNO);
+		if (e.notify)
+			fputs("],\n\t\t\t\"action\": \"SCMP_ACT_NOTIFY\",\n", out);
+		else
+			fprintf(out, "],\n\t\t\t\"action\": \"SCMP_ACT_ERRNO\",\n"
+				"\t\t\t\"errnoRet\": %d,\n", DENY_ERRNO);
 		if (rule->ncmp) {
 			fputs("\t\t\t\"args\": [", out);
 			for (unsigned c = 0; c < rule->ncmp; c++)
@@ -408,14 +449,22 @@ static int export_oci(FILE *out, const struct rb_prepare *conf)
 	return 0;
 }
 
+int rb_seccomp_export_flags(FILE *out, enum rb_seccomp_format format,
+			    const struct rb_prepare *conf, unsigned flags)
+{
+	if (flags & ~RB_SECCOMP_NOTIFY)
+		return -EINVAL;
+	switch (format) {
+	case RB_SECCOMP_PFC:
+		return export_pfc(out, conf, flags);
+	case RB_SECCOMP_OCI:
+		return export_oci(out, conf, flags);
+	}
+	return -EINVAL;
+}
+
 int rb_seccomp_export(FILE *out, enum rb_seccomp_format format,
 		      const struct rb_prepare *conf)
 {
-	switch (format) {
-	case RB_SECCOMP_PFC:
-		return export_pfc(out, conf);
-	case RB_SECCOMP_OCI:
-		return export_oci(out, conf);
-	}
-	return -EINVAL;
+	return rb_seccomp_export_flags(out, format, conf, 0);
 }

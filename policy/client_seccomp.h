@@ -26,6 +26,28 @@ enum rb_seccomp_format {
 };
 
 /*
+ * RB_SECCOMP_NOTIFY: the profile for a program the broker serves by seccomp
+ * user notification (supervisor mode, or an OCI runtime's listenerPath).
+ * The same table, with three differences:
+ *  - socket() of SOCK_RAW (any family, flags masked off) is SCMP_ACT_NOTIFY
+ *    instead of EPERM: the broker grants what the policy allows and answers
+ *    EPERM, as the deny profile would, for the rest;
+ *  - socket() of ICMP datagram sockets (inet icmp, inet6 icmpv6) is
+ *    SCMP_ACT_NOTIFY: the broker grants it when the policy allows, else
+ *    lets the call go on (the kernel then decides by ping_group_range);
+ *  - setsockopt() of IPPROTO_IPV6 IPV6_HOPOPTS and IPV6_DSTOPTS is
+ *    SCMP_ACT_NOTIFY: the option proxy, or the kernel's own answer.
+ * Why SOCK_RAW as a whole and not only the tuples a policy serves: a
+ * libseccomp filter checks a rule on fewer arguments first (measured with
+ * libseccomp 2.5: the EPERM rule on the type alone decides before a NOTIFY
+ * rule on family, type and protocol, whatever the order they were added),
+ * and stacked filters cannot help: the kernel ranks ERRNO above USER_NOTIF.
+ * So every raw socket() goes to the broker, which refuses what it does not
+ * serve with the same EPERM.
+ */
+#define RB_SECCOMP_NOTIFY 1u
+
+/*
  * Write the client confinement profile for CONF (a rule's confinement from
  * rb_policy_rule_confinement(); NULL: the default, everything denied) to
  * OUT in FORMAT.  With CONF->hdrincl the IP_HDRINCL/IPV6_HDRINCL denials
@@ -37,6 +59,10 @@ enum rb_seccomp_format {
  */
 int rb_seccomp_export(FILE *out, enum rb_seccomp_format format,
 		      const struct rb_prepare *conf);
+/* The same, with FLAGS (RB_SECCOMP_NOTIFY).  The OCI writer leaves the
+ * listenerPath to its caller. */
+int rb_seccomp_export_flags(FILE *out, enum rb_seccomp_format format,
+			    const struct rb_prepare *conf, unsigned flags);
 
 /*
  * Load the same profile for CONF into the calling thread (and, by
@@ -44,5 +70,12 @@ int rb_seccomp_export(FILE *out, enum rb_seccomp_format format,
  * hold CAP_SYS_ADMIN.  0 or -errno (libseccomp's).
  */
 int rb_seccomp_load(const struct rb_prepare *conf);
+
+/*
+ * Load the notify profile for CONF (RB_SECCOMP_NOTIFY above) into the
+ * calling thread, as rb_seccomp_load().  Returns the listener descriptor
+ * (close-on-exec), or -errno.
+ */
+int rb_seccomp_load_notify(const struct rb_prepare *conf);
 
 #endif /* RAWBROKER_CLIENT_SECCOMP_H */

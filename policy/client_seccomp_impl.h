@@ -32,16 +32,20 @@ enum sc_when {
 	UNLESS_HDRINCL, /* left out for a rule with 'hdrincl allow' */
 	IF_DENY_RECVERR, /* only when the rule's confinement denies
 			   RECVERR (a rule with 'receive', see rb_prepare) */
+	IF_NOTIFY,      /* only in a notify profile (RB_SECCOMP_NOTIFY) */
 };
 
 /* Deny each of SYSCALLS whose arguments fit every comparison of CMP. */
 struct sc_rule {
 	const char *syscalls[4]; /* up to the first NULL */
-	struct sc_cmp cmp[2];
+	struct sc_cmp cmp[3];
 	unsigned ncmp;
 	bool optional; /* only on architectures that have it */
 	enum sc_when when;
 	const char *why;
+	/* In a notify profile (RB_SECCOMP_NOTIFY) the action is
+	 * SCMP_ACT_NOTIFY: the broker answers the call (broker/usernotif.c). */
+	bool notify;
 };
 
 /* The profile: every rule of it, in order. */
@@ -59,19 +63,22 @@ struct arch_set {
  * not know it. */
 const struct arch_set *rb_sc_native_arch_set(void);
 
-/* One entry of the OCI profile: RULE for the NAMES of it that go in. */
+/* One entry of the OCI profile: RULE for the NAMES of it that go in;
+ * NOTIFY: its action is SCMP_ACT_NOTIFY (else SCMP_ACT_ERRNO, DENY_ERRNO). */
 struct oci_entry {
 	const struct sc_rule *rule;
 	const char *names[4];
 	size_t nnames;
+	bool notify;
 };
 
 /*
  * The entry of the OCI profile for rule R into *E: 1; 0 when it has no
- * entry (left out for CONF, or none of its names is on SET); -EINVAL.
- * Both OCI writers walk the table with this, so they cannot disagree.
+ * entry (left out for CONF and FLAGS, RB_SECCOMP_* of client_seccomp.h, or
+ * none of its names is on SET); -EINVAL.  Both OCI writers walk the table
+ * with this, so they cannot disagree.
  */
-int rb_sc_oci_entry(const struct sc_rule *r, const struct rb_prepare *conf,
+int rb_sc_oci_entry(const struct sc_rule *r, const struct rb_prepare *conf, unsigned flags,
 		    const struct arch_set *set, struct oci_entry *e);
 
 #endif /* RAWBROKER_CLIENT_SECCOMP_IMPL_H */
