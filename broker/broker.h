@@ -148,6 +148,11 @@ struct grant_peer {
 	struct rb_peer peer;
 	struct uid_entry *uid_slot; /* the uid's grant bucket (uidlimits.h) */
 	const char *via;
+	/* NULL, or: hand the finished socket FD to the client now, before the
+	 * grant is counted.  Returns 0, or -errno with WHY filled: then the
+	 * socket is closed, the grant counted back and audited as failed. */
+	int (*deliver)(const struct grant_peer *gp, int fd, char *why, size_t whylen);
+	void *cookie; /* DELIVER's */
 };
 
 /* dispatch.c: decide SR for GP by the policy, take the uid's grant rate,

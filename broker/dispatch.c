@@ -189,6 +189,19 @@ void dispatch_socket(struct broker *b, const struct grant_peer *gp,
 		audit(gp, sr, &spec, "fail", rep);
 		return;
 	}
+	if (gp->deliver) {
+		int r = gp->deliver(gp, fd, rep->reason, sizeof(rep->reason));
+
+		if (r < 0) {
+			close(fd); /* ours: never a client's, so the close cannot block */
+			limits_refund_grant(gp->uid_slot, &dec.limits);
+			rep->status = RAWBROKER__STATUS__STATUS_FAILED;
+			rep->error = -r;
+			rep->rule = dec.rule;
+			audit(gp, sr, &spec, "fail", rep);
+			return;
+		}
+	}
 	reply_set(rep, RAWBROKER__STATUS__STATUS_OK, 0, dec.rule, "%s", dec.reason);
 	rep->fd = fd;
 	audit(gp, sr, &spec, "grant", rep);

@@ -40,6 +40,7 @@
 #include "maker/record.h"
 #include "peerindex.h"
 #include "stats.h"
+#include "usernotif.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -117,6 +118,11 @@ static void usage(FILE *f)
 		"      --rule NAME          whose client confinement the command gets (default:\n"
 		"                           the strictest, IP_HDRINCL denied)\n"
 		"      --preload PATH       the shim (default " RB_PRELOAD_DEFAULT ")\n"
+		"      --no-notify          no seccomp user notification: only the shim\n"
+		"                           serves the command (static and Go programs then\n"
+		"                           get no raw socket); by default the command's\n"
+		"                           raw socket() calls stop in the kernel and the\n"
+		"                           broker injects the socket (SECCOMP_IOCTL_NOTIF_ADDFD)\n"
 		"\n"
 		"Options left out take their value from the policy's 'broker { }' block,\n"
 		"then the default; the command line wins over the file.\n"
@@ -382,7 +388,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG,
 	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD, OPT_POOL, OPT_MAKER,
 	       OPT_CHECK_SANDBOX, OPT_UNMATCHED, OPT_UNMATCHED_TOTAL, OPT_LOG_INFO_RATE,
-	       OPT_ADMIN_GROUP, OPT_METRICS_FILE, OPT_METRICS_INTERVAL };
+	       OPT_ADMIN_GROUP, OPT_METRICS_FILE, OPT_METRICS_INTERVAL, OPT_NO_NOTIFY };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -407,6 +413,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "run-as", required_argument, NULL, OPT_RUN_AS },
 		{ "rule", required_argument, NULL, OPT_RULE },
 		{ "preload", required_argument, NULL, OPT_PRELOAD },
+		{ "no-notify", no_argument, NULL, OPT_NO_NOTIFY },
 		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "maker", required_argument, NULL, OPT_MAKER },
 		{ "check", no_argument, NULL, 't' },
@@ -436,7 +443,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			.metrics_interval = METRICS_INTERVAL_DEFAULT,
 			.metrics_dirfd = -1,
 		},
-		.sup = { .run_as = DEFAULT_RUN_AS, .preload = RB_PRELOAD_DEFAULT, .close_fd = -1 },
+		.sup = { .run_as = DEFAULT_RUN_AS, .preload = RB_PRELOAD_DEFAULT, .close_fd = -1,
+			 .notify = true },
 	};
 	while ((c = getopt_long(argc, argv, "p:s:u:m:o:g:c:l:thV", opts, NULL)) != -1) {
 		switch (c) {
@@ -537,6 +545,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_PRELOAD:
 			o->sup.preload = optarg;
 			break;
+		case OPT_NO_NOTIFY:
+			o->sup.notify = false;
+			break;
 		case OPT_POOL:
 			o->cfg.pool = (unsigned)num_arg("--pool", optarg, 0, POOL_MAX);
 			break;
@@ -633,8 +644,31 @@ static void front_drop(const struct drop_spec *user, const struct broker_config 
 		  "seccomp=filter", (unsigned)uid, (unsigned)gid, st.bounded ? "none" : "unchanged");
 }
 
+/*
+ * The command's seccomp listener, served by the front from the loop on.
+ * check_netns: the command could make a network namespace of its own (an
+ * unprivileged user namespace, where the host allows them) and ask from
+ * there; a socket of ours would then be in the broker's namespace, not
+ * the one it asked from.  The shim's path has the same property, but here
+ * the check costs one fstatat() and keeps the rule of the container path:
+ * never a socket in the wrong namespace.
+ */
+static void attach_listener(struct broker *b)
+{
+	int l = supervise_take_listener(), r;
+
+	if (l < 0)
+		return;
+	r = usernotif_attach(b, l, &(struct notif_origin){ .what = "supervised command",
+							   .check_netns = true });
+	if (r < 0) {
+		errno = -r;
+		fatal("serve the supervised command's seccomp listener");
+	}
+}
+
 /* Supervisor mode: the command, as root still, before the front drops. */
-static void start_supervisor(struct options *o, const struct broker *b)
+static void start_supervisor(struct options *o, struct broker *b)
 {
 	sigset_t mask;
 
@@ -648,6 +682,7 @@ static void start_supervisor(struct options *o, const struct broker *b)
 	o->sup.close_fd = b->listen_fd;
 	o->sup.ready_fd = o->cfg.ready_fd;
 	supervise_start(&o->sup);
+	attach_listener(b);
 }
 
 /* Where the broker reports, opened before the privilege drop and the

@@ -30,6 +30,10 @@
  *    compromised front could still create files wherever the broker's
  *    user (no capability: plain file permissions) may write.  Without
  *    --metrics-file none of this is in the filter;
+ *  - the four ioctls of a seccomp listener (usernotif.c: receive a call,
+ *    check it is still pending, inject a socket, answer), on no other
+ *    request; read-only opens and fstatat under /proc for who a notifying
+ *    task is (the read-only opens above);
  *  - epoll, poll (a round trip to the maker), signalfd, its closer threads
  *    (clone with CLONE_THREAD only), memory, time, the stderr log, reaping
  *    its children (the maker, the supervised command); no execve, no fork,
@@ -56,12 +60,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/seccomp.h> /* its ioctl numbers: with sys/ioctl.h */
 #include <linux/prctl.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -117,6 +123,7 @@ struct sb_rule {
 	{ "socket", ALLOW, ALWAYS, 3,                                          \
 	  { { 0, INT_ARG, fam }, { 1, TYPE_ARG, type }, { 2, INT_ARG, proto } }, \
 	  false }
+#define IOCTL(req) { "ioctl", ALLOW, ALWAYS, 1, { { 1, INT_ARG, req } }, false }
 #define SOCKOPT(level, opt)                                                    \
 	{ "setsockopt", ALLOW, ALWAYS, 2,                                      \
 	  { { 1, INT_ARG, level }, { 2, INT_ARG, opt } }, false }
@@ -174,6 +181,11 @@ static const struct sb_rule rules[] = {
 	  { { 0, INT_ARG, DIRFD }, { 2, INT_ARG, METRICS_FLAGS } }, false },
 	{ "renameat", ALLOW, METRICS, 2, { { 0, INT_ARG, DIRFD }, { 2, INT_ARG, DIRFD } }, false },
 	{ "unlinkat", ALLOW, METRICS, 2, { { 0, INT_ARG, DIRFD }, { 2, INT_ARG, 0 } }, false },
+
+	/* seccomp user notification (usernotif.c): take a call, check it is
+	 * still pending, inject the socket, or answer; nothing else. */
+	IOCTL(SECCOMP_IOCTL_NOTIF_RECV), IOCTL(SECCOMP_IOCTL_NOTIF_SEND),
+	IOCTL(SECCOMP_IOCTL_NOTIF_ID_VALID), IOCTL(SECCOMP_IOCTL_NOTIF_ADDFD),
 
 	/* Reap the maker, the supervised command's relay, orphans as PID 1. */
 	A("wait4"), A("waitid"),

@@ -35,6 +35,7 @@
 #include "sockdir.h"
 #include "notify.h"
 #include "stats.h"
+#include "usernotif.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
@@ -703,6 +704,7 @@ int server_run(struct broker *b)
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_MAKER }) < 0)
 		fatal("epoll_ctl");
 	the_broker = b;
+	usernotif_start(b); /* seccomp listeners attached before the loop */
 
 	if (b->cfg->ready_fd >= 0) {
 		/* Readiness for supervisors and tests: we accept from now on. */
@@ -754,6 +756,8 @@ int server_run(struct broker *b)
 				handle_signal(b);
 			else if (p == EP_MAKER)
 				from_maker = true;
+			else if (usernotif_owns(p))
+				usernotif_on_event(b, p, evs[i].events);
 			else
 				serve_one(b, p);
 		}
@@ -777,6 +781,7 @@ void server_shutdown(struct broker *b)
 {
 	while (b->conns)
 		conn_close(b, b->conns);
+	usernotif_shutdown(b);
 	close(b->listen_fd);
 	/* After the privilege drop the directory may not be ours to write:
 	 * a leftover socket is removed by the next start. */

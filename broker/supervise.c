@@ -25,6 +25,20 @@
  * Both die with the broker (PR_SET_PDEATHSIG): a workload never outlives
  * the broker that serves it.
  *
+ * The notify profile (the default; --no-notify turns it off): the command
+ * itself, just before exec, loads the client profile with SCMP_ACT_NOTIFY
+ * for raw socket(), ICMP datagram socket() and the two IPv6 options
+ * (policy/client_seccomp.h, RB_SECCOMP_NOTIFY) and sends the filter's
+ * listener to the broker over a socketpair (SCM_RIGHTS), which serves it
+ * (usernotif.c).  So static and Go programs, which no LD_PRELOAD reaches,
+ * get their sockets too.  The relay then loads no filter of its own: the
+ * kernel ranks a filter's ERRNO above another's USER_NOTIF, so the deny
+ * profile in the relay would answer the command's raw socket() before the
+ * broker saw it.  The relay is instead not dumpable (the command, of the
+ * same user, can neither ptrace it nor write its memory through
+ * /proc/PID/mem), holds no capability, and runs nothing but this file's
+ * loop; the command runs under the full profile.
+ *
  * Signals: no handlers anywhere; the broker reads them from its signalfd
  * (server.c), the relay from one of its own.
  */
@@ -37,7 +51,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -99,8 +116,30 @@ static void drop_to(const char *spec)
 	close(status);
 }
 
-/* The command itself: environment, default signal state, exec. */
-static void run_command(const struct supervise_opts *o, const sigset_t *orig)
+/* The listener L to the broker over CHAN: one byte and one SCM_RIGHTS. */
+static int send_listener(int chan, int l)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	char byte = 'L';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	memset(cm.buf, 0, sizeof(cm.buf));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &l, sizeof(int));
+	return sendmsg(chan, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* The command itself: environment, default signal state, the notify
+ * profile (its listener to the broker over CHAN, -1: none), exec. */
+static void run_command(const struct supervise_opts *o, const sigset_t *orig, int chan)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char *pre = NULL;
@@ -118,6 +157,21 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig)
 	free(pre);
 	signal(SIGPIPE, SIG_DFL); /* the broker ignores it; exec keeps that */
 	sigprocmask(SIG_SETMASK, orig, NULL);
+	if (chan >= 0) {
+		/* Last before exec: from here on our own raw socket() would
+		 * wait for the broker.  The listener is close-on-exec, and
+		 * ours goes now: only the broker holds it. */
+		int l = rb_seccomp_load_notify(&o->conf);
+
+		if (l < 0) {
+			errno = -l;
+			child_fail("load the client seccomp profile (notify)");
+		}
+		if (send_listener(chan, l) < 0)
+			child_fail("send the seccomp listener to the broker");
+		close(l);
+		close(chan);
+	}
 	execvp(o->argv[0], o->argv);
 	child_fail("exec %s", o->argv[0]);
 }
@@ -161,10 +215,61 @@ static _Noreturn void relay(pid_t cmd, int pipe_fd)
 	}
 }
 
+static int listener_fd = -1;
+
+int supervise_take_listener(void)
+{
+	int l = listener_fd;
+
+	listener_fd = -1;
+	return l;
+}
+
+/* The command's listener from CHAN (our own child, before its exec: a
+ * few ms), checked to be one: -1 when the command failed first. */
+static int recv_listener(int chan)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct pollfd pfd = { .fd = chan, .events = POLLIN };
+	int l = -1, n = 0;
+	uint64_t id = 0;
+
+	if (poll(&pfd, 1, 10000) != 1 || recvmsg(chan, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t k = 0; k + sizeof(int) <= c->cmsg_len - CMSG_LEN(0); k += sizeof(int)) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + k, sizeof(int));
+			if (n++ == 0)
+				l = fd;
+			else
+				close(fd);
+		}
+	}
+	/* A seccomp listener knows ID_VALID (ENOENT for no such call);
+	 * anything else says ENOTTY. */
+	if (l >= 0 && (n != 1 || (msg.msg_flags & MSG_CTRUNC) ||
+		       (ioctl(l, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0 && errno != ENOENT))) {
+		close(l);
+		l = -1;
+	}
+	return l;
+}
+
 void supervise_start(const struct supervise_opts *o)
 {
 	sigset_t orig, none;
-	int p[2];
+	int p[2], sp[2] = { -1, -1 };
 	pid_t pid, cmd;
 
 	if (geteuid() != 0)
@@ -172,6 +277,8 @@ void supervise_start(const struct supervise_opts *o)
 		       "--run-as %s)", o->run_as);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		fatal("pipe2");
+	if (o->notify && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		fatal("socketpair");
 	/* The caller blocked our signals; the command gets the mask we were
 	 * started with, minus those. */
 	sigemptyset(&none);
@@ -187,6 +294,8 @@ void supervise_start(const struct supervise_opts *o)
 		pid_t broker = getppid();
 
 		close(p[1]);
+		if (sp[0] >= 0)
+			close(sp[0]);
 		if (o->close_fd >= 0)
 			close(o->close_fd);
 		if (maker_fd() >= 0)
@@ -198,21 +307,38 @@ void supervise_start(const struct supervise_opts *o)
 			child_fail("the broker is gone");
 		if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 			child_fail("PR_SET_CHILD_SUBREAPER");
-		/* The relay is confined as the command is. */
-		errno = -rb_seccomp_load(&o->conf);
-		if (errno)
-			child_fail("load the client seccomp profile");
+		if (!o->notify) {
+			/* The relay is confined as the command is. */
+			errno = -rb_seccomp_load(&o->conf);
+			if (errno)
+				child_fail("load the client seccomp profile");
+		} else if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+			/* (the credential change made it so already, with the
+			 * default fs.suid_dumpable; say it, not assume it) */
+			child_fail("PR_SET_DUMPABLE");
+		}
 		errno = 0;
 		cmd = fork();
 		if (cmd < 0)
 			child_fail("fork");
 		if (cmd == 0) {
 			close(p[0]);
-			run_command(o, &orig);
+			run_command(o, &orig, sp[1]);
 		}
+		if (sp[1] >= 0)
+			close(sp[1]);
 		relay(cmd, p[0]);
 	}
 	close(p[0]);
+	if (sp[1] >= 0) {
+		close(sp[1]);
+		listener_fd = recv_listener(sp[0]);
+		close(sp[0]);
+		if (listener_fd < 0)
+			log_event(LOG_LVL_WARN, "the command sent no seccomp listener",
+				  "why=\"it failed before exec (its message is above); static "
+				  "programs get no raw socket\"");
+	}
 	if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
 		fatal("fcntl");
 	relay_pid = pid;
@@ -221,8 +347,8 @@ void supervise_start(const struct supervise_opts *o)
 	 * 1 they would anyway). */
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER");
-	log_event(LOG_LVL_INFO, "supervising", "pid=%d run_as=%s command=%s",
-		  (int)pid, o->run_as, o->argv[0]);
+	log_event(LOG_LVL_INFO, "supervising", "pid=%d run_as=%s command=%s notify=%d",
+		  (int)pid, o->run_as, o->argv[0], listener_fd >= 0);
 }
 
 void supervise_forward(int signo)

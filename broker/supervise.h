@@ -14,6 +14,8 @@ struct supervise_opts {
 	struct rb_prepare conf;  /* the client confinement to install */
 	int close_fd;            /* the listener: closed in the child */
 	int ready_fd;            /* --ready-fd (-1: none): closed in the child */
+	bool notify;             /* the notify profile: raw socket() by seccomp
+				    user notification (not --no-notify) */
 	char **argv;             /* COMMAND [ARG]... */
 };
 
@@ -21,6 +23,10 @@ struct supervise_opts {
  * drop, with SIGTERM, SIGINT, SIGHUP and SIGCHLD blocked.  fatal() when
  * it cannot. */
 void supervise_start(const struct supervise_opts *o);
+
+/* The command's seccomp listener (notify profile), once: -1 when there is
+ * none (--no-notify, or the command failed before it sent one). */
+int supervise_take_listener(void);
 
 /* Whether a command is supervised. */
 bool supervise_active(void);

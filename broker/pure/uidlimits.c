@@ -172,6 +172,16 @@ bool limits_take_grant(struct uid_entry *e, const struct rb_limits *limits)
 	return true;
 }
 
+void limits_refund_grant(struct uid_entry *e, const struct rb_limits *limits)
+{
+	int64_t t;
+
+	if (!e || limits->rate == 0)
+		return;
+	t = 1000000000 / (int64_t)limits->rate;
+	e->tat_ns = e->tat_ns > t ? e->tat_ns - t : 0;
+}
+
 size_t limits_entries(void)
 {
 	return nentries;

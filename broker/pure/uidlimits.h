@@ -51,6 +51,10 @@ size_t limits_unmatched(void);
  * unlimited).  True when the grant may go ahead; it is then counted. */
 bool limits_take_grant(struct uid_entry *e, const struct rb_limits *limits);
 
+/* Give back the grant limits_take_grant(E, LIMITS) counted, for a socket
+ * that never reached its client (a notifying task that died). */
+void limits_refund_grant(struct uid_entry *e, const struct rb_limits *limits);
+
 /* For tests and the log: entries held (uids connected + idle buckets). */
 size_t limits_entries(void);
 

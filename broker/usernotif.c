@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * usernotif.c - socket() by seccomp user notification (see usernotif.h).
+ *
+ * A program under a notify profile (policy/client_seccomp.h,
+ * RB_SECCOMP_NOTIFY) stops in the kernel at each raw socket(), ICMP
+ * datagram socket() and setsockopt(IPV6_HOPOPTS/IPV6_DSTOPTS); the front,
+ * holding the filter's listener, answers:
+ *
+ *  1. SECCOMP_IOCTL_NOTIF_RECV: the call, its arguments and the notifying
+ *     task's pid as the front's pid namespace sees it (0: not visible:
+ *     refused).
+ *  2. Who it is: /proc/PID opened (O_PATH), then SECCOMP_IOCTL_NOTIF_ID_VALID:
+ *     the task is still in the call, so PID was still its pid when the
+ *     directory was opened, and the directory is bound to that task (a
+ *     reused pid would be another struct pid: reads then fail with ESRCH).
+ *     Its effective uid and gid and its supplementary groups come from
+ *     status, read through that directory with a bounded, streaming parser,
+ *     as the front's user namespace sees them (the host's uids for a
+ *     rootless container).  ID_VALID again after every read: the task has
+ *     not left the call, so it has not changed its credentials (a thread
+ *     changes only its own, and a signal ends the call: a new notification).
+ *  3. Its network namespace, when the origin asks (check_netns): the
+ *     inode of PID/net/dev against the front's own /proc/self/net/dev.
+ *     Each namespace has its own proc entries, with inode numbers unique
+ *     while the namespace lives (ours does), so equal means the same
+ *     namespace.  This needs no privilege, where /proc/PID/ns/net needs
+ *     ptrace access to the task (measured: nobody may stat another user's
+ *     PID/net/dev, not readlink its ns/net).  A task elsewhere is refused
+ *     with a log line: the broker's sockets belong to the broker's
+ *     namespace.
+ *  4. The decision and the socket: dispatch_socket(), the code a unix
+ *     socket request goes through (policy, per-uid grant rate, ready pool,
+ *     hand-off, audit line with via=notify, counters).
+ *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND
+ *     puts the socket into the task and makes its number the call's return
+ *     value in one step; O_CLOEXEC iff the call asked SOCK_CLOEXEC, and
+ *     O_NONBLOCK (a file status flag, shared) was set at hand-off iff it
+ *     asked SOCK_NONBLOCK.  ENOENT means the task left the call (killed, or
+ *     a signal): the socket is closed and the grant counted back.
+ *
+ * Refusals answer what the program would have got without the broker: a
+ * raw socket EPERM (what the kernel says without CAP_NET_RAW, and what the
+ * deny profile says), EAGAIN when the uid is over its grant rate (as the
+ * shim and rb_socket() say), EINVAL for flags the kernel does not know.
+ * An ICMP datagram socket or one of the two IPv6 options the broker does
+ * not serve goes on to the kernel (SECCOMP_USER_NOTIF_FLAG_CONTINUE),
+ * which then decides as it always would: EACCES outside ping_group_range,
+ * EPERM without CAP_NET_RAW.  That is safe: neither is in the deny
+ * profile, so continuing gives the program nothing it could not do anyway.
+ *
+ * Never block on a client object: one notification per listener and loop
+ * pass (level-triggered epoll comes back for the rest); RECV only after
+ * epoll said readable (a notification that went away meanwhile makes RECV
+ * fail with ENOENT, never wait); /proc reads take no lock a task can hold
+ * (status reads no memory of the task); ADDFD waits only for the task to
+ * take the descriptor in its own kernel context, which a signal to it cuts
+ * short (ENOENT).
+ */
+#include "usernotif.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "peerindex.h"
+#include "uidlimits.h"
+
+#ifndef SECCOMP_ADDFD_FLAG_SEND
+#define SECCOMP_ADDFD_FLAG_SEND (1UL << 1) /* Linux 5.14 */
+#endif
+
+/* /proc/PID/status: 65,536 groups of up to 10 digits and the rest. */
+#define STATUS_MAX (1024 * 1024)
+
+struct listener {
+	int fd;              /* -1: a free slot */
+	bool in_epoll;
+	bool check_netns;
+	char what[96];
+	uint64_t served, refused;
+};
+
+static struct listener listeners[USERNOTIF_MAX];
+static bool slots_ready;
+static uint32_t native_arch;
+static struct stat self_net; /* /proc/self/net/dev: our network namespace */
+static bool self_net_known;
+static gid_t groups_buf[NGROUPS_MAX]; /* one task's groups while parsing (static: one thread) */
+
+static void slots_init(void)
+{
+	if (slots_ready)
+		return;
+	for (unsigned i = 0; i < USERNOTIF_MAX; i++)
+		listeners[i].fd = -1;
+	native_arch = seccomp_arch_native(); /* SCMP_ARCH_* are the AUDIT_ARCH_* values */
+	slots_ready = true;
+}
+
+bool usernotif_owns(const void *p)
+{
+	return (const char *)p >= (const char *)listeners &&
+	       (const char *)p < (const char *)(listeners + USERNOTIF_MAX);
+}
+
+unsigned usernotif_listeners(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; slots_ready && i < USERNOTIF_MAX; i++)
+		n += listeners[i].fd >= 0;
+	return n;
+}
+
+static void listener_close(struct broker *b, struct listener *l, const char *why)
+{
+	if (l->in_epoll)
+		epoll_ctl(b->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	close(l->fd); /* a seccomp listener: its close never blocks */
+	log_event(LOG_LVL_INFO, "notify listener closed",
+		  "origin=%s served=%llu refused=%llu why=\"%s\"",
+		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (unsigned long long)l->served,
+		  (unsigned long long)l->refused, why);
+	l->fd = -1;
+	l->in_epoll = false;
+}
+
+static int listener_watch(struct broker *b, struct listener *l)
+{
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, l->fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = l }) < 0)
+		return -errno;
+	l->in_epoll = true;
+	return 0;
+}
+
+int usernotif_attach_helper(struct broker *b, int listener, const struct notif_origin *o,
+			    int helper)
+{
+	struct listener *l = NULL;
+	int r;
+
+	slots_init();
+	if (helper >= 0)
+		close(helper); /* the option proxy through a helper: not built yet */
+	for (unsigned i = 0; i < USERNOTIF_MAX && !l; i++)
+		if (listeners[i].fd < 0)
+			l = &listeners[i];
+	if (!l) {
+		close(listener);
+		return -ENOSPC;
+	}
+	if (o->check_netns && !self_net_known) {
+		if (stat("/proc/self/net/dev", &self_net) < 0) {
+			r = -errno;
+			close(listener);
+			return r;
+		}
+		self_net_known = true;
+	}
+	*l = (struct listener){ .fd = listener, .check_netns = o->check_netns };
+	snprintf(l->what, sizeof(l->what), "%s", o->what ? o->what : "-");
+	if (b->epfd >= 0) {
+		r = listener_watch(b, l);
+		if (r < 0) {
+			close(listener);
+			l->fd = -1;
+			return r;
+		}
+	}
+	log_event(LOG_LVL_INFO, "notify listener", "origin=%s check_netns=%d",
+		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (int)l->check_netns);
+	return 0;
+}
+
+int usernotif_attach(struct broker *b, int listener, const struct notif_origin *o)
+{
+	return usernotif_attach_helper(b, listener, o, -1);
+}
+
+void usernotif_start(struct broker *b)
+{
+	for (unsigned i = 0; slots_ready && i < USERNOTIF_MAX; i++) {
+		struct listener *l = &listeners[i];
+		int r;
+
+		if (l->fd < 0 || l->in_epoll)
+			continue;
+		r = listener_watch(b, l);
+		if (r < 0) {
+			errno = -r;
+			log_warn("notify listener %s: epoll", l->what);
+			listener_close(b, l, "cannot be watched");
+		}
+	}
+}
+
+void usernotif_shutdown(struct broker *b)
+{
+	for (unsigned i = 0; slots_ready && i < USERNOTIF_MAX; i++)
+		if (listeners[i].fd >= 0)
+			listener_close(b, &listeners[i], "the broker stops");
+}
+
+/* ---- who the notifying task is ---- */
+
+static bool id_valid(const struct listener *l, uint64_t id)
+{
+	return ioctl(l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+/* The credentials status shows: the effective uid and gid (what
+ * SO_PEERCRED gives for a connection) and the supplementary groups. */
+struct status_parse {
+	char key[8];
+	size_t keylen;
+	enum { S_KEY, S_VALUE, S_SKIP } state;
+	int which;        /* 'U', 'G', 'g' (Groups), 0: another line */
+	unsigned field;   /* numbers seen on this line */
+	uint64_t num;
+	bool in_num;
+	uid_t uid;
+	gid_t gid;
+	bool has_uid, has_gid;
+	size_t ngroups;
+};
+
+/* One number of the current line is complete. */
+static int status_number(struct status_parse *s)
+{
+	if (s->num > UINT32_MAX - 1)
+		return -ERANGE; /* (uid_t)-1 is no one */
+	if (s->which == 'U' && s->field == 1) {
+		s->uid = (uid_t)s->num;
+		s->has_uid = true;
+	} else if (s->which == 'G' && s->field == 1) {
+		s->gid = (gid_t)s->num;
+		s->has_gid = true;
+	} else if (s->which == 'g') {
+		if (s->ngroups >= NGROUPS_MAX)
+			return -E2BIG;
+		groups_buf[s->ngroups++] = (gid_t)s->num;
+	}
+	s->field++;
+	s->num = 0;
+	s->in_num = false;
+	return 0;
+}
+
+static int status_feed(struct status_parse *s, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (s->state == S_KEY) {
+			if (c == ':') {
+				s->key[s->keylen] = '\0';
+				s->which = !strcmp(s->key, "Uid")      ? 'U'
+					   : !strcmp(s->key, "Gid")    ? 'G'
+					   : !strcmp(s->key, "Groups") ? 'g' : 0;
+				s->state = s->which ? S_VALUE : S_SKIP;
+				s->field = 0;
+				s->num = 0;
+				s->in_num = false;
+			} else if (c == '\n') {
+				s->keylen = 0;
+			} else if (s->keylen + 1 < sizeof(s->key)) {
+				s->key[s->keylen++] = c;
+			} else {
+				s->state = S_SKIP;
+			}
+			continue;
+		}
+		if (s->state == S_VALUE) {
+			if (c >= '0' && c <= '9') {
+				s->num = s->num * 10 + (uint64_t)(c - '0');
+				if (s->num > UINT32_MAX)
+					return -ERANGE;
+				s->in_num = true;
+				continue;
+			}
+			if (s->in_num) {
+				int r = status_number(s);
+
+				if (r < 0)
+					return r;
+			}
+			if (c != ' ' && c != '\t' && c != '\n')
+				return -EPROTO;
+		}
+		if (c == '\n') {
+			s->state = S_KEY;
+			s->keylen = 0;
+		}
+	}
+	return 0;
+}
+
+/* Parse DIRFD's status into S (groups into groups_buf). */
+static int read_status(int dirfd, struct status_parse *s)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+	int fd = openat(dirfd, "status", O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(s, 0, sizeof(*s));
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		total += (size_t)n;
+		if (total > STATUS_MAX) {
+			r = -EFBIG;
+			break;
+		}
+		r = status_feed(s, buf, (size_t)n);
+		if (r < 0)
+			break;
+	}
+	close(fd);
+	if (r == 0 && (!s->has_uid || !s->has_gid))
+		r = -EPROTO;
+	return r;
+}
+
+/*
+ * The identity of notification N's task into PEER (groups: filtered to
+ * those the policy names, in groups_buf).  0; -ENOENT when the task left
+ * the call (nothing to answer); another -errno with WHY for a refusal.
+ */
+static int task_identity(const struct listener *l, const struct seccomp_notif *n,
+			 struct rb_peer *peer, char *why, size_t whylen)
+{
+	struct status_parse s;
+	char path[32];
+	int dir, r;
+
+	if (n->pid == 0) {
+		snprintf(why, whylen, "the task is not visible in the broker's pid namespace");
+		return -ESRCH;
+	}
+	snprintf(path, sizeof(path), "/proc/%u", (unsigned)n->pid);
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0) {
+		r = -errno;
+		if (!id_valid(l, n->id))
+			return -ENOENT;
+		snprintf(why, whylen, "open %s: %s", path, strerror(-r));
+		return r;
+	}
+	/* Still in the call: PID was its pid when DIR was opened. */
+	if (!id_valid(l, n->id)) {
+		close(dir);
+		return -ENOENT;
+	}
+	r = read_status(dir, &s);
+	if (r < 0) {
+		close(dir);
+		if (!id_valid(l, n->id))
+			return -ENOENT;
+		snprintf(why, whylen, "%s/status: %s", path, strerror(-r));
+		return r;
+	}
+	if (l->check_netns) {
+		struct stat st;
+
+		if (fstatat(dir, "net/dev", &st, 0) < 0) {
+			r = -errno;
+			close(dir);
+			if (!id_valid(l, n->id))
+				return -ENOENT;
+			snprintf(why, whylen, "%s/net/dev: %s (cannot tell its network namespace)",
+				 path, strerror(-r));
+			return r;
+		}
+		if (st.st_dev != self_net.st_dev || st.st_ino != self_net.st_ino) {
+			close(dir);
+			if (!id_valid(l, n->id))
+				return -ENOENT;
+			snprintf(why, whylen, "the task is in another network namespace than the "
+				 "broker; its sockets would be the broker's namespace's");
+			return -EXDEV;
+		}
+	}
+	close(dir);
+	/* Read, and still in the call: what we read is what it runs as. */
+	if (!id_valid(l, n->id))
+		return -ENOENT;
+	peer->pid = (pid_t)n->pid;
+	peer->uid = s.uid;
+	peer->gid = s.gid;
+	peer->ngroups = peer_index_filter(groups_buf, s.ngroups);
+	peer->groups = groups_buf;
+	return 0;
+}
+
+/* ---- answers ---- */
+
+static void answer(struct listener *l, uint64_t id, int err, bool go_on)
+{
+	struct seccomp_notif_resp resp = {
+		.id = id,
+		.error = go_on ? 0 : -err,
+		.flags = go_on ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0,
+	};
+
+	/* ENOENT: the task left the call; nothing is owed. */
+	if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
+}
+
+struct call {
+	struct listener *l;
+	uint64_t id;
+	bool cloexec;
+	bool gone;     /* ENOENT: no answer is owed */
+	int addfd_err; /* another ADDFD failure: the call's answer */
+	int target_fd; /* the socket's number in the task */
+};
+
+/* grant_peer.deliver: the socket into the task, as the call's result. */
+static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t whylen)
+{
+	struct call *c = gp->cookie;
+	struct seccomp_notif_addfd a = {
+		.id = c->id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
+		.srcfd = (uint32_t)fd,
+		.newfd_flags = c->cloexec ? O_CLOEXEC : 0,
+	};
+	int r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+
+	if (r >= 0) {
+		c->target_fd = r;
+		return 0;
+	}
+	r = -errno;
+	if (r == -ENOENT || r == -ESRCH) {
+		c->gone = true;
+		snprintf(why, whylen, "the task left the call before its socket arrived "
+			 "(killed or interrupted); the socket is closed");
+		return -ENOENT;
+	}
+	c->addfd_err = -r; /* EMFILE: the task's table is full, as socket() would say */
+	snprintf(why, whylen, "SECCOMP_IOCTL_NOTIF_ADDFD: %s", strerror(-r));
+	return r;
+}
+
+/* One refusal line when the call never reached dispatch_socket(). */
+static void refuse_line(const struct listener *l, const struct seccomp_notif *n,
+			const char *call, const char *why, int err)
+{
+	log_event(LOG_LVL_WARN, "refuse",
+		  "decision=deny pid=%u call=%s family=%d type=%#x protocol=%d errno=%d "
+		  "origin=%s reason=%s via=notify", (unsigned)n->pid, call,
+		  (int)n->data.args[0], (unsigned)n->data.args[1], (int)n->data.args[2], err,
+		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), log_q((char[LOG_Q_MAX]){ 0 }, why));
+}
+
+static void notif_socket(struct broker *b, struct listener *l, const struct seccomp_notif *n)
+{
+	/* The kernel reads these int arguments from the low 32 bits. */
+	int family = (int)n->data.args[0], type = (int)n->data.args[1];
+	int protocol = (int)n->data.args[2], base = type & 0xf, flags = type & ~0xf;
+	bool raw = base == SOCK_RAW;
+	Rawbroker__SocketRequest sr = RAWBROKER__SOCKET_REQUEST__INIT;
+	struct call c = { .l = l, .id = n->id, .cloexec = flags & SOCK_CLOEXEC, .target_fd = -1 };
+	struct grant_peer gp = { .via = "notify", .deliver = deliver_addfd, .cookie = &c };
+	struct reply rep = { .fd = -1 };
+	char why[256];
+	int r;
+
+	if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) {
+		answer(l, n->id, EINVAL, false); /* as the kernel would */
+		return;
+	}
+	r = task_identity(l, n, &gp.peer, why, sizeof(why));
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		l->refused++;
+		refuse_line(l, n, "socket", why, raw ? EPERM : 0);
+		answer(l, n->id, EPERM, !raw);
+		return;
+	}
+	r = limits_conn_open(gp.peer.uid, 0, &gp.uid_slot); /* its grant bucket */
+	if (r < 0) {
+		answer(l, n->id, EAGAIN, false);
+		return;
+	}
+	sr.family = family;
+	sr.type = base;
+	sr.protocol = protocol;
+	sr.nonblock = flags & SOCK_NONBLOCK;
+	dispatch_socket(b, &gp, &sr, &rep);
+	limits_conn_close(gp.uid_slot); /* the bucket stays while not full */
+	if (rep.status == RAWBROKER__STATUS__STATUS_OK) {
+		close(rep.fd); /* the task has its own now */
+		l->served++;
+		return;
+	}
+	l->refused++;
+	if (c.gone)
+		return;
+	if (rep.status == RAWBROKER__STATUS__STATUS_RATE_LIMITED)
+		answer(l, n->id, EAGAIN, false);
+	else if (c.addfd_err)
+		answer(l, n->id, c.addfd_err, false);
+	else
+		answer(l, n->id, EPERM, !raw);
+}
+
+/* setsockopt(IPV6_HOPOPTS/IPV6_DSTOPTS): the kernel decides (EPERM without
+ * CAP_NET_RAW), with a line that says so, until the option proxy reaches
+ * the task's descriptor (see README, "Static and Go programs"). */
+static void notif_setsockopt(struct listener *l, const struct seccomp_notif *n)
+{
+	log_event(LOG_LVL_WARN, "refuse",
+		  "decision=fail pid=%u call=setsockopt level=%d option=%d origin=%s "
+		  "reason=\"no option proxy on the notify path: the kernel answers (EPERM "
+		  "without CAP_NET_RAW)\" via=notify", (unsigned)n->pid, (int)n->data.args[1],
+		  (int)n->data.args[2], log_q((char[LOG_Q_MAX]){ 0 }, l->what));
+	answer(l, n->id, 0, true);
+}
+
+static void serve_one(struct broker *b, struct listener *l)
+{
+	struct seccomp_notif n;
+
+	memset(&n, 0, sizeof(n)); /* the kernel wants it zeroed */
+	if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+		if (errno == ENOENT || errno == EINTR || errno == EAGAIN)
+			return; /* the task left the call before we took it */
+		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_RECV", l->what);
+		listener_close(b, l, "receive failed");
+		return;
+	}
+	/* Only the calls of the notify profile, of this architecture: the
+	 * numbers differ on another ABI, and the front serves none. */
+	if (n.data.arch != native_arch ||
+	    (n.data.nr != __NR_socket && n.data.nr != __NR_setsockopt)) {
+		l->refused++;
+		refuse_line(l, &n, "unknown", "not socket() or setsockopt() of the native "
+			    "architecture", EPERM);
+		answer(l, n.id, EPERM, false);
+		return;
+	}
+	if (n.data.nr == __NR_socket)
+		notif_socket(b, l, &n);
+	else
+		notif_setsockopt(l, &n);
+}
+
+void usernotif_on_event(struct broker *b, void *p, uint32_t events)
+{
+	struct listener *l = p;
+
+	if (l->fd < 0)
+		return;
+	if (events & EPOLLIN) {
+		serve_one(b, l);
+		return; /* one per pass; level-triggered epoll brings us back */
+	}
+	if (events & (EPOLLHUP | EPOLLERR))
+		listener_close(b, l, "its tasks are gone");
+}

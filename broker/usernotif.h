@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * usernotif.h - the front serves socket() calls by seccomp user
+ * notification: programs no LD_PRELOAD reaches (static, Go) get their raw
+ * sockets injected with SECCOMP_IOCTL_NOTIF_ADDFD.  A listener comes from
+ * supervisor mode (supervise.c) or from a container runtime's seccomp agent
+ * (listenerPath).  Event-loop thread only; never in the maker.
+ */
+#ifndef RAWBROKER_USERNOTIF_H
+#define RAWBROKER_USERNOTIF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct broker;
+
+/* Where a listener comes from. */
+struct notif_origin {
+	const char *what;  /* for logs: "supervised command", "container <id>" (copied) */
+	bool check_netns;  /* refuse a notifying task in another network namespace */
+};
+
+/* Listeners served at once, at most (each costs one descriptor). */
+#define USERNOTIF_MAX 64
+
+/*
+ * Serve the seccomp listener LISTENER (ownership taken; closed on error and
+ * when the filter's tasks are all gone) from the front's event loop.
+ * Before server_run() has its epoll set, the listener waits and is served
+ * from usernotif_start() on.  Returns 0 or -errno (-ENOSPC: USERNOTIF_MAX
+ * listeners already).
+ */
+int usernotif_attach(struct broker *b, int listener, const struct notif_origin *o);
+
+/*
+ * The same, with HELPER (-1: none): a unix socket to a process that may
+ * reach the notifying tasks' descriptors and memory (supervise.c's relay,
+ * of the command's own user), for the IPv6 option proxy.  Without one, a
+ * setsockopt(IPV6_HOPOPTS/IPV6_DSTOPTS) goes on to the kernel, which
+ * refuses it (EPERM) as it would without the broker.  HELPER is taken too.
+ */
+int usernotif_attach_helper(struct broker *b, int listener, const struct notif_origin *o,
+			    int helper);
+
+/* server.c: register the listeners attached before the loop's epoll. */
+void usernotif_start(struct broker *b);
+
+/* server.c: whether the epoll cookie P is one of ours, and serve it (EVENTS:
+ * what epoll reported). */
+bool usernotif_owns(const void *p);
+void usernotif_on_event(struct broker *b, void *p, uint32_t events);
+
+/* server.c: close every listener (shutdown). */
+void usernotif_shutdown(struct broker *b);
+
+/* Listeners served now (status, tests). */
+unsigned usernotif_listeners(void);
+
+#endif /* RAWBROKER_USERNOTIF_H */
