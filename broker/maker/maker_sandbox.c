@@ -34,6 +34,10 @@ static const char *const plain[] = {
 	"brk", "mmap", "munmap", "mprotect", "madvise", "futex", "set_robust_list",
 	"rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "clock_gettime", "getrandom", "gettid", "getpid",
 	"exit", "exit_group",
+	/* A poll() with a timeout, interrupted by a stop (SIGSTOP and
+	 * SIGCONT, a debugger) resumes through restart_syscall: without it
+	 * a maker stopped and continued was killed (found by e2e_static). */
+	"restart_syscall",
 };
 static const char *const optional[] = { "rseq", "ppoll" };
 
