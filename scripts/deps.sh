@@ -23,6 +23,13 @@ RB_TEST_DEPS+=(nftables)
 # 94 MB installed; the server itself is not started by the tests).
 RB_TEST_DEPS+=(prometheus)
 
+# The notify path's end-to-end test (tests/e2e/static.sh) builds a static
+# Go measurement program offline: the Go toolchain and golang.org/x/net/icmp
+# from Debian's GOPATH tree (/usr/share/gocode).  (busybox-static is not a
+# dependency: it conflicts with busybox, so the test fetches its .deb with
+# apt-get download and unpacks it with dpkg-deb -x.)
+RB_TEST_DEPS+=(golang-go golang-golang-x-net-dev)
+
 # To run the container matrix test (tests/container/matrix.sh): podman and
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the
 # base image, and for rootless podman newuidmap/newgidmap, fuse-overlayfs and
