@@ -10,16 +10,14 @@
  *  1. SECCOMP_IOCTL_NOTIF_RECV: the call, its arguments and the notifying
  *     task's pid as the front's pid namespace sees it (0: not visible:
  *     refused).
- *  2. Who it is: /proc/PID opened (O_PATH), then SECCOMP_IOCTL_NOTIF_ID_VALID:
- *     the task is still in the call, so PID was still its pid when the
- *     directory was opened, and the directory is bound to that task (a
- *     reused pid would be another struct pid: reads then fail with ESRCH).
- *     Its effective uid and gid and its supplementary groups come from
- *     status, read through that directory with a bounded, streaming parser,
- *     as the front's user namespace sees them (the host's uids for a
- *     rootless container).  ID_VALID again after every read: the task has
- *     not left the call, so it has not changed its credentials (a thread
- *     changes only its own, and a signal ends the call: a new notification).
+ *  2. Who it is: its effective uid and gid and its supplementary groups,
+ *     from /proc/PID/status, read with a bounded, streaming parser, as the
+ *     front's user namespace sees them (the host's uids for a rootless
+ *     container).  Then SECCOMP_IOCTL_NOTIF_ID_VALID, after every read:
+ *     the task is still in the call, so PID was its pid all along (no
+ *     other task can have taken it), and it has not changed its
+ *     credentials (a thread changes only its own, and a signal ends the
+ *     call: a new notification).
  *  3. Its network namespace, when the origin asks (check_netns): the
  *     inode of PID/net/dev against the front's own /proc/self/net/dev.
  *     Each namespace has its own proc entries, with inode numbers unique
@@ -102,6 +100,8 @@ static struct stat self_net; /* /proc/self/net/dev: our network namespace */
 static bool self_net_known;
 static gid_t groups_buf[NGROUPS_MAX]; /* one task's groups while parsing (static: one thread) */
 
+static void tasks_forget_all(void);
+
 static void slots_init(void)
 {
 	if (slots_ready)
@@ -138,6 +138,7 @@ static void listener_close(struct broker *b, struct listener *l, const char *why
 		  (unsigned long long)l->refused, why);
 	l->fd = -1;
 	l->in_epoll = false;
+	tasks_forget_all(); /* (their tasks are gone, or will be asked for anew) */
 }
 
 static int listener_watch(struct broker *b, struct listener *l)
@@ -236,7 +237,7 @@ struct status_parse {
 	bool in_num;
 	uid_t uid;
 	gid_t gid;
-	bool has_uid, has_gid;
+	bool has_uid, has_gid, has_groups; /* has_groups: its line is complete */
 	size_t ngroups;
 };
 
@@ -304,6 +305,8 @@ static int status_feed(struct status_parse *s, const char *p, size_t n)
 				return -EPROTO;
 		}
 		if (c == '\n') {
+			if (s->state == S_VALUE && s->which == 'g')
+				s->has_groups = true; /* after Uid and Gid: all we need */
 			s->state = S_KEY;
 			s->keylen = 0;
 		}
@@ -311,36 +314,147 @@ static int status_feed(struct status_parse *s, const char *p, size_t n)
 	return 0;
 }
 
-/* Parse DIRFD's status into S (groups into groups_buf). */
-static int read_status(int dirfd, struct status_parse *s)
+/*
+ * The /proc entries of the last few notifying tasks, kept open: each open
+ * of /proc/PID and of its status costs a path walk, more than the rest of a
+ * grant (measured: open, read and close of status 12 us, a stat of
+ * PID/net/dev 6 us; pread of a kept status and fstatat from a kept
+ * directory a fraction of that).  Safe against a reused pid: an open
+ * /proc/PID is bound to the task's struct pid, not to the number, and once
+ * that task is gone every read through it fails with ESRCH (never another
+ * task's data); the entry is then opened anew.  SECCOMP_IOCTL_NOTIF_ID_VALID
+ * after the reads says the notifying task still holds PID.  Bounded: at
+ * most TASKS_KEPT entries (two descriptors each), the least recently used
+ * goes; an entry goes too when its task leaves a call, and all of them
+ * when a listener closes.
+ */
+#define TASKS_KEPT 8
+
+static struct task_entry {
+	pid_t pid;  /* 0: free */
+	int dir;    /* /proc/PID, O_PATH */
+	int status; /* /proc/PID/status */
+	uint64_t used;
+} tasks[TASKS_KEPT];
+static uint64_t task_clock;
+
+static void task_drop(struct task_entry *t)
+{
+	if (!t->pid)
+		return;
+	close(t->dir); /* /proc files: a close never blocks */
+	close(t->status);
+	t->pid = 0;
+}
+
+static void task_forget(pid_t pid)
+{
+	for (unsigned i = 0; i < TASKS_KEPT; i++)
+		if (tasks[i].pid == pid)
+			task_drop(&tasks[i]);
+}
+
+static void tasks_forget_all(void)
+{
+	for (unsigned i = 0; i < TASKS_KEPT; i++)
+		task_drop(&tasks[i]);
+}
+
+/* PID's entry, kept or opened now (FRESH: opened anew in any case). */
+static int task_open(pid_t pid, bool fresh, struct task_entry **out)
+{
+	struct task_entry *t = NULL, *lru = &tasks[0];
+	char path[32];
+	int dir, st;
+
+	for (unsigned i = 0; i < TASKS_KEPT && !t; i++) {
+		if (tasks[i].pid == pid)
+			t = &tasks[i];
+		else if (tasks[i].used < lru->used)
+			lru = &tasks[i];
+	}
+	if (t && !fresh) {
+		t->used = ++task_clock;
+		*out = t;
+		return 0;
+	}
+	if (t)
+		task_drop(t);
+	else
+		task_drop(t = lru);
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	st = openat(dir, "status", O_RDONLY | O_CLOEXEC);
+	if (st < 0) {
+		int r = -errno;
+
+		close(dir);
+		return r;
+	}
+	*t = (struct task_entry){ .pid = pid, .dir = dir, .status = st, .used = ++task_clock };
+	*out = t;
+	return 0;
+}
+
+/* Parse T's status into S (groups into groups_buf).  Reading stops once
+ * the Groups line is complete: status has Uid and Gid before it, and a
+ * read less is a system call less per grant. */
+static int read_status(const struct task_entry *t, struct status_parse *s)
 {
 	char buf[4096];
 	size_t total = 0;
 	ssize_t n;
-	int fd = openat(dirfd, "status", O_RDONLY | O_CLOEXEC), r = 0;
+	int r = 0;
 
-	if (fd < 0)
-		return -errno;
 	memset(s, 0, sizeof(*s));
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+	while (!s->has_groups && (n = pread(t->status, buf, sizeof(buf), (off_t)total)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			r = -errno;
-			break;
+			return -errno; /* ESRCH: the task this entry was opened for is gone */
 		}
 		total += (size_t)n;
-		if (total > STATUS_MAX) {
-			r = -EFBIG;
-			break;
-		}
+		if (total > STATUS_MAX)
+			return -EFBIG;
 		r = status_feed(s, buf, (size_t)n);
 		if (r < 0)
-			break;
+			return r;
 	}
-	close(fd);
-	if (r == 0 && (!s->has_uid || !s->has_gid))
-		r = -EPROTO;
+	if (!s->has_uid || !s->has_gid)
+		return -EPROTO;
+	return 0;
+}
+
+/* Read PID's credentials into S, and with CHECK_NETNS whether it is in
+ * our network namespace (-EXDEV when not); a kept entry whose task is
+ * gone is opened once more. */
+static int read_task(pid_t pid, bool check_netns, struct status_parse *s, const char **what)
+{
+	struct task_entry *t = NULL;
+	int r = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct stat st;
+
+		*what = "status";
+		r = task_open(pid, attempt > 0, &t);
+		if (r < 0)
+			return r;
+		r = read_status(t, s);
+		if (r == 0 && check_netns) {
+			/* Looked up each time: PID/net is the task's namespace
+			 * of the moment (the kernel never caches that dentry). */
+			*what = "net/dev";
+			if (fstatat(t->dir, "net/dev", &st, 0) < 0)
+				r = -errno;
+			else if (st.st_dev != self_net.st_dev || st.st_ino != self_net.st_ino)
+				r = -EXDEV;
+		}
+		if (r != -ESRCH)
+			return r;
+	}
 	return r;
 }
 
@@ -348,65 +462,40 @@ static int read_status(int dirfd, struct status_parse *s)
  * The identity of notification N's task into PEER (groups: filtered to
  * those the policy names, in groups_buf).  0; -ENOENT when the task left
  * the call (nothing to answer); another -errno with WHY for a refusal.
+ *
+ * One SECCOMP_IOCTL_NOTIF_ID_VALID after all the reads covers each of
+ * them: a notification that is still pending now was pending all along
+ * (one that went never comes back; ids are never reused), so its task
+ * lived, and held PID, through every read made before; and it has not
+ * left the call, so it has not changed its credentials since.
  */
 static int task_identity(const struct listener *l, const struct seccomp_notif *n,
 			 struct rb_peer *peer, char *why, size_t whylen)
 {
 	struct status_parse s;
-	char path[32];
-	int dir, r;
+	const char *what;
+	int r;
 
 	if (n->pid == 0) {
 		snprintf(why, whylen, "the task is not visible in the broker's pid namespace");
 		return -ESRCH;
 	}
-	snprintf(path, sizeof(path), "/proc/%u", (unsigned)n->pid);
-	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0) {
-		r = -errno;
-		if (!id_valid(l, n->id))
-			return -ENOENT;
-		snprintf(why, whylen, "open %s: %s", path, strerror(-r));
-		return r;
-	}
-	/* Still in the call: PID was its pid when DIR was opened. */
+	r = read_task((pid_t)n->pid, l->check_netns, &s, &what);
+	/* After every read: the task is still in the call. */
 	if (!id_valid(l, n->id)) {
-		close(dir);
+		task_forget((pid_t)n->pid);
 		return -ENOENT;
 	}
-	r = read_status(dir, &s);
-	if (r < 0) {
-		close(dir);
-		if (!id_valid(l, n->id))
-			return -ENOENT;
-		snprintf(why, whylen, "%s/status: %s", path, strerror(-r));
+	if (r == -EXDEV) {
+		snprintf(why, whylen, "the task is in another network namespace than the "
+			 "broker; its sockets would be the broker's namespace's");
 		return r;
 	}
-	if (l->check_netns) {
-		struct stat st;
-
-		if (fstatat(dir, "net/dev", &st, 0) < 0) {
-			r = -errno;
-			close(dir);
-			if (!id_valid(l, n->id))
-				return -ENOENT;
-			snprintf(why, whylen, "%s/net/dev: %s (cannot tell its network namespace)",
-				 path, strerror(-r));
-			return r;
-		}
-		if (st.st_dev != self_net.st_dev || st.st_ino != self_net.st_ino) {
-			close(dir);
-			if (!id_valid(l, n->id))
-				return -ENOENT;
-			snprintf(why, whylen, "the task is in another network namespace than the "
-				 "broker; its sockets would be the broker's namespace's");
-			return -EXDEV;
-		}
+	if (r < 0) {
+		snprintf(why, whylen, "/proc/%u/%s: %s%s", (unsigned)n->pid, what, strerror(-r),
+			 strcmp(what, "net/dev") ? "" : " (cannot tell its network namespace)");
+		return r;
 	}
-	close(dir);
-	/* Read, and still in the call: what we read is what it runs as. */
-	if (!id_valid(l, n->id))
-		return -ENOENT;
 	peer->pid = (pid_t)n->pid;
 	peer->uid = s.uid;
 	peer->gid = s.gid;
@@ -521,8 +610,10 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 		return;
 	}
 	l->refused++;
-	if (c.gone)
+	if (c.gone) {
+		task_forget((pid_t)n->pid);
 		return;
+	}
 	if (rep.status == RAWBROKER__STATUS__STATUS_RATE_LIMITED)
 		answer(l, n->id, EAGAIN, false);
 	else if (c.addfd_err)
