@@ -16,10 +16,11 @@
 #include "policy_impl.h" /* the language's words: rb_families, ... */
 #include "cli_seccomp_merge.h" /* and "client_seccomp.h": not "seccomp.h",
 				  which would hide libseccomp's <seccomp.h> */
+#include "cli_seccomp_notify.h"
 
 const char help_seccomp[] =
 	"Usage: " PROG " seccomp FILE [--rule NAME] --format pfc|oci [--base BASE]\n"
-	"                        [-o OUT]\n"
+	"                        [--listener PATH] [-o OUT]\n"
 	"\n"
 	"Export the seccomp profile the clients of the policy FILE should run\n"
 	"under.  A raw socket's holder needs no capability to set IP_HDRINCL and\n"
@@ -43,10 +44,24 @@ const char help_seccomp[] =
 	"denials (and the base's own).\n"
 	"iputils ping warns that it cannot install its socket filter, and works.\n"
 	"\n"
+	"With --listener, for static and Go programs that no LD_PRELOAD reaches:\n"
+	"socket() of each (family, type, protocol) the policy can grant waits for\n"
+	"the broker (SCMP_ACT_NOTIFY; SOCK_CLOEXEC and SOCK_NONBLOCK do not\n"
+	"matter), and the profile's listenerPath is PATH, where rawbrokerd\n"
+	"--seccomp-agent PATH listens: the runtime (runc) hands it the\n"
+	"container's seccomp listener, and the broker answers each such call by\n"
+	"the policy, for the process's identity as the host sees it.  Raw\n"
+	"sockets of other tuples stay denied with EPERM.  The broker makes the\n"
+	"sockets in its own network namespace: run the container in it (same\n"
+	"pod, or --network container:BROKER); one in another namespace is\n"
+	"refused.\n"
+	"\n"
 	"  --rule NAME        the rule whose clients it is for (it must exist)\n"
 	"  --format pfc       libseccomp's pseudo filter code, native arch only\n"
 	"  --format oci       the JSON of podman --security-opt seccomp=FILE\n"
 	"  --base BASE        oci: merge with the OCI profile BASE (at most 4 MiB)\n"
+	"  --listener PATH    oci: notify the broker's seccomp agent at PATH (an\n"
+	"                     absolute path of at most 107 bytes); not with --base\n"
 	"  -o, --output OUT   write to OUT instead of stdout\n"
 	"  -h, --help         show this help\n"
 	"\n"
@@ -76,16 +91,20 @@ const char help_nft[] =
 
 int cmd_seccomp(int argc, char **argv)
 {
-	enum { OPT_RULE = 256, OPT_FORMAT, OPT_BASE };
+	enum { OPT_RULE = 256, OPT_FORMAT, OPT_BASE, OPT_LISTENER };
 	static const struct option opts[] = {
 		{ "rule", required_argument, NULL, OPT_RULE },
 		{ "base", required_argument, NULL, OPT_BASE },
+		{ "listener", required_argument, NULL, OPT_LISTENER },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *path = NULL, *rule = NULL, *format = NULL, *output = NULL, *base = NULL;
+	const char *listener = NULL;
+	struct rb_class cls[64];
+	int ncls = 0;
 	enum rb_seccomp_format fmt;
 	struct rb_seccomp_base *b = NULL;
 	char why[256] = "";
@@ -110,6 +129,9 @@ int cmd_seccomp(int argc, char **argv)
 			break;
 		case OPT_BASE:
 			base = optarg;
+			break;
+		case OPT_LISTENER:
+			listener = optarg;
 			break;
 		case 'o':
 			output = optarg;
@@ -146,6 +168,16 @@ int cmd_seccomp(int argc, char **argv)
 		return usage_error("seccomp", "--base goes with --format oci");
 	if (base && !*base)
 		return usage_error("seccomp", "--base takes a file name");
+	if (listener && fmt != RB_SECCOMP_OCI)
+		return usage_error("seccomp", "--listener goes with --format oci");
+	/* The merge keeps a catch-all "a0 >= 0" ALLOW of socket() that the
+	 * notify entries' ordering would collide with (cli_seccomp_notify.c):
+	 * not built, rather than a profile that was never loaded. */
+	if (listener && base)
+		return usage_error("seccomp", "--listener cannot be combined with --base yet");
+	if (listener && (listener[0] != '/' || strlen(listener) >= RB_LISTENER_PATH_MAX))
+		return usage_error("seccomp", "--listener takes an absolute path of at most %d "
+				   "bytes (a unix socket address)", RB_LISTENER_PATH_MAX - 1);
 
 	p = load(path);
 	if (!p)
@@ -156,7 +188,16 @@ int cmd_seccomp(int argc, char **argv)
 		rb_policy_free(p);
 		return status;
 	}
+	/* --listener: the tuples the policy can grant at all (any rule: the
+	 * broker decides per process; the profile only says whom to ask). */
+	if (listener)
+		ncls = rb_policy_classes(p, cls, sizeof(cls) / sizeof(cls[0]));
 	rb_policy_free(p);
+	if (ncls < 0) {
+		fprintf(stderr, PROG ": %s: more than %zu socket classes\n", path,
+			sizeof(cls) / sizeof(cls[0]));
+		return EXIT_TROUBLE;
+	}
 
 	/* The base before the output: a bad one leaves no empty OUT behind. */
 	if (base) {
@@ -174,7 +215,9 @@ int cmd_seccomp(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	}
-	if (b)
+	if (listener)
+		r = rb_seccomp_export_notify(out, &conf, cls, (size_t)ncls, listener);
+	else if (b)
 		r = rb_seccomp_export_merged(out, &conf, b);
 	else
 		r = rb_seccomp_export(out, fmt, &conf);

@@ -6,6 +6,9 @@ PROFILE (the JSON of podman --security-opt seccomp=FILE, as
 exec COMMAND under it.  A stand-in for what a container runtime does, for
 the tests: it reads the fields as runc does and refuses any it does not
 understand rather than load a weaker filter than the profile says.
+listenerPath is not used: a call the profile sends to the seccomp agent
+(SCMP_ACT_NOTIFY) fails with ENOSYS here, as the kernel answers when the
+listener is gone.
 
 It also reads what podman resolves itself in a profile of the moby format,
 as containers-common's seccomp.json and 'rawbroker-policy seccomp --base'
@@ -34,6 +37,7 @@ ACTIONS = {
     "SCMP_ACT_KILL_PROCESS": lambda ret: seccomp.KILL_PROCESS,
     "SCMP_ACT_TRAP": lambda ret: seccomp.TRAP,
     "SCMP_ACT_LOG": lambda ret: seccomp.LOG,
+    "SCMP_ACT_NOTIFY": lambda ret: seccomp.NOTIFY,
 }
 
 OPS = {
@@ -47,7 +51,7 @@ OPS = {
 }
 
 PROFILE_KEYS = {"defaultAction", "defaultErrnoRet", "defaultErrno", "architectures",
-                "archMap", "syscalls"}
+                "archMap", "syscalls", "listenerPath", "listenerMetadata"}
 SYSCALL_KEYS = {"names", "name", "action", "errnoRet", "errno", "args", "comment",
                 "includes", "excludes"}
 FILTER_KEYS = {"caps", "arches", "minKernel"}
@@ -181,6 +185,11 @@ def main():
         fail(f"{sys.argv[1]}: {e}")
     filt = build(profile)
     filt.load()
+    # SCMP_ACT_NOTIFY (rawbroker-policy seccomp --listener): no agent here.
+    # With the listener closed, a notified call fails with ENOSYS, which
+    # tells a test that the filter sent it to the agent.
+    if any(sc.get("action") == "SCMP_ACT_NOTIFY" for sc in profile.get("syscalls", [])):
+        os.close(filt.get_notify_fd())
     cmd = sys.argv[2:]
     try:
         os.execvp(cmd[0], cmd)
