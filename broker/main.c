@@ -41,6 +41,7 @@
 #include "peerindex.h"
 #include "stats.h"
 #include "usernotif.h"
+#include "seccomp_agent.h"
 
 #define DEFAULT_POLICY "/etc/rawbroker/rawbroker.conf"
 #define DEFAULT_SOCKET "/run/rawbroker/rawbroker.sock"
@@ -98,6 +99,13 @@ static void usage(FILE *f)
 		"                           node_exporter's textfile collector): a temporary\n"
 		"                           file in PATH's directory, renamed over PATH\n"
 		"      --metrics-interval S seconds between writes, 1..86400 (default %d)\n"
+		"      --seccomp-agent PATH listen at PATH (a unix stream socket, made like\n"
+		"                           the main one) as the seccomp agent of container\n"
+		"                           runtimes: a profile from 'rawbroker-policy seccomp\n"
+		"                           --format oci --listener PATH' makes runc hand over\n"
+		"                           the container's seccomp listener, and the broker\n"
+		"                           answers its raw socket() calls by the policy; the\n"
+		"                           container must be in the broker's network namespace\n"
 		"  -t, --check              load the policy, report problems and exit\n"
 		"      --print-seccomp      print the front's own seccomp filter (libseccomp\n"
 		"                           PFC, for the options given) and exit\n"
@@ -388,7 +396,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	enum { OPT_READY_FD = 256, OPT_REQUEST_TIMEOUT, OPT_IDLE_TIMEOUT, OPT_LOG,
 	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD, OPT_POOL, OPT_MAKER,
 	       OPT_CHECK_SANDBOX, OPT_UNMATCHED, OPT_UNMATCHED_TOTAL, OPT_LOG_INFO_RATE,
-	       OPT_ADMIN_GROUP, OPT_METRICS_FILE, OPT_METRICS_INTERVAL, OPT_NO_NOTIFY };
+	       OPT_ADMIN_GROUP, OPT_METRICS_FILE, OPT_METRICS_INTERVAL, OPT_NO_NOTIFY,
+	       OPT_SECCOMP_AGENT };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -416,6 +425,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "no-notify", no_argument, NULL, OPT_NO_NOTIFY },
 		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "maker", required_argument, NULL, OPT_MAKER },
+		{ "seccomp-agent", required_argument, NULL, OPT_SECCOMP_AGENT },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -553,6 +563,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_MAKER:
 			o->cfg.maker = optarg;
+			break;
+		case OPT_SECCOMP_AGENT:
+			o->cfg.agent_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -822,6 +835,7 @@ int main(int argc, char **argv)
 	fit_connection_limit(&o.cfg, b.policy);
 
 	b.listen_fd = server_listen(&o.cfg);
+	seccomp_agent_listen(&o.cfg); /* --seccomp-agent, the same way */
 	if (activated_path() && activated_path()[0])
 		o.cfg.socket_path = activated_path();
 	broker_user(o.cfg.user, &user);

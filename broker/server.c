@@ -36,10 +36,12 @@
 #include "notify.h"
 #include "stats.h"
 #include "usernotif.h"
+#include "seccomp_agent.h"
 
 #define EP_LISTEN ((void *)1)
 #define EP_SIGNAL ((void *)2)
 #define EP_MAKER ((void *)3)
+#define EP_AGENT ((void *)4) /* --seccomp-agent: its own epoll set */
 
 /* The one broker this process runs (for the maker's deferred answers). */
 static struct broker *the_broker;
@@ -703,6 +705,10 @@ int server_run(struct broker *b)
 	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, maker_fd(),
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_MAKER }) < 0)
 		fatal("epoll_ctl");
+	if (seccomp_agent_fd() >= 0 &&
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, seccomp_agent_fd(),
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = EP_AGENT }) < 0)
+		fatal("epoll_ctl");
 	the_broker = b;
 	usernotif_start(b); /* seccomp listeners attached before the loop */
 
@@ -723,6 +729,7 @@ int server_run(struct broker *b)
 	while (!b->stop) {
 		int timeout = expire_timers(b), flush = log_flush(), topup = maker_refill(), n;
 		int metrics = stats_metrics_due(); /* --metrics-file */
+		int agent = seccomp_agent_expire(); /* runtimes' deadlines */
 
 		if (flush >= 0 && (timeout < 0 || flush < timeout))
 			timeout = flush;
@@ -730,6 +737,8 @@ int server_run(struct broker *b)
 			timeout = topup;
 		if (metrics >= 0 && (timeout < 0 || metrics < timeout))
 			timeout = metrics;
+		if (agent >= 0 && (timeout < 0 || agent < timeout))
+			timeout = agent;
 		n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 
 		if (n < 0) {
@@ -758,6 +767,8 @@ int server_run(struct broker *b)
 				from_maker = true;
 			else if (usernotif_owns(p))
 				usernotif_on_event(b, p, evs[i].events);
+			else if (p == EP_AGENT)
+				seccomp_agent_on_readable(b);
 			else
 				serve_one(b, p);
 		}
@@ -782,6 +793,7 @@ void server_shutdown(struct broker *b)
 	while (b->conns)
 		conn_close(b, b->conns);
 	usernotif_shutdown(b);
+	seccomp_agent_shutdown();
 	close(b->listen_fd);
 	/* After the privilege drop the directory may not be ours to write:
 	 * a leftover socket is removed by the next start. */

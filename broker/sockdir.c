@@ -128,24 +128,28 @@ int sockdir_open(const char *path, uid_t ok_uid, bool create, char *leaf, size_t
 	return fd;
 }
 
-/* The socket to remove at exit while the start has not completed. */
+/* The sockets to remove at exit while the start has not completed: the
+ * main one and --seccomp-agent's. */
+#define BOUND_MAX 2
 static struct {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pid_t pid;
 	bool armed;
-} bound;
+} bound[BOUND_MAX];
 
 /* By path (the only removal the sandbox allows): the directory was found
  * writable by root and the broker's user only, so the name is still ours. */
 static void remove_on_failed_start(void)
 {
-	if (bound.armed && getpid() == bound.pid)
-		unlink(bound.path);
+	for (int i = 0; i < BOUND_MAX; i++)
+		if (bound[i].armed && getpid() == bound[i].pid)
+			unlink(bound[i].path);
 }
 
 void sockdir_committed(void)
 {
-	bound.armed = false;
+	for (int i = 0; i < BOUND_MAX; i++)
+		bound[i].armed = false;
 }
 
 int sockdir_bind(int fd, int dirfd, const char *leaf, const char *path, mode_t mode,
@@ -154,8 +158,12 @@ int sockdir_bind(int fd, int dirfd, const char *leaf, const char *path, mode_t m
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), probe, r = 0;
 	struct stat st;
+	int type = SOCK_SEQPACKET, slot = 0;
+	socklen_t tlen = sizeof(type);
 	mode_t old;
 
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
+		type = SOCK_SEQPACKET;
 	if (strlen(leaf) >= sizeof(sun.sun_path))
 		return say(why, why_size, -ENAMETOOLONG, "%s: name too long", path);
 	memcpy(sun.sun_path, leaf, strlen(leaf) + 1);
@@ -175,7 +183,9 @@ int sockdir_bind(int fd, int dirfd, const char *leaf, const char *path, mode_t m
 			    "replace it", path);
 			goto out;
 		}
-		probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		/* Probed with FD's own type: a stream socket refuses a
+		 * seqpacket connect, which would look like a dead one. */
+		probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(probe);
 			r = -EADDRINUSE;
@@ -204,14 +214,17 @@ int sockdir_bind(int fd, int dirfd, const char *leaf, const char *path, mode_t m
 		say(why, why_size, 0, "bind %s: %s", path, strerror(-r));
 		goto out;
 	}
-	snprintf(bound.path, sizeof(bound.path), "%s", path);
-	bound.pid = getpid();
-	if (!bound.armed) {
+	while (slot < BOUND_MAX - 1 && bound[slot].armed &&
+	       strcmp(bound[slot].path, path) != 0)
+		slot++;
+	snprintf(bound[slot].path, sizeof(bound[slot].path), "%s", path);
+	bound[slot].pid = getpid();
+	if (!bound[slot].armed) {
 		static bool registered;
 
 		if (!registered && atexit(remove_on_failed_start) == 0)
 			registered = true;
-		bound.armed = true;
+		bound[slot].armed = true;
 	}
 	/* Through the directory's descriptor, on the entry itself: no symlink
 	 * is followed, and no one but root and the broker's user can change

@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * seccomp_agent.c - the front as an OCI runtime's seccomp agent
+ * (rawbrokerd --seccomp-agent PATH; seccomp_agent.h says what the runtime
+ * sends).  Runs in the capability-less front, on its event loop.
+ *
+ * What a hostile peer can do here, and why it is still safe:
+ *  - Anyone who may connect (the socket has the main socket's mode) can
+ *    send anything.  Nothing it says is trusted for a decision: the
+ *    notification server takes each notifying task's identity from the
+ *    kernel (its pid, then its credentials, checked with ID_VALID), and
+ *    the policy decides for that identity.  A seccomp listener of one's own
+ *    processes buys exactly what connecting to the main socket buys.  The
+ *    JSON is used for the log (the container's id) and one early check.
+ *  - Hold connections open: at most AGENT_CONNS_PER_UID per peer uid and
+ *    AGENT_CONNS_MAX in all are read at once, each for AGENT_TIMEOUT_MS at
+ *    most; beyond that a new connection is closed at once, and the main
+ *    socket's clients are never affected (separate counts).
+ *  - Send a huge message: at most AGENT_MSG_MAX bytes are kept; more is a
+ *    refusal.  Memory is bounded by AGENT_CONNS_MAX * AGENT_MSG_MAX.
+ *  - Send descriptors that block when closed (a unix socket carrying a
+ *    lingering TCP socket, a FUSE file): every descriptor we do not keep,
+ *    and every connection (it may hold more in flight), is closed by the
+ *    closer's threads (closer.c), never on the loop.
+ *  - Send a descriptor that is not a seccomp listener, to have the loop
+ *    ioctl() or poll a FUSE file or a device: the descriptor is judged by
+ *    readlink("/proc/self/fd/N") alone, which reads the name the kernel
+ *    gave the open file and calls nothing of its file system; only
+ *    "anon_inode:seccomp notify" (a name no path can have: a path starts
+ *    with '/') goes on to the notification server.
+ *  - Run the container in another network namespace than the broker's,
+ *    where a socket the broker made would be in the wrong one: the
+ *    notification server checks each notifying task's namespace and
+ *    refuses it there, with a log line (notif_origin.check_netns).  No
+ *    check is made here: the container's pid in the state is the
+ *    runtime's word, and the front, holding no capability, may not look
+ *    at another user's /proc/PID/ns anyway.
+ */
+#include "seccomp_agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "maker/drop.h"
+#include "sockdir.h"
+#include "usernotif.h"
+
+#define AGENT_FDS_MAX 8 /* room for this many; a runtime sends one */
+#define AGENT_ID_MAX 128 /* of a container id, in the log */
+#define LISTENER_NAME "anon_inode:seccomp notify"
+
+struct agent_conn {
+	int fd;
+	struct ucred cred;  /* the runtime's, at accept */
+	int64_t deadline;   /* CLOCK_MONOTONIC ms */
+	int fds[AGENT_FDS_MAX];
+	int nfds;
+	size_t len;
+	char *buf;          /* AGENT_MSG_MAX + 1 */
+	struct agent_conn *next;
+};
+
+static struct {
+	int listen_fd, epfd;     /* the socket, and the epoll set the loop watches */
+	bool accepting;          /* listen_fd in epfd's set */
+	const char *path;
+	struct agent_conn *conns;
+	unsigned nconns;
+} agent = { .listen_fd = -1, .epfd = -1 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The uid the socket's directory may belong to besides root (server.c's
+ * rule): the broker's user when started as root, else itself. */
+static uid_t broker_uid(const struct broker_config *cfg)
+{
+	const char *why, *name;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return geteuid();
+	why = drop_user_parse(cfg->user, &uid, &gid, &name);
+	if (why)
+		fatalx("user %s: %s; not starting", cfg->user, why);
+	return uid;
+}
+
+void seccomp_agent_listen(const struct broker_config *cfg)
+{
+	char leaf[sizeof(((struct sockaddr_un *)0)->sun_path)], why[512];
+	int dirfd, fd, r;
+
+	if (!cfg->agent_path)
+		return;
+	if (strlen(cfg->agent_path) >= sizeof(leaf))
+		fatalx("--seccomp-agent: path too long (max %zu bytes): %s", sizeof(leaf) - 1,
+		       cfg->agent_path);
+	dirfd = sockdir_open(cfg->agent_path, broker_uid(cfg), true, leaf, sizeof(leaf), why,
+			     sizeof(why));
+	if (dirfd < 0)
+		fatalx("--seccomp-agent %s: %s; not starting", cfg->agent_path, why);
+	/* A stream socket: what runc and crun connect to. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		fatal("socket");
+	r = sockdir_bind(fd, dirfd, leaf, cfg->agent_path, cfg->socket_mode, cfg->socket_uid,
+			 cfg->socket_gid, why, sizeof(why));
+	close(dirfd);
+	if (r < 0)
+		fatalx("--seccomp-agent: %s; not starting", why);
+	if (listen(fd, 64) < 0)
+		fatal("listen %s", cfg->agent_path);
+	/* Its own epoll set, watched as one descriptor by the loop: one hook
+	 * there, and its connections never mix with the clients'. */
+	agent.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (agent.epfd < 0)
+		fatal("epoll_create1");
+	if (epoll_ctl(agent.epfd, EPOLL_CTL_ADD, fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL }) < 0)
+		fatal("epoll_ctl");
+	agent.listen_fd = fd;
+	agent.accepting = true;
+	agent.path = cfg->agent_path;
+	/* jansson seeds its hash function on first use (reading
+	 * /dev/urandom): now, not in the sandbox. */
+	json_object_seed(0);
+	log_event(LOG_LVL_INFO, "seccomp agent listening", "path=%s", cfg->agent_path);
+}
+
+int seccomp_agent_fd(void)
+{
+	return agent.epfd;
+}
+
+/* Stop or start taking connections (out of descriptors, or all slots
+ * taken: level-triggered epoll would wake us for the same one). */
+static void set_accepting(bool on)
+{
+	if (agent.accepting == on)
+		return;
+	if (epoll_ctl(agent.epfd, EPOLL_CTL_MOD, agent.listen_fd,
+		      &(struct epoll_event){ .events = on ? EPOLLIN : 0, .data.ptr = NULL }) < 0)
+		log_warn("epoll_ctl");
+	agent.accepting = on;
+}
+
+static void conn_close(struct agent_conn *c)
+{
+	struct agent_conn **pp;
+
+	for (pp = &agent.conns; *pp && *pp != c; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = c->next;
+	agent.nconns--;
+	epoll_ctl(agent.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	for (int i = 0; i < c->nfds; i++)
+		closer_release(c->fds[i]);
+	closer_release(c->fd); /* descriptors may still be queued in it */
+	free(c->buf);
+	free(c);
+	set_accepting(true);
+}
+
+/* A refusal: one warn line, the connection and what it sent closed. */
+static void refuse(struct agent_conn *c, const char *why)
+{
+	char q[LOG_Q_MAX];
+
+	log_event(LOG_LVL_WARN, "seccomp agent: refused", "runtime_uid=%u runtime_pid=%d why=%s",
+		  (unsigned)c->cred.uid, (int)c->cred.pid, log_q(q, why));
+	conn_close(c);
+}
+
+static unsigned conns_of(uid_t uid)
+{
+	unsigned n = 0;
+
+	for (struct agent_conn *c = agent.conns; c; c = c->next)
+		n += c->cred.uid == uid;
+	return n;
+}
+
+static void accept_one(void)
+{
+	struct agent_conn *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = accept4(agent.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			log_warn("seccomp agent: accept: pausing until a runtime connection ends");
+			set_accepting(false);
+		}
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+		log_warn("seccomp agent: SO_PEERCRED");
+		closer_release(fd);
+		return;
+	}
+	if (agent.nconns >= AGENT_CONNS_MAX || conns_of(cred.uid) >= AGENT_CONNS_PER_UID) {
+		log_event(LOG_LVL_WARN, "limit", "limit=%s value=%u runtime_uid=%u runtime_pid=%d",
+			  agent.nconns >= AGENT_CONNS_MAX ? "seccomp_agent_connections"
+							  : "seccomp_agent_connections_per_uid",
+			  agent.nconns >= AGENT_CONNS_MAX ? AGENT_CONNS_MAX : AGENT_CONNS_PER_UID,
+			  (unsigned)cred.uid, (int)cred.pid);
+		closer_release(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->buf = malloc(AGENT_MSG_MAX + 1);
+	if (!c || !c->buf ||
+	    epoll_ctl(agent.epfd, EPOLL_CTL_ADD, fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c }) < 0) {
+		log_warn("seccomp agent: accept");
+		if (c)
+			free(c->buf);
+		free(c);
+		closer_release(fd);
+		return;
+	}
+	c->fd = fd;
+	c->cred = cred;
+	c->deadline = now_ms() + AGENT_TIMEOUT_MS;
+	c->next = agent.conns;
+	agent.conns = c;
+	agent.nconns++;
+	log_event(LOG_LVL_DEBUG, "seccomp agent: runtime connected", "runtime_uid=%u runtime_pid=%d",
+		  (unsigned)cred.uid, (int)cred.pid);
+}
+
+/*
+ * Take the descriptors of one recvmsg()'s control data into C.  False when
+ * the message carried something else, or more than we keep (all closed
+ * then, with the connection).
+ */
+static bool take_fds(struct agent_conn *c, struct msghdr *m)
+{
+	bool ok = !(m->msg_flags & MSG_CTRUNC);
+
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0)) {
+			ok = false;
+			continue;
+		}
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (c->nfds < AGENT_FDS_MAX) {
+				c->fds[c->nfds++] = fd;
+			} else {
+				closer_release(fd);
+				ok = false;
+			}
+		}
+	}
+	return ok;
+}
+
+/* Whether FD is a seccomp listener, judged by the name of its open file
+ * only (see the top of the file: nothing of its file system is called). */
+static bool is_listener(int fd)
+{
+	char path[64], name[sizeof(LISTENER_NAME) + 1];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlinkat(AT_FDCWD, path, name, sizeof(name));
+	return n == (ssize_t)strlen(LISTENER_NAME) && memcmp(name, LISTENER_NAME, (size_t)n) == 0;
+}
+
+/* A printable container id of at most AGENT_ID_MAX bytes, or NULL. */
+static const char *container_id(const json_t *state)
+{
+	const char *id = json_string_value(json_object_get(state, "id"));
+	size_t len = id ? strlen(id) : 0;
+
+	if (len == 0 || len > AGENT_ID_MAX || len != json_string_length(json_object_get(state, "id")))
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		if (id[i] <= ' ' || id[i] == 0x7f || id[i] == '"' || id[i] == '\\')
+			return NULL;
+	return id;
+}
+
+/*
+ * The whole message is in: check it, then hand the listener over.  The
+ * runtime's JSON, as runc 1.1 and crun send it (OCI runtime-spec
+ * ContainerProcessState): "fds" names the descriptors in the order they
+ * came, and exactly one, "seccompFd", is what we take.
+ */
+static void finish(struct broker *b, struct agent_conn *c)
+{
+	json_t *root, *fds, *state;
+	json_error_t jerr;
+	const char *id, *meta;
+	char what[32 + AGENT_ID_MAX], q[LOG_Q_MAX], why[256];
+	int listener, r;
+	long long pid;
+
+	if (c->nfds != 1) {
+		snprintf(why, sizeof(why), "%d descriptors sent; expected exactly one, the "
+			 "seccomp listener", c->nfds);
+		refuse(c, why);
+		return;
+	}
+	root = json_loadb(c->buf, c->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(why, sizeof(why), "the container state is not JSON (line %d col %d: %s)",
+			 jerr.line, jerr.column, jerr.text);
+		refuse(c, why);
+		return;
+	}
+	fds = json_object_get(root, "fds");
+	state = json_object_get(root, "state");
+	id = container_id(state);
+	if (!json_is_object(root) || !json_is_array(fds) || json_array_size(fds) != 1 ||
+	    !json_is_string(json_array_get(fds, 0)) ||
+	    strcmp(json_string_value(json_array_get(fds, 0)), "seccompFd") != 0) {
+		json_decref(root);
+		refuse(c, "not an OCI container process state with fds [\"seccompFd\"]");
+		return;
+	}
+	if (!json_is_object(state) || !id) {
+		json_decref(root);
+		refuse(c, "no state.id, or one that is empty, longer than 128 bytes or not "
+			  "printable without spaces");
+		return;
+	}
+	if (!is_listener(c->fds[0])) {
+		json_decref(root);
+		refuse(c, "the descriptor sent is not a seccomp listener");
+		return;
+	}
+	pid = json_integer_value(json_object_get(state, "pid"));
+	meta = json_string_value(json_object_get(root, "metadata"));
+	snprintf(what, sizeof(what), "container %s", id);
+	/* Ours now: the connection no longer holds it. */
+	listener = c->fds[0];
+	c->nfds = 0;
+	r = usernotif_attach(b, listener, &(struct notif_origin){ .what = what,
+								 .check_netns = true });
+	if (r < 0)
+		log_event(LOG_LVL_WARN, "seccomp agent: refused",
+			  "container=%s runtime_uid=%u runtime_pid=%d why=%s", id,
+			  (unsigned)c->cred.uid, (int)c->cred.pid,
+			  log_q(q, r == -ENOSPC ? "too many listeners served already"
+						: strerror(-r)));
+	else
+		log_event(LOG_LVL_INFO, "seccomp agent: container attached",
+			  "container=%s pid=%lld runtime_uid=%u runtime_pid=%d metadata=%s",
+			  id, pid, (unsigned)c->cred.uid, (int)c->cred.pid,
+			  log_q(q, meta ? meta : ""));
+	json_decref(root);
+	conn_close(c);
+}
+
+/* Read what C has sent so far; at its end (the runtime closes), finish. */
+static void conn_read(struct broker *b, struct agent_conn *c)
+{
+	char cbuf[CMSG_SPACE(AGENT_FDS_MAX * sizeof(int))];
+	struct iovec iov = { .iov_base = c->buf + c->len, .iov_len = AGENT_MSG_MAX + 1 - c->len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		refuse(c, strerror(errno));
+		return;
+	}
+	if (!take_fds(c, &m)) {
+		refuse(c, "control data other than one SCM_RIGHTS descriptor, or truncated");
+		return;
+	}
+	if (n == 0) {
+		finish(b, c);
+		return;
+	}
+	c->len += (size_t)n;
+	if (c->len > AGENT_MSG_MAX)
+		refuse(c, "the container state is larger than 64 KiB");
+}
+
+void seccomp_agent_on_readable(struct broker *b)
+{
+	struct epoll_event evs[16];
+	int n = epoll_wait(agent.epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), 0);
+
+	for (int i = 0; i < n; i++) {
+		if (!evs[i].data.ptr)
+			accept_one();
+		else
+			conn_read(b, evs[i].data.ptr);
+	}
+}
+
+int seccomp_agent_expire(void)
+{
+	int64_t now = now_ms(), next = -1;
+	struct agent_conn *c = agent.conns, *nx;
+
+	for (; c; c = nx) {
+		nx = c->next;
+		if (c->deadline <= now) {
+			refuse(c, "the runtime sent no complete message in time");
+			continue;
+		}
+		if (next < 0 || c->deadline - now < next)
+			next = c->deadline - now;
+	}
+	return (int)next;
+}
+
+void seccomp_agent_shutdown(void)
+{
+	while (agent.conns)
+		conn_close(agent.conns);
+	if (agent.listen_fd < 0)
+		return;
+	close(agent.listen_fd);
+	close(agent.epfd);
+	agent.listen_fd = agent.epfd = -1;
+	/* As the main socket: the directory may no longer be ours to write
+	 * after the drop; the next start removes a leftover. */
+	if (unlink(agent.path) < 0 && errno != ENOENT && errno != EACCES)
+		log_warn("remove %s", agent.path);
+}
