@@ -37,6 +37,9 @@ RB_TEST_DEPS+=(golang-go golang-golang-x-net-dev)
 # tests/container/contrib.sh: the compose specification's JSON schema as
 # Debian's docker-compose ships it, read with python3-yaml and
 # python3-jsonschema.
+# tests/container/seccomp_agent.sh: nothing more; it builds its Go program
+# with RB_TEST_DEPS' golang-go and golang-golang-x-net-dev, and fetches
+# busybox-static with apt-get download (it conflicts with busybox).
 RB_CONTAINER_DEPS=(podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs
 	catatonit docker-compose python3-yaml python3-jsonschema)
 
