@@ -61,7 +61,7 @@ const char help_seccomp[] =
 	"  --format oci       the JSON of podman --security-opt seccomp=FILE\n"
 	"  --base BASE        oci: merge with the OCI profile BASE (at most 4 MiB)\n"
 	"  --listener PATH    oci: notify the broker's seccomp agent at PATH (an\n"
-	"                     absolute path of at most 107 bytes); not with --base\n"
+	"                     absolute path of at most 107 bytes)\n"
 	"  -o, --output OUT   write to OUT instead of stdout\n"
 	"  -h, --help         show this help\n"
 	"\n"
@@ -170,11 +170,6 @@ int cmd_seccomp(int argc, char **argv)
 		return usage_error("seccomp", "--base takes a file name");
 	if (listener && fmt != RB_SECCOMP_OCI)
 		return usage_error("seccomp", "--listener goes with --format oci");
-	/* The merge keeps a catch-all "a0 >= 0" ALLOW of socket() that the
-	 * notify entries' ordering would collide with (cli_seccomp_notify.c):
-	 * not built, rather than a profile that was never loaded. */
-	if (listener && base)
-		return usage_error("seccomp", "--listener cannot be combined with --base yet");
 	if (listener && (listener[0] != '/' || strlen(listener) >= RB_LISTENER_PATH_MAX))
 		return usage_error("seccomp", "--listener takes an absolute path of at most %d "
 				   "bytes (a unix socket address)", RB_LISTENER_PATH_MAX - 1);
@@ -216,7 +211,7 @@ int cmd_seccomp(int argc, char **argv)
 		}
 	}
 	if (listener)
-		r = rb_seccomp_export_notify(out, &conf, cls, (size_t)ncls, listener);
+		r = rb_seccomp_export_notify(out, &conf, cls, (size_t)ncls, listener, b);
 	else if (b)
 		r = rb_seccomp_export_merged(out, &conf, b);
 	else

@@ -42,14 +42,17 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cli_seccomp_merge.h"
 #include "cli_seccomp_notify.h"
 #include "policy_impl.h" /* rb_families, rb_protocols: the comments' words */
 
 #define INT_MASK 0xffffffffu /* an int argument: its low 32 bits */
 #define TYPE_MASK 0xfu       /* the kernel's SOCK_TYPE_MASK: no flags */
 
-/* The plain profile for CONF, parsed (a new reference), or NULL with *ERR. */
-static json_t *plain_profile(const struct rb_prepare *conf, int *err)
+/* The plain profile for CONF (merged with BASE when there is one),
+ * parsed (a new reference), or NULL with *ERR. */
+static json_t *plain_profile(const struct rb_prepare *conf, const struct rb_seccomp_base *base,
+			     int *err)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -61,7 +64,8 @@ static json_t *plain_profile(const struct rb_prepare *conf, int *err)
 		*err = -errno;
 		return NULL;
 	}
-	r = rb_seccomp_export(mem, RB_SECCOMP_OCI, conf);
+	r = base ? rb_seccomp_export_merged(mem, conf, base)
+		 : rb_seccomp_export(mem, RB_SECCOMP_OCI, conf);
 	if (fclose(mem) != 0 && r == 0)
 		r = -errno;
 	if (r == 0) {
@@ -115,17 +119,44 @@ static bool is_socket_entry(const json_t *e)
 	       strcmp(json_string_value(json_array_get(names, 0)) ?: "", "socket") == 0;
 }
 
-/* Put "a0 >= 0" in front of a socket() denial E that does not test a0
- * (see the top of the file).  0 or -ENOMEM. */
+static json_t *ge0(int index)
+{
+	return json_pack("{s:i, s:i, s:i, s:s}", "index", index, "value", 0, "valueTwo", 0,
+			 "op", "SCMP_CMP_GE");
+}
+
+/* Whether E is --base's catch-all ALLOW of socket(): "a0 >= 0" alone. */
+static bool is_catch_all(const json_t *e)
+{
+	const json_t *args = json_object_get(e, "args"), *a;
+
+	if (strcmp(json_string_value(json_object_get(e, "action")) ?: "", "SCMP_ACT_ALLOW") != 0 ||
+	    json_array_size(args) != 1)
+		return false;
+	a = json_array_get(args, 0);
+	return json_integer_value(json_object_get(a, "index")) == 0 &&
+	       strcmp(json_string_value(json_object_get(a, "op")) ?: "", "SCMP_CMP_GE") == 0 &&
+	       json_integer_value(json_object_get(a, "value")) == 0;
+}
+
+/*
+ * Put "a0 >= 0" in front of a socket() denial E that does not test a0
+ * (see the top of the file).  --base's catch-all ALLOW of socket() is
+ * "a0 >= 0" already: it gets "a1 >= 0" after it, so that it and the
+ * denials share the a0 node and part on a1, where libseccomp tests the
+ * denials' MASKED_EQ first (a rule that is a prefix of another with
+ * another action would be refused).  0 or -ENOMEM.
+ */
 static int after_notify(json_t *e)
 {
 	json_t *args = json_object_get(e, "args"), *a0;
 
+	if (is_catch_all(e))
+		return json_array_append_new(args, ge0(1)) < 0 ? -ENOMEM : 0;
 	for (size_t i = 0; i < json_array_size(args); i++)
 		if (json_integer_value(json_object_get(json_array_get(args, i), "index")) == 0)
 			return 0;
-	a0 = json_pack("{s:i, s:i, s:i, s:s}", "index", 0, "value", 0, "valueTwo", 0, "op",
-		       "SCMP_CMP_GE");
+	a0 = ge0(0);
 	if (!a0 || json_array_insert_new(args, 0, a0) < 0)
 		return -ENOMEM;
 	return 0;
@@ -171,18 +202,20 @@ static int add_notify(json_t *root, const struct rb_class *cls, size_t ncls)
 }
 
 int rb_seccomp_export_notify(FILE *out, const struct rb_prepare *conf,
-			     const struct rb_class *cls, size_t ncls, const char *listener)
+			     const struct rb_class *cls, size_t ncls, const char *listener,
+			     const struct rb_seccomp_base *base)
 {
 	json_t *root, *ordered = NULL;
 	int r;
 
 	if (!listener || listener[0] != '/' || strlen(listener) >= RB_LISTENER_PATH_MAX)
 		return -EINVAL;
-	root = plain_profile(conf, &r);
+	root = plain_profile(conf, base, &r);
 	if (!root)
 		return r;
 	r = add_notify(root, cls, ncls);
-	/* listenerPath right after the architectures, for the reader. */
+	/* listenerPath right after the default action, for the reader (a
+	 * --base may have no "architectures", only an "archMap"). */
 	if (r == 0) {
 		const char *key;
 		json_t *v;
@@ -190,12 +223,15 @@ int rb_seccomp_export_notify(FILE *out, const struct rb_prepare *conf,
 		ordered = json_object();
 		r = ordered ? 0 : -ENOMEM;
 		json_object_foreach(root, key, v) {
-			if (r == 0 && json_object_set(ordered, key, v) < 0)
+			if (r == 0 && strcmp(key, "listenerPath") != 0 &&
+			    json_object_set(ordered, key, v) < 0)
 				r = -ENOMEM;
-			if (r == 0 && strcmp(key, "architectures") == 0 &&
+			if (r == 0 && strcmp(key, "defaultAction") == 0 &&
 			    json_object_set_new(ordered, "listenerPath", json_string(listener)) < 0)
 				r = -ENOMEM;
 		}
+		if (r == 0 && !json_object_get(ordered, "listenerPath"))
+			r = -EINVAL; /* no defaultAction: not a profile (a bug) */
 	}
 	if (r == 0) {
 		errno = 0;

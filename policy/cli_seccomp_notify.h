@@ -13,12 +13,15 @@
 
 #include "client_seccomp.h"
 
+struct rb_seccomp_base;
+
 /* The longest listenerPath: a unix socket address (sun_path, NUL
  * included). */
 #define RB_LISTENER_PATH_MAX 108
 
 /*
- * Write to OUT the OCI profile for CONF (as rb_seccomp_export() writes it)
+ * Write to OUT the OCI profile for CONF (as rb_seccomp_export() writes it,
+ * or merged into BASE as rb_seccomp_export_merged() does; BASE may be NULL)
  * with:
  *   - "listenerPath": LISTENER (an absolute path shorter than
  *     RB_LISTENER_PATH_MAX: the runtime connects there and hands over the
@@ -33,6 +36,7 @@
  * of a failed write.
  */
 int rb_seccomp_export_notify(FILE *out, const struct rb_prepare *conf,
-			     const struct rb_class *cls, size_t ncls, const char *listener);
+			     const struct rb_class *cls, size_t ncls, const char *listener,
+			     const struct rb_seccomp_base *base);
 
 #endif /* RAWBROKER_CLI_SECCOMP_NOTIFY_H */

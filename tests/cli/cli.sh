@@ -598,8 +598,31 @@ expect "seccomp --listener: a path of 108 bytes is a usage error" 2 '' 'absolute
 	"$bin" seccomp "$tmp/clean.conf" --format oci --listener "/$(printf 'a%.0s' $(seq 107))"
 expect "seccomp --listener: only with --format oci" 2 '' '--listener goes with --format oci' \
 	"$bin" seccomp "$tmp/clean.conf" --format pfc --listener /run/a.sock
-expect "seccomp --listener: not with --base" 2 '' 'cannot be combined with --base' \
+# With --base: the base's socket() ALLOWs are taken out as without
+# --listener, and the catch-all ALLOW gets "a1 >= 0" after its "a0 >= 0",
+# so that the denials (a0 >= 0, then a1 MASKED_EQ) are tested before it.
+expect "seccomp --listener --base: exits 0" 0 '"listenerPath": "/run/a.sock"' '' \
 	"$bin" seccomp "$tmp/clean.conf" --format oci --listener /run/a.sock --base "$tmp/base.json"
+cp "$tmp/out" "$tmp/notify-merged.json"
+python3 -c "$oci_lines" "$tmp/notify-merged.json" >"$tmp/notify-merged.txt" 2>&1
+expect "seccomp --listener --base: the notify entries, the denials after them, the catch-all last" 0 '' '' \
+	bash -c 'grep -q "^SCMP_ACT_NOTIFY None socket a0&0xffffffff==10 a1&0xf==3 a2&0xffffffff==58$" "$0" &&
+		grep -q "^SCMP_ACT_ERRNO 1 socket a0 SCMP_CMP_GE 0 a1&0xf==3$" "$0" &&
+		tail -n 1 "$0" | grep -q "^SCMP_ACT_ALLOW None socket a0 SCMP_CMP_GE 0 a1 SCMP_CMP_GE 0$"' \
+	"$tmp/notify-merged.txt"
+if [ -r /usr/share/containers/seccomp.json ] && /usr/bin/python3 -c 'import seccomp' 2>/dev/null; then
+	"$bin" seccomp "$tmp/clean.conf" --format oci --listener /run/a.sock \
+		--base /usr/share/containers/seccomp.json -o "$tmp/notify-podman.json"
+	expect "seccomp --listener --base podman's seccomp.json (archMap, no architectures): listenerPath" \
+		0 '"listenerPath": "/run/a.sock"' '' cat "$tmp/notify-podman.json"
+	/usr/bin/python3 "$src/tests/e2e/seccomp_launch.py" "$tmp/notify-podman.json" \
+		/usr/bin/python3 -c "$notify_try" >"$tmp/notify-podman.txt" 2>&1
+	same "seccomp --listener --base podman's seccomp.json: loaded, the same answers" \
+		"$tmp/notify-try.want" "$tmp/notify-podman.txt" '^10 3 58 ENOSYS$'
+else
+	n=$((n + 1))
+	echo "ok $n - # SKIP podman's seccomp.json or python3-seccomp is missing"
+fi
 
 # ---- usage errors: exit 2, a message and where to look
 expect "usage: no command" 2 '' "expected a command" "$bin"
