@@ -655,12 +655,15 @@ static void front_drop(const struct drop_spec *user, const struct broker_config 
  */
 static void attach_listener(struct broker *b)
 {
-	int l = supervise_take_listener(), r;
+	int l = supervise_take_listener(), h = supervise_take_helper(), r;
 
-	if (l < 0)
+	if (l < 0) {
+		if (h >= 0)
+			close(h);
 		return;
-	r = usernotif_attach(b, l, &(struct notif_origin){ .what = "supervised command",
-							   .check_netns = true });
+	}
+	r = usernotif_attach_helper(b, l, &(struct notif_origin){ .what = "supervised command",
+								  .check_netns = true }, h);
 	if (r < 0) {
 		errno = -r;
 		fatal("serve the supervised command's seccomp listener");

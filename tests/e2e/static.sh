@@ -89,6 +89,13 @@ sup() {
 	"$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64040:64040 --preload "$SHIM" \
 		--run-as $U:$U "$@" 2>>"$LOG"
 }
+# sup_policy POLICY ARGS... -- COMMAND...: the same under another policy.
+sup_policy() {
+	local pol=$1
+	shift
+	"$RB_BROKER" -p "$pol" -s "$SOCK" -u 64040:64040 --preload "$SHIM" \
+		--run-as $U:$U "$@" 2>>"$LOG"
+}
 # sup_out ARGS... -- COMMAND...: the same, with the command's stderr (which
 # the broker's log would otherwise take) on its stdout.
 sup_out() {
@@ -127,6 +134,29 @@ check "... the socket was asked SOCK_NONBLOCK (Go's netpoller) and granted so" \
 	bash -c "sed -n '/^---- go4\$/,\$p' '$LOG' | grep -Eq 'msg=grant decision=grant uid=$U .*family=inet .*nonblock=1 .*via=notify'"
 expect_run "Go icmp.ListenPacket(\"ip6:ipv6-icmp\"): echo round trip to ::1" 0 \
 	'^ok ip6:ipv6-icmp: echo reply from ::1' 0 sup -- "$GOPROG" 6
+
+# ---- the IPv6 option proxy, through the relay ----
+cat >"$RB_TMP/options.conf" <<EOF
+rule probe {
+    match uid $U
+    allow inet6 icmpv6 raw
+    options ipv6-hopopts
+}
+EOF
+mark go-hopopts
+expect_run "Go setsockopt(IPV6_HOPOPTS) of a padding header, rule with 'options': set, reads back" 0 \
+	'^ok: IPV6_HOPOPTS set and read back' 0 \
+	sup_policy "$RB_TMP/options.conf" -- "$GOPROG" hopopts
+check "... audited as an option grant via=notify" \
+	bash -c "sed -n '/^---- go-hopopts\$/,\$p' '$LOG' | grep -Eq 'msg=grant decision=grant uid=$U .*option=ipv6-hopopts len=8 rule=probe .*via=notify'"
+mark go-hopopts-deny
+expect_run "Go setsockopt(IPV6_HOPOPTS) under a rule without 'options': EPERM, from the kernel" 0 \
+	'^ok: .*operation not permitted' 0 sup -- "$GOPROG" hopopts-eperm
+check "... with a refusal line" \
+	bash -c "sed -n '/^---- go-hopopts-deny\$/,\$p' '$LOG' | grep -Eq 'msg=refuse decision=deny uid=$U .*option=ipv6-hopopts .*via=notify'"
+expect_run "--no-notify: the Go program's setsockopt(IPV6_HOPOPTS) fails (EPERM)" 0 \
+	'^ok: .*operation not permitted' 0 \
+	sup_policy "$RB_TMP/options.conf" --no-notify -- sh -c "'$GOPROG' hopopts-eperm 2>&1"
 
 # ---- refusals: the errno the program would see without the broker ----
 mark go-eperm
