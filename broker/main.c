@@ -684,6 +684,7 @@ static void start_supervisor(struct options *o, struct broker *b)
 	o->sup.socket_path = o->cfg.socket_path;
 	o->sup.close_fd = b->listen_fd;
 	o->sup.ready_fd = o->cfg.ready_fd;
+	o->sup.policy = b->policy;
 	supervise_start(&o->sup);
 	attach_listener(b);
 }

@@ -63,6 +63,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -142,6 +144,33 @@ static int send_listener(int chan, int l)
 	return sendmsg(chan, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
+/* The notify profile's DGRAM bits: the ICMP datagram sockets POLICY
+ * serves us (the command's identity, now that we are it).  Others are left
+ * to the kernel alone: iputils ping tries one first, and would otherwise
+ * cost a round trip and a refusal line at each start. */
+static unsigned dgram_flags(const struct rb_policy *policy)
+{
+	static const struct { int family, protocol; unsigned bit; } d[] = {
+		{ AF_INET, IPPROTO_ICMP, RB_SECCOMP_NOTIFY_ICMP_DGRAM },
+		{ AF_INET6, IPPROTO_ICMPV6, RB_SECCOMP_NOTIFY_ICMPV6_DGRAM },
+	};
+	static gid_t groups[NGROUPS_MAX];
+	int n = getgroups(NGROUPS_MAX, groups);
+	struct rb_peer peer = { .pid = getpid(), .uid = getuid(), .gid = getgid(),
+				.groups = groups, .ngroups = n > 0 ? (size_t)n : 0 };
+	unsigned flags = 0;
+
+	for (size_t i = 0; policy && i < sizeof(d) / sizeof(d[0]); i++) {
+		struct rb_query q = { .family = d[i].family, .type = SOCK_DGRAM,
+				      .protocol = d[i].protocol };
+		struct rb_decision dec;
+
+		if (rb_policy_decide(policy, &peer, &q, &dec) == 0 && dec.verdict == RB_ALLOW)
+			flags |= d[i].bit;
+	}
+	return flags;
+}
+
 /* The command itself: environment, default signal state, the notify
  * profile (its listener to the broker over CHAN, -1: none), exec. */
 static void run_command(const struct supervise_opts *o, const sigset_t *orig, int chan)
@@ -166,7 +195,7 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig, in
 		/* Last before exec: from here on our own raw socket() would
 		 * wait for the broker.  The listener is close-on-exec, and
 		 * ours goes now: only the broker holds it. */
-		int l = rb_seccomp_load_notify(&o->conf);
+		int l = rb_seccomp_load_notify(&o->conf, dgram_flags(o->policy));
 
 		if (l < 0) {
 			errno = -l;

@@ -17,6 +17,9 @@ struct supervise_opts {
 	int ready_fd;            /* --ready-fd (-1: none): closed in the child */
 	bool notify;             /* the notify profile: raw socket() by seccomp
 				    user notification (not --no-notify) */
+	const struct rb_policy *policy; /* which ICMP datagram sockets it serves
+					   the command (the notify profile's
+					   DGRAM bits) */
 	char **argv;             /* COMMAND [ARG]... */
 };
 

@@ -182,6 +182,8 @@ expect_run "a dynamic program (stripped iputils ping) under supervisor mode" 0 '
 	sup -- "$RB_TMP/ping" -4 -n -c 1 -W 2 127.0.0.1
 check "... was served via=notify, not over the unix socket" \
 	bash -c "since() { sed -n '/^---- dyn\$/,\$p' '$LOG'; }; since | grep -q 'msg=grant .*type=raw .*via=notify' && ! since | grep -q 'msg=grant .*via=unix'"
+check "... and its first try, an ICMP datagram socket the policy does not serve, never reached the broker by notification" \
+	bash -c "! sed -n '/^---- dyn\$/,\$p' '$LOG' | grep -q 'type=dgram .*via=notify'"
 
 # ---- another network namespace ----
 if as_user $U -- unshare -r -n true 2>/dev/null; then
