@@ -684,8 +684,10 @@ static struct pending {
 	gid_t gid;
 	int level, name;
 	unsigned opt;
-	const char *rule;     /* policy-owned; re-decided on reload? no: audit only */
+	char rule[64];        /* for the audit line: a copy (a reload frees the
+				 policy while the call waits) */
 	uint32_t len;
+	bool sent_to_maker;   /* its answer comes from the maker, not the relay */
 } pend[PENDING_MAX];
 
 static void audit_opt(const struct listener *l, pid_t pid, uid_t uid, gid_t gid, unsigned opt,
@@ -794,12 +796,19 @@ static void helper_readable(struct broker *b, struct helper *h)
 		}
 	}
 	if (n <= 0) {
-		/* The relay is gone (the command with it): no more proxy. */
+		/* The relay is gone (the command with it): no more proxy, and
+		 * the calls that wait for it get the kernel's answer. */
 		if (h->in_epoll)
 			epoll_ctl(b->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 		close(h->fd);
 		h->fd = -1;
 		h->in_epoll = false;
+		for (unsigned i = 0; i < PENDING_MAX; i++) {
+			if (!pend[i].used || pend[i].l != l || pend[i].sent_to_maker)
+				continue;
+			answer(l, pend[i].id, 0, true);
+			pending_free(&pend[i]);
+		}
 		return;
 	}
 	idx = (unsigned)(rp.cookie & 0xff);
@@ -846,6 +855,7 @@ static void helper_readable(struct broker *b, struct helper *h)
 		return;
 	}
 	r = maker_setopt(tfd, p->level, p->name, rp.value, rp.len, option_done, p);
+	p->sent_to_maker = r == 0;
 	close(tfd); /* checked: an IPv6 raw or datagram socket, and the task holds it too */
 	if (r < 0) {
 		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
@@ -932,7 +942,8 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 	}
 	*p = (struct pending){ .used = true, .gen = p->gen, .l = l, .id = n->id, .pid = peer.pid,
 			       .uid = peer.uid, .gid = peer.gid, .level = level, .name = name,
-			       .opt = opt, .rule = dec.rule, .len = len };
+			       .opt = opt, .len = len };
+	snprintf(p->rule, sizeof(p->rule), "%s", dec.rule ? dec.rule : "-");
 	rq = (struct optproxy_req){ .version = OPTPROXY_VERSION, .pid = n->pid,
 				    .fd = (int32_t)n->data.args[0], .len = len,
 				    .addr = n->data.args[3],
