@@ -668,12 +668,15 @@ static void front_drop(const struct drop_spec *user, const struct broker_config 
  */
 static void attach_listener(struct broker *b)
 {
-	int l = supervise_take_listener(), r;
+	int l = supervise_take_listener(), h = supervise_take_helper(), r;
 
-	if (l < 0)
+	if (l < 0) {
+		if (h >= 0)
+			close(h);
 		return;
-	r = usernotif_attach(b, l, &(struct notif_origin){ .what = "supervised command",
-							   .check_netns = true });
+	}
+	r = usernotif_attach_helper(b, l, &(struct notif_origin){ .what = "supervised command",
+								  .check_netns = true }, h);
 	if (r < 0) {
 		errno = -r;
 		fatal("serve the supervised command's seccomp listener");
@@ -694,6 +697,7 @@ static void start_supervisor(struct options *o, struct broker *b)
 	o->sup.socket_path = o->cfg.socket_path;
 	o->sup.close_fd = b->listen_fd;
 	o->sup.ready_fd = o->cfg.ready_fd;
+	o->sup.policy = b->policy;
 	supervise_start(&o->sup);
 	attach_listener(b);
 }

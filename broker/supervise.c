@@ -37,7 +37,10 @@
  * broker saw it.  The relay is instead not dumpable (the command, of the
  * same user, can neither ptrace it nor write its memory through
  * /proc/PID/mem), holds no capability, and runs nothing but this file's
- * loop; the command runs under the full profile.
+ * loop; the command runs under the full profile.  The relay also serves
+ * the option proxy for the front (serve_option()): without the profile it
+ * may use pidfd_getfd() and process_vm_readv(), which ptrace's rules allow
+ * it on the command (same user, an ancestor) and not the front.
  *
  * Signals: no handlers anywhere; the broker reads them from its signalfd
  * (server.c), the relay from one of its own.
@@ -56,8 +59,12 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -137,6 +144,33 @@ static int send_listener(int chan, int l)
 	return sendmsg(chan, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
+/* The notify profile's DGRAM bits: the ICMP datagram sockets POLICY
+ * serves us (the command's identity, now that we are it).  Others are left
+ * to the kernel alone: iputils ping tries one first, and would otherwise
+ * cost a round trip and a refusal line at each start. */
+static unsigned dgram_flags(const struct rb_policy *policy)
+{
+	static const struct { int family, protocol; unsigned bit; } d[] = {
+		{ AF_INET, IPPROTO_ICMP, RB_SECCOMP_NOTIFY_ICMP_DGRAM },
+		{ AF_INET6, IPPROTO_ICMPV6, RB_SECCOMP_NOTIFY_ICMPV6_DGRAM },
+	};
+	static gid_t groups[NGROUPS_MAX];
+	int n = getgroups(NGROUPS_MAX, groups);
+	struct rb_peer peer = { .pid = getpid(), .uid = getuid(), .gid = getgid(),
+				.groups = groups, .ngroups = n > 0 ? (size_t)n : 0 };
+	unsigned flags = 0;
+
+	for (size_t i = 0; policy && i < sizeof(d) / sizeof(d[0]); i++) {
+		struct rb_query q = { .family = d[i].family, .type = SOCK_DGRAM,
+				      .protocol = d[i].protocol };
+		struct rb_decision dec;
+
+		if (rb_policy_decide(policy, &peer, &q, &dec) == 0 && dec.verdict == RB_ALLOW)
+			flags |= d[i].bit;
+	}
+	return flags;
+}
+
 /* The command itself: environment, default signal state, the notify
  * profile (its listener to the broker over CHAN, -1: none), exec. */
 static void run_command(const struct supervise_opts *o, const sigset_t *orig, int chan)
@@ -161,7 +195,7 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig, in
 		/* Last before exec: from here on our own raw socket() would
 		 * wait for the broker.  The listener is close-on-exec, and
 		 * ours goes now: only the broker holds it. */
-		int l = rb_seccomp_load_notify(&o->conf);
+		int l = rb_seccomp_load_notify(&o->conf, dgram_flags(o->policy));
 
 		if (l < 0) {
 			errno = -l;
@@ -176,8 +210,122 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig, in
 	child_fail("exec %s", o->argv[0]);
 }
 
-/* Pass signals from PIPE_FD on to CMD; reap everything; exit as CMD did. */
-static _Noreturn void relay(pid_t cmd, int pipe_fd)
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9 */
+#endif
+
+/* Whether PID is CMD or a descendant of it (its parents, through
+ * /proc/PID/stat, up to CMD, or to us: orphans come to the subreaper). */
+static bool in_command_tree(pid_t pid, pid_t cmd)
+{
+	for (int depth = 0; depth < 256 && pid > 1; depth++) {
+		char path[32], buf[512], *p;
+		ssize_t n;
+		int fd;
+
+		if (pid == cmd)
+			return true;
+		if (pid == getpid())
+			return depth > 0;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return false;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return false;
+		buf[n] = '\0';
+		p = strrchr(buf, ')'); /* the name may hold anything */
+		if (!p || sscanf(p + 1, " %*c %d", &pid) != 1)
+			return false;
+	}
+	return false;
+}
+
+/*
+ * The option proxy's one request (supervise.h): the front may not reach a
+ * task's descriptors or memory, we may (same user, an ancestor).  What a
+ * compromised front could ask: any descriptor and any bytes of the
+ * command's tree, never of another process of this user (the pid must be
+ * the command's or a descendant's, checked through a pidfd taken first,
+ * which a reused pid cannot fool), at most OPTPROXY_VALUE_MAX bytes.
+ */
+static void serve_option(int chan, pid_t cmd)
+{
+	struct optproxy_req rq;
+	struct optproxy_rep rp;
+	int pidfd = -1, tfd = -1;
+	ssize_t n = recv(chan, &rq, sizeof(rq), MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n < 0)
+		return;
+	memset(&rp, 0, sizeof(rp));
+	rp.version = OPTPROXY_VERSION;
+	rp.cookie = rq.cookie;
+	if (n != sizeof(rq) || rq.version != OPTPROXY_VERSION || rq.len > OPTPROXY_VALUE_MAX) {
+		rp.err = EINVAL;
+		goto reply;
+	}
+	/* PID is the calling thread's (a Go program calls from any of its
+	 * threads): a pidfd of a thread needs PIDFD_THREAD (Linux 6.9). */
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)rq.pid, PIDFD_THREAD);
+	if (pidfd < 0 && errno == EINVAL)
+		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)rq.pid, 0);
+	if (pidfd < 0 || !in_command_tree((pid_t)rq.pid, cmd) ||
+	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+		rp.err = ESRCH;
+		goto reply;
+	}
+	tfd = (int)syscall(SYS_pidfd_getfd, pidfd, rq.fd, 0);
+	if (tfd < 0) {
+		rp.err = errno; /* EBADF: no such descriptor, as setsockopt() says */
+		goto reply;
+	}
+	if (rq.len) {
+		struct iovec local = { .iov_base = rp.value, .iov_len = rq.len };
+		struct iovec remote = { .iov_base = (void *)(uintptr_t)rq.addr, .iov_len = rq.len };
+
+		if (process_vm_readv((pid_t)rq.pid, &local, 1, &remote, 1, 0) != (ssize_t)rq.len) {
+			rp.err = EFAULT; /* as setsockopt() says of a bad pointer */
+			goto reply;
+		}
+	}
+	rp.len = rq.len;
+reply:
+	if (pidfd >= 0)
+		close(pidfd);
+	{
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = { .iov_base = &rp, .iov_len = sizeof(rp) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		if (rp.err == 0 && tfd >= 0) {
+			struct cmsghdr *c;
+
+			memset(cm.buf, 0, sizeof(cm.buf));
+			msg.msg_control = cm.buf;
+			msg.msg_controllen = sizeof(cm.buf);
+			c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &tfd, sizeof(int));
+		}
+		(void)sendmsg(chan, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	/* Our copy of the command's socket: the command holds it too (it is
+	 * in the call), and the copy in flight holds a reference. */
+	if (tfd >= 0)
+		close(tfd);
+}
+
+/* Pass signals from PIPE_FD on to CMD; serve the option proxy on HELPER
+ * (-1: none); reap everything; exit as CMD did. */
+static _Noreturn void relay(pid_t cmd, int pipe_fd, int helper)
 {
 	sigset_t chld;
 	int sfd, status = 0, in = pipe_fd;
@@ -188,13 +336,14 @@ static _Noreturn void relay(pid_t cmd, int pipe_fd)
 	if (sfd < 0)
 		child_fail("signalfd");
 	for (;;) {
-		struct pollfd p[2] = { { .fd = in, .events = POLLIN },
-				       { .fd = sfd, .events = POLLIN } };
+		struct pollfd p[3] = { { .fd = in, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN },
+				       { .fd = helper, .events = POLLIN } };
 		struct signalfd_siginfo si;
 		unsigned char sig;
 		pid_t w;
 
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			child_fail("poll");
@@ -203,6 +352,10 @@ static _Noreturn void relay(pid_t cmd, int pipe_fd)
 			kill(cmd, sig);
 		else if (p[0].revents & (POLLHUP | POLLERR))
 			in = -1; /* the broker is gone: PDEATHSIG follows */
+		if (p[2].revents & POLLIN)
+			serve_option(helper, cmd);
+		else if (p[2].revents & (POLLHUP | POLLERR))
+			helper = -1;
 		while (read(sfd, &si, sizeof(si)) == sizeof(si))
 			;
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -215,7 +368,7 @@ static _Noreturn void relay(pid_t cmd, int pipe_fd)
 	}
 }
 
-static int listener_fd = -1;
+static int listener_fd = -1, helper_fd = -1;
 
 int supervise_take_listener(void)
 {
@@ -223,6 +376,14 @@ int supervise_take_listener(void)
 
 	listener_fd = -1;
 	return l;
+}
+
+int supervise_take_helper(void)
+{
+	int h = helper_fd;
+
+	helper_fd = -1;
+	return h;
 }
 
 /* The command's listener from CHAN (our own child, before its exec: a
@@ -269,7 +430,7 @@ static int recv_listener(int chan)
 void supervise_start(const struct supervise_opts *o)
 {
 	sigset_t orig, none;
-	int p[2], sp[2] = { -1, -1 };
+	int p[2], sp[2] = { -1, -1 }, hp[2] = { -1, -1 };
 	pid_t pid, cmd;
 
 	if (geteuid() != 0)
@@ -277,7 +438,8 @@ void supervise_start(const struct supervise_opts *o)
 		       "--run-as %s)", o->run_as);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		fatal("pipe2");
-	if (o->notify && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+	if (o->notify && (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
+			  socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hp) < 0))
 		fatal("socketpair");
 	/* The caller blocked our signals; the command gets the mask we were
 	 * started with, minus those. */
@@ -296,6 +458,8 @@ void supervise_start(const struct supervise_opts *o)
 		close(p[1]);
 		if (sp[0] >= 0)
 			close(sp[0]);
+		if (hp[0] >= 0)
+			close(hp[0]);
 		if (o->close_fd >= 0)
 			close(o->close_fd);
 		if (maker_fd() >= 0)
@@ -323,13 +487,19 @@ void supervise_start(const struct supervise_opts *o)
 			child_fail("fork");
 		if (cmd == 0) {
 			close(p[0]);
+			if (hp[1] >= 0)
+				close(hp[1]);
 			run_command(o, &orig, sp[1]);
 		}
 		if (sp[1] >= 0)
 			close(sp[1]);
-		relay(cmd, p[0]);
+		relay(cmd, p[0], hp[1]);
 	}
 	close(p[0]);
+	if (hp[1] >= 0) {
+		close(hp[1]);
+		helper_fd = hp[0];
+	}
 	if (sp[1] >= 0) {
 		close(sp[1]);
 		listener_fd = recv_listener(sp[0]);

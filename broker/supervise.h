@@ -4,6 +4,7 @@
 #define RAWBROKER_SUPERVISE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "policy.h"
 
@@ -16,6 +17,9 @@ struct supervise_opts {
 	int ready_fd;            /* --ready-fd (-1: none): closed in the child */
 	bool notify;             /* the notify profile: raw socket() by seccomp
 				    user notification (not --no-notify) */
+	const struct rb_policy *policy; /* which ICMP datagram sockets it serves
+					   the command (the notify profile's
+					   DGRAM bits) */
 	char **argv;             /* COMMAND [ARG]... */
 };
 
@@ -27,6 +31,36 @@ void supervise_start(const struct supervise_opts *o);
 /* The command's seccomp listener (notify profile), once: -1 when there is
  * none (--no-notify, or the command failed before it sent one). */
 int supervise_take_listener(void);
+
+/* The relay's end for the option proxy (usernotif.h), once: -1 for none. */
+int supervise_take_helper(void);
+
+/*
+ * The option proxy's records between the front and the relay (a
+ * SOCK_SEQPACKET socketpair, exact sizes).  The front asks for the
+ * descriptor FD of task PID and the LEN bytes at ADDR in its memory; the
+ * relay (the command's user, its ancestor: allowed by ptrace's rules, which
+ * the front, another user, is not) answers with the value and, when ERR is
+ * 0, the descriptor (SCM_RIGHTS).
+ */
+#define OPTPROXY_VERSION 1
+#define OPTPROXY_VALUE_MAX 2040 /* the largest IPv6 options header */
+struct optproxy_req {
+	uint32_t version;
+	uint32_t pid;
+	int32_t fd;
+	uint32_t len;
+	uint64_t addr;
+	uint64_t cookie;
+};
+struct optproxy_rep {
+	uint32_t version;
+	int32_t err; /* 0 or an errno */
+	uint32_t len;
+	uint32_t pad;
+	uint64_t cookie;
+	uint8_t value[OPTPROXY_VALUE_MAX];
+};
 
 /* Whether a command is supervised. */
 bool supervise_active(void);

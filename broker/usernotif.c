@@ -75,7 +75,10 @@
 
 #include "broker.h"
 #include "log.h"
+#include "maker/maker.h"
+#include "maker_link.h"
 #include "peerindex.h"
+#include "supervise.h"
 #include "uidlimits.h"
 
 #ifndef SECCOMP_ADDFD_FLAG_SEND
@@ -93,7 +96,20 @@ struct listener {
 	uint64_t served, refused;
 };
 
-static struct listener listeners[USERNOTIF_MAX];
+/* A listener's option helper (supervise.c's relay): its end of the
+ * socketpair, watched by the loop. */
+struct helper {
+	int fd; /* -1: none */
+	bool in_epoll;
+};
+
+/* Listeners and their helpers in one block, so one range check tells the
+ * loop's epoll cookies of this file from its connections. */
+static struct {
+	struct listener l[USERNOTIF_MAX];
+	struct helper h[USERNOTIF_MAX];
+} U;
+#define listeners U.l
 static bool slots_ready;
 static uint32_t native_arch;
 static struct stat self_net; /* /proc/self/net/dev: our network namespace */
@@ -107,15 +123,14 @@ static void slots_init(void)
 	if (slots_ready)
 		return;
 	for (unsigned i = 0; i < USERNOTIF_MAX; i++)
-		listeners[i].fd = -1;
+		listeners[i].fd = U.h[i].fd = -1;
 	native_arch = seccomp_arch_native(); /* SCMP_ARCH_* are the AUDIT_ARCH_* values */
 	slots_ready = true;
 }
 
 bool usernotif_owns(const void *p)
 {
-	return (const char *)p >= (const char *)listeners &&
-	       (const char *)p < (const char *)(listeners + USERNOTIF_MAX);
+	return (const char *)p >= (const char *)&U && (const char *)p < (const char *)(&U + 1);
 }
 
 unsigned usernotif_listeners(void)
@@ -127,8 +142,20 @@ unsigned usernotif_listeners(void)
 	return n;
 }
 
+static void pending_drop_listener(const struct listener *l);
+
 static void listener_close(struct broker *b, struct listener *l, const char *why)
 {
+	struct helper *h = &U.h[l - listeners];
+
+	pending_drop_listener(l);
+	if (h->fd >= 0) {
+		if (h->in_epoll)
+			epoll_ctl(b->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+		close(h->fd); /* a socketpair to the relay: never blocks */
+		h->fd = -1;
+		h->in_epoll = false;
+	}
 	if (l->in_epoll)
 		epoll_ctl(b->epfd, EPOLL_CTL_DEL, l->fd, NULL);
 	close(l->fd); /* a seccomp listener: its close never blocks */
@@ -143,10 +170,18 @@ static void listener_close(struct broker *b, struct listener *l, const char *why
 
 static int listener_watch(struct broker *b, struct listener *l)
 {
+	struct helper *h = &U.h[l - listeners];
+
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, l->fd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = l }) < 0)
 		return -errno;
 	l->in_epoll = true;
+	if (h->fd >= 0) {
+		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, h->fd,
+			      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = h }) < 0)
+			return -errno;
+		h->in_epoll = true;
+	}
 	return 0;
 }
 
@@ -157,15 +192,16 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 	int r;
 
 	slots_init();
-	if (helper >= 0)
-		close(helper); /* the option proxy through a helper: not built yet */
 	for (unsigned i = 0; i < USERNOTIF_MAX && !l; i++)
 		if (listeners[i].fd < 0)
 			l = &listeners[i];
 	if (!l) {
 		close(listener);
+		if (helper >= 0)
+			close(helper);
 		return -ENOSPC;
 	}
+	U.h[l - listeners] = (struct helper){ .fd = helper };
 	if (o->check_netns && !self_net_known) {
 		if (stat("/proc/self/net/dev", &self_net) < 0) {
 			r = -errno;
@@ -179,13 +215,12 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 	if (b->epfd >= 0) {
 		r = listener_watch(b, l);
 		if (r < 0) {
-			close(listener);
-			l->fd = -1;
+			listener_close(b, l, "cannot be watched");
 			return r;
 		}
 	}
-	log_event(LOG_LVL_INFO, "notify listener", "origin=%s check_netns=%d",
-		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (int)l->check_netns);
+	log_event(LOG_LVL_INFO, "notify listener", "origin=%s check_netns=%d option_proxy=%d",
+		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (int)l->check_netns, helper >= 0);
 	return 0;
 }
 
@@ -622,17 +657,308 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 		answer(l, n->id, EPERM, !raw);
 }
 
-/* setsockopt(IPV6_HOPOPTS/IPV6_DSTOPTS): the kernel decides (EPERM without
- * CAP_NET_RAW), with a line that says so, until the option proxy reaches
- * the task's descriptor (see README, "Static and Go programs"). */
-static void notif_setsockopt(struct listener *l, const struct seccomp_notif *n)
+/* ---- the IPv6 option proxy ----
+ *
+ * setsockopt(IPV6_HOPOPTS/IPV6_DSTOPTS): the kernel wants CAP_NET_RAW at
+ * call time, so the maker sets them (maker_setopt(), the path a unix
+ * client's set_option takes; it checks the header again), on the task's
+ * own socket.  The front cannot reach that socket nor read the value in
+ * the task's memory without ptrace access to it (pidfd_getfd(),
+ * /proc/PID/fd and process_vm_readv() all check PTRACE_MODE_ATTACH), and
+ * has none: it is another user, without capabilities.  The relay of
+ * supervisor mode has it (the command's user, its ancestor, no Yama here)
+ * and fetches both on request (supervise.c, serve_option()).  Without a
+ * helper (an OCI agent's listener), or when the policy does not name the
+ * option for the task, the call goes on to the kernel, which answers as it
+ * would without the broker (EPERM without CAP_NET_RAW), with a log line.
+ */
+#define PENDING_MAX 16
+
+static struct pending {
+	bool used;
+	uint8_t gen;          /* against a stale helper reply */
+	struct listener *l;
+	uint64_t id;          /* the notification */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int level, name;
+	unsigned opt;
+	char rule[64];        /* for the audit line: a copy (a reload frees the
+				 policy while the call waits) */
+	uint32_t len;
+	bool sent_to_maker;   /* its answer comes from the maker, not the relay */
+} pend[PENDING_MAX];
+
+static void audit_opt(const struct listener *l, pid_t pid, uid_t uid, gid_t gid, unsigned opt,
+		      size_t len, const char *decision, const char *rule, const char *reason)
 {
-	log_event(LOG_LVL_WARN, "refuse",
-		  "decision=fail pid=%u call=setsockopt level=%d option=%d origin=%s "
-		  "reason=\"no option proxy on the notify path: the kernel answers (EPERM "
-		  "without CAP_NET_RAW)\" via=notify", (unsigned)n->pid, (int)n->data.args[1],
-		  (int)n->data.args[2], log_q((char[LOG_Q_MAX]){ 0 }, l->what));
-	answer(l, n->id, 0, true);
+	bool granted = !strcmp(decision, "grant");
+
+	log_event(granted ? LOG_LVL_INFO : LOG_LVL_WARN, granted ? "grant" : "refuse",
+		  "decision=%s uid=%u gid=%u pid=%d option=%s len=%zu rule=%s%s%s origin=%s via=notify",
+		  decision, (unsigned)uid, (unsigned)gid, (int)pid, rb_option_name(opt), len,
+		  log_q((char[LOG_Q_MAX]){ 0 }, rule ? rule : "-"), granted ? "" : " reason=",
+		  granted ? "" : log_q((char[LOG_Q_MAX]){ 0 }, reason),
+		  log_q((char[LOG_Q_MAX]){ 0 }, l->what));
+}
+
+static void pending_free(struct pending *p)
+{
+	p->used = false;
+	p->gen++;
+}
+
+static void pending_drop_listener(const struct listener *l)
+{
+	for (unsigned i = 0; i < PENDING_MAX; i++) {
+		if (!pend[i].used || pend[i].l != l)
+			continue;
+		maker_forget(&pend[i]); /* its answer, when it comes, goes nowhere */
+		pending_free(&pend[i]);
+	}
+}
+
+/* maker_setopt()'s answer: the call's result. */
+static void option_done(void *cookie, int err)
+{
+	struct pending *p = cookie;
+
+	if (!p->used)
+		return;
+	if (err == 0) {
+		audit_opt(p->l, p->pid, p->uid, p->gid, p->opt, p->len, "grant", p->rule, NULL);
+		p->l->served++;
+	} else {
+		audit_opt(p->l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
+			  strerror(err));
+		p->l->refused++;
+	}
+	answer(p->l, p->id, err, false); /* err 0: the call returns 0 */
+	pending_free(p);
+}
+
+/* A descriptor the relay took from the task: IPv6, raw or datagram (what
+ * the maker sets these options on).  SO_DOMAIN/SO_TYPE take no lock. */
+static bool option_socket_ok(int fd)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_INET6)
+		return false;
+	len = sizeof(v);
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 &&
+	       (v == SOCK_RAW || v == SOCK_DGRAM);
+}
+
+/*
+ * The relay's answer: a hostile task controls the value bytes, and what
+ * descriptor it named (any file of its own).  Safe because: the reply is
+ * taken at its exact size, at most one descriptor, its cookie must be a
+ * pending call's (generation included); the call must still be pending
+ * (ID_VALID); the value must be a header of padding only (checked here and
+ * again by the maker); the descriptor must be an IPv6 raw or datagram
+ * socket (anything else goes to the closer workers unused: its close may
+ * block, and the call goes on to the kernel, which answers as it would);
+ * the setsockopt itself, which takes the socket's lock the task may hold,
+ * is the maker's, on a worker thread there.
+ */
+static void helper_readable(struct broker *b, struct helper *h)
+{
+	struct listener *l = &listeners[h - U.h];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct optproxy_rep rp;
+	struct iovec iov = { .iov_base = &rp, .iov_len = sizeof(rp) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	struct pending *p;
+	int tfd = -1, r;
+	unsigned idx;
+	ssize_t n = recvmsg(h->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0 && errno == EAGAIN)
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t k = 0; k + sizeof(int) <= c->cmsg_len - CMSG_LEN(0); k += sizeof(int)) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + k, sizeof(int));
+			if (tfd < 0)
+				tfd = fd;
+			else
+				closer_release(fd);
+		}
+	}
+	if (n <= 0) {
+		/* The relay is gone (the command with it): no more proxy, and
+		 * the calls that wait for it get the kernel's answer. */
+		if (h->in_epoll)
+			epoll_ctl(b->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+		close(h->fd);
+		h->fd = -1;
+		h->in_epoll = false;
+		for (unsigned i = 0; i < PENDING_MAX; i++) {
+			if (!pend[i].used || pend[i].l != l || pend[i].sent_to_maker)
+				continue;
+			answer(l, pend[i].id, 0, true);
+			pending_free(&pend[i]);
+		}
+		return;
+	}
+	idx = (unsigned)(rp.cookie & 0xff);
+	p = idx < PENDING_MAX ? &pend[idx] : NULL;
+	if ((size_t)n != sizeof(rp) || rp.version != OPTPROXY_VERSION ||
+	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !p || !p->used || p->l != l ||
+	    (uint8_t)(rp.cookie >> 8) != p->gen || (rp.err == 0 && tfd < 0) ||
+	    rp.len != p->len) {
+		if (tfd >= 0)
+			closer_release(tfd);
+		return; /* stale, or not an answer: its call, if any, waits for its own */
+	}
+	if (rp.err) {
+		if (tfd >= 0)
+			closer_release(tfd);
+		if (rp.err == ESRCH) { /* the task is gone */
+			pending_free(p);
+			return;
+		}
+		/* EBADF (no such descriptor), EFAULT (a bad pointer): what the
+		 * kernel says too. */
+		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
+			  strerror(rp.err));
+		l->refused++;
+		answer(l, p->id, rp.err, false);
+		pending_free(p);
+		return;
+	}
+	/* Read, and still in the call. */
+	if (!id_valid(l, p->id)) {
+		closer_release(tfd);
+		pending_free(p);
+		return;
+	}
+	if (mk_ext_header_invalid(rp.value, rp.len) || !option_socket_ok(tfd)) {
+		const char *bad = mk_ext_header_invalid(rp.value, rp.len);
+
+		closer_release(tfd);
+		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "invalid", p->rule,
+			  bad ? bad : "not an IPv6 raw or datagram socket: the kernel answers");
+		l->refused++;
+		answer(l, p->id, EPERM, !bad); /* a bad header: EPERM, as without the broker */
+		pending_free(p);
+		return;
+	}
+	r = maker_setopt(tfd, p->level, p->name, rp.value, rp.len, option_done, p);
+	p->sent_to_maker = r == 0;
+	close(tfd); /* checked: an IPv6 raw or datagram socket, and the task holds it too */
+	if (r < 0) {
+		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
+			  "the socket maker cannot take it now");
+		l->refused++;
+		answer(l, p->id, EPERM, false);
+		pending_free(p);
+	}
+}
+
+/*
+ * setsockopt(IPV6_HOPOPTS/IPV6_DSTOPTS) by a task: it chooses the socket,
+ * the pointer and the length.  Safe because: the length is checked as the
+ * kernel does (EINVAL), the policy must name the option for the task's
+ * identity (read as for socket()), the option counts against the uid's
+ * grant rate, only PENDING_MAX calls wait at once, and the value and the
+ * descriptor are taken by the relay, bounded, and checked when they come
+ * (helper_readable()).
+ */
+static void notif_setsockopt(struct broker *b, struct listener *l, const struct seccomp_notif *n)
+{
+	struct helper *h = &U.h[l - listeners];
+	int level = (int)n->data.args[1], name = (int)n->data.args[2];
+	uint32_t len = (uint32_t)n->data.args[4];
+	unsigned opt = level == IPPROTO_IPV6 && name == IPV6_HOPOPTS ? RB_OPT_IPV6_HOPOPTS
+		       : level == IPPROTO_IPV6 && name == IPV6_DSTOPTS ? RB_OPT_IPV6_DSTOPTS : 0;
+	struct optproxy_req rq;
+	struct rb_decision dec;
+	struct rb_limits lim;
+	struct uid_entry *slot = NULL;
+	struct rb_peer peer;
+	struct pending *p = NULL;
+	char why[256];
+	bool ok;
+	int r;
+
+	if (!opt) {
+		answer(l, n->id, 0, true); /* not ours: the kernel answers */
+		return;
+	}
+	/* The kernel's own order: the length before the capability. */
+	if (len && (len < 8 || len % 8 || len > OPTPROXY_VALUE_MAX)) {
+		answer(l, n->id, EINVAL, false);
+		return;
+	}
+	if (h->fd < 0) {
+		log_event(LOG_LVL_WARN, "refuse",
+			  "decision=fail pid=%u call=setsockopt option=%s origin=%s reason=\"no "
+			  "option proxy on this listener: the kernel answers (EPERM without "
+			  "CAP_NET_RAW)\" via=notify", (unsigned)n->pid, rb_option_name(opt),
+			  log_q((char[LOG_Q_MAX]){ 0 }, l->what));
+		answer(l, n->id, 0, true);
+		return;
+	}
+	r = task_identity(l, n, &peer, why, sizeof(why));
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		l->refused++;
+		refuse_line(l, n, "setsockopt", why, EPERM);
+		answer(l, n->id, 0, true);
+		return;
+	}
+	rb_policy_decide_option(b->policy, &peer, opt, &dec);
+	if (dec.verdict != RB_ALLOW) {
+		l->refused++;
+		audit_opt(l, peer.pid, peer.uid, peer.gid, opt, len, "deny", dec.rule, dec.reason);
+		answer(l, n->id, 0, true); /* the kernel: EPERM without CAP_NET_RAW */
+		return;
+	}
+	rb_policy_peer_limits(b->policy, &peer, &lim);
+	ok = limits_conn_open(peer.uid, 0, &slot) == 0 && limits_take_grant(slot, &lim);
+	limits_conn_close(slot);
+	for (unsigned i = 0; ok && i < PENDING_MAX && !p; i++)
+		if (!pend[i].used)
+			p = &pend[i];
+	if (!ok || !p || !closer_has_capacity()) {
+		l->refused++;
+		audit_opt(l, peer.pid, peer.uid, peer.gid, opt, len, ok ? "busy" : "rate-limited",
+			  dec.rule, ok ? "too many option calls in flight; try again later"
+				       : "the uid is over its grant rate");
+		answer(l, n->id, EPERM, false);
+		return;
+	}
+	*p = (struct pending){ .used = true, .gen = p->gen, .l = l, .id = n->id, .pid = peer.pid,
+			       .uid = peer.uid, .gid = peer.gid, .level = level, .name = name,
+			       .opt = opt, .len = len };
+	snprintf(p->rule, sizeof(p->rule), "%s", dec.rule ? dec.rule : "-");
+	rq = (struct optproxy_req){ .version = OPTPROXY_VERSION, .pid = n->pid,
+				    .fd = (int32_t)n->data.args[0], .len = len,
+				    .addr = n->data.args[3],
+				    .cookie = (uint64_t)(p - pend) | (uint64_t)p->gen << 8 };
+	/* sendmsg: the front's sandbox has no sendto() */
+	if (sendmsg(h->fd, &(struct msghdr){ .msg_iov = &(struct iovec){ .iov_base = &rq,
+								     .iov_len = sizeof(rq) },
+					     .msg_iovlen = 1 },
+		    MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(rq)) {
+		audit_opt(l, peer.pid, peer.uid, peer.gid, opt, len, "fail", dec.rule,
+			  "the option helper (the command's relay) does not take requests");
+		answer(l, n->id, EPERM, false);
+		pending_free(p);
+	}
+	/* The call waits for the relay's answer (helper_readable()). */
 }
 
 static void serve_one(struct broker *b, struct listener *l)
@@ -660,12 +986,20 @@ static void serve_one(struct broker *b, struct listener *l)
 	if (n.data.nr == __NR_socket)
 		notif_socket(b, l, &n);
 	else
-		notif_setsockopt(l, &n);
+		notif_setsockopt(b, l, &n);
 }
 
 void usernotif_on_event(struct broker *b, void *p, uint32_t events)
 {
 	struct listener *l = p;
+
+	if ((char *)p >= (char *)U.h) { /* an option helper */
+		struct helper *h = p;
+
+		if (h->fd >= 0)
+			helper_readable(b, h);
+		return;
+	}
 
 	if (l->fd < 0)
 		return;

@@ -106,10 +106,10 @@ const struct sc_rule rb_sc_rules[] = {
 	/* Notify profiles only (client_seccomp.h): the broker answers these. */
 	{ { "socket" },
 	  { { 0, INT_ARG, AF_INET }, { 1, SOCK_TYPE_MASK, SOCK_DGRAM }, { 2, INT_ARG, IPPROTO_ICMP } }, 3,
-	  false, IF_NOTIFY, "ICMP datagram socket: the broker serves it, or lets the kernel decide", true },
+	  false, IF_NOTIFY_DGRAM4, "ICMP datagram socket: the broker serves it, or lets the kernel decide", true },
 	{ { "socket" },
 	  { { 0, INT_ARG, AF_INET6 }, { 1, SOCK_TYPE_MASK, SOCK_DGRAM }, { 2, INT_ARG, IPPROTO_ICMPV6 } }, 3,
-	  false, IF_NOTIFY, "ICMPv6 datagram socket: the broker serves it, or lets the kernel decide", true },
+	  false, IF_NOTIFY_DGRAM6, "ICMPv6 datagram socket: the broker serves it, or lets the kernel decide", true },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_HOPOPTS } }, 2,
 	  false, IF_NOTIFY, "IPV6_HOPOPTS needs CAP_NET_RAW: the broker's option proxy", true },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_DSTOPTS } }, 2,
@@ -210,6 +210,10 @@ static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf,
 	switch (r->when) {
 	case IF_NOTIFY:
 		return flags & RB_SECCOMP_NOTIFY;
+	case IF_NOTIFY_DGRAM4:
+		return (flags & RB_SECCOMP_NOTIFY) && (flags & RB_SECCOMP_NOTIFY_ICMP_DGRAM);
+	case IF_NOTIFY_DGRAM6:
+		return (flags & RB_SECCOMP_NOTIFY) && (flags & RB_SECCOMP_NOTIFY_ICMPV6_DGRAM);
 	case ALWAYS:
 		return true;
 	case UNLESS_HDRINCL:
@@ -273,10 +277,14 @@ int rb_seccomp_load(const struct rb_prepare *conf)
 	return r;
 }
 
-int rb_seccomp_load_notify(const struct rb_prepare *conf)
+int rb_seccomp_load_notify(const struct rb_prepare *conf, unsigned flags)
 {
 	scmp_filter_ctx ctx;
-	int r = build_filter(conf, RB_SECCOMP_NOTIFY, &ctx);
+	int r;
+
+	if (flags & ~RB_SECCOMP_FLAGS)
+		return -EINVAL;
+	r = build_filter(conf, flags | RB_SECCOMP_NOTIFY, &ctx);
 
 	if (r < 0)
 		return r;
@@ -452,7 +460,7 @@ static int export_oci(FILE *out, const struct rb_prepare *conf, unsigned flags)
 int rb_seccomp_export_flags(FILE *out, enum rb_seccomp_format format,
 			    const struct rb_prepare *conf, unsigned flags)
 {
-	if (flags & ~RB_SECCOMP_NOTIFY)
+	if (flags & ~RB_SECCOMP_FLAGS)
 		return -EINVAL;
 	switch (format) {
 	case RB_SECCOMP_PFC:

@@ -32,9 +32,13 @@ enum rb_seccomp_format {
  *  - socket() of SOCK_RAW (any family, flags masked off) is SCMP_ACT_NOTIFY
  *    instead of EPERM: the broker grants what the policy allows and answers
  *    EPERM, as the deny profile would, for the rest;
- *  - socket() of ICMP datagram sockets (inet icmp, inet6 icmpv6) is
- *    SCMP_ACT_NOTIFY: the broker grants it when the policy allows, else
- *    lets the call go on (the kernel then decides by ping_group_range);
+ *  - socket() of ICMP datagram sockets (inet icmp, inet6 icmpv6), with
+ *    RB_SECCOMP_NOTIFY_ICMP_DGRAM and RB_SECCOMP_NOTIFY_ICMPV6_DGRAM (for a
+ *    program the policy serves them: else the kernel alone answers, and a
+ *    client that tries datagram first, as iputils ping does, costs no
+ *    round trip and no refusal line), is SCMP_ACT_NOTIFY: the broker
+ *    grants it when the policy allows, else lets the call go on (the
+ *    kernel then decides by ping_group_range);
  *  - setsockopt() of IPPROTO_IPV6 IPV6_HOPOPTS and IPV6_DSTOPTS is
  *    SCMP_ACT_NOTIFY: the option proxy, or the kernel's own answer.
  * Why SOCK_RAW as a whole and not only the tuples a policy serves: a
@@ -46,6 +50,9 @@ enum rb_seccomp_format {
  * serve with the same EPERM.
  */
 #define RB_SECCOMP_NOTIFY 1u
+#define RB_SECCOMP_NOTIFY_ICMP_DGRAM 2u
+#define RB_SECCOMP_NOTIFY_ICMPV6_DGRAM 4u
+#define RB_SECCOMP_FLAGS 7u /* all of them */
 
 /*
  * Write the client confinement profile for CONF (a rule's confinement from
@@ -59,7 +66,7 @@ enum rb_seccomp_format {
  */
 int rb_seccomp_export(FILE *out, enum rb_seccomp_format format,
 		      const struct rb_prepare *conf);
-/* The same, with FLAGS (RB_SECCOMP_NOTIFY).  The OCI writer leaves the
+/* The same, with FLAGS (RB_SECCOMP_NOTIFY and its DGRAM bits).  The OCI writer leaves the
  * listenerPath to its caller. */
 int rb_seccomp_export_flags(FILE *out, enum rb_seccomp_format format,
 			    const struct rb_prepare *conf, unsigned flags);
@@ -72,10 +79,10 @@ int rb_seccomp_export_flags(FILE *out, enum rb_seccomp_format format,
 int rb_seccomp_load(const struct rb_prepare *conf);
 
 /*
- * Load the notify profile for CONF (RB_SECCOMP_NOTIFY above) into the
- * calling thread, as rb_seccomp_load().  Returns the listener descriptor
- * (close-on-exec), or -errno.
+ * Load the notify profile for CONF (RB_SECCOMP_NOTIFY above, with FLAGS'
+ * DGRAM bits) into the calling thread, as rb_seccomp_load().  Returns the
+ * listener descriptor (close-on-exec), or -errno.
  */
-int rb_seccomp_load_notify(const struct rb_prepare *conf);
+int rb_seccomp_load_notify(const struct rb_prepare *conf, unsigned flags);
 
 #endif /* RAWBROKER_CLIENT_SECCOMP_H */

@@ -33,6 +33,8 @@ enum sc_when {
 	IF_DENY_RECVERR, /* only when the rule's confinement denies
 			   RECVERR (a rule with 'receive', see rb_prepare) */
 	IF_NOTIFY,      /* only in a notify profile (RB_SECCOMP_NOTIFY) */
+	IF_NOTIFY_DGRAM4, /* ... with RB_SECCOMP_NOTIFY_ICMP_DGRAM */
+	IF_NOTIFY_DGRAM6, /* ... with RB_SECCOMP_NOTIFY_ICMPV6_DGRAM */
 };
 
 /* Deny each of SYSCALLS whose arguments fit every comparison of CMP. */

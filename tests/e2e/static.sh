@@ -89,6 +89,13 @@ sup() {
 	"$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64040:64040 --preload "$SHIM" \
 		--run-as $U:$U "$@" 2>>"$LOG"
 }
+# sup_policy POLICY ARGS... -- COMMAND...: the same under another policy.
+sup_policy() {
+	local pol=$1
+	shift
+	"$RB_BROKER" -p "$pol" -s "$SOCK" -u 64040:64040 --preload "$SHIM" \
+		--run-as $U:$U "$@" 2>>"$LOG"
+}
 # sup_out ARGS... -- COMMAND...: the same, with the command's stderr (which
 # the broker's log would otherwise take) on its stdout.
 sup_out() {
@@ -128,6 +135,29 @@ check "... the socket was asked SOCK_NONBLOCK (Go's netpoller) and granted so" \
 expect_run "Go icmp.ListenPacket(\"ip6:ipv6-icmp\"): echo round trip to ::1" 0 \
 	'^ok ip6:ipv6-icmp: echo reply from ::1' 0 sup -- "$GOPROG" 6
 
+# ---- the IPv6 option proxy, through the relay ----
+cat >"$RB_TMP/options.conf" <<EOF
+rule probe {
+    match uid $U
+    allow inet6 icmpv6 raw
+    options ipv6-hopopts
+}
+EOF
+mark go-hopopts
+expect_run "Go setsockopt(IPV6_HOPOPTS) of a padding header, rule with 'options': set, reads back" 0 \
+	'^ok: IPV6_HOPOPTS set and read back' 0 \
+	sup_policy "$RB_TMP/options.conf" -- "$GOPROG" hopopts
+check "... audited as an option grant via=notify" \
+	bash -c "sed -n '/^---- go-hopopts\$/,\$p' '$LOG' | grep -Eq 'msg=grant decision=grant uid=$U .*option=ipv6-hopopts len=8 rule=probe .*via=notify'"
+mark go-hopopts-deny
+expect_run "Go setsockopt(IPV6_HOPOPTS) under a rule without 'options': EPERM, from the kernel" 0 \
+	'^ok: .*operation not permitted' 0 sup -- "$GOPROG" hopopts-eperm
+check "... with a refusal line" \
+	bash -c "sed -n '/^---- go-hopopts-deny\$/,\$p' '$LOG' | grep -Eq 'msg=refuse decision=deny uid=$U .*option=ipv6-hopopts .*via=notify'"
+expect_run "--no-notify: the Go program's setsockopt(IPV6_HOPOPTS) fails (EPERM)" 0 \
+	'^ok: .*operation not permitted' 0 \
+	sup_policy "$RB_TMP/options.conf" --no-notify -- sh -c "'$GOPROG' hopopts-eperm 2>&1"
+
 # ---- refusals: the errno the program would see without the broker ----
 mark go-eperm
 expect_run "Go raw UDP socket, which no rule allows: EPERM" 0 \
@@ -152,6 +182,8 @@ expect_run "a dynamic program (stripped iputils ping) under supervisor mode" 0 '
 	sup -- "$RB_TMP/ping" -4 -n -c 1 -W 2 127.0.0.1
 check "... was served via=notify, not over the unix socket" \
 	bash -c "since() { sed -n '/^---- dyn\$/,\$p' '$LOG'; }; since | grep -q 'msg=grant .*type=raw .*via=notify' && ! since | grep -q 'msg=grant .*via=unix'"
+check "... and its first try, an ICMP datagram socket the policy does not serve, never reached the broker by notification" \
+	bash -c "! sed -n '/^---- dyn\$/,\$p' '$LOG' | grep -q 'type=dgram .*via=notify'"
 
 # ---- another network namespace ----
 if as_user $U -- unshare -r -n true 2>/dev/null; then

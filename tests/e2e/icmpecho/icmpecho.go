@@ -10,17 +10,22 @@
 //	icmpecho 6      the same to ::1 over icmp.ListenPacket("ip6:ipv6-icmp")
 //	icmpecho eperm  icmp.ListenPacket("ip4:udp") (a raw UDP socket, which the
 //	                test's policy does not allow) must fail with EPERM
+//	icmpecho hopopts        on a raw ICMPv6 socket, setsockopt(IPV6_HOPOPTS) with
+//	                a padding-only header must succeed and read back the same
+//	icmpecho hopopts-eperm  the same setsockopt must fail with EPERM
 //
 // Exit status 0 says the check held; the output says what happened.
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
@@ -63,10 +68,35 @@ func roundTrip(network, dst string, request, reply icmp.Type, proto int) error {
 	}
 }
 
+// hopOpts sets IPV6_HOPOPTS (8 bytes: next header, length 0, PadN of 4)
+// on a raw ICMPv6 socket and reads it back.
+func hopOpts() error {
+	fd, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, syscall.IPPROTO_ICMPV6)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer syscall.Close(fd)
+	hdr := []byte{0, 0, 1, 4, 0, 0, 0, 0}
+	if err := syscall.SetsockoptString(fd, syscall.IPPROTO_IPV6, syscall.IPV6_HOPOPTS, string(hdr)); err != nil {
+		return fmt.Errorf("setsockopt IPV6_HOPOPTS: %w", err)
+	}
+	got := make([]byte, 64)
+	n := uint32(len(got))
+	if _, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_IPV6,
+		syscall.IPV6_HOPOPTS, uintptr(unsafe.Pointer(&got[0])), uintptr(unsafe.Pointer(&n)), 0); e != 0 {
+		return fmt.Errorf("getsockopt IPV6_HOPOPTS: %w", e)
+	}
+	if !bytes.Equal(got[:n], hdr) {
+		return fmt.Errorf("IPV6_HOPOPTS reads back % x, not % x", got[:n], hdr)
+	}
+	fmt.Printf("ok: IPV6_HOPOPTS set and read back (% x)\n", got[:n])
+	return nil
+}
+
 func main() {
 	var err error
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: icmpecho 4|6|eperm")
+		fmt.Fprintln(os.Stderr, "usage: icmpecho 4|6|eperm|hopopts|hopopts-eperm")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -83,6 +113,16 @@ func main() {
 		} else if errors.Is(err, syscall.EPERM) {
 			fmt.Printf("ok: %v\n", err)
 			err = nil
+		}
+	case "hopopts":
+		err = hopOpts()
+	case "hopopts-eperm":
+		err = hopOpts()
+		if errors.Is(err, syscall.EPERM) {
+			fmt.Printf("ok: %v\n", err)
+			err = nil
+		} else if err == nil {
+			err = errors.New("IPV6_HOPOPTS was set")
 		}
 	default:
 		err = fmt.Errorf("unknown check %q", os.Args[1])
