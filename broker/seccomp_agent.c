@@ -12,6 +12,10 @@
  *    the policy decides for that identity.  A seccomp listener of one's own
  *    processes buys exactly what connecting to the main socket buys.  The
  *    JSON is used for the log (the container's id) and one early check.
+ *  - Start many containers: at most AGENT_LISTENERS_PER_UID listeners of
+ *    one runtime uid are served at once (the notification server serves
+ *    USERNOTIF_MAX in all); beyond that a container's listener is closed
+ *    (its notified calls then fail with ENOSYS) with a warn line.
  *  - Hold connections open: at most AGENT_CONNS_PER_UID per peer uid and
  *    AGENT_CONNS_MAX in all are read at once, each for AGENT_TIMEOUT_MS at
  *    most; beyond that a new connection is closed at once, and the main
@@ -365,14 +369,17 @@ static void finish(struct broker *b, struct agent_conn *c)
 	/* Ours now: the connection no longer holds it. */
 	listener = c->fds[0];
 	c->nfds = 0;
-	r = usernotif_attach(b, listener, &(struct notif_origin){ .what = what,
-								 .check_netns = true });
+	r = usernotif_attach(b, listener, &(struct notif_origin){
+		.what = what, .check_netns = true,
+		.owner_max = AGENT_LISTENERS_PER_UID, .owner = c->cred.uid });
 	if (r < 0)
 		log_event(LOG_LVL_WARN, "seccomp agent: refused",
 			  "container=%s runtime_uid=%u runtime_pid=%d why=%s", id,
 			  (unsigned)c->cred.uid, (int)c->cred.pid,
 			  log_q(q, r == -ENOSPC ? "too many listeners served already"
-						: strerror(-r)));
+				   : r == -EUSERS ? "this runtime uid has 16 containers served "
+						    "already"
+				   : strerror(-r)));
 	else
 		log_event(LOG_LVL_INFO, "seccomp agent: container attached",
 			  "container=%s pid=%lld runtime_uid=%u runtime_pid=%d metadata=%s",

@@ -27,6 +27,9 @@ struct broker_config;
 /* Runtime connections being read at once: all, and per runtime uid. */
 #define AGENT_CONNS_MAX 16
 #define AGENT_CONNS_PER_UID 4
+/* Containers of one runtime uid served at once (of USERNOTIF_MAX in all,
+ * supervised commands included): one user cannot take every slot. */
+#define AGENT_LISTENERS_PER_UID 16
 /* A runtime sends its message right after connect(). */
 #define AGENT_TIMEOUT_MS 2000
 

@@ -92,6 +92,8 @@ struct listener {
 	int fd;              /* -1: a free slot */
 	bool in_epoll;
 	bool check_netns;
+	bool owned;          /* OWNER counts against its notif_origin.owner_max */
+	uid_t owner;
 	char what[96];
 	uint64_t served, refused;
 };
@@ -192,6 +194,19 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 	int r;
 
 	slots_init();
+	if (o->owner_max) {
+		unsigned held = 0;
+
+		for (unsigned i = 0; i < USERNOTIF_MAX; i++)
+			held += listeners[i].fd >= 0 && listeners[i].owned &&
+				listeners[i].owner == o->owner;
+		if (held >= o->owner_max) {
+			close(listener);
+			if (helper >= 0)
+				close(helper);
+			return -EUSERS;
+		}
+	}
 	for (unsigned i = 0; i < USERNOTIF_MAX && !l; i++)
 		if (listeners[i].fd < 0)
 			l = &listeners[i];
@@ -210,7 +225,8 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 		}
 		self_net_known = true;
 	}
-	*l = (struct listener){ .fd = listener, .check_netns = o->check_netns };
+	*l = (struct listener){ .fd = listener, .check_netns = o->check_netns,
+				.owned = o->owner_max > 0, .owner = o->owner };
 	snprintf(l->what, sizeof(l->what), "%s", o->what ? o->what : "-");
 	if (b->epfd >= 0) {
 		r = listener_watch(b, l);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct broker;
 
@@ -18,6 +19,11 @@ struct broker;
 struct notif_origin {
 	const char *what;  /* for logs: "supervised command", "container <id>" (copied) */
 	bool check_netns;  /* refuse a notifying task in another network namespace */
+	/* Who handed the listener over (an OCI runtime's uid): with OWNER_MAX
+	 * set, at most that many listeners of one owner at once, so that one
+	 * user cannot take every slot (-EUSERS).  0: no such bound. */
+	unsigned owner_max;
+	uid_t owner;
 };
 
 /* Listeners served at once, at most (each costs one descriptor). */

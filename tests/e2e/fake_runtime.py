@@ -19,6 +19,9 @@ Cases:
   noid       a listener with no state.id
   big        a listener with 65 KiB of state
   silent     connect and send nothing for 4 s (the agent gives 2 s)
+  many N     N containers at once: N processes, each with its own filter,
+             hand their listeners over one after the other (50 ms apart)
+             and stay alive for 1.5 s more
   hold N     hold N connections open without sending, for 3 s; print how
              many the agent closed before that (it reads at most 4 per uid)
 Needs Debian's python3-seccomp.
@@ -107,6 +110,26 @@ def main():
         print("silent: %s after %.1f s" % ("closed" if got == b"" else "still open",
                                              time.monotonic() - t))
         return 0 if got == b"" else 1
+    elif case == "many":
+        r, w = os.pipe()
+        kids = []
+        for i in range(int(sys.argv[3])):
+            pid = os.fork()
+            if pid == 0:
+                os.close(w)
+                lfd = listener()
+                send(path, json.dumps(state("fake-many-%d" % i)).encode(), [lfd])
+                os.close(lfd)
+                os.read(r, 1)  # until the parent closes its end
+                os._exit(0)
+            kids.append(pid)
+            time.sleep(0.05)
+        time.sleep(1.5)
+        os.close(w)
+        for pid in kids:
+            os.waitpid(pid, 0)
+        print("many: %d sent" % len(kids))
+        return 0
     elif case == "hold":
         conns = []
         for _ in range(int(sys.argv[3])):

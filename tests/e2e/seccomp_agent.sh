@@ -10,8 +10,9 @@
 # serve gets EPERM.  Refused, each with a warn line, and the broker serving
 # on: a pipe instead of a listener, two descriptors, none, a state that is
 # not JSON, fds other than ["seccompFd"], no state.id, more than 64 KiB, a
-# runtime that sends nothing (closed after 2 s), and a fifth connection of
-# one uid while four are open (a limit line).
+# runtime that sends nothing (closed after 2 s), a fifth connection of one
+# uid while four are open (a limit line), and a 17th container of one
+# runtime uid while 16 are served.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -85,6 +86,13 @@ expect_output "one uid holding connections: the 5th is closed at once (4 per uid
 	'^hold: 1 of 5 closed by the agent$' fake $U hold 5
 check "... with a limit line" \
 	grep -q "msg=limit limit=seccomp_agent_connections_per_uid value=4 runtime_uid=$U" "$LOG"
+attached=$(grep -c 'seccomp agent: container attached' "$LOG")
+expect_output "17 containers of one runtime uid at once: all handed over" '^many: 17 sent$' \
+	fake $U many 17
+expect_output "... 16 of them served" "^$((attached + 16))\$" \
+	grep -c 'seccomp agent: container attached' "$LOG"
+check "... the 17th refused with a warn line (16 per runtime uid)" \
+	grep -q "msg=\"seccomp agent: refused\" container=fake-many-16 runtime_uid=$U .*why=\"this runtime uid has 16 containers served already\"" "$LOG"
 expect_output "after all that, a good runtime is served" \
 	'^socket: granted, fd [0-9]+, AF_INET$' fake $U good
 check "the broker is still running" kill -0 "$RB_BROKER_PID"
