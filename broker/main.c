@@ -247,6 +247,15 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
 			return buf;
 		}
 		close(fd);
+		/* --seccomp-agent: its directory, by the same rules. */
+		fd = cfg->agent_path ? sockdir_open(cfg->agent_path, uid, false, leaf,
+						    sizeof(leaf), dwhy, sizeof(dwhy)) : -1;
+		if (cfg->agent_path && fd < 0) {
+			snprintf(buf, n, "--seccomp-agent %s: %s", cfg->agent_path, dwhy);
+			return buf;
+		}
+		if (fd >= 0)
+			close(fd);
 	}
 	if (rule && rb_policy_rule_confinement(p, rule, &conf) < 0) {
 		snprintf(buf, n, "--rule %s: the policy has no such rule", rule);

@@ -38,6 +38,18 @@ rule fake-containers {
 EOF
 chmod 644 "$RB_TMP/policy.conf"
 install -d -o 64050 -g 64050 -m 0755 "$RB_TMP/run"
+# The agent's directory is checked as the main socket's: a world-writable
+# one is refused by --check and at start.
+install -d -m 0777 "$RB_TMP/open"
+fails_cleanly "--check: a world-writable --seccomp-agent directory is a problem" 1 \
+	'--seccomp-agent .*/open/agent.sock: .*/open is writable by others' \
+	"$RB_BROKER" -t -p "$RB_TMP/policy.conf" -s "$RB_TMP/run/rb.sock" -u 64050:64050 \
+	--seccomp-agent "$RB_TMP/open/agent.sock"
+fails_cleanly "start: a world-writable --seccomp-agent directory is refused" 1 \
+	'--seccomp-agent .*/open/agent.sock: .*/open is writable by others.*not starting' \
+	"$RB_BROKER" -p "$RB_TMP/policy.conf" -s "$RB_TMP/run/rb.sock" -u 64050:64050 \
+	--seccomp-agent "$RB_TMP/open/agent.sock"
+check "... and leaves no main socket behind" test ! -e "$RB_TMP/run/rb.sock"
 rb_start_broker "$LOG" -p "$RB_TMP/policy.conf" -s "$RB_TMP/run/rb.sock" -u 64050:64050 \
 	--seccomp-agent "$AGENT" || { not_ok "the broker starts with --seccomp-agent"; rb_finish; }
 check "the agent's socket: a stream socket with the main socket's mode (0666)" \
