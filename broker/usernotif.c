@@ -421,8 +421,8 @@ static int task_open(pid_t pid, bool fresh, struct task_entry **out)
 	for (unsigned i = 0; i < TASKS_KEPT && !t; i++) {
 		if (tasks[i].pid == pid)
 			t = &tasks[i];
-		else if (tasks[i].used < lru->used)
-			lru = &tasks[i];
+		else if (lru->pid && (!tasks[i].pid || tasks[i].used < lru->used))
+			lru = &tasks[i]; /* a free entry first, else the oldest */
 	}
 	if (t && !fresh) {
 		t->used = ++task_clock;
