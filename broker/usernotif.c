@@ -23,8 +23,10 @@
  *     Each namespace has its own proc entries, with inode numbers unique
  *     while the namespace lives (ours does), so equal means the same
  *     namespace.  This needs no privilege, where /proc/PID/ns/net needs
- *     ptrace access to the task (measured: nobody may stat another user's
- *     PID/net/dev, not readlink its ns/net).  A task elsewhere is refused
+ *     ptrace access to the task (measured as user nobody: a stat of a root
+ *     process's PID/net/dev works, a readlink of its ns/net is refused;
+ *     inodes equal within a namespace, different across).  A task
+ *     elsewhere is refused
  *     with a log line: the broker's sockets belong to the broker's
  *     namespace.
  *  4. The decision and the socket: dispatch_socket(), the code a unix
@@ -53,7 +55,9 @@
  * fail with ENOENT, never wait); /proc reads take no lock a task can hold
  * (status reads no memory of the task); ADDFD waits only for the task to
  * take the descriptor in its own kernel context, which a signal to it cuts
- * short (ENOENT).
+ * short (ENOENT); a setsockopt() on the task's socket (which takes a lock
+ * the task can hold) is the maker's, on a worker thread there, and the
+ * relay's answer is read when epoll says so.
  */
 #include "usernotif.h"
 
