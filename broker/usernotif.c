@@ -23,8 +23,10 @@
  *     Each namespace has its own proc entries, with inode numbers unique
  *     while the namespace lives (ours does), so equal means the same
  *     namespace.  This needs no privilege, where /proc/PID/ns/net needs
- *     ptrace access to the task (measured: nobody may stat another user's
- *     PID/net/dev, not readlink its ns/net).  A task elsewhere is refused
+ *     ptrace access to the task (measured as user nobody: a stat of a root
+ *     process's PID/net/dev works, a readlink of its ns/net is refused;
+ *     inodes equal within a namespace, different across).  A task
+ *     elsewhere is refused
  *     with a log line: the broker's sockets belong to the broker's
  *     namespace.
  *  4. The decision and the socket: dispatch_socket(), the code a unix
@@ -53,7 +55,9 @@
  * fail with ENOENT, never wait); /proc reads take no lock a task can hold
  * (status reads no memory of the task); ADDFD waits only for the task to
  * take the descriptor in its own kernel context, which a signal to it cuts
- * short (ENOENT).
+ * short (ENOENT); a setsockopt() on the task's socket (which takes a lock
+ * the task can hold) is the maker's, on a worker thread there, and the
+ * relay's answer is read when epoll says so.
  */
 #include "usernotif.h"
 
@@ -78,6 +82,7 @@
 #include "maker/maker.h"
 #include "maker_link.h"
 #include "peerindex.h"
+#include "procstatus.h"
 #include "supervise.h"
 #include "uidlimits.h"
 
@@ -276,95 +281,6 @@ static bool id_valid(const struct listener *l, uint64_t id)
 	return ioctl(l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-/* The credentials status shows: the effective uid and gid (what
- * SO_PEERCRED gives for a connection) and the supplementary groups. */
-struct status_parse {
-	char key[8];
-	size_t keylen;
-	enum { S_KEY, S_VALUE, S_SKIP } state;
-	int which;        /* 'U', 'G', 'g' (Groups), 0: another line */
-	unsigned field;   /* numbers seen on this line */
-	uint64_t num;
-	bool in_num;
-	uid_t uid;
-	gid_t gid;
-	bool has_uid, has_gid, has_groups; /* has_groups: its line is complete */
-	size_t ngroups;
-};
-
-/* One number of the current line is complete. */
-static int status_number(struct status_parse *s)
-{
-	if (s->num > UINT32_MAX - 1)
-		return -ERANGE; /* (uid_t)-1 is no one */
-	if (s->which == 'U' && s->field == 1) {
-		s->uid = (uid_t)s->num;
-		s->has_uid = true;
-	} else if (s->which == 'G' && s->field == 1) {
-		s->gid = (gid_t)s->num;
-		s->has_gid = true;
-	} else if (s->which == 'g') {
-		if (s->ngroups >= NGROUPS_MAX)
-			return -E2BIG;
-		groups_buf[s->ngroups++] = (gid_t)s->num;
-	}
-	s->field++;
-	s->num = 0;
-	s->in_num = false;
-	return 0;
-}
-
-static int status_feed(struct status_parse *s, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (s->state == S_KEY) {
-			if (c == ':') {
-				s->key[s->keylen] = '\0';
-				s->which = !strcmp(s->key, "Uid")      ? 'U'
-					   : !strcmp(s->key, "Gid")    ? 'G'
-					   : !strcmp(s->key, "Groups") ? 'g' : 0;
-				s->state = s->which ? S_VALUE : S_SKIP;
-				s->field = 0;
-				s->num = 0;
-				s->in_num = false;
-			} else if (c == '\n') {
-				s->keylen = 0;
-			} else if (s->keylen + 1 < sizeof(s->key)) {
-				s->key[s->keylen++] = c;
-			} else {
-				s->state = S_SKIP;
-			}
-			continue;
-		}
-		if (s->state == S_VALUE) {
-			if (c >= '0' && c <= '9') {
-				s->num = s->num * 10 + (uint64_t)(c - '0');
-				if (s->num > UINT32_MAX)
-					return -ERANGE;
-				s->in_num = true;
-				continue;
-			}
-			if (s->in_num) {
-				int r = status_number(s);
-
-				if (r < 0)
-					return r;
-			}
-			if (c != ' ' && c != '\t' && c != '\n')
-				return -EPROTO;
-		}
-		if (c == '\n') {
-			if (s->state == S_VALUE && s->which == 'g')
-				s->has_groups = true; /* after Uid and Gid: all we need */
-			s->state = S_KEY;
-			s->keylen = 0;
-		}
-	}
-	return 0;
-}
-
 /*
  * The /proc entries of the last few notifying tasks, kept open: each open
  * of /proc/PID and of its status costs a path walk, more than the rest of a
@@ -449,17 +365,17 @@ static int task_open(pid_t pid, bool fresh, struct task_entry **out)
 	return 0;
 }
 
-/* Parse T's status into S (groups into groups_buf).  Reading stops once
- * the Groups line is complete: status has Uid and Gid before it, and a
- * read less is a system call less per grant. */
-static int read_status(const struct task_entry *t, struct status_parse *s)
+/* Parse T's status into S (groups into groups_buf; procstatus.c).
+ * Reading stops once the Groups line is complete: status has Uid and Gid
+ * before it, and a read less is a system call less per grant. */
+static int read_status(const struct task_entry *t, struct proc_status *s)
 {
 	char buf[4096];
 	size_t total = 0;
 	ssize_t n;
 	int r = 0;
 
-	memset(s, 0, sizeof(*s));
+	proc_status_init(s, groups_buf, NGROUPS_MAX);
 	while (!s->has_groups && (n = pread(t->status, buf, sizeof(buf), (off_t)total)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -469,19 +385,17 @@ static int read_status(const struct task_entry *t, struct status_parse *s)
 		total += (size_t)n;
 		if (total > STATUS_MAX)
 			return -EFBIG;
-		r = status_feed(s, buf, (size_t)n);
+		r = proc_status_feed(s, buf, (size_t)n);
 		if (r < 0)
 			return r;
 	}
-	if (!s->has_uid || !s->has_gid)
-		return -EPROTO;
-	return 0;
+	return proc_status_done(s);
 }
 
 /* Read PID's credentials into S, and with CHECK_NETNS whether it is in
  * our network namespace (-EXDEV when not); a kept entry whose task is
  * gone is opened once more. */
-static int read_task(pid_t pid, bool check_netns, struct status_parse *s, const char **what)
+static int read_task(pid_t pid, bool check_netns, struct proc_status *s, const char **what)
 {
 	struct task_entry *t = NULL;
 	int r = 0;
@@ -523,7 +437,7 @@ static int read_task(pid_t pid, bool check_netns, struct status_parse *s, const 
 static int task_identity(const struct listener *l, const struct seccomp_notif *n,
 			 struct rb_peer *peer, char *why, size_t whylen)
 {
-	struct status_parse s;
+	struct proc_status s;
 	const char *what;
 	int r;
 

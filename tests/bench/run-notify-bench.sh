@@ -26,6 +26,8 @@ rb_tmpdir
 trap 'rm -rf "$RB_TMP"' EXIT
 install -m 755 "$2" "$RB_TMP/bench_notify"
 install -m 644 "$3" "$RB_TMP/librawbroker-preload.so"
+# (sanitizer builds: the runtimes come first, as in e2e_supervisor)
+SHIM="${RB_SANITIZER_PRELOAD:+$RB_SANITIZER_PRELOAD }$RB_TMP/librawbroker-preload.so"
 bench=$RB_TMP/bench_notify
 cat >"$RB_TMP/policy.conf" <<'POLICY'
 rule bench {
@@ -46,7 +48,7 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 : >"$RB_TMP/bare.txt"
 for r in $(seq 1 "$rounds"); do
 	out=$("$RB_BROKER" -p "$RB_TMP/policy.conf" -s "$RB_TMP/rb.sock" -u 64050:64050 \
-		--preload "$RB_TMP/librawbroker-preload.so" --run-as 64052:64052 -- "$bench" client "$iterations" 2>>"$RB_TMP/broker.log") ||
+		--preload "$SHIM" --run-as 64052:64052 -- "$bench" client "$iterations" 2>>"$RB_TMP/broker.log") ||
 		{ echo "FAIL: the front's round $r: $out" >&2; cat "$RB_TMP/broker.log" >&2; exit 1; }
 	echo "round $r front (rawbrokerd, via=notify): $out"
 	echo "$out" >>"$RB_TMP/front.txt"

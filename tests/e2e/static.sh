@@ -30,7 +30,10 @@ done
 if [ -z "${RB_IN_NETNS:-}" ]; then
 	RB_DEB_DIR=$(mktemp -d /tmp/rawbroker-deb.XXXXXX)
 	export RB_DEB_DIR
-	if ! (cd "$RB_DEB_DIR" && apt-get download -q busybox-static >/dev/null 2>&1); then
+	# (once more after apt-get update: a fresh machine may have no lists)
+	if ! (cd "$RB_DEB_DIR" && { apt-get download -q busybox-static >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null 2>&1 &&
+		  apt-get download -q busybox-static >/dev/null 2>&1; }; }); then
 		rm -rf "$RB_DEB_DIR"
 		if [ "${CI:-}" = true ]; then
 			echo "FAIL: apt-get download busybox-static failed" >&2
@@ -45,6 +48,7 @@ rb_enter_netns "$@"
 RB_BROKER=$(realpath "$1")
 SRC=$(cd "$(dirname "$0")" && pwd)
 rb_tmpdir
+# RB_KEEP=1 keeps the test directory (its broker.log) for a look afterwards.
 trap 'rb_stop_broker; [ -n "${RB_KEEP:-}" ] || rm -rf "$RB_TMP" "$RB_DEB_DIR"' EXIT
 install -m 644 "$2" "$RB_TMP/librawbroker-preload.so"
 SHIM="${RB_SANITIZER_PRELOAD:+$RB_SANITIZER_PRELOAD }$RB_TMP/librawbroker-preload.so"

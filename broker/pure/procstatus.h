@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procstatus.h - who a task is, from its /proc/PID/status: the effective
+ * uid and gid (what SO_PEERCRED gives for a connection) and the
+ * supplementary groups.  A streaming parser: fed the file in pieces of any
+ * size, it keeps no more than one number and one key between them, and
+ * stores at most MAX groups.  Pure (usernotif.c reads the file), -errno.
+ */
+#ifndef RAWBROKER_PROCSTATUS_H
+#define RAWBROKER_PROCSTATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_status {
+	/* results */
+	uid_t uid;        /* the second field of "Uid:" (effective) */
+	gid_t gid;        /* the second field of "Gid:" */
+	gid_t *groups;    /* "Groups:", in the caller's buffer */
+	size_t ngroups;
+	bool has_uid, has_gid;
+	bool has_groups;  /* the Groups line is complete: the reader may stop
+			     (status has Uid and Gid before it) */
+	/* state */
+	size_t max;
+	char key[8];
+	size_t keylen;
+	int state, which;
+	unsigned field;
+	uint64_t num;
+	bool in_num;
+};
+
+/* Start: groups go to GROUPS[MAX]. */
+void proc_status_init(struct proc_status *s, gid_t *groups, size_t max);
+
+/* The next N bytes at P.  0; -ERANGE for a number over 32 bits (or
+ * (uid_t)-1), -E2BIG for more than MAX groups, -EPROTO for a value that is
+ * not numbers. */
+int proc_status_feed(struct proc_status *s, const char *p, size_t n);
+
+/* After the last piece (or once has_groups): 0 when Uid and Gid were
+ * seen, else -EPROTO. */
+int proc_status_done(const struct proc_status *s);
+
+#endif /* RAWBROKER_PROCSTATUS_H */
