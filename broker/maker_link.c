@@ -146,13 +146,77 @@ static int recv_reply(struct mk_reply *rp, int *fds, unsigned *nfds, bool dontwa
 	return 1;
 }
 
+/* Packets that queued on a new socket before the maker's drop filter was
+ * attached are dropped as it arrives (see empty_arrivals()); more than
+ * this many means something keeps queueing past that filter, and the
+ * socket is not used. */
+#define DRAIN_MAX 4096
+
+/*
+ * Empty FD's receive queue: 0, or -errno.
+ *
+ * Why here, once, and not at hand-off: the maker attaches a filter that
+ * drops everything right after socket() (maker.c, make_one), so only what
+ * arrived between those two calls can be queued.  The filter runs before
+ * a packet is queued (sock_queue_rcv_skb), so once this drain has found
+ * the queue empty it stays empty for as long as the socket waits in the
+ * pool: nothing is queued until the front replaces or detaches that
+ * filter at hand-off (rawsock.c, prepare), and everything queued after
+ * that has passed the rule's filter, or is meant to reach the client.  So
+ * no packet that arrived before the grant reaches the client, as when the
+ * drain ran at hand-off, and the grant saves a system call.
+ *
+ * A packet whose filter check ran just before the attach is queued within
+ * the same softirq pass; this drain runs a round trip later (the maker's
+ * sendmsg, our wake-up and recvmsg), as the hand-off drain did.
+ */
+static int drain(int fd)
+{
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	for (int i = 0; i < DRAIN_MAX; i++) {
+		if (recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC) >= 0 || errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	}
+	return -EBUSY;
+}
+
+/* Drain every socket of a reply as it arrives (drain()); one that cannot
+ * be drained is closed and left out.  Returns 0, or -errno of the last
+ * one left out. */
+static int empty_arrivals(int *fds, unsigned *nfds)
+{
+	unsigned kept = 0;
+	int err = 0;
+
+	for (unsigned i = 0; i < *nfds; i++) {
+		int r = drain(fds[i]);
+
+		if (r < 0) {
+			log_event(LOG_LVL_WARN, "socket maker", "a new socket was not used: "
+				  "%s while dropping what queued before its drop filter",
+				  r == -EBUSY ? "more than 4096 packets" : strerror(-r));
+			close(fds[i]);
+			err = r;
+			continue;
+		}
+		fds[kept++] = fds[i];
+	}
+	*nfds = kept;
+	return err;
+}
+
 static void handle_reply(const struct mk_reply *rp, int *fds, unsigned nfds)
 {
 	unsigned used = 0;
+	int drain_err = rp->kind == MK_MAKE ? empty_arrivals(fds, &nfds) : 0;
 
 	if (rp->kind == MK_MAKE && rp->id == sync_make.id && !sync_make.done) {
 		sync_make.done = true;
-		sync_make.err = rp->err;
+		sync_make.err = rp->err ? rp->err : -drain_err; /* a record's errno is positive */
 		if (nfds)
 			sync_make.fd = fds[used++];
 	} else if (rp->kind == MK_MAKE && rp->id == sync_make.id) {

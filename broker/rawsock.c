@@ -35,11 +35,6 @@
 #include "maker_link.h"
 #include "rxfilter.h"
 
-/* Packets queued before the locks were in place are dropped (see drain());
- * more than this many means a flood of packets the filter passes, and the
- * request fails rather than keep the broker busy. */
-#define DRAIN_MAX 4096
-
 const char *rawsock_unservable(int family, int type, int protocol)
 {
 	if (rb_is_served(family, type, protocol))
@@ -136,32 +131,9 @@ static int bind_source(int fd, const struct rawsock_spec *spec, const void *addr
 			   spec->has_source ? "" : "the rule's default ");
 }
 
-/*
- * Packets reach a raw socket from the moment socket() returns, before the
- * device and the filter are set: drop what queued up until then, so the
- * client sees only what the locks let through.  Everything queued later
- * has passed them, so this ends unless those keep coming faster than we
- * drop them (DRAIN_MAX).
- */
-static int drain(int fd, char *why, size_t whylen)
-{
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	for (int i = 0; i < DRAIN_MAX; i++) {
-		if (recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC) >= 0 || errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		return step_failed(why, whylen, "dropping packets queued before the filter");
-	}
-	snprintf(why, whylen, "more than %d packets queued while the filter was set",
-		 DRAIN_MAX);
-	return -EBUSY;
-}
-
-/* Apply SPEC->prep, locks first, to the new socket FD. */
+/* Apply SPEC->prep, locks first, to the new socket FD.  Each step runs
+ * only when the rule (or the request) asks for it: no system call for a
+ * setting left at the kernel's default. */
 static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t whylen)
 {
 	const struct rb_prepare *p = spec->prep;
@@ -199,9 +171,10 @@ static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t wh
 	}
 	if (spec->nonblock && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		return step_failed(why, whylen, "O_NONBLOCK");
-	/* Whatever queued before the rule's filter (the maker's filter
-	 * passed nothing, but a packet may have come before it was set). */
-	return drain(fd, why, whylen);
+	/* No drain here: the socket came empty from the pool (maker_link.c,
+	 * drain()), and its drop filter let nothing in until the filter step
+	 * above. */
+	return 0;
 }
 
 /*
@@ -220,8 +193,9 @@ static int prepare(int fd, const struct rawsock_spec *spec, char *why, size_t wh
  *  - every step is checked; when one fails the socket is closed (it is the
  *    broker's own, never a client's, so the close cannot block) and the
  *    request fails naming the step, so no half-prepared socket leaves;
- *  - packets that reached the socket before its locks are dropped before
- *    it is handed out.
+ *  - packets that reached the socket before its locks were dropped as it
+ *    came from the maker (maker_link.c, drain()); its drop filter let
+ *    nothing in since.
  */
 int rawsock_open(const struct rawsock_spec *spec, char *why, size_t whylen)
 {
