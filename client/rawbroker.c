@@ -8,9 +8,10 @@
  *
  * One connection per process, guarded by a mutex.  fork() is handled twice
  * over: pthread_atfork() keeps the mutex consistent, and the connection is
- * tagged with the pid that opened it, so a child (even one made by a raw
- * clone()) never talks on its parent's connection, whose replies would go
- * to whichever process reads first.  The connection is also known by its
+ * marked in a page the kernel wipes in every child that does not share our
+ * memory (MADV_WIPEONFORK; where that is refused, the pid that opened it),
+ * so a child (even one made by a raw clone()) never talks on its parent's
+ * connection, whose replies would go to whichever process reads first.  The connection is also known by its
  * device and inode: a host that closes every descriptor (daemonising,
  * closefrom()) and reuses the number must never see the library write to,
  * read from or close its descriptor.
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -107,7 +109,7 @@ struct creds {
 static struct {
 	pthread_mutex_t lock;
 	int fd;        /* connection to the broker, or -1 */
-	pid_t pid;     /* process that opened fd */
+	pid_t pid;     /* process that opened fd (where fork_mark is NULL) */
 	dev_t dev;     /* what fd was when we opened it */
 	ino_t ino;
 	struct creds creds; /* this process's credentials when fd connected */
@@ -183,9 +185,51 @@ static void atfork_child(void)
 	pthread_mutex_unlock(&conn.lock);
 }
 
+/*
+ * Is conn.fd this process's own connection, or a copy a child inherited?
+ * fork_mark is a page the kernel zeroes in the child of every fork() or
+ * clone() without CLONE_VM (MADV_WIPEONFORK, Linux 4.14), so the mark
+ * reads 0 there whatever the child was made by, at no system call per
+ * request (getpid() is one: glibc does not cache it).  A child that
+ * shares our memory (CLONE_VM) also shares conn and its mutex, so it takes
+ * turns on the connection like a thread, and every reply still goes to
+ * the caller that asked.  Where the kernel refuses the advice, the pid
+ * that opened the connection is compared, as before.
+ */
+static volatile unsigned char *fork_mark;
+
+static void mark_setup(void)
+{
+	long size = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, size > 0 ? (size_t)size : 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, size > 0 ? (size_t)size : 4096, MADV_WIPEONFORK) < 0) {
+		munmap(p, size > 0 ? (size_t)size : 4096);
+		return;
+	}
+	fork_mark = p;
+}
+
+static bool opened_here(void)
+{
+	return fork_mark ? *fork_mark != 0 : conn.pid == getpid();
+}
+
+static void mark_opened(void)
+{
+	if (fork_mark)
+		*fork_mark = 1;
+	else
+		conn.pid = getpid();
+}
+
 static void register_atfork(void)
 {
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	mark_setup();
 }
 
 static void set_result(struct rb_result *res, int error, const char *rule,
@@ -620,7 +664,7 @@ static int run(operation_fn op, void *ctx, struct rb_result *res)
 		 * called setresuid() or the like since): the broker would judge
 		 * this request as who made it. */
 		creds_now(&now);
-		if (conn.fd >= 0 && (conn.pid != getpid() || !creds_same(&conn.creds, &now) ||
+		if (conn.fd >= 0 && (!opened_here() || !creds_same(&conn.creds, &now) ||
 				     !still_ours()))
 			drop_connection();
 		if (conn.fd < 0) {
@@ -628,7 +672,7 @@ static int run(operation_fn op, void *ctx, struct rb_result *res)
 			if (r < 0)
 				return r;
 			conn.fd = r;
-			conn.pid = getpid();
+			mark_opened();
 			conn.creds = now;
 			fresh = true;
 		}

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -467,6 +468,29 @@ static void test_fork_child_uses_own_connection(void **state)
 	assert_int_equal(atomic_load(&accepted), before + 1);
 }
 
+/* A raw clone() runs no pthread_atfork() handler: the child must still
+ * not talk on the parent's connection (the library's fork mark, a page
+ * the kernel wipes in the child). */
+static void test_raw_clone_child_uses_own_connection(void **state)
+{
+	int before, st;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	before = atomic_load(&accepted);
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid == 0)
+		_exit(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 && errno == EACCES ? 0 : 1);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(atomic_load(&accepted), before + 1);
+	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(atomic_load(&accepted), before + 1);
+}
+
 static void *hammer(void *arg)
 {
 	intptr_t bad = 0;
@@ -545,6 +569,7 @@ int main(void)
 		cmocka_unit_test_setup(test_full_backlog_times_out, fresh),
 		cmocka_unit_test_setup(test_host_reuses_descriptor, fresh),
 		cmocka_unit_test_setup(test_fork_child_uses_own_connection, fresh),
+		cmocka_unit_test_setup(test_raw_clone_child_uses_own_connection, fresh),
 		cmocka_unit_test_setup(test_threads, fresh),
 		cmocka_unit_test_setup(test_option_noop_is_local, fresh),
 	};
