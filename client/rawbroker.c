@@ -553,11 +553,41 @@ static int status_errno(const Rawbroker__Reply *rep)
 	}
 }
 
-/* The descriptor must be what was asked for (STYLE.md #7). */
+/*
+ * Is FD a raw ICMP (DOMAIN AF_INET) or ICMPv6 (AF_INET6) socket?  One
+ * getsockopt() tells: the kernel answers ICMP_FILTER (level SOL_RAW) only
+ * on an AF_INET raw socket whose protocol is IPPROTO_ICMP, and
+ * ICMP6_FILTER (level IPPROTO_ICMPV6) only on an AF_INET6 raw socket whose
+ * protocol is IPPROTO_ICMPV6 (raw(7), RFC 3542); every other descriptor
+ * (another family, type or protocol, a ping socket, a unix socket, a
+ * file) gets an error.  test_client checks each such kind.
+ */
+static bool is_raw_icmp(int fd, int domain)
+{
+	union {
+		uint32_t v4;     /* struct icmp_filter */
+		uint32_t v6[8];  /* struct icmp6_filter */
+	} f;
+	socklen_t len = domain == AF_INET ? sizeof(f.v4) : sizeof(f.v6);
+
+	if (domain == AF_INET)
+		return getsockopt(fd, SOL_RAW, 1 /* ICMP_FILTER */, &f, &len) == 0;
+	return getsockopt(fd, IPPROTO_ICMPV6, 1 /* ICMP6_FILTER */, &f, &len) == 0;
+}
+
+/* The descriptor must be what was asked for (STYLE.md #7): its domain,
+ * type and protocol as the kernel reports them.  For the raw ICMP sockets
+ * most clients ask for, one call checks all three (is_raw_icmp()): two
+ * system calls fewer on every grant, each a microsecond or more of the
+ * grant's latency. */
 static bool fd_matches(int fd, int domain, int type, int protocol)
 {
 	int v;
 	socklen_t len = sizeof(v);
+
+	if (type == SOCK_RAW && ((domain == AF_INET && protocol == IPPROTO_ICMP) ||
+				 (domain == AF_INET6 && protocol == IPPROTO_ICMPV6)))
+		return is_raw_icmp(fd, domain);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != domain)
 		return false;

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,7 +42,10 @@ enum fake_mode {
 	FAKE_SILENT,    /* read the request, never answer */
 	FAKE_CLOSE,     /* close a new connection unanswered (a connection limit) */
 	FAKE_ONE,       /* answer one request, then close (an idle timeout) */
+	FAKE_RAW_FD,    /* STATUS_OK with a socket of kind fake_raw (needs CAP_NET_RAW) */
 };
+
+static _Atomic int fake_raw[3]; /* family, type, protocol for FAKE_RAW_FD */
 
 static char dir[48], path[96];
 static const char *const test_sockets[] = { "fake.sock", "none.sock", "stale.sock",
@@ -87,6 +91,11 @@ static void *serve_conn(void *arg)
 		case FAKE_WRONG_FD:
 			rep.status = RAWBROKER__STATUS__STATUS_OK;
 			fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			break;
+		case FAKE_RAW_FD:
+			rep.status = RAWBROKER__STATUS__STATUS_OK;
+			fd = socket(atomic_load(&fake_raw[0]), atomic_load(&fake_raw[1]) | SOCK_CLOEXEC,
+				    atomic_load(&fake_raw[2]));
 			break;
 		default:
 			break;
@@ -268,6 +277,56 @@ static void test_wrong_descriptor(void **state)
 	for (int i = 0; i < 200 && count_inet_sockets() != 0; i++)
 		usleep(5000);
 	assert_int_equal(count_inet_sockets(), 0);
+}
+
+/* With CAP_NET_RAW (ctest runs as root): raw sockets that differ from the
+ * request in family or protocol only are refused, the right one taken.
+ * The raw ICMP kinds are checked with one getsockopt (is_raw_icmp()),
+ * the others field by field; both are tried here. */
+static void test_raw_descriptor_kinds(void **state)
+{
+	static const struct {
+		int ask[3], send[3];
+		bool ok;
+	} cases[] = {
+		{ { AF_INET, SOCK_RAW, IPPROTO_ICMP }, { AF_INET, SOCK_RAW, IPPROTO_ICMP }, true },
+		{ { AF_INET, SOCK_RAW, IPPROTO_ICMP }, { AF_INET, SOCK_RAW, IPPROTO_UDP }, false },
+		{ { AF_INET, SOCK_RAW, IPPROTO_ICMP }, { AF_INET, SOCK_RAW, IPPROTO_ICMPV6 }, false },
+		{ { AF_INET, SOCK_RAW, IPPROTO_ICMP }, { AF_INET6, SOCK_RAW, IPPROTO_ICMP }, false },
+		{ { AF_INET, SOCK_RAW, IPPROTO_ICMP }, { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 }, false },
+		{ { AF_INET, SOCK_RAW, IPPROTO_ICMP }, { AF_INET, SOCK_DGRAM, 0 }, false },
+		{ { AF_INET, SOCK_RAW, IPPROTO_ICMP }, { AF_UNIX, SOCK_DGRAM, 0 }, false },
+		{ { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 }, { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 }, true },
+		{ { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 }, { AF_INET6, SOCK_RAW, IPPROTO_ICMP }, false },
+		{ { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 }, { AF_INET6, SOCK_RAW, IPPROTO_UDP }, false },
+		{ { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 }, { AF_INET, SOCK_RAW, IPPROTO_ICMP }, false },
+		{ { AF_INET6, SOCK_RAW, IPPROTO_ICMPV6 }, { AF_INET6, SOCK_DGRAM, 0 }, false },
+		{ { AF_INET, SOCK_RAW, IPPROTO_UDP }, { AF_INET, SOCK_RAW, IPPROTO_UDP }, true },
+		{ { AF_INET, SOCK_RAW, IPPROTO_UDP }, { AF_INET, SOCK_RAW, IPPROTO_ICMP }, false },
+		{ { AF_INET6, SOCK_RAW, IPPROTO_UDP }, { AF_INET, SOCK_RAW, IPPROTO_UDP }, false },
+	};
+	int probe = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+
+	(void)state;
+	if (probe < 0)
+		skip(); /* no CAP_NET_RAW: the fake cannot make raw sockets */
+	close(probe);
+	atomic_store(&mode, FAKE_RAW_FD);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd;
+
+		for (int k = 0; k < 3; k++)
+			atomic_store(&fake_raw[k], cases[i].send[k]);
+		fd = rb_socket(cases[i].ask[0], cases[i].ask[1], cases[i].ask[2]);
+		if (cases[i].ok) {
+			assert_true(fd >= 0);
+			close(fd);
+		} else {
+			if (fd >= 0)
+				fail_msg("case %zu: a wrong raw socket was taken", i);
+			assert_int_equal(errno, EPROTO);
+		}
+	}
 }
 
 static void test_wrong_id(void **state)
@@ -560,6 +619,7 @@ int main(void)
 		cmocka_unit_test_setup(test_stale_socket, fresh),
 		cmocka_unit_test_setup(test_denied, fresh),
 		cmocka_unit_test_setup(test_wrong_descriptor, fresh),
+		cmocka_unit_test_setup(test_raw_descriptor_kinds, fresh),
 		cmocka_unit_test_setup(test_wrong_id, fresh),
 		cmocka_unit_test_setup(test_bad_source, fresh),
 		cmocka_unit_test_setup(test_closed_unanswered_is_eagain, fresh),
