@@ -67,6 +67,38 @@ static void refuse_descriptors(int fd)
 		kernel_refuses_fds = false;
 }
 
+/*
+ * Does a new connection need SO_PASSRIGHTS 0 set on it, or did it inherit
+ * the listener's?  Linux copies a listener's SO_PASS* flags to each
+ * connection at connect() (6.16, the release that added SO_PASSRIGHTS),
+ * which saves a system call per connection; but only connections made
+ * after we set the listener inherit it, and an activated listener may
+ * have queued some before.  So: for a listener we set before listen(),
+ * the first connection is asked (one getsockopt, once); when it reads 0
+ * without our setting it, every later one will too.  Otherwise, and for
+ * an activated listener, each connection gets its own setsockopt, as
+ * before.  conn_close() relies on this (a direct close() only where the
+ * kernel refused descriptors).
+ */
+static enum { REFUSE_UNKNOWN, REFUSE_PER_CONN, REFUSE_INHERITED } conn_refusal;
+
+static void refuse_descriptors_conn(int fd)
+{
+	int v = 1;
+	socklen_t len = sizeof(v);
+
+	if (!kernel_refuses_fds || conn_refusal == REFUSE_INHERITED)
+		return;
+	if (conn_refusal == REFUSE_UNKNOWN) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &v, &len) == 0 && v == 0) {
+			conn_refusal = REFUSE_INHERITED;
+			return;
+		}
+		conn_refusal = REFUSE_PER_CONN;
+	}
+	refuse_descriptors(fd);
+}
+
 /* Open the door for exactly the descriptor a set_option handshake expects
  * (dispatch.c), and close it again once that arrived. */
 void conn_accept_descriptor(struct conn *c, bool yes)
@@ -109,8 +141,10 @@ int server_listen(const struct broker_config *cfg)
 
 	/* Socket activation: the service manager made it (activate.c). */
 	fd = activate_listener();
-	if (fd >= 0)
+	if (fd >= 0) {
+		conn_refusal = REFUSE_PER_CONN; /* clients may have queued already */
 		goto listening;
+	}
 	if (strlen(cfg->socket_path) >= sizeof(leaf))
 		fatalx("socket path too long (max %zu bytes): %s", sizeof(leaf) - 1,
 		       cfg->socket_path);
@@ -369,7 +403,7 @@ static void accept_one(struct broker *b)
 		return;
 	}
 	c->fd = fd;
-	refuse_descriptors(fd);
+	refuse_descriptors_conn(fd);
 	/* The smallest send buffer the kernel allows holds only a few replies.
 	 * A client that does not read its replies (each may carry a socket
 	 * that counts against the broker's in-flight descriptor limit) soon
