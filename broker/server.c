@@ -335,7 +335,6 @@ static void conn_release_slot(struct conn *c)
 
 static void conn_close(struct broker *b, struct conn *c)
 {
-	epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	timer_unlink(b, c);
 	if (c->awaiting)
 		maker_forget(c); /* its answer, when it comes, goes nowhere */
@@ -343,11 +342,20 @@ static void conn_close(struct broker *b, struct conn *c)
 	/* Records still queued on it may hold descriptors, released by the
 	 * final close: not on this thread, unless the kernel never let any
 	 * reach this connection (the common case, and a thread hand-off per
-	 * connection would cost more than the close). */
-	if (kernel_refuses_fds && !c->door_opened)
+	 * connection would cost more than the close).
+	 * A direct close() needs no EPOLL_CTL_DEL: this is the only
+	 * descriptor of the connection's file (nothing here dups it, no
+	 * other thread touches it, and the front forks only before it
+	 * serves; its seccomp filter refuses fork after that), so
+	 * close() releases the file before it returns, and that takes it out
+	 * of the epoll set.  A close left to the closer thread comes later:
+	 * out of the set first, so no event names a freed connection. */
+	if (kernel_refuses_fds && !c->door_opened) {
 		close(c->fd);
-	else
+	} else {
+		epoll_ctl(b->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		closer_release(c->fd);
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
