@@ -71,6 +71,7 @@
 #include "client_seccomp.h"
 #include "log.h"
 #include "maker/drop.h"
+#include "maker/record.h" /* MK_CLASSES_MAX: the classes a policy can name */
 #include "maker_link.h"
 
 static pid_t relay_pid = -1;
@@ -144,31 +145,57 @@ static int send_listener(int chan, int l)
 	return sendmsg(chan, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
-/* The notify profile's DGRAM bits: the ICMP datagram sockets POLICY
- * serves us (the command's identity, now that we are it).  Others are left
- * to the kernel alone: iputils ping tries one first, and would otherwise
- * cost a round trip and a refusal line at each start. */
-static unsigned dgram_flags(const struct rb_policy *policy)
+/* What the notify profile sends to the broker: of the ICMP datagram
+ * sockets and the raw tuples POLICY can ever grant, those it grants us (the
+ * command's identity, now that we are it).  The rest is left to the kernel
+ * alone, with no round trip: iputils ping tries a datagram socket first,
+ * and every refused raw socket() would otherwise cost one and a refusal
+ * line.  The choice is made once, at exec: a reload does not change it. */
+struct notify_set {
+	unsigned flags; /* RB_SECCOMP_NOTIFY_ICMP*_DGRAM */
+	struct rb_seccomp_raw raw[MK_CLASSES_MAX];
+	size_t nraw;
+};
+
+static bool granted_to_us(const struct rb_policy *policy, int family, int type, int protocol)
+{
+	static gid_t groups[NGROUPS_MAX];
+	int n = getgroups(NGROUPS_MAX, groups);
+	struct rb_peer peer = { .pid = getpid(), .uid = getuid(), .gid = getgid(),
+				.groups = groups, .ngroups = n > 0 ? (size_t)n : 0 };
+	struct rb_query q = { .family = family, .type = type, .protocol = protocol };
+	struct rb_decision dec;
+
+	return rb_policy_decide(policy, &peer, &q, &dec) == 0 && dec.verdict == RB_ALLOW;
+}
+
+static void notify_set_of(const struct rb_policy *policy, struct notify_set *set)
 {
 	static const struct { int family, protocol; unsigned bit; } d[] = {
 		{ AF_INET, IPPROTO_ICMP, RB_SECCOMP_NOTIFY_ICMP_DGRAM },
 		{ AF_INET6, IPPROTO_ICMPV6, RB_SECCOMP_NOTIFY_ICMPV6_DGRAM },
 	};
-	static gid_t groups[NGROUPS_MAX];
-	int n = getgroups(NGROUPS_MAX, groups);
-	struct rb_peer peer = { .pid = getpid(), .uid = getuid(), .gid = getgid(),
-				.groups = groups, .ngroups = n > 0 ? (size_t)n : 0 };
-	unsigned flags = 0;
+	static struct rb_class cls[MK_CLASSES_MAX];
+	int n;
 
-	for (size_t i = 0; policy && i < sizeof(d) / sizeof(d[0]); i++) {
-		struct rb_query q = { .family = d[i].family, .type = SOCK_DGRAM,
-				      .protocol = d[i].protocol };
-		struct rb_decision dec;
+	*set = (struct notify_set){ 0 };
+	if (!policy)
+		return;
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		if (granted_to_us(policy, d[i].family, SOCK_DGRAM, d[i].protocol))
+			set->flags |= d[i].bit;
+	n = rb_policy_classes(policy, cls, MK_CLASSES_MAX);
+	for (int i = 0; i < n; i++) {
+		bool seen = false;
 
-		if (rb_policy_decide(policy, &peer, &q, &dec) == 0 && dec.verdict == RB_ALLOW)
-			flags |= d[i].bit;
+		if (cls[i].type != SOCK_RAW)
+			continue;
+		for (size_t j = 0; j < set->nraw; j++) /* classes differ by mark too */
+			seen |= set->raw[j].family == cls[i].family &&
+				set->raw[j].protocol == cls[i].protocol;
+		if (!seen && granted_to_us(policy, cls[i].family, SOCK_RAW, cls[i].protocol))
+			set->raw[set->nraw++] = (struct rb_seccomp_raw){ cls[i].family, cls[i].protocol };
 	}
-	return flags;
 }
 
 /* The command itself: environment, default signal state, the notify
@@ -195,8 +222,11 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig, in
 		/* Last before exec: from here on our own raw socket() would
 		 * wait for the broker.  The listener is close-on-exec, and
 		 * ours goes now: only the broker holds it. */
-		int l = rb_seccomp_load_notify(&o->conf, dgram_flags(o->policy));
+		static struct notify_set set;
+		int l;
 
+		notify_set_of(o->policy, &set);
+		l = rb_seccomp_load_notify(&o->conf, set.flags, set.raw, set.nraw);
 		if (l < 0) {
 			errno = -l;
 			child_fail("load the client seccomp profile (notify)");

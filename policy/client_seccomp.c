@@ -102,7 +102,7 @@ const struct sc_rule rb_sc_rules[] = {
 	  false, ALWAYS, "AF_PACKET: link-layer sockets", false },
 	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 1,
 	  false, ALWAYS, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)",
-	  true },
+	  false },
 	/* Notify profiles only (client_seccomp.h): the broker answers these. */
 	{ { "socket" },
 	  { { 0, INT_ARG, AF_INET }, { 1, SOCK_TYPE_MASK, SOCK_DGRAM }, { 2, INT_ARG, IPPROTO_ICMP } }, 3,
@@ -224,9 +224,59 @@ static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf,
 	return true;
 }
 
-/* The profile for CONF and FLAGS as a libseccomp filter (native arch only). */
-static int build_filter(const struct rb_prepare *conf, unsigned flags, scmp_filter_ctx *out)
+/* Whether RULE is a socket() rule that does not test the family (a0). */
+static bool socket_rule_without_a0(const struct sc_rule *rule)
 {
+	if (strcmp(rule->syscalls[0], "socket") != 0)
+		return false;
+	for (unsigned c = 0; c < rule->ncmp; c++)
+		if (rule->cmp[c].arg == 0)
+			return false;
+	return true;
+}
+
+/*
+ * The notify entries of the raw socket() tuples RAW[NRAW] the broker serves
+ * the program: family, SOCK_RAW (flags masked off) and protocol, each
+ * compared as the int the kernel reads.
+ */
+static int add_raw_notify(scmp_filter_ctx ctx, const struct rb_seccomp_raw *raw, size_t nraw)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < nraw && r == 0; i++) {
+		struct scmp_arg_cmp cmp[3] = {
+			SCMP_CMP(0, SCMP_CMP_MASKED_EQ, INT_ARG, (uint32_t)raw[i].family),
+			SCMP_CMP(1, SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_RAW),
+			SCMP_CMP(2, SCMP_CMP_MASKED_EQ, INT_ARG, (uint32_t)raw[i].protocol),
+		};
+
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(socket), 3, cmp);
+	}
+	return r;
+}
+
+/*
+ * The profile for CONF and FLAGS as a libseccomp filter (native arch
+ * only); in a notify profile, RAW[NRAW] are the raw tuples it notifies.
+ *
+ * Why a notify profile puts "a0 >= 0" in front of the socket() denials
+ * that do not test the family (SOCK_RAW of any family, SOCK_PACKET):
+ * libseccomp 2.5 builds one decision tree per call, testing the higher
+ * argument first, and on one argument MASKED_EQ before GE; a call that
+ * fails deeper in one branch goes on to the next.  Left alone, "type is
+ * SOCK_RAW -> EPERM" (tested at a1) would decide before the notify entries
+ * (which start at a0) and catch every raw socket.  With "a0 >= 0" (true
+ * for every call) it sits on a0 beside them, after them: a served tuple is
+ * notified, every other raw socket still gets EPERM from the kernel, with
+ * no round trip to the broker.  policy/cli_seccomp_notify.c does the same
+ * to the OCI profile; e2e_static fails if a served tuple is not notified
+ * or an unserved one is.
+ */
+static int build_filter(const struct rb_prepare *conf, unsigned flags,
+			const struct rb_seccomp_raw *raw, size_t nraw, scmp_filter_ctx *out)
+{
+	bool notify = flags & RB_SECCOMP_NOTIFY;
 	scmp_filter_ctx ctx;
 	int r = 0;
 
@@ -235,16 +285,19 @@ static int build_filter(const struct rb_prepare *conf, unsigned flags, scmp_filt
 		return -ENOMEM;
 	for (size_t i = 0; i < rb_sc_nrules && r == 0; i++) {
 		const struct sc_rule *rule = &rb_sc_rules[i];
-		struct scmp_arg_cmp cmp[3];
-		uint32_t action = rule->notify && (flags & RB_SECCOMP_NOTIFY)
-					  ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(DENY_ERRNO);
+		struct scmp_arg_cmp cmp[4];
+		unsigned ncmp = 0;
+		uint32_t action = rule->notify && notify ? SCMP_ACT_NOTIFY
+							 : SCMP_ACT_ERRNO(DENY_ERRNO);
 
 		if (!rule_applies(rule, conf, flags))
 			continue;
 
+		if (notify && socket_rule_without_a0(rule))
+			cmp[ncmp++] = SCMP_CMP(0, SCMP_CMP_GE, 0);
 		for (unsigned c = 0; c < rule->ncmp; c++)
-			cmp[c] = SCMP_CMP(rule->cmp[c].arg, SCMP_CMP_MASKED_EQ,
-					  rule->cmp[c].mask, rule->cmp[c].value);
+			cmp[ncmp++] = SCMP_CMP(rule->cmp[c].arg, SCMP_CMP_MASKED_EQ,
+					       rule->cmp[c].mask, rule->cmp[c].value);
 		for (size_t s = 0; s < 4 && rule->syscalls[s] && r == 0; s++) {
 			int nr;
 
@@ -254,9 +307,11 @@ static int build_filter(const struct rb_prepare *conf, unsigned flags, scmp_filt
 				continue;
 			}
 			if (r == 0)
-				r = seccomp_rule_add_array(ctx, action, nr, rule->ncmp, cmp);
+				r = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp);
 		}
 	}
+	if (r == 0 && notify)
+		r = add_raw_notify(ctx, raw, nraw);
 	if (r < 0) {
 		seccomp_release(ctx);
 		return r;
@@ -268,7 +323,7 @@ static int build_filter(const struct rb_prepare *conf, unsigned flags, scmp_filt
 int rb_seccomp_load(const struct rb_prepare *conf)
 {
 	scmp_filter_ctx ctx;
-	int r = build_filter(conf, 0, &ctx);
+	int r = build_filter(conf, 0, NULL, 0, &ctx);
 
 	if (r < 0)
 		return r;
@@ -277,14 +332,15 @@ int rb_seccomp_load(const struct rb_prepare *conf)
 	return r;
 }
 
-int rb_seccomp_load_notify(const struct rb_prepare *conf, unsigned flags)
+int rb_seccomp_load_notify(const struct rb_prepare *conf, unsigned flags,
+			   const struct rb_seccomp_raw *raw, size_t nraw)
 {
 	scmp_filter_ctx ctx;
 	int r;
 
 	if (flags & ~RB_SECCOMP_FLAGS)
 		return -EINVAL;
-	r = build_filter(conf, flags | RB_SECCOMP_NOTIFY, &ctx);
+	r = build_filter(conf, flags | RB_SECCOMP_NOTIFY, raw, nraw, &ctx);
 
 	if (r < 0)
 		return r;
@@ -305,7 +361,7 @@ int rb_seccomp_load_notify(const struct rb_prepare *conf, unsigned flags)
 static int export_pfc(FILE *out, const struct rb_prepare *conf, unsigned flags)
 {
 	scmp_filter_ctx ctx;
-	int fd, r = build_filter(conf, flags, &ctx);
+	int fd, r = build_filter(conf, flags, NULL, 0, &ctx);
 
 	if (r < 0)
 		return r;

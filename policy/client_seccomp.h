@@ -28,10 +28,13 @@ enum rb_seccomp_format {
 /*
  * RB_SECCOMP_NOTIFY: the profile for a program the broker serves by seccomp
  * user notification (supervisor mode, or an OCI runtime's listenerPath).
- * The same table, with three differences:
- *  - socket() of SOCK_RAW (any family, flags masked off) is SCMP_ACT_NOTIFY
- *    instead of EPERM: the broker grants what the policy allows and answers
- *    EPERM, as the deny profile would, for the rest;
+ * The same table, with these differences:
+ *  - socket() of the raw tuples the broker serves the program (family,
+ *    SOCK_RAW with its flags masked off, protocol; given to
+ *    rb_seccomp_load_notify()) is SCMP_ACT_NOTIFY: the broker grants it.
+ *    Every other raw socket() keeps its EPERM, from the kernel, without a
+ *    round trip (client_seccomp.c, build_filter(), says how the order of
+ *    libseccomp's tests is arranged for that);
  *  - socket() of ICMP datagram sockets (inet icmp, inet6 icmpv6), with
  *    RB_SECCOMP_NOTIFY_ICMP_DGRAM and RB_SECCOMP_NOTIFY_ICMPV6_DGRAM (for a
  *    program the policy serves them: else the kernel alone answers, and a
@@ -41,13 +44,8 @@ enum rb_seccomp_format {
  *    kernel then decides by ping_group_range);
  *  - setsockopt() of IPPROTO_IPV6 IPV6_HOPOPTS and IPV6_DSTOPTS is
  *    SCMP_ACT_NOTIFY: the option proxy, or the kernel's own answer.
- * Why SOCK_RAW as a whole and not only the tuples a policy serves: a
- * libseccomp filter checks a rule on fewer arguments first (measured with
- * libseccomp 2.5: the EPERM rule on the type alone decides before a NOTIFY
- * rule on family, type and protocol, whatever the order they were added),
- * and stacked filters cannot help: the kernel ranks ERRNO above USER_NOTIF.
- * So every raw socket() goes to the broker, which refuses what it does not
- * serve with the same EPERM.
+ * The exported OCI notify profile (rawbroker-policy seccomp --listener)
+ * adds its raw tuples itself (policy/cli_seccomp_notify.c).
  */
 #define RB_SECCOMP_NOTIFY 1u
 #define RB_SECCOMP_NOTIFY_ICMP_DGRAM 2u
@@ -78,11 +76,18 @@ int rb_seccomp_export_flags(FILE *out, enum rb_seccomp_format format,
  */
 int rb_seccomp_load(const struct rb_prepare *conf);
 
+/* A raw socket() tuple a notify profile sends to the broker. */
+struct rb_seccomp_raw {
+	int family, protocol;
+};
+
 /*
  * Load the notify profile for CONF (RB_SECCOMP_NOTIFY above, with FLAGS'
- * DGRAM bits) into the calling thread, as rb_seccomp_load().  Returns the
- * listener descriptor (close-on-exec), or -errno.
+ * DGRAM bits, notifying the raw tuples RAW[NRAW]) into the calling thread,
+ * as rb_seccomp_load().  Returns the listener descriptor (close-on-exec),
+ * or -errno.
  */
-int rb_seccomp_load_notify(const struct rb_prepare *conf, unsigned flags);
+int rb_seccomp_load_notify(const struct rb_prepare *conf, unsigned flags,
+			   const struct rb_seccomp_raw *raw, size_t nraw);
 
 #endif /* RAWBROKER_CLIENT_SECCOMP_H */
