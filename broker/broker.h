@@ -194,6 +194,10 @@ void server_shutdown(struct broker *b);
  * on worker threads (a close can block). */
 void closer_start(void);
 void closer_release(int fd);
+/* The same, and *PENDING (which the caller counted up) is counted down
+ * once the close has finished: what a caller bounds by it stays counted
+ * while a worker is stuck on it (seccomp_agent.c). */
+void closer_release_counted(int fd, unsigned *pending);
 /* False when the workers are stuck on closes clients booby-trapped: then
  * no request that hands the broker a descriptor is taken. */
 bool closer_has_capacity(void);

@@ -35,6 +35,7 @@
 
 struct close_job {
 	int fd;
+	unsigned *pending; /* counted down when done, or NULL */
 	struct close_job *next;
 };
 
@@ -74,6 +75,8 @@ static void *closer_main(void *arg)
 		pthread_mutex_unlock(&lock);
 
 		rb_fd_discard(j->fd); /* sockets reset first: less to wait for */
+		if (j->pending) /* read by the loop thread without the lock */
+			__atomic_fetch_sub(j->pending, 1, __ATOMIC_RELEASE);
 		free(j);
 
 		pthread_mutex_lock(&lock);
@@ -103,7 +106,7 @@ void closer_start(void)
 	rb_frame_set_discard(closer_release);
 }
 
-void closer_release(int fd)
+void closer_release_counted(int fd, unsigned *pending)
 {
 	struct close_job *j;
 
@@ -112,9 +115,12 @@ void closer_release(int fd)
 	j = started ? malloc(sizeof(*j)) : NULL;
 	if (!j) { /* before the loop (nothing of a client's yet), or no memory */
 		rb_fd_discard(fd);
+		if (pending)
+			__atomic_fetch_sub(pending, 1, __ATOMIC_RELEASE);
 		return;
 	}
 	j->fd = fd;
+	j->pending = pending;
 	j->next = NULL;
 	pthread_mutex_lock(&lock);
 	if (tail)
@@ -124,6 +130,11 @@ void closer_release(int fd)
 	tail = j;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
+}
+
+void closer_release(int fd)
+{
+	closer_release_counted(fd, NULL);
 }
 
 bool closer_has_capacity(void)
