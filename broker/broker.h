@@ -95,6 +95,7 @@ struct broker_config {
 	unsigned pool;          /* ready sockets per class (--pool) */
 	const char *maker;      /* the socket maker's path */
 	const char *agent_path; /* --seccomp-agent: OCI runtimes' listenerPath (seccomp_agent.h) */
+	gid_t agent_gid;        /* --seccomp-agent-group: (gid_t)-1 for none (socket 0600) */
 	size_t conns_fit;       /* most RLIMIT_NOFILE allows; 0: no bound */
 	/* Uids no rule matches: connections per uid, and all of them together
 	 * (at most a quarter of max_conns); see server.c. */

@@ -99,13 +99,19 @@ static void usage(FILE *f)
 		"                           node_exporter's textfile collector): a temporary\n"
 		"                           file in PATH's directory, renamed over PATH\n"
 		"      --metrics-interval S seconds between writes, 1..86400 (default %d)\n"
-		"      --seccomp-agent PATH listen at PATH (a unix stream socket, made like\n"
-		"                           the main one) as the seccomp agent of container\n"
+		"      --seccomp-agent PATH listen at PATH (a unix stream socket in a directory\n"
+		"                           checked like the main one's; mode 0600, owned by\n"
+		"                           whoever started the broker: root, as rootful runc\n"
+		"                           connects) as the seccomp agent of container\n"
 		"                           runtimes: a profile from 'rawbroker-policy seccomp\n"
 		"                           --format oci --listener PATH' makes runc hand over\n"
 		"                           the container's seccomp listener, and the broker\n"
 		"                           answers its raw socket() calls by the policy; the\n"
 		"                           container must be in the broker's network namespace\n"
+		"      --seccomp-agent-group GROUP\n"
+		"                           open the agent socket to GROUP too (mode 0660): for\n"
+		"                           rootless runtimes, which connect as the user who\n"
+		"                           runs podman (default: root only)\n"
 		"  -t, --check              load the policy, report problems and exit\n"
 		"      --print-seccomp      print the front's own seccomp filter (libseccomp\n"
 		"                           PFC, for the options given) and exit\n"
@@ -336,7 +342,14 @@ static void fit_connection_limit(struct broker_config *cfg, const struct rb_poli
 			  (unsigned long long)rl.rlim_cur);
 		cfg->pool = (unsigned)room;
 	}
-	reserved = FDS_RESERVED + (size_t)cfg->pool * (size_t)nclasses;
+	/* --seccomp-agent: what the agent may hold (its headroom, its
+	 * connections and what they sent, the listeners it hands on). */
+	reserved = FDS_RESERVED + (size_t)cfg->pool * (size_t)nclasses +
+		   seccomp_agent_fds_reserved(cfg);
+	if (reserved + FDS_PER_CONN >= (size_t)rl.rlim_cur)
+		fatalx("RLIMIT_NOFILE %llu is too small to serve anyone (%zu descriptors kept "
+		       "for the pool and the seccomp agent)", (unsigned long long)rl.rlim_cur,
+		       reserved);
 	fit = ((size_t)rl.rlim_cur - reserved) / FDS_PER_CONN;
 	cfg->conns_fit = fit;
 	if (cfg->max_conns > fit) {
@@ -406,7 +419,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	       OPT_PRINT_SECCOMP, OPT_RUN_AS, OPT_RULE, OPT_PRELOAD, OPT_POOL, OPT_MAKER,
 	       OPT_CHECK_SANDBOX, OPT_UNMATCHED, OPT_UNMATCHED_TOTAL, OPT_LOG_INFO_RATE,
 	       OPT_ADMIN_GROUP, OPT_METRICS_FILE, OPT_METRICS_INTERVAL, OPT_NO_NOTIFY,
-	       OPT_SECCOMP_AGENT };
+	       OPT_SECCOMP_AGENT, OPT_SECCOMP_AGENT_GROUP };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "socket", required_argument, NULL, 's' },
@@ -435,6 +448,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "pool", required_argument, NULL, OPT_POOL },
 		{ "maker", required_argument, NULL, OPT_MAKER },
 		{ "seccomp-agent", required_argument, NULL, OPT_SECCOMP_AGENT },
+		{ "seccomp-agent-group", required_argument, NULL, OPT_SECCOMP_AGENT_GROUP },
 		{ "check", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -450,6 +464,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			.socket_mode = 0666,
 			.socket_gid = (gid_t)-1,
 			.socket_uid = (uid_t)-1,
+			.agent_gid = (gid_t)-1,
 			.max_conns = DEFAULT_MAX_CONNS,
 			.unmatched_per_uid = DEFAULT_UNMATCHED_PER_UID,
 			.unmatched_total = DEFAULT_UNMATCHED_TOTAL,
@@ -575,6 +590,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_SECCOMP_AGENT:
 			o->cfg.agent_path = optarg;
+			break;
+		case OPT_SECCOMP_AGENT_GROUP:
+			o->cfg.agent_gid = block_arg("--seccomp-agent-group", "socket-group",
+						     optarg, NULL).group;
 			break;
 		case 'h':
 			usage(stdout);

@@ -4,9 +4,15 @@
  * (rawbrokerd --seccomp-agent PATH; seccomp_agent.h says what the runtime
  * sends).  Runs in the capability-less front, on its event loop.
  *
- * What a hostile peer can do here, and why it is still safe:
- *  - Anyone who may connect (the socket has the main socket's mode) can
- *    send anything.  Nothing it says is trusted for a decision: the
+ * Who may connect: the socket is root's (or the start user's) with mode
+ * 0600 by default, which is what a rootful runtime needs (runc connects as
+ * uid 0); --seccomp-agent-group opens it to one group (0660) for rootless
+ * runtimes, which connect as the user who runs podman.  Not the main
+ * socket's mode: an agent connection costs the front far more than a
+ * client's (descriptors, a listener slot), so it is not for everyone.
+ *
+ * What a hostile peer that may connect can do here, and why it is still safe:
+ *  - Send anything.  Nothing it says is trusted for a decision: the
  *    notification server takes each notifying task's identity from the
  *    kernel (its pid, then its credentials, checked with ID_VALID), and
  *    the policy decides for that identity.  A seccomp listener of one's own
@@ -14,18 +20,29 @@
  *    JSON is used for the log (the container's id) and one early check.
  *  - Start many containers: at most AGENT_LISTENERS_PER_UID listeners of
  *    one runtime uid are served at once (the notification server serves
- *    USERNOTIF_MAX in all); beyond that a container's listener is closed
- *    (its notified calls then fail with ENOSYS) with a warn line.
+ *    USERNOTIF_MAX in all), and uids other than root and the broker's start
+ *    user leave AGENT_LISTENERS_RESERVED of those free, so a rootful
+ *    runtime always finds a slot; beyond that a container's listener is
+ *    closed (its notified calls then fail with ENOSYS) with a warn line.
  *  - Hold connections open: at most AGENT_CONNS_PER_UID per peer uid and
- *    AGENT_CONNS_MAX in all are read at once, each for AGENT_TIMEOUT_MS at
- *    most; beyond that a new connection is closed at once, and the main
- *    socket's clients are never affected (separate counts).
+ *    AGENT_CONNS_MAX in all are read at once, AGENT_CONNS_RESERVED of them
+ *    only for root and the start user, each for AGENT_TIMEOUT_MS at most
+ *    (runc sends at once); beyond that a new connection is closed at once,
+ *    and the main socket's clients are never affected (separate counts).
  *  - Send a huge message: at most AGENT_MSG_MAX bytes are kept; more is a
  *    refusal.  Memory is bounded by AGENT_CONNS_MAX * AGENT_MSG_MAX.
  *  - Send descriptors that block when closed (a unix socket carrying a
  *    lingering TCP socket, a FUSE file): every descriptor we do not keep,
  *    and every connection (it may hold more in flight), is closed by the
- *    closer's threads (closer.c), never on the loop.
+ *    closer's threads (closer.c), never on the loop.  That includes the
+ *    ones the kernel would otherwise drop inside our own recvmsg() (and so
+ *    close on the loop thread): see conn_read() for why it never does.
+ *  - Fill the front's descriptor table through us: the agent's connections,
+ *    the descriptors they sent and those still waiting in the closer are
+ *    counted together (until each close has finished) and bounded by
+ *    AGENT_FDS_BUDGET; no connection is accepted while the closer is stuck
+ *    (closer_has_capacity()).  main.c keeps what the agent may hold
+ *    (seccomp_agent_fds_reserved()) out of the clients' connection limit.
  *  - Send a descriptor that is not a seccomp listener, to have the loop
  *    ioctl() or poll a FUSE file or a device: the descriptor is judged by
  *    readlink("/proc/self/fd/N") alone, which reads the name the kernel
@@ -61,7 +78,12 @@
 #include "sockdir.h"
 #include "usernotif.h"
 
-#define AGENT_FDS_MAX 8 /* room for this many; a runtime sends one */
+#define AGENT_FDS_MAX 8 /* kept per connection; a runtime sends one */
+/* The agent's connections and the descriptors they sent, open or waiting
+ * in the closer, at most (what reading and accepting are bounded by). */
+#define AGENT_FDS_BUDGET (AGENT_CONNS_MAX * (1 + AGENT_FDS_MAX))
+/* The loop's pace while reading or accepting waits for the closer. */
+#define AGENT_RETRY_MS 20
 #define AGENT_ID_MAX 128 /* of a container id, in the log */
 #define LISTENER_NAME "anon_inode:seccomp notify"
 
@@ -73,6 +95,7 @@ struct agent_conn {
 	int nfds;
 	size_t len;
 	char *buf;          /* AGENT_MSG_MAX + 1 */
+	bool paused;        /* out of the epoll set until there is headroom */
 	struct agent_conn *next;
 };
 
@@ -81,8 +104,22 @@ static struct {
 	bool accepting;          /* listen_fd in epfd's set */
 	const char *path;
 	struct agent_conn *conns;
-	unsigned nconns;
-} agent = { .listen_fd = -1, .epfd = -1 };
+	unsigned nconns;         /* in CONNS */
+	unsigned nheld;          /* descriptors CONNS hold (their fds[]) */
+	unsigned npaused;        /* of CONNS */
+	/* Handed to the closer and not closed yet (closer threads count
+	 * them down): connections, and descriptors they sent. */
+	unsigned closing_conns, closing_fds;
+	int64_t accept_retry;    /* after EMFILE: not before (ms) */
+	uid_t start_uid;         /* who started the broker (besides root) */
+	/* Headroom for one recvmsg(): AGENT_SCM_MAX_FD duplicates of
+	 * NULL_FD, closed right before it (conn_read()). */
+	int null_fd;
+	int reserve[AGENT_SCM_MAX_FD];
+	unsigned nreserve;
+} agent = { .listen_fd = -1, .epfd = -1, .null_fd = -1 };
+
+static void reserve_fill(void);
 
 static int64_t now_ms(void)
 {
@@ -108,6 +145,16 @@ static uid_t broker_uid(const struct broker_config *cfg)
 	return uid;
 }
 
+size_t seccomp_agent_fds_reserved(const struct broker_config *cfg)
+{
+	if (!cfg->agent_path)
+		return 0;
+	/* listen socket, epoll set, NULL_FD; the headroom; the budget, and
+	 * once more one message's worth on its way to the closer; the
+	 * listeners handed on. */
+	return 3 + AGENT_SCM_MAX_FD + AGENT_FDS_BUDGET + AGENT_SCM_MAX_FD + USERNOTIF_MAX;
+}
+
 void seccomp_agent_listen(const struct broker_config *cfg)
 {
 	char leaf[sizeof(((struct sockaddr_un *)0)->sun_path)], why[512];
@@ -126,8 +173,12 @@ void seccomp_agent_listen(const struct broker_config *cfg)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		fatal("socket");
-	r = sockdir_bind(fd, dirfd, leaf, cfg->agent_path, cfg->socket_mode, cfg->socket_uid,
-			 cfg->socket_gid, why, sizeof(why));
+	/* Its own access, not the main socket's (see the top of the file):
+	 * the owner stays who binds it, root or the start user; a group only
+	 * when asked. */
+	r = sockdir_bind(fd, dirfd, leaf, cfg->agent_path,
+			 cfg->agent_gid != (gid_t)-1 ? 0660 : 0600, (uid_t)-1, cfg->agent_gid,
+			 why, sizeof(why));
 	close(dirfd);
 	if (r < 0)
 		fatalx("--seccomp-agent: %s; not starting", why);
@@ -141,13 +192,20 @@ void seccomp_agent_listen(const struct broker_config *cfg)
 	if (epoll_ctl(agent.epfd, EPOLL_CTL_ADD, fd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL }) < 0)
 		fatal("epoll_ctl");
+	/* The headroom's duplicates are of this; open now, not in the sandbox. */
+	agent.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (agent.null_fd < 0)
+		fatal("open /dev/null");
 	agent.listen_fd = fd;
 	agent.accepting = true;
 	agent.path = cfg->agent_path;
+	agent.start_uid = getuid();
 	/* jansson seeds its hash function on first use (reading
 	 * /dev/urandom): now, not in the sandbox. */
 	json_object_seed(0);
-	log_event(LOG_LVL_INFO, "seccomp agent listening", "path=%s", cfg->agent_path);
+	reserve_fill(); /* the headroom, before clients fill the table */
+	log_event(LOG_LVL_INFO, "seccomp agent listening", "path=%s mode=%s", cfg->agent_path,
+		  cfg->agent_gid != (gid_t)-1 ? "0660" : "0600");
 }
 
 int seccomp_agent_fd(void)
@@ -155,8 +213,76 @@ int seccomp_agent_fd(void)
 	return agent.epfd;
 }
 
-/* Stop or start taking connections (out of descriptors, or all slots
- * taken: level-triggered epoll would wake us for the same one). */
+/* Root and the broker's start user: the rootful runtime, whom the
+ * reserved connection and listener slots are for. */
+static bool privileged(uid_t uid)
+{
+	return uid == 0 || uid == agent.start_uid;
+}
+
+static unsigned load(unsigned *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_ACQUIRE);
+}
+
+/* The agent's descriptors (AGENT_FDS_BUDGET): connections and what they
+ * sent, open or still waiting in the closer. */
+static unsigned fds_used(void)
+{
+	return agent.nconns + agent.nheld + load(&agent.closing_conns) + load(&agent.closing_fds);
+}
+
+/* Close FD on a closer thread, counted in *COUNTER until it is closed. */
+static void release_counted(int fd, unsigned *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+	closer_release_counted(fd, counter);
+}
+
+/* Take the headroom back: duplicates of NULL_FD until there are
+ * AGENT_SCM_MAX_FD, while the agent is within its budget (a message's
+ * refused descriptors are closed first) and the table has room. */
+static void reserve_fill(void)
+{
+	if (agent.null_fd < 0 || fds_used() > AGENT_FDS_BUDGET)
+		return;
+	while (agent.nreserve < AGENT_SCM_MAX_FD) {
+		int fd = fcntl(agent.null_fd, F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0)
+			return; /* EMFILE: later */
+		agent.reserve[agent.nreserve++] = fd;
+	}
+}
+
+/* Free the headroom.  Each is a duplicate of NULL_FD, which stays open:
+ * never the last reference to its file, so the close cannot block. */
+static void reserve_free(void)
+{
+	while (agent.nreserve)
+		close(agent.reserve[--agent.nreserve]);
+}
+
+/* Whether a recvmsg() may run now: AGENT_SCM_MAX_FD slots to free. */
+static bool may_read(void)
+{
+	reserve_fill();
+	return agent.nreserve == AGENT_SCM_MAX_FD;
+}
+
+/* Whether one more connection may be taken: a slot (connections still
+ * being closed count), room in the budget for it and all it may keep, and
+ * a closer that is not stuck (a connection may hold descriptors in
+ * flight, and ends in the closer). */
+static bool may_accept(void)
+{
+	return agent.nconns + load(&agent.closing_conns) < AGENT_CONNS_MAX &&
+	       fds_used() + 1 + AGENT_FDS_MAX <= AGENT_FDS_BUDGET &&
+	       now_ms() >= agent.accept_retry && closer_has_capacity();
+}
+
+/* Stop or start taking connections (level-triggered epoll would wake us
+ * for the same one): from the loop's tick (seccomp_agent_expire()). */
 static void set_accepting(bool on)
 {
 	if (agent.accepting == on)
@@ -165,6 +291,21 @@ static void set_accepting(bool on)
 		      &(struct epoll_event){ .events = on ? EPOLLIN : 0, .data.ptr = NULL }) < 0)
 		log_warn("epoll_ctl");
 	agent.accepting = on;
+}
+
+/* Take C out of the epoll set until may_read() (or back in). */
+static void set_paused(struct agent_conn *c, bool on)
+{
+	if (c->paused == on)
+		return;
+	if (epoll_ctl(agent.epfd, EPOLL_CTL_MOD, c->fd,
+		      &(struct epoll_event){ .events = on ? 0 : EPOLLIN, .data.ptr = c }) < 0)
+		log_warn("epoll_ctl");
+	c->paused = on;
+	if (on)
+		agent.npaused++;
+	else
+		agent.npaused--;
 }
 
 static void conn_close(struct agent_conn *c)
@@ -176,13 +317,16 @@ static void conn_close(struct agent_conn *c)
 	if (*pp)
 		*pp = c->next;
 	agent.nconns--;
+	if (c->paused)
+		agent.npaused--;
 	epoll_ctl(agent.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	/* Counted until the closer is done with them (may_accept()). */
 	for (int i = 0; i < c->nfds; i++)
-		closer_release(c->fds[i]);
-	closer_release(c->fd); /* descriptors may still be queued in it */
+		release_counted(c->fds[i], &agent.closing_fds);
+	agent.nheld -= (unsigned)c->nfds;
+	release_counted(c->fd, &agent.closing_conns); /* descriptors may be queued in it */
 	free(c->buf);
 	free(c);
-	set_accepting(true);
 }
 
 /* A refusal: one warn line, the connection and what it sent closed. */
@@ -204,32 +348,65 @@ static unsigned conns_of(uid_t uid)
 	return n;
 }
 
+static unsigned unprivileged_conns(void)
+{
+	unsigned n = 0;
+
+	for (struct agent_conn *c = agent.conns; c; c = c->next)
+		n += !privileged(c->cred.uid);
+	return n;
+}
+
+/* Which limit a new connection of UID is over, or NULL. */
+static const char *over_limit(uid_t uid, unsigned *value)
+{
+	if (agent.nconns >= AGENT_CONNS_MAX) {
+		*value = AGENT_CONNS_MAX;
+		return "seccomp_agent_connections";
+	}
+	if (conns_of(uid) >= AGENT_CONNS_PER_UID) {
+		*value = AGENT_CONNS_PER_UID;
+		return "seccomp_agent_connections_per_uid";
+	}
+	if (!privileged(uid) && unprivileged_conns() >= AGENT_CONNS_MAX - AGENT_CONNS_RESERVED) {
+		*value = AGENT_CONNS_MAX - AGENT_CONNS_RESERVED;
+		return "seccomp_agent_connections_unprivileged";
+	}
+	return NULL;
+}
+
 static void accept_one(void)
 {
 	struct agent_conn *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd = accept4(agent.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	const char *limit;
+	unsigned value;
+	int fd;
 
+	if (!may_accept()) {
+		set_accepting(false); /* the tick resumes it */
+		return;
+	}
+	fd = accept4(agent.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			log_warn("seccomp agent: accept: pausing until a runtime connection ends");
+			log_warn("seccomp agent: accept: pausing");
+			agent.accept_retry = now_ms() + 100;
 			set_accepting(false);
 		}
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
 		log_warn("seccomp agent: SO_PEERCRED");
-		closer_release(fd);
+		release_counted(fd, &agent.closing_conns);
 		return;
 	}
-	if (agent.nconns >= AGENT_CONNS_MAX || conns_of(cred.uid) >= AGENT_CONNS_PER_UID) {
+	limit = over_limit(cred.uid, &value);
+	if (limit) {
 		log_event(LOG_LVL_WARN, "limit", "limit=%s value=%u runtime_uid=%u runtime_pid=%d",
-			  agent.nconns >= AGENT_CONNS_MAX ? "seccomp_agent_connections"
-							  : "seccomp_agent_connections_per_uid",
-			  agent.nconns >= AGENT_CONNS_MAX ? AGENT_CONNS_MAX : AGENT_CONNS_PER_UID,
-			  (unsigned)cred.uid, (int)cred.pid);
-		closer_release(fd);
+			  limit, value, (unsigned)cred.uid, (int)cred.pid);
+		release_counted(fd, &agent.closing_conns);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -242,7 +419,7 @@ static void accept_one(void)
 		if (c)
 			free(c->buf);
 		free(c);
-		closer_release(fd);
+		release_counted(fd, &agent.closing_conns);
 		return;
 	}
 	c->fd = fd;
@@ -257,8 +434,8 @@ static void accept_one(void)
 
 /*
  * Take the descriptors of one recvmsg()'s control data into C.  False when
- * the message carried something else, or more than we keep (all closed
- * then, with the connection).
+ * the message carried something else, or more than we keep (the rest
+ * handed to the closer now, the connection closed by the caller).
  */
 static bool take_fds(struct agent_conn *c, struct msghdr *m)
 {
@@ -279,8 +456,9 @@ static bool take_fds(struct agent_conn *c, struct msghdr *m)
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
 			if (c->nfds < AGENT_FDS_MAX) {
 				c->fds[c->nfds++] = fd;
+				agent.nheld++;
 			} else {
-				closer_release(fd);
+				release_counted(fd, &agent.closing_fds);
 				ok = false;
 			}
 		}
@@ -363,12 +541,19 @@ static void finish(struct broker *b, struct agent_conn *c)
 		refuse(c, "the descriptor sent is not a seccomp listener");
 		return;
 	}
+	if (!privileged(c->cred.uid) &&
+	    usernotif_listeners() + AGENT_LISTENERS_RESERVED >= USERNOTIF_MAX) {
+		json_decref(root);
+		refuse(c, "the listener slots left are kept for root's runtime");
+		return;
+	}
 	pid = json_integer_value(json_object_get(state, "pid"));
 	meta = json_string_value(json_object_get(root, "metadata"));
 	snprintf(what, sizeof(what), "container %s", id);
 	/* Ours now: the connection no longer holds it. */
 	listener = c->fds[0];
 	c->nfds = 0;
+	agent.nheld--;
 	r = usernotif_attach(b, listener, &(struct notif_origin){
 		.what = what, .check_netns = true,
 		.owner_max = AGENT_LISTENERS_PER_UID, .owner = c->cred.uid });
@@ -389,22 +574,61 @@ static void finish(struct broker *b, struct agent_conn *c)
 	conn_close(c);
 }
 
-/* Read what C has sent so far; at its end (the runtime closes), finish. */
+/*
+ * Read what C has sent so far; at its end (the runtime closes), finish.
+ *
+ * Why this recvmsg() never has a descriptor closed on the loop thread
+ * (where a booby-trapped close would stall every client, and SIGTERM,
+ * taken through the signalfd, with it): the kernel drops what it cannot
+ * hand us, and the last reference of a dropped file is put on this thread
+ * on its way out of the call, in two cases.
+ *  (1) The control buffer is too small (MSG_CTRUNC): ours has room for
+ *      AGENT_SCM_MAX_FD, the most one message can carry (the kernel
+ *      refuses to send more, SCM_MAX_FD), and one recvmsg() returns the
+ *      descriptors of one message at most.  Every one we do not keep goes
+ *      to the closer (take_fds()).
+ *  (2) It cannot install one (EMFILE: the table full up to
+ *      RLIMIT_NOFILE).  Right before the call we close the headroom's
+ *      AGENT_SCM_MAX_FD duplicates, so that many slots are free below the
+ *      limit; nothing else runs on this thread in between, and the
+ *      front's other threads (the closer's) only ever close.  When the
+ *      headroom cannot be taken back after a message (the table is full,
+ *      or the agent is over its budget until the closer is done with what
+ *      it refused), no connection is read (may_read()): each waits out of
+ *      the epoll set until there is room again, or its deadline.
+ * What stays unread inside a connection we close (in flight) is released
+ * with it, on the closer too.
+ */
 static void conn_read(struct broker *b, struct agent_conn *c)
 {
-	char cbuf[CMSG_SPACE(AGENT_FDS_MAX * sizeof(int))];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(AGENT_SCM_MAX_FD * sizeof(int))];
+	} cbuf;
 	struct iovec iov = { .iov_base = c->buf + c->len, .iov_len = AGENT_MSG_MAX + 1 - c->len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf) };
-	ssize_t n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+			    .msg_controllen = sizeof(cbuf.buf) };
+	bool fds_ok = true;
+	ssize_t n;
+	int err;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n < 0) {
-		refuse(c, strerror(errno));
+	if (!may_read()) {
+		set_paused(c, true); /* seccomp_agent_expire() resumes it */
 		return;
 	}
-	if (!take_fds(c, &m)) {
+	reserve_free();
+	n = recvmsg(c->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	err = errno;
+	if (n >= 0)
+		fds_ok = take_fds(c, &m);
+	reserve_fill();
+	if (n < 0 && (err == EAGAIN || err == EINTR))
+		return;
+	if (n < 0) {
+		refuse(c, strerror(err));
+		return;
+	}
+	if (!fds_ok) {
 		refuse(c, "control data other than one SCM_RIGHTS descriptor, or truncated");
 		return;
 	}
@@ -444,6 +668,17 @@ int seccomp_agent_expire(void)
 		if (next < 0 || c->deadline - now < next)
 			next = c->deadline - now;
 	}
+	if (agent.listen_fd < 0)
+		return (int)next;
+	/* What waits for headroom or for the closer: the closer's threads
+	 * cannot wake the loop, so look again at this pace. */
+	if (agent.npaused && may_read())
+		for (c = agent.conns; c; c = c->next)
+			set_paused(c, false);
+	if (!agent.accepting && may_accept())
+		set_accepting(true);
+	if ((agent.npaused || !agent.accepting) && (next < 0 || next > AGENT_RETRY_MS))
+		next = AGENT_RETRY_MS;
 	return (int)next;
 }
 
@@ -453,9 +688,11 @@ void seccomp_agent_shutdown(void)
 		conn_close(agent.conns);
 	if (agent.listen_fd < 0)
 		return;
+	reserve_free();
+	close(agent.null_fd);
 	close(agent.listen_fd);
 	close(agent.epfd);
-	agent.listen_fd = agent.epfd = -1;
+	agent.listen_fd = agent.epfd = agent.null_fd = -1;
 	/* As the main socket: the directory may no longer be ours to write
 	 * after the drop; the next start removes a leftover. */
 	if (unlink(agent.path) < 0 && errno != ENOENT && errno != EACCES)

@@ -17,6 +17,7 @@
 #ifndef RAWBROKER_SECCOMP_AGENT_H
 #define RAWBROKER_SECCOMP_AGENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct broker;
@@ -27,17 +28,33 @@ struct broker_config;
 /* Runtime connections being read at once: all, and per runtime uid. */
 #define AGENT_CONNS_MAX 16
 #define AGENT_CONNS_PER_UID 4
+/* Of AGENT_CONNS_MAX, kept for root and the broker's start user (the
+ * rootful runtime): other uids together get the rest. */
+#define AGENT_CONNS_RESERVED 4
 /* Containers of one runtime uid served at once (of USERNOTIF_MAX in all,
  * supervised commands included): one user cannot take every slot. */
 #define AGENT_LISTENERS_PER_UID 16
-/* A runtime sends its message right after connect(). */
-#define AGENT_TIMEOUT_MS 2000
+/* Of USERNOTIF_MAX, left free by runtime uids other than root and the
+ * broker's start user. */
+#define AGENT_LISTENERS_RESERVED 16
+/* A runtime sends its whole message right after connect() (runc: one
+ * sendmsg, then close); the deadline for all of it. */
+#define AGENT_TIMEOUT_MS 200
+/* The most descriptors one recvmsg() may carry (the kernel's SCM_MAX_FD). */
+#define AGENT_SCM_MAX_FD 253
+
+/* Descriptors the agent may hold in the front's table at most, the
+ * listeners it hands on included; main.c keeps them out of the
+ * connection limit.  0 without --seccomp-agent. */
+size_t seccomp_agent_fds_reserved(const struct broker_config *cfg);
 
 /*
  * main.c, before the privilege drop: bind CFG->agent_path as a unix stream
  * socket, the way server_listen() makes the main socket (sockdir.h: its
  * directory checked, the mode set at bind, owner and group through the
- * directory's descriptor; CFG's socket mode, owner and group).  Exits
+ * directory's descriptor), but with its own access: mode 0600, owned by
+ * whoever started the broker (root, for a rootful runtime), or 0660 with
+ * group CFG->agent_gid (--seccomp-agent-group, for rootless runtimes).  Exits
  * (fatalx) when it cannot.  Nothing without --seccomp-agent.
  */
 void seccomp_agent_listen(const struct broker_config *cfg);
