@@ -79,6 +79,9 @@ stops() {
 	fi
 	wait "$RB_BROKER_PID" 2>/dev/null
 	RB_BROKER_PID=
+	# (a sanitizer build reports into the broker's stderr, the log)
+	check "${1%%:*}: no error line or sanitizer report in the broker's log" \
+		bash -c "! grep -E 'level=error|Sanitizer|runtime error' '$LOG'"
 }
 reap() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pids=(); }
 
