@@ -15,7 +15,9 @@
 #     golang.org/x/net/icmp), built here from Debian's golang-go and
 #     golang-golang-x-net-dev, offline;
 # both -4 127.0.0.1 and -6 ::1, in rootful and in rootless podman (runc),
-# as a non-root container user with --cap-drop ALL.
+# as a non-root container user with --cap-drop ALL.  The agent socket is
+# opened to the rootless user's group (--seccomp-agent-group): rootful runc
+# connects as root, rootless runc as that user.
 #
 # The broker runs "on the host", which is a network namespace this test
 # made (lo only): the containers join it (nsenter --net, --network host),
@@ -188,10 +190,12 @@ check "rawbroker-policy seccomp --format oci --listener --base podman's seccomp.
 	--base /usr/share/containers/seccomp.json -o "$T/profile.json"
 chmod 644 "$T/profile.json"
 nsenter --net=/run/netns/"$NS" -- "$RB_BROKER" -p "$T/rawbroker.conf" -s "$T/run/rawbroker.sock" -u 64010:64010 \
-	--seccomp-agent "$AGENT" 2>"$T/broker.log" &
+	--seccomp-agent "$AGENT" --seccomp-agent-group "$TUSER" 2>"$T/broker.log" &
 BROKER_PID=$!
 for _ in $(seq 1 100); do [ -S "$AGENT" ] && grep -q 'msg=ready' "$T/broker.log" && break; sleep 0.05; done
 check "the broker listens as the seccomp agent" grep -q "msg=\"seccomp agent listening\" path=$AGENT" "$T/broker.log"
+check "the agent socket: root's, group $TUSER, 0660 (--seccomp-agent-group)" \
+	bash -c "[ \"\$(stat -c %U:%G:%a '$AGENT')\" = 'root:$TUSER:660' ]"
 
 # run RUNTIME NETWORK CMD...: the probe image, non-root, no capability, under
 # the profile; its output in $T/out.
