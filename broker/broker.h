@@ -188,6 +188,10 @@ void conn_accept_descriptor(struct conn *c, bool yes);
 /* The signals the loop takes through its signalfd (blocked otherwise). */
 void server_signal_mask(sigset_t *mask);
 int server_listen(const struct broker_config *cfg);
+/* Whose directory a socket of ours (the main one, --seccomp-agent's) may
+ * live in besides root's: the broker's user (started as root: the one it
+ * will drop to; else itself).  A user that does not parse is fatal. */
+uid_t server_dir_uid(const struct broker_config *cfg);
 int server_run(struct broker *b);
 void server_shutdown(struct broker *b);
 

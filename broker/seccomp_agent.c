@@ -74,7 +74,6 @@
 
 #include "broker.h"
 #include "log.h"
-#include "maker/drop.h"
 #include "sockdir.h"
 #include "usernotif.h"
 
@@ -129,22 +128,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The uid the socket's directory may belong to besides root (server.c's
- * rule): the broker's user when started as root, else itself. */
-static uid_t broker_uid(const struct broker_config *cfg)
-{
-	const char *why, *name;
-	uid_t uid;
-	gid_t gid;
-
-	if (geteuid() != 0)
-		return geteuid();
-	why = drop_user_parse(cfg->user, &uid, &gid, &name);
-	if (why)
-		fatalx("user %s: %s; not starting", cfg->user, why);
-	return uid;
-}
-
 size_t seccomp_agent_fds_reserved(const struct broker_config *cfg)
 {
 	if (!cfg->agent_path)
@@ -165,7 +148,7 @@ void seccomp_agent_listen(const struct broker_config *cfg)
 	if (strlen(cfg->agent_path) >= sizeof(leaf))
 		fatalx("--seccomp-agent: path too long (max %zu bytes): %s", sizeof(leaf) - 1,
 		       cfg->agent_path);
-	dirfd = sockdir_open(cfg->agent_path, broker_uid(cfg), true, leaf, sizeof(leaf), why,
+	dirfd = sockdir_open(cfg->agent_path, server_dir_uid(cfg), true, leaf, sizeof(leaf), why,
 			     sizeof(why));
 	if (dirfd < 0)
 		fatalx("--seccomp-agent %s: %s; not starting", cfg->agent_path, why);

@@ -110,9 +110,7 @@ void conn_accept_descriptor(struct conn *c, bool yes)
 	setsockopt(c->fd, SOL_SOCKET, SO_PASSRIGHTS, &v, sizeof(v));
 }
 
-/* Whose directory the socket may live in besides root's: the broker's
- * user (started as root: the one it will drop to; else itself). */
-static uid_t broker_uid(const struct broker_config *cfg)
+uid_t server_dir_uid(const struct broker_config *cfg)
 {
 	const char *why, *name;
 	uid_t uid;
@@ -148,7 +146,7 @@ int server_listen(const struct broker_config *cfg)
 	if (strlen(cfg->socket_path) >= sizeof(leaf))
 		fatalx("socket path too long (max %zu bytes): %s", sizeof(leaf) - 1,
 		       cfg->socket_path);
-	dirfd = sockdir_open(cfg->socket_path, broker_uid(cfg), true, leaf, sizeof(leaf), why,
+	dirfd = sockdir_open(cfg->socket_path, server_dir_uid(cfg), true, leaf, sizeof(leaf), why,
 			     sizeof(why));
 	if (dirfd < 0)
 		fatalx("socket %s: %s; not starting", cfg->socket_path, why);
