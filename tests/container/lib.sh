@@ -48,6 +48,23 @@ EOF
 	export CONTAINERS_REGISTRIES_CONF=$dir/registries.conf
 }
 
+# rb_ctr_rootless_podman DIR USER: write DIR/rl, rootless podman as USER
+# with the configuration rb_ctr_podman_conf DIR made (its -rl files) and
+# HOME and XDG_RUNTIME_DIR under DIR.  A script, not a function, so that
+# nsenter and `ip netns exec` can run it too.
+rb_ctr_rootless_podman() {
+	local dir=$1 user=$2
+	cat >"$dir/rl" <<EOF
+#!/bin/sh
+exec setpriv --reuid="$user" --regid="$user" --init-groups -- env -i \\
+	HOME="$dir/home" XDG_RUNTIME_DIR="$dir/xdg" PATH=/usr/sbin:/usr/bin:/sbin:/bin \\
+	CONTAINERS_CONF="$dir/containers-rl.conf" \\
+	CONTAINERS_STORAGE_CONF="$dir/storage-rl.conf" \\
+	CONTAINERS_REGISTRIES_CONF="$dir/registries.conf" podman "\$@"
+EOF
+	chmod 755 "$dir/rl"
+}
+
 # rb_ctr_mirror: the first Debian archive URI of the host's apt sources
 # (deb822 debian.sources, else a one-line sources.list).  The repository
 # names no mirror of its own: without one in the apt sources, fail.

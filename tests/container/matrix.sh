@@ -58,15 +58,7 @@ rb_ctr_podman_conf "$T"
 
 # $T/rl ARGS...: rootless podman as the test user (a script, so that
 # `ip netns exec` can run it too).
-cat >"$T/rl" <<EOF
-#!/bin/sh
-exec setpriv --reuid="$TUSER" --regid="$TUSER" --init-groups -- env -i \\
-	HOME="$T/home" XDG_RUNTIME_DIR="$T/xdg" PATH=/usr/sbin:/usr/bin:/sbin:/bin \\
-	CONTAINERS_CONF="$T/containers-rl.conf" \\
-	CONTAINERS_STORAGE_CONF="$T/storage-rl.conf" \\
-	CONTAINERS_REGISTRIES_CONF="$T/registries.conf" podman "\$@"
-EOF
-chmod 755 "$T/rl"
+rb_ctr_rootless_podman "$T" "$TUSER"
 rl() { "$T/rl" "$@"; }
 
 cleanup() {

@@ -53,15 +53,7 @@ BROKER_PID=
 created_user=
 
 rb_ctr_podman_conf "$T"
-cat >"$T/rl" <<EOF
-#!/bin/sh
-exec setpriv --reuid="$TUSER" --regid="$TUSER" --init-groups -- env -i \\
-	HOME="$T/home" XDG_RUNTIME_DIR="$T/xdg" PATH=/usr/sbin:/usr/bin:/sbin:/bin \\
-	CONTAINERS_CONF="$T/containers-rl.conf" \\
-	CONTAINERS_STORAGE_CONF="$T/storage-rl.conf" \\
-	CONTAINERS_REGISTRIES_CONF="$T/registries.conf" podman "\$@"
-EOF
-chmod 755 "$T/rl"
+rb_ctr_rootless_podman "$T" "$TUSER"
 # In the test's namespace: every podman call, rootful and rootless, so
 # that --network host is that namespace (and the rootless pause process
 # is started there).
