@@ -36,6 +36,7 @@
 #include "notify.h"
 #include "stats.h"
 #include "usernotif.h"
+#include "ioguard.h"
 #include "seccomp_agent.h"
 
 #define EP_LISTEN ((void *)1)
@@ -732,6 +733,16 @@ int server_run(struct broker *b)
 	if (b->sigfd < 0)
 		fatal("signalfd");
 	closer_start(); /* after the privilege drop, with signals blocked */
+	/* The bound on the seccomp ioctls that can sleep (usernotif.c): a
+	 * watchdog thread, its timer aimed at this thread. */
+	{
+		int r = ioguard_start();
+
+		if (r < 0) {
+			errno = -r;
+			fatal("start the notify watchdog");
+		}
+	}
 	sockdir_committed(); /* serving: the socket stays until shutdown */
 	if (peer_index_load(b->policy) < 0)
 		fatalx("index the policy: out of memory");
@@ -770,6 +781,7 @@ int server_run(struct broker *b)
 		int timeout = expire_timers(b), flush = log_flush(), topup = maker_refill(), n;
 		int metrics = stats_metrics_due(); /* --metrics-file */
 		int agent = seccomp_agent_expire(); /* runtimes' deadlines */
+		int bench = usernotif_expire(b); /* benched notify listeners */
 
 		if (flush >= 0 && (timeout < 0 || flush < timeout))
 			timeout = flush;
@@ -779,6 +791,8 @@ int server_run(struct broker *b)
 			timeout = metrics;
 		if (agent >= 0 && (timeout < 0 || agent < timeout))
 			timeout = agent;
+		if (bench >= 0 && (timeout < 0 || bench < timeout))
+			timeout = bench;
 		n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
 
 		if (n < 0) {

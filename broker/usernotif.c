@@ -32,12 +32,14 @@
  *  4. The decision and the socket: dispatch_socket(), the code a unix
  *     socket request goes through (policy, per-uid grant rate, ready pool,
  *     hand-off, audit line with via=notify, counters).
- *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND
- *     puts the socket into the task and makes its number the call's return
- *     value in one step; O_CLOEXEC iff the call asked SOCK_CLOEXEC, and
- *     O_NONBLOCK (a file status flag, shared) was set at hand-off iff it
- *     asked SOCK_NONBLOCK.  ENOENT means the task left the call (killed, or
- *     a signal): the socket is closed and the grant counted back.
+ *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD puts the socket into the task,
+ *     SECCOMP_IOCTL_NOTIF_SEND makes its number the call's return value
+ *     (deliver_addfd() says why not ADDFD_FLAG_SEND); O_CLOEXEC iff the
+ *     call asked SOCK_CLOEXEC, and O_NONBLOCK (a file status flag, shared)
+ *     was set at hand-off iff it asked SOCK_NONBLOCK.  ENOENT means the
+ *     task left the call (killed, or a signal): the socket is closed; the
+ *     grant stays counted (the maker made the socket, and a task leaving
+ *     its calls on purpose must not make it work beyond its rate).
  *
  * Refusals answer what the program would have got without the broker: a
  * raw socket EPERM (what the kernel says without CAP_NET_RAW, and what the
@@ -50,14 +52,18 @@
  * profile, so continuing gives the program nothing it could not do anyway.
  *
  * Never block on a client object: one notification per listener and loop
- * pass (level-triggered epoll comes back for the rest); RECV only after
- * epoll said readable (a notification that went away meanwhile makes RECV
- * fail with ENOENT, never wait); /proc reads take no lock a task can hold
- * (status reads no memory of the task); ADDFD waits only for the task to
- * take the descriptor in its own kernel context, which a signal to it cuts
- * short (ENOENT); a setsockopt() on the task's socket (which takes a lock
- * the task can hold) is the maker's, on a worker thread there, and the
- * relay's answer is read when epoll says so.
+ * pass (level-triggered epoll comes back for the rest); /proc reads take no
+ * lock a task can hold (status reads no memory of the task); a
+ * setsockopt() on the task's socket (which takes a lock the task can hold)
+ * is the maker's, on a worker thread there, and the relay's answer is read
+ * when epoll says so.  Two ioctls can still sleep on a client, and each is
+ * bounded by the watchdog (ioguard.h: interrupted after 50 to 100 ms):
+ * RECV, after epoll said readable, sleeps only when another process holds
+ * a copy of the listener and took the notification first (one whose task
+ * went makes RECV fail with ENOENT, never sleep): interrupted, the
+ * listener is dropped with a log line; ADDFD waits for the task to take
+ * the descriptor in its own context, which a task kept off the CPU
+ * (SCHED_IDLE beside busy loops) delays: interrupted, the call gets EAGAIN.
  */
 #include "usernotif.h"
 
@@ -75,9 +81,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
+#include "ioguard.h"
 #include "log.h"
 #include "maker/maker.h"
 #include "maker_link.h"
@@ -85,10 +93,6 @@
 #include "procstatus.h"
 #include "supervise.h"
 #include "uidlimits.h"
-
-#ifndef SECCOMP_ADDFD_FLAG_SEND
-#define SECCOMP_ADDFD_FLAG_SEND (1UL << 1) /* Linux 5.14 */
-#endif
 
 /* /proc/PID/status: 65,536 groups of up to 10 digits and the rest. */
 #define STATUS_MAX (1024 * 1024)
@@ -101,6 +105,11 @@ struct listener {
 	uid_t owner;
 	char what[96];
 	uint64_t served, refused;
+	/* Benched (out of epoll) until BENCH_UNTIL (ms, CLOCK_MONOTONIC)
+	 * after an ADDFD the watchdog cut short; STRIKES in a row double
+	 * the time (bench_listener()). */
+	uint64_t bench_until;
+	unsigned strikes;
 };
 
 /* A listener's option helper (supervise.c's relay): its end of the
@@ -172,6 +181,7 @@ static void listener_close(struct broker *b, struct listener *l, const char *why
 		  (unsigned long long)l->refused, why);
 	l->fd = -1;
 	l->in_epoll = false;
+	ioguard_listeners(-1);
 	tasks_forget_all(); /* (their tasks are gone, or will be asked for anew) */
 }
 
@@ -233,6 +243,7 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 	*l = (struct listener){ .fd = listener, .check_netns = o->check_netns,
 				.owned = o->owner_max > 0, .owner = o->owner };
 	snprintf(l->what, sizeof(l->what), "%s", o->what ? o->what : "-");
+	ioguard_listeners(+1);
 	if (b->epfd >= 0) {
 		r = listener_watch(b, l);
 		if (r < 0) {
@@ -272,6 +283,73 @@ void usernotif_shutdown(struct broker *b)
 	for (unsigned i = 0; slots_ready && i < USERNOTIF_MAX; i++)
 		if (listeners[i].fd >= 0)
 			listener_close(b, &listeners[i], "the broker stops");
+}
+
+/* ---- the bench: a listener whose tasks do not take their sockets ---- */
+
+#define BENCH_FIRST_MS 250
+#define BENCH_MAX_MS 4000
+
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/*
+ * An ADDFD on L was cut short by the watchdog: its task was not scheduled
+ * within the bound.  Each such call still held the loop for up to the
+ * bound, and a sender that starves its own tasks on purpose (SCHED_IDLE
+ * beside busy loops) could make every loop pass pay it; so L leaves epoll
+ * for BENCH_FIRST_MS, doubled for each such call in a row up to
+ * BENCH_MAX_MS.  Its tasks wait meanwhile (their calls stay pending); no
+ * other listener and no unix client does.  A delivery that works resets it.
+ */
+static void bench_listener(struct broker *b, struct listener *l)
+{
+	unsigned ms = BENCH_FIRST_MS << (l->strikes < 5 ? l->strikes : 5);
+
+	if (ms > BENCH_MAX_MS)
+		ms = BENCH_MAX_MS;
+	l->strikes++;
+	if (l->in_epoll)
+		epoll_ctl(b->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	l->in_epoll = false;
+	l->bench_until = mono_ms() + ms;
+	log_event(LOG_LVL_WARN, "notify listener benched",
+		  "origin=%s ms=%u strikes=%u reason=\"a task did not take its socket within "
+		  "%d ms: its listener waits\"", log_q((char[LOG_Q_MAX]){ 0 }, l->what), ms,
+		  l->strikes, 2 * IOGUARD_TICK_MS);
+}
+
+int usernotif_expire(struct broker *b)
+{
+	uint64_t now = 0;
+	int next = -1;
+
+	for (unsigned i = 0; slots_ready && i < USERNOTIF_MAX; i++) {
+		struct listener *l = &listeners[i];
+
+		if (l->fd < 0 || !l->bench_until)
+			continue;
+		if (!now)
+			now = mono_ms();
+		if (l->bench_until <= now) {
+			l->bench_until = 0;
+			if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, l->fd,
+				      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = l }) < 0) {
+				log_warn("notify listener %s: epoll", l->what);
+				listener_close(b, l, "cannot be watched");
+				continue;
+			}
+			l->in_epoll = true;
+		} else if (next < 0 || l->bench_until - now < (uint64_t)next) {
+			next = (int)(l->bench_until - now);
+		}
+	}
+	return next;
 }
 
 /* ---- who the notifying task is ---- */
@@ -490,24 +568,51 @@ struct call {
 	bool cloexec;
 	bool gone;     /* ENOENT: no answer is owed */
 	int addfd_err; /* another ADDFD failure: the call's answer */
+	bool cut;      /* the watchdog cut ADDFD short */
 	int target_fd; /* the socket's number in the task */
 };
 
-/* grant_peer.deliver: the socket into the task, as the call's result. */
+/*
+ * grant_peer.deliver: the socket into the task, as the call's result.
+ *
+ * SECCOMP_IOCTL_NOTIF_ADDFD waits until the task takes the descriptor in
+ * its own context, which a task that is slow to be scheduled (SCHED_IDLE
+ * beside busy loops) can make last seconds.  So it is guarded (ioguard.h):
+ * past the bound the watchdog interrupts it, the kernel withdraws the
+ * pending descriptor, and the call is answered EAGAIN ("try again", what a
+ * uid over its grant rate gets too); the socket is closed, and the grant
+ * stays counted (the maker made it).
+ *
+ * Why ADDFD and then SEND, not ADDFD_FLAG_SEND: with FLAG_SEND the kernel
+ * marks the call answered before it waits; interrupted, it withdraws the
+ * descriptor but the call stays answered with nothing, and the task's
+ * socket() returns 0 (kernel/seccomp.c, seccomp_notify_addfd(); read in
+ * 6.18).  Without the flag an interrupted ADDFD leaves the call pending,
+ * and we answer it.  The cost: one more ioctl per grant (see the notify
+ * benchmark in README), and a window between the two in which a signal to
+ * the task leaves it the descriptor unannounced (in its own table: its
+ * loss, nothing of the broker's).
+ */
 static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t whylen)
 {
 	struct call *c = gp->cookie;
 	struct seccomp_notif_addfd a = {
 		.id = c->id,
-		.flags = SECCOMP_ADDFD_FLAG_SEND,
 		.srcfd = (uint32_t)fd,
 		.newfd_flags = c->cloexec ? O_CLOEXEC : 0,
 	};
-	int r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	struct seccomp_notif_resp resp = { .id = c->id };
+	int r;
 
+	ioguard_enter();
+	r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	ioguard_leave();
 	if (r >= 0) {
 		c->target_fd = r;
-		return 0;
+		resp.val = r;
+		if (ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0)
+			return 0;
+		r = -1; /* errno: ENOENT, the task left the call meanwhile */
 	}
 	r = -errno;
 	if (r == -ENOENT || r == -ESRCH) {
@@ -515,6 +620,14 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 		snprintf(why, whylen, "the task left the call before its socket arrived "
 			 "(killed or interrupted); the socket is closed");
 		return -ENOENT;
+	}
+	if (r == -EINTR) {
+		c->addfd_err = EAGAIN;
+		c->cut = true;
+		snprintf(why, whylen, "the task did not take its socket within %d ms "
+			 "(SECCOMP_IOCTL_NOTIF_ADDFD interrupted: not scheduled?); the socket is "
+			 "closed and the call answers EAGAIN", 2 * IOGUARD_TICK_MS);
+		return -EAGAIN;
 	}
 	c->addfd_err = -r; /* EMFILE: the task's table is full, as socket() would say */
 	snprintf(why, whylen, "SECCOMP_IOCTL_NOTIF_ADDFD: %s", strerror(-r));
@@ -572,9 +685,12 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 	if (rep.status == RAWBROKER__STATUS__STATUS_OK) {
 		close(rep.fd); /* the task has its own now */
 		l->served++;
+		l->strikes = 0;
 		return;
 	}
 	l->refused++;
+	if (c.cut)
+		bench_listener(b, l); /* out of epoll; the answer below still goes */
 	if (c.gone) {
 		task_forget((pid_t)n->pid);
 		return;
@@ -894,10 +1010,28 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 static void serve_one(struct broker *b, struct listener *l)
 {
 	struct seccomp_notif n;
+	int r;
 
 	memset(&n, 0, sizeof(n)); /* the kernel wants it zeroed */
-	if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
-		if (errno == ENOENT || errno == EINTR || errno == EAGAIN)
+	ioguard_enter();
+	r = ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, &n);
+	ioguard_leave();
+	if (r < 0) {
+		if (errno == EINTR) {
+			/* The watchdog cut RECV short: it slept although epoll
+			 * said a notification was there (one whose task left
+			 * makes RECV fail with ENOENT, never sleep).  Another
+			 * process holds a copy of this listener and took it:
+			 * nothing we could serve on it is safe to wait for. */
+			log_event(LOG_LVL_WARN, "notify listener dropped",
+				  "origin=%s reason=\"listener shared with another process: "
+				  "SECCOMP_IOCTL_NOTIF_RECV slept past %d ms after epoll said "
+				  "readable\"", log_q((char[LOG_Q_MAX]){ 0 }, l->what),
+				  2 * IOGUARD_TICK_MS);
+			listener_close(b, l, "listener shared with another process");
+			return;
+		}
+		if (errno == ENOENT || errno == EAGAIN)
 			return; /* the task left the call before we took it */
 		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_RECV", l->what);
 		listener_close(b, l, "receive failed");

@@ -59,6 +59,11 @@ void usernotif_on_event(struct broker *b, void *p, uint32_t events);
 /* server.c: close every listener (shutdown). */
 void usernotif_shutdown(struct broker *b);
 
+/* Listeners benched after a task did not take its socket in time come
+ * back into epoll when their time is up.  Returns ms until the next one
+ * (an epoll timeout), or -1: none. */
+int usernotif_expire(struct broker *b);
+
 /* Listeners served now (status, tests). */
 unsigned usernotif_listeners(void);
 
