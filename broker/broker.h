@@ -150,9 +150,13 @@ struct grant_peer {
 	struct rb_peer peer;
 	struct uid_entry *uid_slot; /* the uid's grant bucket (uidlimits.h) */
 	const char *via;
-	/* NULL, or: hand the finished socket FD to the client now, before the
-	 * grant is counted.  Returns 0, or -errno with WHY filled: then the
-	 * socket is closed, the grant counted back and audited as failed. */
+	const char *origin; /* NULL, or for the audit line: whose listener
+			       (the supervised command, a container id) */
+	/* NULL, or: hand the finished socket FD to the client now.  Returns
+	 * 0, or -errno with WHY filled: then the socket is closed and audited
+	 * as failed; the grant stays counted (the socket was made: a client
+	 * that fails its deliveries on purpose must not make the maker work
+	 * beyond its rate). */
 	int (*deliver)(const struct grant_peer *gp, int fd, char *why, size_t whylen);
 	void *cookie; /* DELIVER's */
 };

@@ -90,7 +90,7 @@ static void audit(const struct grant_peer *gp, const Rawbroker__SocketRequest *s
 {
 	bool granted = rep->status == RAWBROKER__STATUS__STATUS_OK;
 	char fam[16], proto[16], type[16], src[INET6_ADDRSTRLEN] = "-";
-	char qrule[LOG_Q_MAX], qreason[LOG_Q_MAX], prep[1024];
+	char qrule[LOG_Q_MAX], qreason[LOG_Q_MAX], qorigin[LOG_Q_MAX], prep[1024];
 	const void *bound = spec ? rawsock_bind_source(spec) : NULL;
 
 	if (bound)
@@ -98,7 +98,7 @@ static void audit(const struct grant_peer *gp, const Rawbroker__SocketRequest *s
 	audit_prepare(spec, prep, sizeof(prep));
 	log_event(granted ? LOG_LVL_INFO : LOG_LVL_WARN, granted ? "grant" : "refuse",
 		  "decision=%s uid=%u gid=%u pid=%d family=%s protocol=%s type=%s "
-		  "source=%s nonblock=%d %s rule=%s%s%s via=%s",
+		  "source=%s nonblock=%d %s rule=%s%s%s via=%s%s%s",
 		  decision, (unsigned)gp->peer.uid, (unsigned)gp->peer.gid, (int)gp->peer.pid,
 		  name_or_num(rb_family_name(sr->family), sr->family, fam, sizeof(fam)),
 		  name_or_num(rb_protocol_name(sr->protocol), sr->protocol, proto,
@@ -106,7 +106,8 @@ static void audit(const struct grant_peer *gp, const Rawbroker__SocketRequest *s
 		  name_or_num(rb_type_name(sr->type), sr->type, type, sizeof(type)), src,
 		  sr->nonblock ? 1 : 0, prep, log_q(qrule, rep->rule ? rep->rule : "-"),
 		  granted ? "" : " reason=", granted ? "" : log_q(qreason, rep->reason),
-		  gp->via);
+		  gp->via, gp->origin ? " origin=" : "",
+		  gp->origin ? log_q(qorigin, gp->origin) : "");
 }
 
 /*
@@ -193,8 +194,9 @@ void dispatch_socket(struct broker *b, const struct grant_peer *gp,
 		int r = gp->deliver(gp, fd, rep->reason, sizeof(rep->reason));
 
 		if (r < 0) {
-			close(fd); /* ours: never a client's, so the close cannot block */
-			limits_refund_grant(gp->uid_slot, &dec.limits);
+			/* Ours: never a client's, so the close cannot block.
+			 * No refund: the maker did the work (broker.h). */
+			close(fd);
 			rep->status = RAWBROKER__STATUS__STATUS_FAILED;
 			rep->error = -r;
 			rep->rule = dec.rule;

@@ -653,7 +653,8 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 	bool raw = base == SOCK_RAW;
 	Rawbroker__SocketRequest sr = RAWBROKER__SOCKET_REQUEST__INIT;
 	struct call c = { .l = l, .id = n->id, .cloexec = flags & SOCK_CLOEXEC, .target_fd = -1 };
-	struct grant_peer gp = { .via = "notify", .deliver = deliver_addfd, .cookie = &c };
+	struct grant_peer gp = { .via = "notify", .origin = l->what, .deliver = deliver_addfd,
+				 .cookie = &c };
 	struct reply rep = { .fd = -1 };
 	char why[256];
 	int r;
@@ -673,6 +674,11 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 	}
 	r = limits_conn_open(gp.peer.uid, 0, &gp.uid_slot); /* its grant bucket */
 	if (r < 0) {
+		/* The uid table is full: refused like a uid over its rate. */
+		l->refused++;
+		snprintf(why, sizeof(why), "no room for uid %u in the grant-rate table (%s); "
+			 "try again later", (unsigned)gp.peer.uid, strerror(-r));
+		refuse_line(l, n, "socket", why, EAGAIN);
 		answer(l, n->id, EAGAIN, false);
 		return;
 	}
@@ -699,6 +705,8 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 		answer(l, n->id, EAGAIN, false);
 	else if (c.addfd_err)
 		answer(l, n->id, c.addfd_err, false);
+	else if (rep.status == RAWBROKER__STATUS__STATUS_FAILED && rep.error > 0)
+		answer(l, n->id, (int)rep.error, false); /* the real error: EMFILE, ENOBUFS... */
 	else
 		answer(l, n->id, EPERM, !raw);
 }
