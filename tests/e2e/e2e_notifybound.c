@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * e2e_notifybound - notification senders that try to hold the broker's
+ * loop inside a seccomp ioctl, for tests/e2e/notifybound.sh (review
+ * findings 2 and 4: RECV and ADDFD sleep on a client's behalf).  Each
+ * hands the broker a listener over the OCI seccomp agent socket (root
+ * connects first, as a runtime does; then it drops to UID and installs a
+ * filter that sends every native socket() to that listener).
+ *
+ *   e2e_notifybound steal AGENT UID KEPT N   (root)
+ *       Keeps a copy of the listener and takes the notifications itself
+ *       (a thread in SECCOMP_IOCTL_NOTIF_RECV, answering EPERM), racing
+ *       the broker, which after epoll said readable sleeps in its own RECV
+ *       until a new notification comes.  Makes N notifications, one at a
+ *       time; after each, a child of uid KEPT must get a raw socket from
+ *       the broker within 1 s ($RAWBROKER_SOCKET), else exit 1.  Prints
+ *       "steal: N notifications ..." and holds the listener until killed.
+ *   e2e_notifybound starve AGENT UID HOGS SECONDS   (root; 2 CPUs)
+ *       HOGS busy loops on CPU 1 and, beside them, a SCHED_IDLE task of
+ *       UID that asks for raw sockets for SECONDS: SECCOMP_IOCTL_NOTIF_ADDFD
+ *       waits until that task runs.  Prints how many calls were served,
+ *       how many answered EAGAIN (the broker gave up waiting), the worst
+ *       call time.  Every process it starts dies with it (PDEATHSIG).
+ *
+ * Exit 0 when the attack ran, 1 otherwise, with a line on stderr.  It
+ * checks nothing about the broker: the script does (a well-behaved client
+ * served within 1 s, the log lines, SIGTERM).
+ */
+#include <errno.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e_util.h"
+#include "rawbroker.h"
+
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "e2e_notifybound: add this architecture's AUDIT_ARCH"
+#endif
+
+/* A filter on the calling thread (and its later threads and children)
+ * that sends every native socket() to a new listener, which it returns. */
+static int socket_filter(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+			    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+}
+
+static int agent_connect(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		return -1;
+	return fd;
+}
+
+/* The OCI agent message on C (connected before the filter: socket()
+ * would wait on ourselves): the container state and LISTENER, then EOF;
+ * waits until the broker closes its end (attached or refused). */
+static int agent_send(int c, int listener, const char *id)
+{
+	char body[512], cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = body };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	struct pollfd p = { .fd = c, .events = POLLIN };
+
+	snprintf(body, sizeof(body),
+		 "{\"ociVersion\":\"1.0.2\",\"fds\":[\"seccompFd\"],\"pid\":1,\"metadata\":\"\","
+		 "\"state\":{\"ociVersion\":\"1.0.2\",\"id\":\"%s\",\"status\":\"creating\","
+		 "\"pid\":1,\"bundle\":\"/x\"}}", id);
+	iov.iov_len = strlen(body);
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &listener, sizeof(int));
+	if (sendmsg(c, &m, MSG_NOSIGNAL) < 0)
+		return -1;
+	shutdown(c, SHUT_WR);
+	poll(&p, 1, 3000);
+	(void)!read(c, &b, 1);
+	close(c);
+	return 0;
+}
+
+static int drop_to(uid_t uid)
+{
+	return setgroups(0, NULL) == 0 && setresgid(uid, uid, uid) == 0 &&
+			       setresuid(uid, uid, uid) == 0 ? 0 : -1;
+}
+
+/* ---- steal ---- */
+
+static int stolen_fd;
+
+static void *thief(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct seccomp_notif n;
+		struct seccomp_notif_resp r;
+
+		memset(&n, 0, sizeof(n));
+		if (ioctl(stolen_fd, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.id = n.id;
+		r.error = -EPERM;
+		ioctl(stolen_fd, SECCOMP_IOCTL_NOTIF_SEND, &r);
+	}
+	return NULL;
+}
+
+/* Is the broker answering?  A child of uid KEPT asks for a raw socket
+ * through the library (unix socket): its time in ms, or -1 when no answer
+ * came within MS (the child is killed). */
+static double probe(uid_t kept, int ms)
+{
+	double t0 = now_ms();
+	pid_t p = fork();
+
+	if (p == 0) {
+		int fd;
+
+		alarm(5);
+		if (drop_to(kept) < 0)
+			_exit(2);
+		fd = rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	for (;;) {
+		int st;
+
+		if (waitpid(p, &st, WNOHANG) == p)
+			return now_ms() - t0;
+		if (now_ms() - t0 > ms) {
+			kill(p, SIGKILL);
+			waitpid(p, &st, 0);
+			return -1;
+		}
+		usleep(500);
+	}
+}
+
+static int steal(const char *agent, uid_t uid, uid_t kept, int n)
+{
+	int req[2], ans[2];
+	double worst = 0;
+	pid_t kid;
+
+	if (pipe(req) < 0 || pipe(ans) < 0)
+		return fail("pipe");
+	kid = fork();
+	if (kid == 0) {
+		int c = agent_connect(agent);
+		pthread_t t;
+		char ch;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (c < 0)
+			_exit(fail("connect %s: %s", agent, strerror(errno)));
+		if (drop_to(uid) < 0)
+			_exit(fail("drop to uid %u: %s", (unsigned)uid, strerror(errno)));
+		stolen_fd = socket_filter();
+		if (stolen_fd < 0)
+			_exit(fail("seccomp: %s", strerror(errno)));
+		if (agent_send(c, stolen_fd, "e2e-steal") < 0)
+			_exit(fail("send the listener: %s", strerror(errno)));
+		if (pthread_create(&t, NULL, thief, NULL))
+			_exit(fail("pthread_create"));
+		/* One call per request: answered by whoever takes it first,
+		 * the thief (EPERM) or the broker (EPERM: no rule for UID). */
+		while (read(req[0], &ch, 1) == 1) {
+			int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+			if (fd >= 0)
+				close(fd);
+			(void)!write(ans[1], &ch, 1);
+		}
+		_exit(0);
+	}
+	/* After each call, the broker must answer another client: a RECV
+	 * that lost the race sleeps until the next notification, which here
+	 * comes only after the probe. */
+	for (int i = 1; i <= n; i++) {
+		char ch = 'n';
+		double ms;
+
+		if (write(req[1], &ch, 1) != 1 || read(ans[0], &ch, 1) != 1)
+			return fail("the notifying task is gone after %d calls", i - 1);
+		ms = probe(kept, 1000);
+		if (ms < 0) {
+			printf("steal: the broker did not answer within 1 s after %d notifications\n",
+			       i);
+			pause(); /* hold on, as an attacker would: the script checks more */
+			return 1;
+		}
+		if (ms > worst)
+			worst = ms;
+	}
+	printf("steal: %d notifications, the broker answered a client after each (worst %.0f ms)\n",
+	       n, worst);
+	fflush(stdout);
+	pause(); /* hold the thief's copy of the listener until killed */
+	return 0;
+}
+
+/* ---- starve ---- */
+
+static void pin(int cpu)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	sched_setaffinity(0, sizeof(s), &s);
+}
+
+static int starve(const char *agent, uid_t uid, int hogs, int secs)
+{
+	int p[2];
+	pid_t kid;
+
+	if (pipe(p) < 0)
+		return fail("pipe");
+	for (int i = 0; i < hogs; i++) {
+		if (fork() == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			pin(1);
+			alarm((unsigned)secs + 5); /* bounded even if we are gone */
+			for (;;)
+				;
+		}
+	}
+	kid = fork();
+	if (kid == 0) {
+		int c = agent_connect(agent), l, ok = 0, again = 0, other = 0;
+		double worst = 0, end;
+		struct sched_param sp = { 0 };
+		char line[160];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		alarm((unsigned)secs + 5);
+		if (c < 0 || drop_to(uid) < 0)
+			_exit(fail("connect or drop: %s", strerror(errno)));
+		l = socket_filter();
+		if (l < 0 || agent_send(c, l, "e2e-starve") < 0)
+			_exit(fail("seccomp or agent: %s", strerror(errno)));
+		close(l);
+		pin(1);
+		if (sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+			_exit(fail("SCHED_IDLE: %s", strerror(errno)));
+		end = now_ms() + secs * 1000.0;
+		while (now_ms() < end) {
+			double t0 = now_ms(), dt;
+			int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+
+			dt = now_ms() - t0;
+			if (dt > worst)
+				worst = dt;
+			if (fd >= 0) {
+				close(fd);
+				ok++;
+			} else if (errno == EAGAIN) {
+				again++;
+			} else {
+				other++;
+			}
+		}
+		snprintf(line, sizeof(line),
+			 "starve: %d served, %d EAGAIN, %d other errors, worst call %.0f ms\n", ok,
+			 again, other, worst);
+		(void)!write(p[1], line, strlen(line));
+		_exit(0);
+	}
+	close(p[1]);
+	{
+		char buf[256];
+		ssize_t r = read(p[0], buf, sizeof(buf) - 1);
+		int st;
+
+		waitpid(kid, &st, 0);
+		if (r <= 0)
+			return fail("the attacker said nothing");
+		buf[r] = 0;
+		fputs(buf, stdout);
+	}
+	return 0; /* the hogs die with us (PDEATHSIG) */
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 6 && !strcmp(argv[1], "steal"))
+		return steal(argv[2], (uid_t)atoi(argv[3]), (uid_t)atoi(argv[4]), atoi(argv[5]));
+	if (argc == 6 && !strcmp(argv[1], "starve"))
+		return starve(argv[2], (uid_t)atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	fprintf(stderr, "usage: e2e_notifybound steal AGENT UID KEPT N | starve AGENT UID HOGS SECS\n");
+	return 2;
+}
