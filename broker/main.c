@@ -676,6 +676,7 @@ static void front_drop(const struct drop_spec *user, const struct broker_config 
 			  "with no_new_privs and no execve() it grants the front nothing");
 	uid = getuid();
 	gid = getgid();
+	usernotif_init(); /* /proc/sys/kernel/overflow{uid,gid}: read before the filter */
 	sandbox_load(&sb);
 	if (drop_verify(status, &s, &st, true, why, sizeof(why)) < 0)
 		fatalx("%s; refusing to serve", why);

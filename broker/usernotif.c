@@ -131,6 +131,8 @@ static uint32_t native_arch;
 static struct stat self_net; /* /proc/self/net/dev: our network namespace */
 static bool self_net_known;
 static gid_t groups_buf[NGROUPS_MAX]; /* one task's groups while parsing (static: one thread) */
+/* The kernel's overflow ids, read at start (usernotif_init()). */
+static struct proc_overflow overflow = { .uid = 65534, .gid = 65534 };
 
 static void tasks_forget_all(void);
 
@@ -142,6 +144,32 @@ static void slots_init(void)
 		listeners[i].fd = U.h[i].fd = -1;
 	native_arch = seccomp_arch_native(); /* SCMP_ARCH_* are the AUDIT_ARCH_* values */
 	slots_ready = true;
+}
+
+/* One overflow id file into *ID; unchanged (the default) when it cannot
+ * be read, with a line. */
+static void read_overflow(const char *path, uint32_t *id)
+{
+	char buf[32];
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n <= 0 || proc_overflow_parse(buf, (size_t)n, id) < 0)
+		log_warnx("%s: cannot read it; taking %u as the overflow id", path,
+			  (unsigned)*id);
+}
+
+void usernotif_init(void)
+{
+	uint32_t u = overflow.uid, g = overflow.gid;
+
+	read_overflow("/proc/sys/kernel/overflowuid", &u);
+	read_overflow("/proc/sys/kernel/overflowgid", &g);
+	overflow = (struct proc_overflow){ .uid = u, .gid = g };
 }
 
 bool usernotif_owns(const void *p)
@@ -538,6 +566,11 @@ static int task_identity(const struct listener *l, const struct seccomp_notif *n
 		snprintf(why, whylen, "/proc/%u/%s: %s%s", (unsigned)n->pid, what, strerror(-r),
 			 strcmp(what, "net/dev") ? "" : " (cannot tell its network namespace)");
 		return r;
+	}
+	if (proc_status_unmapped(&s, &overflow)) {
+		snprintf(why, whylen, "/proc/%u/status: %s", (unsigned)n->pid,
+			 proc_status_unmapped(&s, &overflow));
+		return -EOVERFLOW;
 	}
 	peer->pid = (pid_t)n->pid;
 	peer->uid = s.uid;

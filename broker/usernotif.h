@@ -64,6 +64,11 @@ void usernotif_shutdown(struct broker *b);
  * (an epoll timeout), or -1: none. */
 int usernotif_expire(struct broker *b);
 
+/* At start, before the sandbox: the kernel's overflowuid and overflowgid,
+ * the ids a task with no mapping in our user namespace reads as in /proc
+ * (such a task is refused: who it is cannot be told). */
+void usernotif_init(void);
+
 /* Listeners served now (status, tests). */
 unsigned usernotif_listeners(void);
 

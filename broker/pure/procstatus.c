@@ -93,3 +93,31 @@ int proc_status_done(const struct proc_status *s)
 {
 	return s->has_uid && s->has_gid ? 0 : -EPROTO;
 }
+
+int proc_overflow_parse(const char *p, size_t n, uint32_t *id)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	while (i < n && p[i] >= '0' && p[i] <= '9') {
+		v = v * 10 + (uint64_t)(p[i] - '0');
+		if (v > UINT32_MAX)
+			return -ERANGE;
+		i++;
+	}
+	if (i == 0 || (i < n && !(p[i] == '\n' && i + 1 == n)))
+		return -EPROTO;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+const char *proc_status_unmapped(const struct proc_status *s, const struct proc_overflow *o)
+{
+	if (s->uid == o->uid)
+		return "its uid reads as the kernel's overflowuid: it has no mapping in the "
+		       "broker's user namespace, so who it is cannot be told";
+	if (s->gid == o->gid)
+		return "its gid reads as the kernel's overflowgid: it has no mapping in the "
+		       "broker's user namespace, so who it is cannot be told";
+	return NULL;
+}

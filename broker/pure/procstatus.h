@@ -45,4 +45,22 @@ int proc_status_feed(struct proc_status *s, const char *p, size_t n);
  * seen, else -EPROTO. */
 int proc_status_done(const struct proc_status *s);
 
+/* The kernel's overflow id: what a uid or gid with no mapping in the
+ * reader's user namespace reads as in /proc (65534 by default;
+ * /proc/sys/kernel/overflowuid and overflowgid). */
+struct proc_overflow {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Parse one of those files' contents (N bytes at P: a number and a
+ * newline) into *ID.  0; -EPROTO for anything else, -ERANGE past 32 bits. */
+int proc_overflow_parse(const char *p, size_t n, uint32_t *id);
+
+/* A reason (static text) when S's effective uid or gid reads as the
+ * overflow id, else NULL: such a task's real id is unknown to us (a front
+ * in a user namespace that does not map it), and a rule naming 65534
+ * (nobody) would match every such task. */
+const char *proc_status_unmapped(const struct proc_status *s, const struct proc_overflow *o);
+
 #endif /* RAWBROKER_PROCSTATUS_H */

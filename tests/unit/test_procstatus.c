@@ -127,6 +127,43 @@ static void test_missing_or_lookalike(void **state)
 	assert_int_equal(s.uid, 2);
 }
 
+/* A task whose ids have no mapping in the reader's user namespace reads
+ * as the overflow ids: refused, whatever rule names 65534. */
+static void test_overflow(void **state)
+{
+	const struct proc_overflow o = { .uid = 65534, .gid = 65534 };
+	const char *unmapped_uid = "Uid:\t65534\t65534\t65534\t65534\nGid:\t100\t100\t100\t100\n"
+				   "Groups:\t\n";
+	const char *unmapped_gid = "Uid:\t1000\t1000\t1000\t1000\nGid:\t7\t65534\t7\t7\n"
+				   "Groups:\t\n";
+	const char *other = "Uid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n"
+			    "Groups:\t65534\n";
+	gid_t g[4];
+	struct proc_status s;
+	uint32_t id = 0;
+
+	(void)state;
+	assert_int_equal(parse(unmapped_uid, 3, g, 4, &s), 0);
+	assert_non_null(proc_status_unmapped(&s, &o));
+	assert_non_null(strstr(proc_status_unmapped(&s, &o), "overflowuid"));
+	assert_int_equal(parse(unmapped_gid, 1, g, 4, &s), 0);
+	assert_non_null(strstr(proc_status_unmapped(&s, &o), "overflowgid"));
+	assert_int_equal(parse(other, 5, g, 4, &s), 0);
+	assert_null(proc_status_unmapped(&s, &o));
+	/* another overflow id: what the files say counts */
+	assert_int_equal(parse(unmapped_uid, 7, g, 4, &s), 0);
+	assert_null(proc_status_unmapped(&s, &(struct proc_overflow){ .uid = 4242, .gid = 4243 }));
+
+	assert_int_equal(proc_overflow_parse("65534\n", 6, &id), 0);
+	assert_int_equal(id, 65534);
+	assert_int_equal(proc_overflow_parse("4242", 4, &id), 0);
+	assert_int_equal(id, 4242);
+	assert_int_equal(proc_overflow_parse("", 0, &id), -EPROTO);
+	assert_int_equal(proc_overflow_parse("12x\n", 4, &id), -EPROTO);
+	assert_int_equal(proc_overflow_parse("1\n2\n", 4, &id), -EPROTO);
+	assert_int_equal(proc_overflow_parse("4294967296\n", 11, &id), -ERANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_not_numbers),
 		cmocka_unit_test(test_missing_or_lookalike),
+		cmocka_unit_test(test_overflow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
