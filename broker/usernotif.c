@@ -32,9 +32,10 @@
  *  4. The decision and the socket: dispatch_socket(), the code a unix
  *     socket request goes through (policy, per-uid grant rate, ready pool,
  *     hand-off, audit line with via=notify, counters).
- *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD puts the socket into the task,
- *     SECCOMP_IOCTL_NOTIF_SEND makes its number the call's return value
- *     (deliver_addfd() says why not ADDFD_FLAG_SEND); O_CLOEXEC iff the
+ *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND
+ *     puts the socket into the task and makes its number the call's return
+ *     value in one step (on a listener whose task was once too slow,
+ *     ADDFD and then SEND: deliver_addfd() says why); O_CLOEXEC iff the
  *     call asked SOCK_CLOEXEC, and O_NONBLOCK (a file status flag, shared)
  *     was set at hand-off iff it asked SOCK_NONBLOCK.  ENOENT means the
  *     task left the call (killed, or a signal): the socket is closed; the
@@ -63,7 +64,9 @@
  * went makes RECV fail with ENOENT, never sleep): interrupted, the
  * listener is dropped with a log line; ADDFD waits for the task to take
  * the descriptor in its own context, which a task kept off the CPU
- * (SCHED_IDLE beside busy loops) delays: interrupted, the call gets EAGAIN.
+ * (SCHED_IDLE beside busy loops) delays: interrupted, the listener is
+ * benched, and the call returns 0 the first time (ADDFD_FLAG_SEND), EAGAIN
+ * after (deliver_addfd()).
  */
 #include "usernotif.h"
 
@@ -94,6 +97,10 @@
 #include "supervise.h"
 #include "uidlimits.h"
 
+#ifndef SECCOMP_ADDFD_FLAG_SEND
+#define SECCOMP_ADDFD_FLAG_SEND (1UL << 1) /* Linux 5.14 */
+#endif
+
 /* /proc/PID/status: 65,536 groups of up to 10 digits and the rest. */
 #define STATUS_MAX (1024 * 1024)
 
@@ -110,6 +117,7 @@ struct listener {
 	 * the time (bench_listener()). */
 	uint64_t bench_until;
 	unsigned strikes;
+	bool careful; /* a task was once too slow: ADDFD, then SEND (deliver_addfd()) */
 };
 
 /* A listener's option helper (supervise.c's relay): its end of the
@@ -611,26 +619,33 @@ struct call {
  * SECCOMP_IOCTL_NOTIF_ADDFD waits until the task takes the descriptor in
  * its own context, which a task that is slow to be scheduled (SCHED_IDLE
  * beside busy loops) can make last seconds.  So it is guarded (ioguard.h):
- * past the bound the watchdog interrupts it, the kernel withdraws the
- * pending descriptor, and the call is answered EAGAIN ("try again", what a
- * uid over its grant rate gets too); the socket is closed, and the grant
- * stays counted (the maker made it).
+ * past the bound the watchdog interrupts it and the kernel withdraws the
+ * pending descriptor; the socket is closed, the grant stays counted (the
+ * maker made it), and the listener is benched (notif_socket()).
  *
- * Why ADDFD and then SEND, not ADDFD_FLAG_SEND: with FLAG_SEND the kernel
- * marks the call answered before it waits; interrupted, it withdraws the
- * descriptor but the call stays answered with nothing, and the task's
- * socket() returns 0 (kernel/seccomp.c, seccomp_notify_addfd(); read in
- * 6.18).  Without the flag an interrupted ADDFD leaves the call pending,
- * and we answer it.  The cost: one more ioctl per grant (see the notify
- * benchmark in README), and a window between the two in which a signal to
- * the task leaves it the descriptor unannounced (in its own table: its
- * loss, nothing of the broker's).
+ * What the task's call then returns depends on how the socket was sent:
+ *  - ADDFD with SECCOMP_ADDFD_FLAG_SEND (one wake-up of the task): the
+ *    kernel marks the call answered before it waits, so when interrupted
+ *    the call stays answered with nothing and returns 0 (kernel/seccomp.c,
+ *    seccomp_notify_addfd() and seccomp_do_user_notification(), read in
+ *    6.18).  No errno can be given any more.
+ *  - ADDFD, then SECCOMP_IOCTL_NOTIF_SEND with its number: an interrupted
+ *    ADDFD leaves the call pending, and it is answered EAGAIN ("try
+ *    again", what a uid over its grant rate gets too).  But the task runs
+ *    twice: measured 8 us more per grant, 38 against 30 (run-notify-bench,
+ *    2026-12-06), and a signal to the task between the two leaves it the
+ *    descriptor unannounced (its own table: its loss).
+ * So a listener takes the fast one until one of its tasks was once too
+ * slow (l->careful), the safe one from then on: the first such call of a
+ * listener returns 0, said in its audit line.
  */
 static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t whylen)
 {
 	struct call *c = gp->cookie;
+	bool careful = c->l->careful;
 	struct seccomp_notif_addfd a = {
 		.id = c->id,
+		.flags = careful ? 0 : SECCOMP_ADDFD_FLAG_SEND,
 		.srcfd = (uint32_t)fd,
 		.newfd_flags = c->cloexec ? O_CLOEXEC : 0,
 	};
@@ -642,6 +657,8 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 	ioguard_leave();
 	if (r >= 0) {
 		c->target_fd = r;
+		if (!careful)
+			return 0;
 		resp.val = r;
 		if (ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0)
 			return 0;
@@ -655,8 +672,18 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 		return -ENOENT;
 	}
 	if (r == -EINTR) {
-		c->addfd_err = EAGAIN;
 		c->cut = true;
+		c->l->careful = true;
+		if (!careful) {
+			c->gone = true; /* answered already: nothing more to send */
+			snprintf(why, whylen, "the task did not take its socket within %d ms "
+				 "(SECCOMP_IOCTL_NOTIF_ADDFD interrupted: not scheduled?); the "
+				 "socket is closed and, sent with ADDFD_FLAG_SEND, the call "
+				 "returns 0; this listener's calls are answered EAGAIN from now on "
+				 "when it happens again", 2 * IOGUARD_TICK_MS);
+			return -EAGAIN;
+		}
+		c->addfd_err = EAGAIN;
 		snprintf(why, whylen, "the task did not take its socket within %d ms "
 			 "(SECCOMP_IOCTL_NOTIF_ADDFD interrupted: not scheduled?); the socket is "
 			 "closed and the call answers EAGAIN", 2 * IOGUARD_TICK_MS);
