@@ -14,13 +14,15 @@
  *       until a new notification comes.  Makes N notifications, one at a
  *       time; after each, a child of uid KEPT must get a raw socket from
  *       the broker within 1 s ($RAWBROKER_SOCKET), else exit 1.  Prints
- *       "steal: N notifications ..." and holds the listener until killed.
+ *       "steal: N notifications ..." and holds the listener until killed
+ *       (at most 60 s).
  *   e2e_notifybound starve AGENT UID HOGS SECONDS   (root; 2 CPUs)
  *       HOGS busy loops on CPU 1 and, beside them, a SCHED_IDLE task of
  *       UID that asks for raw sockets for SECONDS: SECCOMP_IOCTL_NOTIF_ADDFD
  *       waits until that task runs.  Prints how many calls were served,
- *       how many answered EAGAIN (the broker gave up waiting), the worst
- *       call time.  Every process it starts dies with it (PDEATHSIG).
+ *       how many the broker gave up on (EAGAIN, or 0 for the first of a
+ *       listener: see broker/usernotif.c, deliver_addfd()), the worst call
+ *       time.  Every process it starts dies with it (PDEATHSIG).
  *
  * Exit 0 when the attack ran, 1 otherwise, with a line on stderr.  It
  * checks nothing about the broker: the script does (a well-behaved client
@@ -123,10 +125,22 @@ static int agent_send(int c, int listener, const char *id)
 	return 0;
 }
 
-static int drop_to(uid_t uid)
+/* Become UID; then die with PARENT (a change of credentials clears the
+ * parent-death signal, so it is set after) and within LIFE seconds in any
+ * case (an alarm is not inherited across fork). */
+static int drop_to(uid_t uid, pid_t parent, unsigned life)
 {
-	return setgroups(0, NULL) == 0 && setresgid(uid, uid, uid) == 0 &&
-			       setresuid(uid, uid, uid) == 0 ? 0 : -1;
+	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
+		return -1;
+	if (parent > 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+	}
+	if (life)
+		alarm(life);
+	return 0;
 }
 
 /* ---- steal ---- */
@@ -163,7 +177,7 @@ static double probe(uid_t kept, int ms)
 		int fd;
 
 		alarm(5);
-		if (drop_to(kept) < 0)
+		if (drop_to(kept, 0, 0) < 0)
 			_exit(2);
 		fd = rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 		_exit(fd >= 0 ? 0 : 1);
@@ -190,16 +204,18 @@ static int steal(const char *agent, uid_t uid, uid_t kept, int n)
 
 	if (pipe(req) < 0 || pipe(ans) < 0)
 		return fail("pipe");
+	pid_t me = getpid();
+
+	alarm(60); /* bounded, whatever the script does: the child dies with us */
 	kid = fork();
 	if (kid == 0) {
 		int c = agent_connect(agent);
 		pthread_t t;
 		char ch;
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (c < 0)
 			_exit(fail("connect %s: %s", agent, strerror(errno)));
-		if (drop_to(uid) < 0)
+		if (drop_to(uid, me, 65) < 0)
 			_exit(fail("drop to uid %u: %s", (unsigned)uid, strerror(errno)));
 		stolen_fd = socket_filter();
 		if (stolen_fd < 0)
@@ -259,12 +275,16 @@ static void pin(int cpu)
 static int starve(const char *agent, uid_t uid, int hogs, int secs)
 {
 	int p[2];
-	pid_t kid;
+	pid_t kid, me = getpid();
 
 	if (pipe(p) < 0)
 		return fail("pipe");
+	pid_t hog[64];
+
+	if (hogs > 64)
+		hogs = 64;
 	for (int i = 0; i < hogs; i++) {
-		if (fork() == 0) {
+		if ((hog[i] = fork()) == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			pin(1);
 			alarm((unsigned)secs + 5); /* bounded even if we are gone */
@@ -274,14 +294,12 @@ static int starve(const char *agent, uid_t uid, int hogs, int secs)
 	}
 	kid = fork();
 	if (kid == 0) {
-		int c = agent_connect(agent), l, ok = 0, again = 0, other = 0;
+		int c = agent_connect(agent), l, ok = 0, again = 0, zero = 0, other = 0;
 		double worst = 0, end;
 		struct sched_param sp = { 0 };
 		char line[160];
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		alarm((unsigned)secs + 5);
-		if (c < 0 || drop_to(uid) < 0)
+		if (c < 0 || drop_to(uid, me, (unsigned)secs + 5) < 0)
 			_exit(fail("connect or drop: %s", strerror(errno)));
 		l = socket_filter();
 		if (l < 0 || agent_send(c, l, "e2e-starve") < 0)
@@ -298,7 +316,9 @@ static int starve(const char *agent, uid_t uid, int hogs, int secs)
 			dt = now_ms() - t0;
 			if (dt > worst)
 				worst = dt;
-			if (fd >= 0) {
+			if (fd == 0) {
+				zero++; /* a cut call sent with ADDFD_FLAG_SEND (stdin is open) */
+			} else if (fd > 0) {
 				close(fd);
 				ok++;
 			} else if (errno == EAGAIN) {
@@ -308,8 +328,8 @@ static int starve(const char *agent, uid_t uid, int hogs, int secs)
 			}
 		}
 		snprintf(line, sizeof(line),
-			 "starve: %d served, %d EAGAIN, %d other errors, worst call %.0f ms\n", ok,
-			 again, other, worst);
+			 "starve: %d served, %d EAGAIN, %d returned 0, %d other errors, worst call "
+			 "%.0f ms\n", ok, again, zero, other, worst);
 		(void)!write(p[1], line, strlen(line));
 		_exit(0);
 	}
@@ -325,7 +345,11 @@ static int starve(const char *agent, uid_t uid, int hogs, int secs)
 		buf[r] = 0;
 		fputs(buf, stdout);
 	}
-	return 0; /* the hogs die with us (PDEATHSIG) */
+	for (int i = 0; i < hogs; i++) /* (they would die with us, PDEATHSIG: */
+		kill(hog[i], SIGKILL);    /* reaped here, not left to init) */
+	for (int i = 0; i < hogs; i++)
+		waitpid(hog[i], NULL, 0);
+	return 0;
 }
 
 int main(int argc, char **argv)

@@ -91,7 +91,9 @@ start() {
 # ---- steal: RECV ----
 LOG=$RB_TMP/steal.log
 start
-timeout 60 "$T" steal "$AGENT" $THIEF $KEPT 1000 >"$RB_TMP/steal.out" 2>&1 &
+# (not under timeout(1): killing it would leave the program; it ends
+# itself after 60 s, and its notifying child dies with it)
+"$T" steal "$AGENT" $THIEF $KEPT 1000 >"$RB_TMP/steal.out" 2>&1 &
 bg_pids=$!
 for _ in $(seq 1 600); do grep -q 'notifications\|FAIL' "$RB_TMP/steal.out" && break; sleep 0.05; done
 sed 's/^/    # /' "$RB_TMP/steal.out"
@@ -143,8 +145,8 @@ check "... the first cut call returned 0 (sent with ADDFD_FLAG_SEND), said in it
 	grep -q 'reason="the task did not take its socket within .*ADDFD_FLAG_SEND, the call returns 0' "$LOG"
 check "... and benched the attacker's listener" \
 	grep -q 'msg="notify listener benched" origin=.*e2e-starve' "$LOG"
-check "... and the attacker's calls got EAGAIN for them" \
-	grep -Eq 'starve: [0-9]+ served, [1-9][0-9]* EAGAIN' "$RB_TMP/starve.out"
+check "... and the attacker's cut calls returned 0 (the first) or EAGAIN (after)" \
+	awk '/^starve: / { exit !($4 + $6 >= 1) } END { if (!NR) exit 1 }' "$RB_TMP/starve.out"
 grep -E "notify listener" "$LOG" | head -4 | sed "s/^/    # log: /"
 check "SIGTERM stops the broker within 2 s" stops_fast
 rb_finish
