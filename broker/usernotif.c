@@ -32,10 +32,10 @@
  *  4. The decision and the socket: dispatch_socket(), the code a unix
  *     socket request goes through (policy, per-uid grant rate, ready pool,
  *     hand-off, audit line with via=notify, counters).
- *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND
- *     puts the socket into the task and makes its number the call's return
- *     value in one step (on a listener whose task was once too slow,
- *     ADDFD and then SEND: deliver_addfd() says why); O_CLOEXEC iff the
+ *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD puts the socket into the task,
+ *     then SECCOMP_IOCTL_NOTIF_SEND makes its number the call's return
+ *     value (not ADDFD_FLAG_SEND in one step: deliver_addfd() says why,
+ *     it could make a call return 0); O_CLOEXEC iff the
  *     call asked SOCK_CLOEXEC, and O_NONBLOCK (a file status flag, shared)
  *     was set at hand-off iff it asked SOCK_NONBLOCK.  ENOENT means the
  *     task left the call (killed, or a signal): the socket is closed; the
@@ -65,8 +65,7 @@
  * listener is dropped with a log line; ADDFD waits for the task to take
  * the descriptor in its own context, which a task kept off the CPU
  * (SCHED_IDLE beside busy loops) delays: interrupted, the listener is
- * benched, and the call returns 0 the first time (ADDFD_FLAG_SEND), EAGAIN
- * after (deliver_addfd()).
+ * benched, and the call answers EAGAIN (deliver_addfd()).
  */
 #include "usernotif.h"
 
@@ -117,7 +116,6 @@ struct listener {
 	 * the time (bench_listener()). */
 	uint64_t bench_until;
 	unsigned strikes;
-	bool careful; /* a task was once too slow: ADDFD, then SEND (deliver_addfd()) */
 };
 
 /* A listener's option helper (supervise.c's relay): its end of the
@@ -623,29 +621,23 @@ struct call {
  * pending descriptor; the socket is closed, the grant stays counted (the
  * maker made it), and the listener is benched (notif_socket()).
  *
- * What the task's call then returns depends on how the socket was sent:
- *  - ADDFD with SECCOMP_ADDFD_FLAG_SEND (one wake-up of the task): the
- *    kernel marks the call answered before it waits, so when interrupted
- *    the call stays answered with nothing and returns 0 (kernel/seccomp.c,
- *    seccomp_notify_addfd() and seccomp_do_user_notification(), read in
- *    6.18).  No errno can be given any more.
- *  - ADDFD, then SECCOMP_IOCTL_NOTIF_SEND with its number: an interrupted
- *    ADDFD leaves the call pending, and it is answered EAGAIN ("try
- *    again", what a uid over its grant rate gets too).  But the task runs
- *    twice: measured 8 us more per grant, 38 against 30 (run-notify-bench,
- *    2026-12-06), and a signal to the task between the two leaves it the
- *    descriptor unannounced (its own table: its loss).
- * So a listener takes the fast one until one of its tasks was once too
- * slow (l->careful), the safe one from then on: the first such call of a
- * listener returns 0, said in its audit line.
+ * Why ADDFD, then SECCOMP_IOCTL_NOTIF_SEND with its number, and not ADDFD
+ * with SECCOMP_ADDFD_FLAG_SEND, which would wake the task once instead of
+ * twice (measured 8 us less per grant, 30 against 38, run-notify-bench,
+ * 2026-12-06): FLAG_SEND marks the call answered before ADDFD waits, so an
+ * interrupted one leaves the call answered with nothing, and the task's
+ * socket() returns 0, a descriptor it never asked for (kernel/seccomp.c,
+ * seccomp_notify_addfd() and seccomp_do_user_notification(), read in
+ * 6.18).  Separately, an interrupted ADDFD leaves the call pending, and it
+ * is answered EAGAIN ("try again", what a uid over its grant rate gets
+ * too): the call fails visibly.  A signal to the task between the two
+ * leaves it the descriptor unannounced (its own table: its loss).
  */
 static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t whylen)
 {
 	struct call *c = gp->cookie;
-	bool careful = c->l->careful;
 	struct seccomp_notif_addfd a = {
 		.id = c->id,
-		.flags = careful ? 0 : SECCOMP_ADDFD_FLAG_SEND,
 		.srcfd = (uint32_t)fd,
 		.newfd_flags = c->cloexec ? O_CLOEXEC : 0,
 	};
@@ -657,8 +649,6 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 	ioguard_leave();
 	if (r >= 0) {
 		c->target_fd = r;
-		if (!careful)
-			return 0;
 		resp.val = r;
 		if (ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0)
 			return 0;
@@ -673,16 +663,6 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 	}
 	if (r == -EINTR) {
 		c->cut = true;
-		c->l->careful = true;
-		if (!careful) {
-			c->gone = true; /* answered already: nothing more to send */
-			snprintf(why, whylen, "the task did not take its socket within %d ms "
-				 "(SECCOMP_IOCTL_NOTIF_ADDFD interrupted: not scheduled?); the "
-				 "socket is closed and, sent with ADDFD_FLAG_SEND, the call "
-				 "returns 0; this listener's calls are answered EAGAIN from now on "
-				 "when it happens again", 2 * IOGUARD_TICK_MS);
-			return -EAGAIN;
-		}
 		c->addfd_err = EAGAIN;
 		snprintf(why, whylen, "the task did not take its socket within %d ms "
 			 "(SECCOMP_IOCTL_NOTIF_ADDFD interrupted: not scheduled?); the socket is "

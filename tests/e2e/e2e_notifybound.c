@@ -317,7 +317,7 @@ static int starve(const char *agent, uid_t uid, int hogs, int secs)
 			if (dt > worst)
 				worst = dt;
 			if (fd == 0) {
-				zero++; /* a cut call sent with ADDFD_FLAG_SEND (stdin is open) */
+				zero++; /* a call answered with nothing (ADDFD_FLAG_SEND cut short; stdin is open) */
 			} else if (fd > 0) {
 				close(fd);
 				ok++;
