@@ -18,9 +18,10 @@
  * A stray signal: the watchdog may fire just as the loop leaves the stuck
  * call.  The handler does nothing; the signal then either lands while the
  * loop runs user code (no effect), or interrupts whatever the loop sleeps
- * in next: epoll_wait and the maker round trip (poll, recvmsg) retry on
- * EINTR; a seccomp RECV that finds a notification does not sleep, so a
- * stray signal cannot make it fail.
+ * in next: epoll_wait, the maker round trip (poll, recvmsg), the log's
+ * write and the unguarded listener ioctls (ID_VALID, SEND) retry on EINTR,
+ * and a guarded RECV or ADDFD retries unless the watchdog named it
+ * (ioguard_target, ioguard_was_cut()).
  */
 #include "ioguard.h"
 
@@ -38,6 +39,7 @@
 #endif
 
 atomic_ulong ioguard_seq;
+atomic_ulong ioguard_target;
 static atomic_ulong fired;
 static timer_t timer;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -78,6 +80,10 @@ static void *watch(void *arg)
 			 * that came before the call went to sleep is spent). */
 			struct itimerspec now = { .it_value = { .tv_nsec = 1 } };
 
+			/* Named before it fires: a signal that arrives after
+			 * the call ended, in a later guarded call, is told
+			 * apart there (ioguard_was_cut()) and retried. */
+			atomic_store_explicit(&ioguard_target, s, memory_order_release);
 			timer_settime(timer, 0, &now, NULL);
 			atomic_fetch_add_explicit(&fired, 1, memory_order_relaxed);
 		}

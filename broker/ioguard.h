@@ -26,6 +26,7 @@
 #define IOGUARD_SIGNAL (SIGRTMIN + 1)
 
 extern atomic_ulong ioguard_seq;
+extern atomic_ulong ioguard_target; /* the call the watchdog last fired at */
 
 /* From the loop thread, after the sandbox, with the signalfd mask blocked:
  * the handler, the timer aimed at this thread, the watchdog thread.  0 or
@@ -45,6 +46,17 @@ static inline void ioguard_enter(void)
 	atomic_store_explicit(&ioguard_seq,
 			      atomic_load_explicit(&ioguard_seq, memory_order_relaxed) + 1,
 			      memory_order_release);
+}
+
+/*
+ * After a guarded call failed with EINTR, before ioguard_leave(): whether
+ * the watchdog aimed that signal at this call (a cut), rather than at one
+ * that ended before it fired (a stray signal: the caller tries again).
+ */
+static inline bool ioguard_was_cut(void)
+{
+	return atomic_load_explicit(&ioguard_target, memory_order_acquire) ==
+	       atomic_load_explicit(&ioguard_seq, memory_order_relaxed);
 }
 
 static inline void ioguard_leave(void)

@@ -223,7 +223,12 @@ static bool write_stderr(const char *p, size_t n)
 
 	if (stderr_kind == 2 && epoll_wait(stderr_ep, &ev, 1, 0) != 1)
 		return false;
-	return write(STDERR_FILENO, p, n) == (ssize_t)n;
+	ssize_t w;
+
+	do /* a watchdog signal (ioguard.c) can interrupt a blocking write */
+		w = write(STDERR_FILENO, p, n);
+	while (w < 0 && errno == EINTR);
+	return w == (ssize_t)n;
 }
 
 /* What stderr is, found with the first line: a pipe or socket (kind 2)

@@ -388,9 +388,27 @@ int usernotif_expire(struct broker *b)
 
 /* ---- who the notifying task is ---- */
 
+/*
+ * A listener ioctl that does not sleep on the task (ID_VALID, SEND), again
+ * when a signal interrupted it: the kernel takes the listener's lock
+ * interruptibly, so a watchdog signal (ioguard.c) meant for a guarded call
+ * that has just ended can land here.  Taken as an answer, EINTR would leave
+ * a task in its call for good (ID_VALID: "gone", nothing sent) or announce
+ * a failure for a socket that was delivered (SEND after ADDFD).
+ */
+static int notif_ioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+
+	do
+		r = ioctl(fd, req, arg);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 static bool id_valid(const struct listener *l, uint64_t id)
 {
-	return ioctl(l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+	return notif_ioctl(l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
 /*
@@ -597,7 +615,7 @@ static void answer(struct listener *l, uint64_t id, int err, bool go_on)
 	};
 
 	/* ENOENT: the task left the call; nothing is owed. */
-	if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+	if (notif_ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
 		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
 }
 
@@ -645,14 +663,21 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 	int r;
 
 	ioguard_enter();
-	r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	do /* a stray EINTR: the kernel withdrew that ADDFD; it is safe again */
+		r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	while (r < 0 && errno == EINTR && !ioguard_was_cut());
 	ioguard_leave();
 	if (r >= 0) {
 		c->target_fd = r;
 		resp.val = r;
-		if (ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0)
+		if (notif_ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0)
 			return 0;
-		r = -1; /* errno: ENOENT, the task left the call meanwhile */
+		/* ENOENT: the task left the call after the descriptor went in
+		 * (a signal to it): the socket is in its table, unannounced. */
+		c->gone = true;
+		snprintf(why, whylen, "the task left the call after its socket arrived (as "
+			 "descriptor %d, unannounced); our copy is closed", c->target_fd);
+		return -ENOENT;
 	}
 	r = -errno;
 	if (r == -ENOENT || r == -ESRCH) {
@@ -1060,9 +1085,11 @@ static void serve_one(struct broker *b, struct listener *l)
 	struct seccomp_notif n;
 	int r;
 
-	memset(&n, 0, sizeof(n)); /* the kernel wants it zeroed */
 	ioguard_enter();
-	r = ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, &n);
+	do {
+		memset(&n, 0, sizeof(n)); /* the kernel wants it zeroed */
+		r = ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, &n);
+	} while (r < 0 && errno == EINTR && !ioguard_was_cut());
 	ioguard_leave();
 	if (r < 0) {
 		if (errno == EINTR) {
