@@ -73,6 +73,9 @@ static void *watch(void *arg)
 			t.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&cv, &mu, &t);
+		/* Sample and fire without the lock: the loop takes it in
+		 * ioguard_listeners() and must never wait for us. */
+		pthread_mutex_unlock(&mu);
 		s = atomic_load_explicit(&ioguard_seq, memory_order_acquire);
 		if ((s & 1) && s == last) {
 			/* The same call at two ticks: past the bound.  Fire
@@ -88,6 +91,7 @@ static void *watch(void *arg)
 			atomic_fetch_add_explicit(&fired, 1, memory_order_relaxed);
 		}
 		last = s;
+		pthread_mutex_lock(&mu);
 	}
 	return NULL;
 }

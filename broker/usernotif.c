@@ -208,7 +208,10 @@ static void listener_close(struct broker *b, struct listener *l, const char *why
 	}
 	if (l->in_epoll)
 		epoll_ctl(b->epfd, EPOLL_CTL_DEL, l->fd, NULL);
-	close(l->fd); /* a seccomp listener: its close never blocks */
+	/* Through the closer: a listener's release takes the filter's
+	 * notify_lock uninterruptibly, and a task of the client's can hold
+	 * that lock while it is kept off the CPU. */
+	closer_release(l->fd);
 	log_event(LOG_LVL_INFO, "notify listener closed",
 		  "origin=%s served=%llu refused=%llu why=\"%s\"",
 		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (unsigned long long)l->served,
@@ -250,7 +253,7 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 			held += listeners[i].fd >= 0 && listeners[i].owned &&
 				listeners[i].owner == o->owner;
 		if (held >= o->owner_max) {
-			close(listener);
+			closer_release(listener);
 			if (helper >= 0)
 				close(helper);
 			return -EUSERS;
@@ -260,7 +263,7 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 		if (listeners[i].fd < 0)
 			l = &listeners[i];
 	if (!l) {
-		close(listener);
+		closer_release(listener);
 		if (helper >= 0)
 			close(helper);
 		return -ENOSPC;
@@ -269,7 +272,7 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 	if (o->check_netns && !self_net_known) {
 		if (stat("/proc/self/net/dev", &self_net) < 0) {
 			r = -errno;
-			close(listener);
+			closer_release(listener);
 			return r;
 		}
 		self_net_known = true;
