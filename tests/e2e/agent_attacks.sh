@@ -67,15 +67,12 @@ runtime() {
 fds() { ls "/proc/$RB_BROKER_PID/fd" | wc -l; }
 # stops DESC: SIGTERM, then gone within 2 s.
 stops() {
-	local t0=$(date +%s%N) ms
-	kill -TERM "$RB_BROKER_PID"
-	for _ in $(seq 1 40); do kill -0 "$RB_BROKER_PID" 2>/dev/null || break; sleep 0.05; done
-	ms=$((($(date +%s%N) - t0) / 1000000))
-	if kill -0 "$RB_BROKER_PID" 2>/dev/null; then
-		not_ok "$1 (still running after $ms ms)"
-		kill -KILL "$RB_BROKER_PID"
+	local out
+
+	if out=$(rb_stop_within 2000); then
+		ok "$1 ($out)"
 	else
-		ok "$1 ($ms ms)"
+		not_ok "$1 ($out)"
 	fi
 	wait "$RB_BROKER_PID" 2>/dev/null
 	RB_BROKER_PID=

@@ -150,6 +150,40 @@ rb_start_broker() {
 	return 1
 }
 
+# rb_stop_within MS: SIGTERM to the broker, then up to MS ms for it to
+# end; says how long it took.  One still running is killed, and the call
+# fails.  (Run in a subshell, as check runs it, the caller reaps it.)
+rb_stop_within() {
+	local max=$1 t0 ms pid=$RB_BROKER_PID
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	for _ in $(seq 1 $((max / 50))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		RB_BROKER_PID=
+		echo "still running after $ms ms"
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	RB_BROKER_PID=
+	echo "stopped after $ms ms"
+}
+
+# rb_served_fast E2E_CLIENT UID: UID gets a grant and an echo (IPv4)
+# within 1 s.
+rb_served_fast() {
+	local t0 t1
+	t0=$(date +%s%N)
+	as_user "$2" -- timeout 1 "$1" echo 4 >/dev/null 2>&1 || return 1
+	t1=$(date +%s%N)
+	echo "served in $(((t1 - t0) / 1000000)) ms"
+}
+
 rb_stop_broker() {
 	if [ -n "${RB_BROKER_PID:-}" ] && kill -0 "$RB_BROKER_PID" 2>/dev/null; then
 		kill -TERM "$RB_BROKER_PID"

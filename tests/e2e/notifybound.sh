@@ -54,34 +54,6 @@ rule idle {
 }
 POLICY
 
-# A grant and an echo for the kept uid, within 1 s.
-served_fast() {
-	local t0 t1
-	t0=$(date +%s%N)
-	as_user $KEPT -- timeout 1 "$CLIENT" echo 4 >/dev/null 2>&1 || return 1
-	t1=$(date +%s%N)
-	echo "served in $(((t1 - t0) / 1000000)) ms"
-}
-
-# SIGTERM stops the broker within 2 s.
-stops_fast() {
-	local t0=$(date +%s%N) pid=$RB_BROKER_PID
-	kill -TERM "$pid"
-	for _ in $(seq 1 40); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid"
-		wait "$pid" 2>/dev/null
-		RB_BROKER_PID=
-		return 1
-	fi
-	wait "$pid" 2>/dev/null
-	RB_BROKER_PID=
-	echo "stopped after $((($(date +%s%N) - t0) / 1000000)) ms"
-}
-
 start() {
 	rm -f "$AGENT"
 	rb_start_broker "$LOG" -p "$POLICY" -s "$RAWBROKER_SOCKET" -u 64020:64020 \
@@ -99,10 +71,10 @@ for _ in $(seq 1 600); do grep -q 'notifications\|FAIL' "$RB_TMP/steal.out" && b
 sed 's/^/    # /' "$RB_TMP/steal.out"
 check "1000 notifications on a listener the thief shares with the broker; after each, the broker served a client within 1 s" \
 	grep -q 'steal: 1000 notifications, the broker answered' "$RB_TMP/steal.out"
-check "while the thief holds its copy, a well-behaved client is served within 1 s" served_fast
+check "while the thief holds its copy, a well-behaved client is served within 1 s" rb_served_fast "$CLIENT" $KEPT
 check "... the broker dropped the shared listener, with a log line" \
 	grep -q 'msg="notify listener dropped" origin=.*e2e-steal.* reason="listener shared with another process' "$LOG"
-check "SIGTERM stops the broker within 2 s while the thief holds the listener" stops_fast
+check "SIGTERM stops the broker within 2 s while the thief holds the listener" rb_stop_within 2000
 grep -E 'notify listener' "$LOG" | head -3 | sed 's/^/    # log: /'
 kill -KILL $bg_pids 2>/dev/null; wait $bg_pids 2>/dev/null; bg_pids=
 
@@ -146,5 +118,5 @@ check "... and benched the attacker's listener" \
 check "... and the attacker's cut calls failed visibly: EAGAIN, never a socket() that returns 0" \
 	awk '/^starve: / { exit !($4 >= 1 && $6 == 0) } END { if (!NR) exit 1 }' "$RB_TMP/starve.out"
 grep -E "notify listener" "$LOG" | head -4 | sed "s/^/    # log: /"
-check "SIGTERM stops the broker within 2 s" stops_fast
+check "SIGTERM stops the broker within 2 s" rb_stop_within 2000
 rb_finish

@@ -48,32 +48,6 @@ rule attacker {
 }
 POLICY
 
-# A grant and an echo for the kept uid, within 1 s.
-served_fast() {
-	local t0 t1
-	t0=$(date +%s%N)
-	as_user $KEPT -- timeout 1 "$CLIENT" echo 4 >/dev/null 2>&1 || return 1
-	t1=$(date +%s%N)
-	echo "served in $(((t1 - t0) / 1000000)) ms"
-}
-
-# SIGTERM stops the broker within 2 s (its front: the process we started).
-stops_fast() {
-	local t0=$(date +%s%N) pid=$RB_BROKER_PID
-	kill -TERM "$pid"
-	for _ in $(seq 1 40); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid"
-		return 1
-	fi
-	wait "$pid" 2>/dev/null
-	RB_BROKER_PID=
-	echo "stopped after $((($(date +%s%N) - t0) / 1000000)) ms"
-}
-
 fds() { ls "/proc/$RB_BROKER_PID/fd" | wc -l; }
 
 # ---- the close trap ----
@@ -88,7 +62,7 @@ sed "s/^/    # /" "$RB_TMP/linger.out"
 check "6 close traps set (a unix socket carrying a lingering TCP socket, as set_option step 2)" \
 	grep -q 'linger: 6 traps set' "$RB_TMP/linger.out"
 sleep 1.2 # past the closer workers' stuck threshold
-check "while the closes hang, a well-behaved client is served within 1 s" served_fast
+check "while the closes hang, a well-behaved client is served within 1 s" rb_served_fast "$CLIENT" $KEPT
 expect_output "... set_option is refused with EBUSY: the closer workers are stuck" \
 	'refused with EBUSY: the broker takes no descriptors now' as_user $BAD -- "$T" optbusy
 check "... and that refusal is logged" \
@@ -96,7 +70,7 @@ check "... and that refusal is logged" \
 now=$(fds)
 [ "$now" -le $((base + 20)) ] && ok "descriptors do not pile up: $now, baseline $base" ||
 	not_ok "descriptors pile up: $now, baseline $base"
-check "SIGTERM stops the broker within 2 s while the closes hang" stops_fast
+check "SIGTERM stops the broker within 2 s while the closes hang" rb_stop_within 2000
 kill $bg_pids 2>/dev/null; wait $bg_pids 2>/dev/null; bg_pids=
 
 # ---- the lock trap ----
@@ -121,8 +95,8 @@ check "... the first answered ETIMEDOUT within 2 s, the broker's loop never wait
 	grep -Eq 'trap 0 answered after (1[0-9]{3}|[0-9]{1,3}) ms: status [0-9]+ error 110' "$RB_TMP/fuse.out"
 check "... and the last refused at once with EBUSY (every option worker stuck)" \
 	grep -Eq 'trap 5 answered after [0-9]{1,3} ms: status [0-9]+ error 16' "$RB_TMP/fuse.out"
-check "while the socket locks are held, a well-behaved client is served within 1 s" served_fast
+check "while the socket locks are held, a well-behaved client is served within 1 s" rb_served_fast "$CLIENT" $KEPT
 check "... the stalled set_options are logged as failures" \
 	grep -q 'msg=refuse decision=fail uid=64012 .*option=ipv6-hopopts' "$LOG"
-check "SIGTERM stops the broker within 2 s while the locks are held" stops_fast
+check "SIGTERM stops the broker within 2 s while the locks are held" rb_stop_within 2000
 rb_finish
