@@ -13,7 +13,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 rb_require_root
-[ "$(uname -m)" = x86_64 ] || { echo "SKIP: the attack filters are x86_64 only"; exit 77; }
+case "$(uname -m)" in
+x86_64 | aarch64) ;;
+*) echo "SKIP: the attack filter (e2e_util.c) knows x86_64 and aarch64 only"; exit 77 ;;
+esac
 rb_enter_netns "$@"
 
 RB_BROKER=$(realpath "$1")

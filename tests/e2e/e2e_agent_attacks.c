@@ -25,9 +25,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,71 +36,23 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "e2e_util.h"
 #include "rawbroker.h"
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* A connection to PATH; -1 at once when the broker does not take it (a
- * full backlog: never wait for it). */
-static int unix_connect(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int send_fds(int c, const char *body, const int *fds, int nfds)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * 253)];
-	} cbuf;
-	struct iovec iov = { .iov_base = (void *)body, .iov_len = strlen(body) };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-
-	if (nfds) {
-		memset(&cbuf, 0, sizeof(cbuf));
-		m.msg_control = cbuf.buf;
-		m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
-	}
-	return sendmsg(c, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
-}
 
 /* Wait up to MS for the broker to close C (EOF or reset); whether it did. */
 static bool closed_by_peer(int c, int ms)
 {
-	double end = mono_ms() + ms;
+	double end = now_ms() + ms;
 	char b;
 
-	while (mono_ms() < end) {
+	while (now_ms() < end) {
 		struct pollfd p = { .fd = c, .events = POLLIN };
 
-		if (poll(&p, 1, (int)(end - mono_ms()) + 1) > 0) {
+		if (poll(&p, 1, (int)(end - now_ms()) + 1) > 0) {
 			ssize_t n = read(c, &b, 1);
 
 			if (n == 0 || (n < 0 && errno != EAGAIN))
@@ -161,7 +110,7 @@ static int do_ctrunc(const char *agent, int hold_ms)
 	for (int i = 0; i < 8; i++)
 		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	fds[8] = close_trap(lst);
-	c = unix_connect(agent);
+	c = unix_connect(agent, true);
 	if (fds[8] < 0 || c < 0 || send_fds(c, "{}", fds, 9) < 0) {
 		perror("ctrunc");
 		return 1;
@@ -177,7 +126,7 @@ static int do_ctrunc(const char *agent, int hold_ms)
 /* One connection carrying N descriptors (ours closed before EOF). */
 static bool pump_one(const char *agent, int *fds, int n)
 {
-	int c = unix_connect(agent);
+	int c = unix_connect(agent, true);
 
 	if (c >= 0)
 		send_fds(c, "{}", fds, n);
@@ -194,7 +143,7 @@ static bool pump_one(const char *agent, int *fds, int n)
 static int do_fdpump(const char *agent, int rounds, int ms)
 {
 	int lst = tcp_sink(), fds[8], sent = 0, refused = 0;
-	double end = mono_ms() + ms;
+	double end = now_ms() + ms;
 
 	for (int i = 0; i < 4; i++)
 		fds[i] = close_trap(lst);
@@ -204,7 +153,7 @@ static int do_fdpump(const char *agent, int rounds, int ms)
 	}
 	printf("fdpump: closer traps sent\n");
 	fflush(stdout);
-	for (int r = 0; r < rounds && mono_ms() < end; r++) {
+	for (int r = 0; r < rounds && now_ms() < end; r++) {
 		for (int i = 0; i < 8; i += 2)
 			if (pipe2(fds + i, O_CLOEXEC) < 0)
 				return perror("pipe"), 1;
@@ -224,20 +173,20 @@ static int do_fdpump(const char *agent, int rounds, int ms)
 static int do_connhold(const char *agent, int n, int ms)
 {
 	struct pollfd p[64];
-	double end = mono_ms() + ms;
+	double end = now_ms() + ms;
 	unsigned reconnects = 0;
 
 	if (n > 64)
 		n = 64;
 	for (int i = 0; i < n; i++)
-		p[i] = (struct pollfd){ .fd = unix_connect(agent), .events = POLLIN };
-	while (mono_ms() < end) {
+		p[i] = (struct pollfd){ .fd = unix_connect(agent, true), .events = POLLIN };
+	while (now_ms() < end) {
 		poll(p, (nfds_t)n, 20);
 		for (int i = 0; i < n; i++)
 			if (p[i].fd < 0 || (p[i].revents & (POLLIN | POLLHUP | POLLERR))) {
 				if (p[i].fd >= 0)
 					close(p[i].fd);
-				p[i].fd = unix_connect(agent);
+				p[i].fd = unix_connect(agent, true);
 				reconnects++;
 				p[i].revents = 0;
 			}
@@ -246,44 +195,19 @@ static int do_connhold(const char *agent, int n, int ms)
 	return 0;
 }
 
-/* A filter on this process that notifies every native socket(); its
- * listener. */
-static int notify_listener(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -1;
-	return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-			    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-}
-
 /* Hand one listener over as runc does; whether the broker then closed the
  * connection within MS. */
 static bool hand_over(const char *agent, const char *id, int ms)
 {
 	char body[512];
-	int c = unix_connect(agent), l;
+	int c = unix_connect(agent, true), l;
 	bool done;
 
 	/* The socket first: the filter would send socket() to the broker. */
-	l = notify_listener();
+	l = socket_notify_filter();
 	if (c < 0 || l < 0)
 		return false;
-	snprintf(body, sizeof(body),
-		 "{\"ociVersion\":\"1.0.2\",\"fds\":[\"seccompFd\"],\"pid\":%d,\"metadata\":\"\","
-		 "\"state\":{\"ociVersion\":\"1.0.2\",\"id\":\"%s\",\"status\":\"creating\","
-		 "\"pid\":%d,\"bundle\":\"/x\"}}",
-		 (int)getpid(), id, (int)getpid());
+	oci_state(body, sizeof(body), id, getpid());
 	if (send_fds(c, body, &l, 1) < 0) {
 		close(c);
 		return false;
@@ -320,7 +244,7 @@ static int do_slots(const char *agent, int n, int hold_ms)
 
 static int do_runtime(const char *agent, int ms)
 {
-	double t0 = mono_ms();
+	double t0 = now_ms();
 	pid_t p = fork();
 	int st;
 
@@ -333,7 +257,7 @@ static int do_runtime(const char *agent, int ms)
 	}
 	waitpid(p, &st, 0);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		printf("runtime: handed over in %.0f ms\n", mono_ms() - t0);
+		printf("runtime: handed over in %.0f ms\n", now_ms() - t0);
 		return 0;
 	}
 	printf("runtime: not taken within %d ms\n", ms);
@@ -342,7 +266,7 @@ static int do_runtime(const char *agent, int ms)
 
 static int do_probe(int ms)
 {
-	double t0 = mono_ms();
+	double t0 = now_ms();
 	pid_t p = fork();
 	int st;
 
@@ -352,7 +276,7 @@ static int do_probe(int ms)
 		_exit(fd >= 0 ? 0 : 1);
 	}
 	while (waitpid(p, &st, WNOHANG) != p) {
-		if (mono_ms() - t0 > ms) {
+		if (now_ms() - t0 > ms) {
 			kill(p, SIGKILL);
 			waitpid(p, &st, 0);
 			printf("probe: no answer within %d ms\n", ms);
@@ -364,7 +288,7 @@ static int do_probe(int ms)
 		printf("probe: refused\n");
 		return 1;
 	}
-	printf("probe: granted in %.0f ms\n", mono_ms() - t0);
+	printf("probe: granted in %.0f ms\n", now_ms() - t0);
 	return 0;
 }
 

@@ -30,8 +30,6 @@
  */
 #include <errno.h>
 #include <grp.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -46,77 +44,22 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e_util.h"
 #include "rawbroker.h"
 
-#if defined(__x86_64__)
-#define NATIVE_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "e2e_notifybound: add this architecture's AUDIT_ARCH"
-#endif
-
-/* A filter on the calling thread (and its later threads and children)
- * that sends every native socket() to a new listener, which it returns. */
-static int socket_filter(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -1;
-	return (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-			    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-}
-
-static int agent_connect(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		return -1;
-	return fd;
-}
-
 /* The OCI agent message on C (connected before the filter: socket()
  * would wait on ourselves): the container state and LISTENER, then EOF;
  * waits until the broker closes its end (attached or refused). */
 static int agent_send(int c, int listener, const char *id)
 {
-	char body[512], cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { .iov_base = body };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
+	char body[512], b;
 	struct pollfd p = { .fd = c, .events = POLLIN };
 
-	snprintf(body, sizeof(body),
-		 "{\"ociVersion\":\"1.0.2\",\"fds\":[\"seccompFd\"],\"pid\":1,\"metadata\":\"\","
-		 "\"state\":{\"ociVersion\":\"1.0.2\",\"id\":\"%s\",\"status\":\"creating\","
-		 "\"pid\":1,\"bundle\":\"/x\"}}", id);
-	iov.iov_len = strlen(body);
-	memset(cbuf, 0, sizeof(cbuf));
-	cm = CMSG_FIRSTHDR(&m);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &listener, sizeof(int));
-	if (sendmsg(c, &m, MSG_NOSIGNAL) < 0)
+	oci_state(body, sizeof(body), id, 1);
+	if (send_fds(c, body, &listener, 1) < 0)
 		return -1;
 	shutdown(c, SHUT_WR);
 	poll(&p, 1, 3000);
@@ -209,7 +152,7 @@ static int steal(const char *agent, uid_t uid, uid_t kept, int n)
 	alarm(60); /* bounded, whatever the script does: the child dies with us */
 	kid = fork();
 	if (kid == 0) {
-		int c = agent_connect(agent);
+		int c = unix_connect(agent, false);
 		pthread_t t;
 		char ch;
 
@@ -217,7 +160,7 @@ static int steal(const char *agent, uid_t uid, uid_t kept, int n)
 			_exit(fail("connect %s: %s", agent, strerror(errno)));
 		if (drop_to(uid, me, 65) < 0)
 			_exit(fail("drop to uid %u: %s", (unsigned)uid, strerror(errno)));
-		stolen_fd = socket_filter();
+		stolen_fd = socket_notify_filter();
 		if (stolen_fd < 0)
 			_exit(fail("seccomp: %s", strerror(errno)));
 		if (agent_send(c, stolen_fd, "e2e-steal") < 0)
@@ -294,14 +237,14 @@ static int starve(const char *agent, uid_t uid, int hogs, int secs)
 	}
 	kid = fork();
 	if (kid == 0) {
-		int c = agent_connect(agent), l, ok = 0, again = 0, zero = 0, other = 0;
+		int c = unix_connect(agent, false), l, ok = 0, again = 0, zero = 0, other = 0;
 		double worst = 0, end;
 		struct sched_param sp = { 0 };
 		char line[160];
 
 		if (c < 0 || drop_to(uid, me, (unsigned)secs + 5) < 0)
 			_exit(fail("connect or drop: %s", strerror(errno)));
-		l = socket_filter();
+		l = socket_notify_filter();
 		if (l < 0 || agent_send(c, l, "e2e-starve") < 0)
 			_exit(fail("seccomp or agent: %s", strerror(errno)));
 		close(l);
