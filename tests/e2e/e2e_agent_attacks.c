@@ -62,50 +62,9 @@ static bool closed_by_peer(int c, int ms)
 	return false;
 }
 
-/* The close trap: a TCP socket (to LISTENER, which never accepts or
- * reads) with unsent data and SO_LINGER of an hour, put in flight inside a
- * unix socket; our copy of the TCP socket closed.  Whoever does the last
- * close of the returned descriptor waits in tcp_close(). */
-static int close_trap(int listener)
-{
-	static char junk[65536];
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	struct linger lg = { .l_onoff = 1, .l_linger = 3600 };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), sv[2];
-
-	if (fd < 0 || getsockname(listener, (struct sockaddr *)&sin, &len) < 0 ||
-	    connect(fd, (struct sockaddr *)&sin, len) < 0)
-		return -1;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	for (int i = 0; i < 256 && send(fd, junk, sizeof(junk), MSG_NOSIGNAL) > 0; i++)
-		;
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    send_fds(sv[0], "x", &fd, 1) < 0)
-		return -1;
-	close(sv[0]);
-	close(fd);
-	return sv[1];
-}
-
-static int tcp_sink(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	setsockopt(lst, SOL_SOCKET, SO_RCVBUF, &(int){ 1 }, sizeof(int));
-	if (lst < 0 || bind(lst, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(lst, 8) < 0) {
-		perror("tcp listener");
-		exit(1);
-	}
-	return lst;
-}
-
 static int do_ctrunc(const char *agent, int hold_ms)
 {
-	int lst = tcp_sink(), fds[9], c;
+	int lst = tcp_sink(8), fds[9], c;
 
 	for (int i = 0; i < 8; i++)
 		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -142,11 +101,12 @@ static bool pump_one(const char *agent, int *fds, int n)
 
 static int do_fdpump(const char *agent, int rounds, int ms)
 {
-	int lst = tcp_sink(), fds[8], sent = 0, refused = 0;
+	int lst = tcp_sink(8), fds[8], sent = 0, refused = 0;
 	double end = now_ms() + ms;
 
 	for (int i = 0; i < 4; i++)
-		fds[i] = close_trap(lst);
+		if ((fds[i] = close_trap(lst)) < 0)
+			return perror("fdpump: close trap"), 1;
 	if (!pump_one(agent, fds, 4)) {
 		perror("fdpump: connect");
 		return 1;

@@ -131,42 +131,6 @@ static void sleep_ms(int ms)
 
 /* ---- the close trap ---- */
 
-/* A TCP socket, lingering an hour, with data its peer will never read. */
-static int lingering_tcp(int listener)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	struct linger lg = { .l_onoff = 1, .l_linger = 3600 };
-	char junk[65536] = { 0 };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || getsockname(listener, (struct sockaddr *)&sin, &len) < 0 ||
-	    connect(fd, (struct sockaddr *)&sin, len) < 0)
-		return -1;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	for (int i = 0; i < 256 && send(fd, junk, sizeof(junk), MSG_NOSIGNAL) > 0; i++)
-		;
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	return fd;
-}
-
-/* A unix socket whose only content is TCP, in flight. */
-static int wrap_in_flight(int tcp)
-{
-	int sv[2], r;
-
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	r = rb_frame_send(sv[0], "x", 1, tcp, 0);
-	close(sv[0]);
-	close(tcp);
-	if (r < 0) {
-		close(sv[1]);
-		return -1;
-	}
-	return sv[1];
-}
-
 /* A root helper that sends BROKER SIGSTOP or SIGCONT for each byte 'S' or
  * 'C' written to the returned descriptor, answering each with a byte. */
 static int signaller(pid_t broker, int *ack)
@@ -203,18 +167,16 @@ static void tell(int sig, int ack, char c)
 
 static int cmd_linger(int n, int hold_ms, uid_t uid, pid_t broker)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ack = -1;
+	int listener, ack = -1;
 	int sig = signaller(broker, &ack);
 
 	if (sig < 0 || setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
 	    setresuid(uid, uid, uid) < 0)
 		return fail("signaller, or drop to uid %u: %s", (unsigned)uid, strerror(errno));
 
-	/* The peer: accepts nothing and reads nothing, with a receive window
-	 * as small as the kernel allows. */
-	setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &(int){ 1 }, sizeof(int));
-	if (bind(listener, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(listener, 64) < 0)
+	/* The peer: accepts nothing and reads nothing. */
+	listener = tcp_sink(64);
+	if (listener < 0)
 		return fail("listener: %s", strerror(errno));
 	int conns[64];
 
@@ -232,7 +194,7 @@ static int cmd_linger(int n, int hold_ms, uid_t uid, pid_t broker)
 	 * before any trap reaches the broker. */
 	tell(sig, ack, 'S');
 	for (int i = 0; i < n; i++) {
-		int tcp = lingering_tcp(listener), trap = tcp < 0 ? -1 : wrap_in_flight(tcp);
+		int trap = close_trap(listener);
 		struct answer a;
 
 		if (trap < 0)

@@ -4,9 +4,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,4 +152,50 @@ int socket_notify_filter(void)
 	errno = ENOSYS; /* this architecture's AUDIT_ARCH is not listed above */
 	return -1;
 #endif
+}
+
+int tcp_sink(int backlog)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int lst = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (lst < 0)
+		return -1;
+	setsockopt(lst, SOL_SOCKET, SO_RCVBUF, &(int){ 1 }, sizeof(int));
+	if (bind(lst, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(lst, backlog) < 0) {
+		close(lst);
+		return -1;
+	}
+	return lst;
+}
+
+int close_trap(int sink)
+{
+	static char junk[65536];
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct linger lg = { .l_onoff = 1, .l_linger = 3600 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), sv[2] = { -1, -1 };
+
+	if (fd < 0 || getsockname(sink, (struct sockaddr *)&sin, &len) < 0 ||
+	    connect(fd, (struct sockaddr *)&sin, len) < 0)
+		goto fail;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 256 && send(fd, junk, sizeof(junk), MSG_NOSIGNAL) > 0; i++)
+		;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    send_fds(sv[0], "x", &fd, 1) < 0)
+		goto fail;
+	close(sv[0]);
+	close(fd);
+	return sv[1];
+fail:
+	if (fd >= 0)
+		close(fd);
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return -1;
 }

@@ -34,6 +34,17 @@ int send_fds(int c, const char *body, const int *fds, int nfds);
  * of container ID, whose first process is PID, into BUF (N bytes). */
 void oci_state(char *buf, size_t n, const char *id, pid_t pid);
 
+/* A TCP listener on 127.0.0.1 (any port, BACKLOG) that the caller never
+ * accepts or reads from, with the smallest receive window the kernel
+ * allows: the peer of close_trap().  -1 on failure. */
+int tcp_sink(int backlog);
+
+/* The close trap: a TCP connection to SINK with unsent data and SO_LINGER
+ * of an hour, put in flight inside a unix socket, which is returned (our
+ * copy of the TCP socket is closed).  Whoever does the last close of the
+ * returned descriptor waits in tcp_close() for the linger time.  -1. */
+int close_trap(int sink);
+
 /* A seccomp filter on the calling thread (and its later threads and
  * children) that sends every native socket() to a new listener, which it
  * returns (NO_NEW_PRIVS is set first); -1 on failure (ENOSYS: x86_64 and
