@@ -168,7 +168,8 @@ static json_t *entry_json(const struct oci_entry *e)
  * filter: higher argument numbers are tested first, and on one argument
  * MASKED_EQ, EQ and NE before LT and LE before GE and GT, larger values
  * first among these.  'a0 >= 0' is therefore tested after our denials (on
- * a1, a2, and AF_PACKET as a0 == 17) and after the base's own conditional
+ * a1, a2, and on a0 by MASKED_EQ: AF_PACKET, the blocks of families of
+ * SOCK_RAW) and after the base's own conditional
  * denials (its socket(AF_NETLINK, ..., NETLINK_AUDIT) rule is on a0 and
  * a2), and every call matches it.  (A mask of 0 would match too, but
  * libseccomp reduces 'a0 & 0 == 0' to an unconditional rule.)  The

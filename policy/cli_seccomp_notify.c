@@ -12,18 +12,21 @@
  *     listens there and answers the notifications;
  *   - one SCMP_ACT_NOTIFY entry per (family, type, protocol) the policy can
  *     grant, so only those calls wait for the broker;
- *   - the socket() denials of the confinement get "a0 >= 0" added, an
- *     argument test every call passes.
+ *   - a socket() denial that does not test the family (a --base's: ours
+ *     all do) gets "a0 >= 0" added, an argument test every call passes.
  *
  * Why that last step: libseccomp 2.5 builds one decision tree per system
  * call.  It tests the higher argument first among a call's rules, and on
- * one argument MASKED_EQ before GE; a call that fails deeper in one branch
- * goes on to the next.  Left as it is, "a1 & 0xf == SOCK_RAW -> EPERM"
- * (a1) would be tested before the notify entries (they start at a0) and
- * would catch every raw socket.  With "a0 >= 0" in front it sits beside
- * them on a0, after them: a served tuple is notified, every other raw
- * socket still fails with EPERM.  e2e_seccomp_notify loads the profile and
- * fails if the order is otherwise.  (Two rules whose conditions overlap
+ * one argument MASKED_EQ (larger values first) before GE; a call that
+ * fails deeper in one branch goes on to the next.  A denial such as
+ * "a1 & 0xf == SOCK_RAW -> EPERM" (a1) would be tested before the notify
+ * entries (they start at a0) and would catch every raw socket.  With
+ * "a0 >= 0" in front it sits beside them on a0, after them.  Our own
+ * denials test the family with MASKED_EQ (client_seccomp.c: SOCK_RAW by
+ * blocks of families, AF_NETLINK left out), which puts them after the
+ * notify entries' exact families already: a served tuple is notified,
+ * every other raw socket still fails with EPERM.  policy_cli and
+ * e2e_seccomp load the profile and fail if the order is otherwise.  (Two rules whose conditions overlap
  * with different actions are refused by libseccomp, or by runc, which
  * splits a rule with two tests of one argument into several: a "not these
  * tuples" cannot be written any other way.)

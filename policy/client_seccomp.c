@@ -97,12 +97,40 @@ const struct sc_rule rb_sc_rules[] = {
 	  false, ALWAYS, "SO_ATTACH_REUSEPORT_EBPF: a socket filter by another name", false },
 	{ { "setsockopt" }, { { 1, INT_ARG, SOL_SOCKET }, { 2, INT_ARG, SO_LOCK_FILTER } }, 2,
 	  false, ALWAYS, "SO_LOCK_FILTER: lock or unlock the socket's filter", false },
-	/* Raw and link-layer sockets of its own, should it hold CAP_NET_RAW. */
+	/*
+	 * Raw and link-layer sockets of its own, should it hold CAP_NET_RAW.
+	 * SOCK_RAW is refused in every family below 64 but AF_NETLINK (16),
+	 * written as five aligned blocks of families, each one MASKED_EQ on
+	 * the family: AF_NETLINK's SOCK_RAW is the ordinary netlink socket
+	 * (the same as its SOCK_DGRAM, no privilege), and getifaddrs(),
+	 * glibc's getaddrinfo(AI_ADDRCONFIG) and Go's net.Interfaces() open
+	 * one: `ping -I lo` failed under the profile when the rule was "SOCK_RAW
+	 * of any family".  Why blocks and not "family != 16": libseccomp 2.5
+	 * tests a call's rules on one argument MASKED_EQ first and ranges
+	 * (NE, LT, GE) after, and mis-merges a range that overlaps another
+	 * one of a different action (--base's catch-all ALLOW "a0 >= 0"
+	 * makes socket(AF_NETLINK, SOCK_RAW) EPERM beside a denial "a0 >= 17",
+	 * and libseccomp refuses a denial "a0 > 16" there with EEXIST).  Only
+	 * MASKED_EQ leaves the notify entries of a notify profile (exact
+	 * family, type and protocol) and the catch-all apart: a served tuple
+	 * is tested on its exact family first, any other raw one falls to its
+	 * block.  Families 64 and up do not exist (AF_MAX is 46 in Linux
+	 * 6.18): the kernel answers EAFNOSUPPORT.  e2e_seccomp checks netlink
+	 * sockets and getifaddrs() work and root's AF_XDP raw socket does not.
+	 */
 	{ { "socket" }, { { 0, INT_ARG, AF_PACKET } }, 1,
 	  false, ALWAYS, "AF_PACKET: link-layer sockets", false },
-	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 1,
-	  false, ALWAYS, "SOCK_RAW of any family: raw sockets come from the broker (EPERM sends the shim there)",
-	  false },
+	{ { "socket" }, { { 0, 0xfffffff0u, 0 }, { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 2,
+	  false, ALWAYS, "SOCK_RAW of families 0-15, AF_INET and AF_INET6 among them: raw sockets "
+	  "come from the broker (EPERM sends the shim there)", false },
+	{ { "socket" }, { { 0, 0xfffffffeu, 18 }, { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 2,
+	  false, ALWAYS, "SOCK_RAW of families 18-19 (not AF_NETLINK, 16)", false },
+	{ { "socket" }, { { 0, 0xfffffffcu, 20 }, { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 2,
+	  false, ALWAYS, "SOCK_RAW of families 20-23", false },
+	{ { "socket" }, { { 0, 0xfffffff8u, 24 }, { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 2,
+	  false, ALWAYS, "SOCK_RAW of families 24-31", false },
+	{ { "socket" }, { { 0, 0xffffffe0u, 32 }, { 1, SOCK_TYPE_MASK, SOCK_RAW } }, 2,
+	  false, ALWAYS, "SOCK_RAW of families 32-63, AF_XDP (44) among them", false },
 	/* Notify profiles only (client_seccomp.h): the broker answers these. */
 	{ { "socket" },
 	  { { 0, INT_ARG, AF_INET }, { 1, SOCK_TYPE_MASK, SOCK_DGRAM }, { 2, INT_ARG, IPPROTO_ICMP } }, 3,
@@ -114,7 +142,9 @@ const struct sc_rule rb_sc_rules[] = {
 	  false, IF_NOTIFY, "IPV6_HOPOPTS needs CAP_NET_RAW: the broker's option proxy", true },
 	{ { "setsockopt" }, { { 1, INT_ARG, IPPROTO_IPV6 }, { 2, INT_ARG, IPV6_DSTOPTS } }, 2,
 	  false, IF_NOTIFY, "IPV6_DSTOPTS needs CAP_NET_RAW: the broker's option proxy", true },
-	{ { "socket" }, { { 1, SOCK_TYPE_MASK, SOCK_PACKET } }, 1,
+	/* The kernel turns it into AF_PACKET for AF_INET alone (AF_PACKET is
+	 * refused above, other families do not know the type). */
+	{ { "socket" }, { { 0, INT_ARG, AF_INET }, { 1, SOCK_TYPE_MASK, SOCK_PACKET } }, 2,
 	  false, ALWAYS, "SOCK_PACKET: the obsolete link-layer socket of AF_INET", false },
 	/* Another process's memory and descriptors. */
 	{ { "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd" }, { { 0 } }, 0,
@@ -224,17 +254,6 @@ static bool rule_applies(const struct sc_rule *r, const struct rb_prepare *conf,
 	return true;
 }
 
-/* Whether RULE is a socket() rule that does not test the family (a0). */
-static bool socket_rule_without_a0(const struct sc_rule *rule)
-{
-	if (strcmp(rule->syscalls[0], "socket") != 0)
-		return false;
-	for (unsigned c = 0; c < rule->ncmp; c++)
-		if (rule->cmp[c].arg == 0)
-			return false;
-	return true;
-}
-
 /*
  * The notify entries of the raw socket() tuples RAW[NRAW] the broker serves
  * the program: family, SOCK_RAW (flags masked off) and protocol, each
@@ -260,18 +279,20 @@ static int add_raw_notify(scmp_filter_ctx ctx, const struct rb_seccomp_raw *raw,
  * The profile for CONF and FLAGS as a libseccomp filter (native arch
  * only); in a notify profile, RAW[NRAW] are the raw tuples it notifies.
  *
- * Why a notify profile puts "a0 >= 0" in front of the socket() denials
- * that do not test the family (SOCK_RAW of any family, SOCK_PACKET):
- * libseccomp 2.5 builds one decision tree per call, testing the higher
- * argument first, and on one argument MASKED_EQ before GE; a call that
- * fails deeper in one branch goes on to the next.  Left alone, "type is
- * SOCK_RAW -> EPERM" (tested at a1) would decide before the notify entries
- * (which start at a0) and catch every raw socket.  With "a0 >= 0" (true
- * for every call) it sits on a0 beside them, after them: a served tuple is
- * notified, every other raw socket still gets EPERM from the kernel, with
- * no round trip to the broker.  policy/cli_seccomp_notify.c does the same
- * to the OCI profile; e2e_static fails if a served tuple is not notified
- * or an unserved one is.
+ * A notify profile adds its entries beside the denials as they are: every
+ * socket() denial tests the family (a0) with MASKED_EQ, as the notify
+ * entries do.  libseccomp 2.5 tests a call's rules on the higher argument
+ * first, on one argument MASKED_EQ with the larger value first, and goes
+ * on to the next branch when a call fails deeper in one: so a notify
+ * entry's exact family (AF_INET 2, AF_INET6 10) is tried before the
+ * denial of its block of families (0-15, value 0; see the PFC in
+ * tests/cli/golden/client.pfc).  A served tuple is notified, and every
+ * other raw socket gets EPERM from the kernel with no round trip to the
+ * broker.  A denial
+ * testing the type alone (a1) would be tried first and catch every raw
+ * socket; the table has none (test_client_seccomp checks), and
+ * e2e_static fails if a served tuple is not notified or an unserved one
+ * is.
  */
 static int build_filter(const struct rb_prepare *conf, unsigned flags,
 			const struct rb_seccomp_raw *raw, size_t nraw, scmp_filter_ctx *out)
@@ -293,8 +314,6 @@ static int build_filter(const struct rb_prepare *conf, unsigned flags,
 		if (!rule_applies(rule, conf, flags))
 			continue;
 
-		if (notify && socket_rule_without_a0(rule))
-			cmp[ncmp++] = SCMP_CMP(0, SCMP_CMP_GE, 0);
 		for (unsigned c = 0; c < rule->ncmp; c++)
 			cmp[ncmp++] = SCMP_CMP(rule->cmp[c].arg, SCMP_CMP_MASKED_EQ,
 					       rule->cmp[c].mask, rule->cmp[c].value);

@@ -118,6 +118,22 @@ def raw_flags():
 def sock_packet():
     socket.socket(socket.AF_INET, 10, socket.htons(ETH_P_ALL))  # SOCK_PACKET
 
+def raw6():
+    socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+
+def xdp_raw():
+    # AF_XDP (44): raw frames on an interface's queue, with CAP_NET_RAW;
+    # not an IP family, still refused
+    socket.socket(44, socket.SOCK_RAW, 0)
+
+def netlink_raw():
+    # what getifaddrs() (ping -I), getaddrinfo(AI_ADDRCONFIG) and Go's
+    # net.Interfaces() open: no privilege, the same as its SOCK_DGRAM
+    socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0).close()  # NETLINK_ROUTE
+    ifa = ctypes.c_void_p()
+    check(libc.getifaddrs(ctypes.byref(ifa)))
+    libc.freeifaddrs(ifa)
+
 def io_uring():
     params = ctypes.create_string_buffer(120)  # struct io_uring_params
     r = libc.syscall(ctypes.c_long(SYS_io_uring_setup), ctypes.c_long(1), params)
@@ -257,7 +273,7 @@ expect_run "profile: io_uring_setup fails with EPERM" \
 	10 'Operation not permitted' 0 probe "$USER_ID" "$PROFILE" io-uring
 
 # Its own raw and packet sockets: even root is refused under the profile.
-for call in packet packet-dgram raw-flags sock-packet; do
+for call in packet packet-dgram raw-flags raw6 sock-packet xdp-raw; do
 	expect_run "no profile: root opens $call sockets (the control)" \
 		0 'succeeded' 0 probe root "" "$call"
 	expect_run "profile: root's $call socket() fails with EPERM" \
@@ -269,6 +285,15 @@ expect_run "profile: stripped ping -4 through the broker, 0% loss" 0 ' 0% packet
 	confined "$USER_ID" "$PING" -4 -n -c 2 -i 0.2 -W 2 127.0.0.1
 expect_run "profile: stripped ping -6 through the broker, 0% loss" 0 ' 0% packet loss' 0 \
 	confined "$USER_ID" "$PING" -6 -n -c 2 -i 0.2 -W 2 ::1
+# Netlink stays open: ping -I looks the device up with getifaddrs().
+expect_run "no profile: netlink SOCK_RAW socket and getifaddrs() work (the control)" \
+	0 'netlink-raw: succeeded' 0 probe "$USER_ID" "" netlink-raw
+expect_run "profile: a netlink SOCK_RAW socket and getifaddrs() still work" \
+	0 'netlink-raw: succeeded' 0 probe "$USER_ID" "$PROFILE" netlink-raw
+expect_run "profile: stripped ping -4 -I lo (getifaddrs) through the broker, 0% loss" \
+	0 ' 0% packet loss' 0 confined "$USER_ID" "$PING" -4 -n -c 2 -i 0.2 -W 2 -I lo 127.0.0.1
+expect_run "profile: stripped ping -6 -I lo through the broker, 0% loss" \
+	0 ' 0% packet loss' 0 confined "$USER_ID" "$PING" -6 -n -c 2 -i 0.2 -W 2 -I lo ::1
 
 # iputils ping attaches a BPF filter (SO_ATTACH_FILTER) to its raw socket
 # once it sees an echo reply that is not its own, i.e. when another ping
@@ -375,7 +400,7 @@ expect_run "merged: socket(AF_INET, SOCK_DGRAM) and (AF_INET6, SOCK_STREAM) work
 	0 'dgram4: succeeded' 0 probe "$USER_ID" "$MERGED" dgram4
 expect_run "merged: io_uring_setup fails with EPERM" \
 	10 'Operation not permitted' 0 probe "$USER_ID" "$MERGED" io-uring
-for call in packet packet-dgram raw-flags sock-packet; do
+for call in packet packet-dgram raw-flags raw6 sock-packet xdp-raw; do
 	expect_run "merged: root's $call socket() fails with EPERM" \
 		10 'Operation not permitted' 0 probe root "$MERGED" "$call"
 done
@@ -398,6 +423,10 @@ expect_run "merged: stripped ping -4 through the broker, 0% loss" 0 ' 0% packet 
 	run_as "$USER_ID" "$MERGED" "$PING" -4 -n -c 2 -i 0.2 -W 2 127.0.0.1
 expect_run "merged: stripped ping -6 through the broker, 0% loss" 0 ' 0% packet loss' 0 \
 	run_as "$USER_ID" "$MERGED" "$PING" -6 -n -c 2 -i 0.2 -W 2 ::1
+expect_run "merged: a netlink SOCK_RAW socket and getifaddrs() still work" \
+	0 'netlink-raw: succeeded' 0 probe "$USER_ID" "$MERGED" netlink-raw
+expect_run "merged: stripped ping -4 -I lo through the broker, 0% loss" 0 ' 0% packet loss' 0 \
+	run_as "$USER_ID" "$MERGED" "$PING" -4 -n -c 2 -i 0.2 -W 2 -I lo 127.0.0.1
 
 rb_stop_broker
 rb_finish

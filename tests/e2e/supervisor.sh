@@ -83,6 +83,12 @@ expect_run "supervised stripped ping -6 through the broker, 0% loss" 0 ' 0% pack
 	sup --run-as $USER_ID:$USER_ID -- "$PING" -6 -n -c 2 -i 0.2 -W 2 ::1
 expect_run "supervised ping as nobody (rule 'match user nobody'), 0% loss" 0 ' 0% packet loss' 0 \
 	sup -- "$PING" -4 -n -c 1 -W 2 127.0.0.1
+# -I looks the device up with getifaddrs(), over a netlink SOCK_RAW
+# socket, which the command's profile must leave alone.
+expect_run "supervised stripped ping -4 -I lo, 0% loss" 0 ' 0% packet loss' 0 \
+	sup --run-as $USER_ID:$USER_ID -- "$PING" -4 -n -c 2 -i 0.2 -W 2 -I lo 127.0.0.1
+expect_run "supervised stripped ping -6 -I lo, 0% loss" 0 ' 0% packet loss' 0 \
+	sup --run-as $USER_ID:$USER_ID -- "$PING" -6 -n -c 2 -i 0.2 -W 2 -I lo ::1
 check "the grants are audited under their rules" \
 	bash -c "grep -q 'msg=grant decision=grant uid=$USER_ID .*rule=probe' '$LOG' &&
 		grep -q 'msg=grant decision=grant uid=65534 .*rule=nobody' '$LOG'"
