@@ -62,6 +62,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -198,6 +199,35 @@ static void notify_set_of(const struct rb_policy *policy, struct notify_set *set
 	}
 }
 
+/*
+ * Whether CMD, as execvp() finds it (its path into FOUND), carries a file
+ * capability: then its exec fails with EPERM here, because the command
+ * runs under NO_NEW_PRIVS (the seccomp profile needs it) with an empty
+ * bounding set, and the kernel refuses to start a program whose file says
+ * it must have a capability it cannot get.  Debian's ping and traceroute
+ * ship so.  Only for the message: the exec has failed already.
+ */
+static bool has_file_capability(const char *cmd, char *found, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(cmd, '/')) {
+		snprintf(found, len, "%s", cmd);
+		return getxattr(cmd, "security.capability", NULL, 0) >= 0;
+	}
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if (n && (size_t)snprintf(found, len, "%.*s/%s", (int)n, path, cmd) < len &&
+		    access(found, X_OK) == 0)
+			return getxattr(found, "security.capability", NULL, 0) >= 0;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
 /* The command itself: environment, default signal state, the notify
  * profile (its listener to the broker over CHAN, -1: none), exec. */
 static void run_command(const struct supervise_opts *o, const sigset_t *orig, int chan)
@@ -237,6 +267,17 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig, in
 		close(chan);
 	}
 	execvp(o->argv[0], o->argv);
+	if (errno == EPERM) {
+		static char found[PATH_MAX];
+
+		if (has_file_capability(o->argv[0], found, sizeof(found))) {
+			errno = 0;
+			child_fail("exec %s: it has a file capability (getcap %s), and the "
+				   "command runs without privileges: run a copy without it "
+				   "(cp %s DIR/ drops it; see the README)", found, found, found);
+		}
+		errno = EPERM;
+	}
 	child_fail("exec %s", o->argv[0]);
 }
 

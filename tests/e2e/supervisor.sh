@@ -61,6 +61,17 @@ expect_run "--run-as a malformed UID:GID: 127, said so" 127 \
 	'--run-as 5:x: expected NAME or UID:GID with numbers in range' 5000 \
 	"$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64030:64030 --preload "$SHIM" \
 	--run-as 5:x -- true
+# Debian's ping as packaged carries cap_net_raw=ep: under NO_NEW_PRIVS
+# with no capabilities its exec fails with EPERM; the message says why.
+if /usr/bin/python3 -c 'import os, sys; os.getxattr(sys.argv[1], "security.capability")' \
+	/usr/bin/ping 2>/dev/null; then
+	expect_run "Debian's ping with its file capability: 127, the capability named" 127 \
+		'exec /usr/bin/ping: it has a file capability \(getcap /usr/bin/ping\).*cp /usr/bin/ping DIR/' \
+		5000 "$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64030:64030 --preload "$SHIM" \
+		--run-as $USER_ID:$USER_ID -- /usr/bin/ping -4 -n -c 1 127.0.0.1
+else
+	ok "# SKIP /usr/bin/ping has no file capability here (set-id, or stripped)"
+fi
 expect_run "the command runs as --run-as with no capabilities, NO_NEW_PRIVS, seccomp filter" \
 	0 'uid=64031 .*CapInh:0000000000000000 CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000000000 CapAmb:0000000000000000 NoNewPrivs:1 Seccomp:2$' 0 \
 	sup --run-as $USER_ID:$USER_ID -- sh -c \
