@@ -3,6 +3,10 @@
 # seccomp user notification path that no real probe exercises, from a
 # static program (no shim reaches it: only the notify path or the kernel
 # answer it), under supervisor mode, as root in a fresh network namespace.
+# (A dynamic program's setsockopt() reaches the same path first: the shim
+# calls the real one before it asks over the unix socket, README "Which
+# path a dynamic program takes"; a static one leaves no second path to
+# hide a wrong answer behind.  The script checks that it is static.)
 #
 # The IPv6 option proxy (broker/usernotif.c notif_setsockopt() and
 # helper_readable(), broker/supervise.c serve_option()), under a rule that
