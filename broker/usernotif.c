@@ -937,8 +937,10 @@ static void helper_readable(struct broker *b, struct helper *h)
 	p = idx < PENDING_MAX ? &pend[idx] : NULL;
 	if ((size_t)n != sizeof(rp) || rp.version != OPTPROXY_VERSION ||
 	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !p || !p->used || p->l != l ||
-	    (uint8_t)(rp.cookie >> 8) != p->gen || (rp.err == 0 && tfd < 0) ||
-	    rp.len != p->len) {
+	    (uint8_t)(rp.cookie >> 8) != p->gen ||
+	    /* a value (and its length) comes only with ERR 0: the relay
+	     * answers an error without one */
+	    (rp.err == 0 && (tfd < 0 || rp.len != p->len))) {
 		if (tfd >= 0)
 			closer_release(tfd);
 		return; /* stale, or not an answer: its call, if any, waits for its own */
