@@ -22,11 +22,15 @@
  *         odd12   12 bytes (the kernel wants a multiple of 8)
  *         big2048 2048 bytes (the kernel's most is 2040)
  *         badptr  8 bytes at an address that is not mapped
- *         clear   NULL, 0 bytes (clears the option)
+ *         clear   pad8 first (printed as "set=..." and its readback), then
+ *                 NULL, 0 bytes, which clears the option
  *       Prints "pid=PID setsockopt=0" or "pid=PID setsockopt=ENAME"; after
  *       a 0, getsockopt() reads the option back: "readback=same" when it
  *       holds the bytes set (none after clear), else "readback=..." with
  *       what it read.
+ *   e2e_notifyopt setopt-thread hop|dst TARGET VALUE
+ *       The same from a second thread (a Go program calls from any of
+ *       its threads): PID is then that thread's id, as the broker logs it.
  *   e2e_notifyopt dgram 4|6
  *       socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) (or the ICMPv6 one):
  *       "pid=PID socket=ok" or "pid=PID socket=ENAME".
@@ -45,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -151,11 +156,25 @@ static int setopt(int argc, char **argv)
 		return usage();
 	fd = make_target(argv[3]);
 	if (fd < 0) {
-		printf("pid=%d target=%s\n", (int)getpid(), ename(errno));
+		printf("pid=%d target=%s\n", (int)gettid(), ename(errno));
 		return 2;
 	}
+	if (!len) {
+		/* Something to clear: else a clear that does nothing would
+		 * read back as well as one that works. */
+		static const uint8_t pad8[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
+
+		r = setsockopt(fd, IPPROTO_IPV6, name, pad8, sizeof(pad8));
+		printf("pid=%d set=%s\n", (int)gettid(), r == 0 ? "0" : ename(errno));
+		if (r == 0 && (getsockopt(fd, IPPROTO_IPV6, name, back, &blen) < 0 ||
+			       blen != sizeof(pad8) || memcmp(back, pad8, sizeof(pad8))))
+			printf("readback=differs\n");
+		else if (r == 0)
+			printf("readback=same\n");
+		blen = sizeof(back);
+	}
 	r = setsockopt(fd, IPPROTO_IPV6, name, val, (socklen_t)len);
-	printf("pid=%d setsockopt=%s\n", (int)getpid(), r == 0 ? "0" : ename(errno));
+	printf("pid=%d setsockopt=%s\n", (int)gettid(), r == 0 ? "0" : ename(errno));
 	if (r != 0)
 		return 0;
 	/* Did it take effect?  Reading needs no capability. */
@@ -166,6 +185,20 @@ static int setopt(int argc, char **argv)
 	else
 		printf("readback=%u-bytes-differ\n", (unsigned)blen);
 	return 0;
+}
+
+struct thread_args {
+	int argc;
+	char **argv;
+	int status;
+};
+
+static void *setopt_thread(void *p)
+{
+	struct thread_args *a = p;
+
+	a->status = setopt(a->argc, a->argv);
+	return NULL;
 }
 
 static int dgram(int argc, char **argv)
@@ -185,6 +218,14 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 2 && !strcmp(argv[1], "setopt"))
 		return setopt(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "setopt-thread")) {
+		struct thread_args a = { argc, argv, 1 };
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, setopt_thread, &a) != 0 || pthread_join(t, NULL) != 0)
+			return 1;
+		return a.status;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "dgram"))
 		return dgram(argc, argv);
 	return usage();

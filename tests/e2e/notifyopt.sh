@@ -24,6 +24,9 @@
 #   - a padding header on the broker's raw ICMPv6 socket and on the
 #     program's own UDPv6 socket, either option: 0, and getsockopt() reads
 #     it back; a clear (NULL, 0) then reads back empty; audited grant;
+#   - the same from a second thread: 0 (Linux 6.9 and later: the relay
+#     needs PIDFD_THREAD), else EPERM from the kernel with a line, never a
+#     call left waiting;
 #   - an option the rule does not name: EPERM from the kernel, audited
 #     decision=deny.
 # ICMP datagram sockets (usernotif.c's header; ping_group_range is "1 0"
@@ -186,8 +189,22 @@ try opt-udp6-hop "$OPT" 'setsockopt=0 readback=same' "${GRANT/rule=/option=ipv6-
 	setopt hop udp6 pad8
 check "... which the kernel refuses the same program without the broker (EPERM)" \
 	test "$(kernel setopt hop udp6 pad8)" = setsockopt=EPERM
-try opt-raw6-clear "$OPT" 'setsockopt=0 readback=same' "${GRANT/rule=/option=ipv6-hopopts len=0 rule=}" \
+try opt-raw6-clear "$OPT" 'set=0 readback=same setsockopt=0 readback=same' \
+	"${GRANT/rule=/option=ipv6-hopopts len=0 rule=}" \
 	setopt hop raw6 clear
+
+# From a thread that is not the leader (a Go program calls from any of its
+# threads): the relay takes that thread's pidfd (PIDFD_THREAD, Linux 6.9).
+# Before 6.9 it cannot, and the call goes on to the kernel (EPERM), with a
+# line that says why, rather than wait for good.
+if [ "$(printf '%s\n' 6.9 "$(uname -r)" | sort -V | head -1)" = 6.9 ]; then
+	try opt-thread "$OPT" 'setsockopt=0 readback=same' \
+		"${GRANT/rule=/option=ipv6-hopopts len=8 rule=}" setopt-thread hop raw6 pad8
+else
+	try opt-thread "$OPT" 'setsockopt=EPERM' \
+		'msg=refuse decision=fail .*option=ipv6-hopopts .*reason="the option helper cannot reach the calling task' \
+		setopt-thread hop raw6 pad8
+fi
 
 # ---- the option proxy: a rule that does not name the option ----
 try opt-unnamed "$RB_TMP/hoponly.conf" 'setsockopt=EPERM' \
