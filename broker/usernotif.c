@@ -948,7 +948,17 @@ static void helper_readable(struct broker *b, struct helper *h)
 	if (rp.err) {
 		if (tfd >= 0)
 			closer_release(tfd);
-		if (rp.err == ESRCH) { /* the task is gone */
+		if (rp.err == ESRCH) {
+			/* Gone, or out of the relay's reach while still in
+			 * the call (a thread before Linux 6.9, which has no
+			 * PIDFD_THREAD): that one would wait for good. */
+			if (id_valid(l, p->id)) {
+				audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail",
+					  p->rule, "the option helper cannot reach the calling "
+					  "task (a thread, before Linux 6.9?): the kernel answers");
+				l->refused++;
+				answer(l, p->id, 0, true);
+			}
 			pending_free(p);
 			return;
 		}
