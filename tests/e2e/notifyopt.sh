@@ -28,7 +28,10 @@
 #     needs PIDFD_THREAD), else EPERM from the kernel with a line, never a
 #     call left waiting;
 #   - an option the rule does not name: EPERM from the kernel, audited
-#     decision=deny.
+#     decision=deny;
+#   - 16 option calls (all that may wait) killed while the relay is
+#     stopped: the front's descriptors come back to where they were, and
+#     the next call is served.
 # ICMP datagram sockets (usernotif.c's header; ping_group_range is "1 0"
 # and stays so): under a rule that allows `dgram` the call is notified and
 # the maker's own socket() fails, so the program gets the kernel's EACCES,
@@ -253,5 +256,67 @@ for f in 4 6; do
 	check "... the broker refused it (policy) and let the kernel answer, with a line" \
 		bash -c "sed -n '/^---- dgram-reload\$/,\$p' '$LOG' | grep -Eq 'msg=refuse decision=deny uid=$U .*pid=$p .*family=$fam .*type=dgram .*via=notify'"
 done
+
+# ---- killed while the option proxy holds the call ----
+# PENDING_MAX (16) option calls wait at once for the relay, which is
+# stopped; all are killed; the relay then answers for the dead.  After
+# that the front holds the descriptors it held before, and a new option
+# call is served: no waiting slot stayed taken (a 17th would be "busy").
+killed_in_proxy() {
+	local run=$RB_TMP/run-kill n=16 front relay base after v i ok_in=0
+	rm -rf "$run"
+	install -d -o $U -g $U "$run"
+	mark kill-proxy
+	# (--pool 0: no ready sockets in the front, whose refill would move
+	# the count)
+	"$RB_BROKER" -p "$OPT" -s "$SOCK" -u 64060:64060 --preload "$SHIM" --pool 0 \
+		--run-as $U:$U -- sh -c "cd '$run'; touch ready
+		while [ ! -e go ]; do sleep 0.02; done
+		for i in \$(seq 1 $n); do '$PROG' setopt hop raw6 pad8 >/dev/null & echo \$! >>victims; done
+		while [ ! -e again ]; do sleep 0.02; done
+		'$PROG' setopt hop raw6 pad8 >after" 2>>"$LOG" &
+	RB_BROKER_PID=$!
+	front=$RB_BROKER_PID
+	for i in $(seq 1 100); do [ -e "$run/ready" ] && break; sleep 0.05; done
+	sleep 0.3 # the pool fills
+	relay=$(pgrep -P "$front" | while read -r c; do
+		[ "$(cat /proc/"$c"/comm)" != rawbroker-maker ] && echo "$c"; done)
+	base=$(ls /proc/"$front"/fd | wc -l)
+	ls -l /proc/"$front"/fd >"$RB_TMP/fd.before"
+	kill -STOP "$relay"
+	touch "$run/go"
+	for i in $(seq 1 100); do [ "$(wc -l <"$run/victims" 2>/dev/null)" = $n ] && break; sleep 0.05; done
+	# Each victim has its raw socket (descriptor 3) and waits in the
+	# kernel, in setsockopt(), for the broker.
+	for v in $(cat "$run/victims"); do
+		for i in $(seq 1 100); do
+			[ -e /proc/"$v"/fd/3 ] &&
+				grep -q seccomp_do_user_notification /proc/"$v"/stack 2>/dev/null && break
+			sleep 0.02
+		done
+		[ $i -lt 100 ] && ok_in=$((ok_in + 1))
+	done
+	check "$n option calls wait for the stopped relay ($ok_in seen waiting)" test $ok_in = $n
+	kill -KILL $(cat "$run/victims")
+	sleep 0.2
+	kill -CONT "$relay"
+	sleep 0.5
+	after=$(ls /proc/"$front"/fd | wc -l)
+	if [ "$after" -eq "$base" ]; then
+		ok "... all killed, the relay let go: the front's descriptors are back at $base"
+	else
+		not_ok "... all killed, the relay let go: the front held $base descriptors before, $after after"
+		ls -l /proc/"$front"/fd | diff "$RB_TMP/fd.before" - | sed 's/^/    # /'
+	fi
+	touch "$run/again"
+	for i in $(seq 1 200); do kill -0 "$front" 2>/dev/null || break; sleep 0.05; done
+	rb_stop_broker
+	expect_output "... and the next option call is served (no waiting slot stayed taken)" \
+		'setsockopt=0' cat "$run/after"
+	check "... none of the killed calls was granted" \
+		bash -c "! sed -n '/^---- kill-proxy\$/,\$p' '$LOG' | grep -E 'msg=grant .*option=' | grep -Eq ' pid=($(paste -sd'|' "$run/victims")) '"
+	since kill-proxy | grep -E " pid=($(paste -sd'|' "$run/victims")) " | grep 'option=' | sed 's/^/    # /'
+}
+killed_in_proxy
 
 rb_finish
