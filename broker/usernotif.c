@@ -958,6 +958,8 @@ static void helper_readable(struct broker *b, struct helper *h)
 					  "task (a thread, before Linux 6.9?): the kernel answers");
 				l->refused++;
 				answer(l, p->id, 0, true);
+			} else {
+				task_forget(p->pid); /* its kept /proc entries too */
 			}
 			pending_free(p);
 			return;
@@ -974,6 +976,7 @@ static void helper_readable(struct broker *b, struct helper *h)
 	/* Read, and still in the call. */
 	if (!id_valid(l, p->id)) {
 		closer_release(tfd);
+		task_forget(p->pid);
 		pending_free(p);
 		return;
 	}
