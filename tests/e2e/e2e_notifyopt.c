@@ -31,6 +31,10 @@
  *   e2e_notifyopt setopt-thread hop|dst TARGET VALUE
  *       The same from a second thread (a Go program calls from any of
  *       its threads): PID is then that thread's id, as the broker logs it.
+ *   e2e_notifyopt nodump ARGS...
+ *       The same as ARGS, after prctl(PR_SET_DUMPABLE, 0): a task that
+ *       its own user may no longer ptrace (nor pidfd_getfd() from, nor
+ *       process_vm_readv() from).
  *   e2e_notifyopt dgram 4|6
  *       socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP) (or the ICMPv6 one):
  *       "pid=PID socket=ok" or "pid=PID socket=ENAME".
@@ -49,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -216,6 +221,12 @@ static int dgram(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && !strcmp(argv[1], "nodump")) {
+		if (prctl(PR_SET_DUMPABLE, 0) < 0)
+			return 1;
+		argc--;
+		argv++;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "setopt"))
 		return setopt(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "setopt-thread")) {

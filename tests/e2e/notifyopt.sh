@@ -27,6 +27,8 @@
 #   - the same from a second thread: 0 (Linux 6.9 and later: the relay
 #     needs PIDFD_THREAD), else EPERM from the kernel with a line, never a
 #     call left waiting;
+#   - from a task that made itself non-dumpable (the relay may not take its
+#     socket): EPERM, audited decision=fail;
 #   - an option the rule does not name: EPERM from the kernel, audited
 #     decision=deny;
 #   - 16 option calls (all that may wait) killed while the relay is
@@ -208,6 +210,13 @@ else
 		'msg=refuse decision=fail .*option=ipv6-hopopts .*reason="the option helper cannot reach the calling task' \
 		setopt-thread hop raw6 pad8
 fi
+
+# A task that made itself non-dumpable: its own user (the relay) may no
+# longer take its descriptors (pidfd_getfd: EPERM).  Its raw socket still
+# comes by notification (the front needs no ptrace access); the option
+# gets EPERM, as without the broker, with a line.
+try opt-nodump "$OPT" 'setsockopt=EPERM' "${FAIL}\"Operation not permitted\" .*via=notify" \
+	nodump setopt hop raw6 pad8
 
 # ---- the option proxy: a rule that does not name the option ----
 try opt-unnamed "$RB_TMP/hoponly.conf" 'setsockopt=EPERM' \
