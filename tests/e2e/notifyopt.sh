@@ -1,12 +1,15 @@
 #!/bin/bash
-# notifyopt.sh RAWBROKERD PRELOAD_SO E2E_NOTIFYOPT - the answers of the
+# notifyopt.sh RAWBROKERD PRELOAD_SO E2E_NOTIFYOPT E2E_NOTIFYOPT_DYN - the answers of the
 # seccomp user notification path that no real probe exercises, from a
 # static program (no shim reaches it: only the notify path or the kernel
 # answer it), under supervisor mode, as root in a fresh network namespace.
 # (A dynamic program's setsockopt() reaches the same path first: the shim
 # calls the real one before it asks over the unix socket, README "Which
 # path a dynamic program takes"; a static one leaves no second path to
-# hide a wrong answer behind.  The script checks that it is static.)
+# hide a wrong answer behind.  The script checks that it is static.  The
+# same program linked dynamically shows the shim's part: a granted option
+# is served on the notify path alone; a refused one is asked again over
+# the unix socket and refused there too.)
 #
 # The IPv6 option proxy (broker/usernotif.c notif_setsockopt() and
 # helper_readable(), broker/supervise.c serve_option()), under a rule that
@@ -53,6 +56,8 @@ rb_tmpdir
 trap 'rb_stop_broker; [ -n "${RB_KEEP:-}" ] || rm -rf "$RB_TMP"' EXIT
 install -m 644 "$2" "$RB_TMP/librawbroker-preload.so"
 install -m 755 "$3" "$RB_TMP/e2e_notifyopt"
+install -m 755 "$4" "$RB_TMP/e2e_notifyopt_dyn"
+DYN=$RB_TMP/e2e_notifyopt_dyn
 SHIM="${RB_SANITIZER_PRELOAD:+$RB_SANITIZER_PRELOAD }$RB_TMP/librawbroker-preload.so"
 PROG=$RB_TMP/e2e_notifyopt
 SOCK=$RB_TMP/rb.sock
@@ -110,7 +115,7 @@ since() { sed -n "/^---- $1\$/,\$p" "$LOG"; }
 # no capabilities, no filter): the kernel's own answer.
 kernel() { as_user $U -- "$PROG" "$@" | sed -n 's/^pid=[0-9]* //p'; }
 
-# try NAME POLICY WANT LOGRE ARGS...: run e2e_notifyopt ARGS under
+# try NAME POLICY WANT LOGRE [PROGRAM] ARGS...: run e2e_notifyopt ARGS under
 # supervisor mode with POLICY; pass when its output matches WANT (a
 # regex over the whole output, lines joined by a space without the pid),
 # and LOGRE (an ERE) matches a broker line of that pid ("": no grant or
@@ -118,10 +123,14 @@ kernel() { as_user $U -- "$PROG" "$@" | sed -n 's/^pid=[0-9]* //p'; }
 # decide the call).  Sets OUT to the answer.
 case_pid=
 try() {
-	local name=$1 pol=$2 want=$3 logre=$4 out
+	local name=$1 pol=$2 want=$3 logre=$4 out prog=$PROG
 	shift 4
+	if [ "${1#/}" != "$1" ]; then # (another program)
+		prog=$1
+		shift
+	fi
 	mark "$name"
-	out=$(sup "$pol" -- "$PROG" "$@")
+	out=$(sup "$pol" -- "$prog" "$@")
 	case_pid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' <<<"$out" | head -1)
 	OUT=$(sed 's/^pid=[0-9]* //' <<<"$out" | tr '\n' ' ' | sed 's/ $//')
 	if grep -Eqx -- "$want" <<<"$OUT"; then
@@ -221,6 +230,17 @@ try opt-nodump "$OPT" 'setsockopt=EPERM' "${FAIL}\"Operation not permitted\" .*v
 # ---- the option proxy: a rule that does not name the option ----
 try opt-unnamed "$RB_TMP/hoponly.conf" 'setsockopt=EPERM' \
 	'msg=refuse decision=deny uid='$U' .*option=ipv6-dstopts len=8 .*via=notify' setopt dst raw6 pad8
+
+# ---- a dynamic program: the shim calls the real setsockopt() first ----
+try opt-dyn "$OPT" 'setsockopt=0 readback=same' "${GRANT/rule=/option=ipv6-hopopts len=8 rule=}" \
+	"$DYN" setopt hop raw6 pad8
+# (the unix path's option lines carry no via=)
+check "... served on the notify path alone: the shim never asked over the unix socket" \
+	bash -c "! sed -n '/^---- opt-dyn\$/,/^---- opt-dyn-ra\$/p' '$LOG' | grep -F ' pid=$case_pid ' | grep ' option=' | grep -vq 'via=notify'"
+try opt-dyn-ra "$OPT" 'setsockopt=EPERM' \
+	'msg=refuse decision=invalid .*option=ipv6-hopopts .*via=notify' "$DYN" setopt hop raw6 ra
+check "... then the shim, on that EPERM, asked over the unix socket: refused there too" \
+	bash -c "sed -n '/^---- opt-dyn-ra\$/,\$p' '$LOG' | grep -F ' pid=$case_pid ' | grep -v 'via=notify' | grep -Eq 'msg=refuse decision=invalid .*option=ipv6-hopopts '"
 
 # ---- ICMP datagram sockets ----
 for f in 4 6; do
