@@ -32,6 +32,7 @@
 #     call left waiting;
 #   - from a task that made itself non-dumpable (the relay may not take its
 #     socket): EPERM, audited decision=fail;
+#   - over the uid's grant rate: EPERM, audited decision=rate-limited;
 #   - an option the rule does not name: EPERM from the kernel, audited
 #     decision=deny;
 #   - 16 option calls (all that may wait) killed while the relay is
@@ -81,6 +82,14 @@ rule probe {
     match uid $U
     allow inet6 icmpv6 raw
     options ipv6-hopopts
+}
+EOF
+cat >"$RB_TMP/rate.conf" <<EOF
+rule probe {
+    match uid $U
+    allow inet6 icmpv6 raw
+    options ipv6-hopopts ipv6-dstopts
+    rate 1/s burst 2
 }
 EOF
 cat >"$RB_TMP/dgram.conf" <<EOF
@@ -226,6 +235,13 @@ fi
 # gets EPERM, as without the broker, with a line.
 try opt-nodump "$OPT" 'setsockopt=EPERM' "${FAIL}\"Operation not permitted\" .*via=notify" \
 	nodump setopt hop raw6 pad8
+
+# Over the uid's grant rate (burst 2: the socket, then the first option
+# call): EPERM, what the kernel says without the broker (and what the shim
+# returns when the unix path says EAGAIN), with a line.
+try opt-rate "$RB_TMP/rate.conf" 'set=0 readback=same setsockopt=EPERM' \
+	'msg=refuse decision=rate-limited uid='$U' .*option=ipv6-hopopts len=0 rule=probe reason="the uid is over its grant rate".*via=notify' \
+	setopt hop raw6 clear
 
 # ---- the option proxy: a rule that does not name the option ----
 try opt-unnamed "$RB_TMP/hoponly.conf" 'setsockopt=EPERM' \
