@@ -16,6 +16,7 @@
  *       with VALUE:
  *         pad8    8 bytes: next header 0, length 0, PadN of 4
  *         pad16   16 bytes: length 1, PadN of 12
+ *         pad2040 2040 bytes, the most there is: length 254, PadN options
  *         ra      8 bytes: a Router Alert option (not padding), then PadN
  *         lenbyte 8 bytes of padding whose length byte says 16
  *         short4  4 bytes (the kernel wants 0 or 8 and more)
@@ -68,7 +69,7 @@ static const char *ename(int e)
 static int usage(void)
 {
 	fprintf(stderr, "usage: e2e_notifyopt setopt hop|dst raw6|udp6|tcp6|udp4|pipe|badfd "
-		"pad8|pad16|ra|lenbyte|short4|odd12|big2048|badptr|clear\n"
+		"pad8|pad16|pad2040|ra|lenbyte|short4|odd12|big2048|badptr|clear\n"
 		"       e2e_notifyopt dgram 4|6\n");
 	return 1;
 }
@@ -113,6 +114,19 @@ static int make_value(const char *v, const uint8_t **out, size_t *len)
 	} else if (!strcmp(v, "pad16")) {
 		memcpy(buf, pad16, sizeof(pad16));
 		*len = 16;
+	} else if (!strcmp(v, "pad2040")) {
+		size_t off = 2;
+
+		memset(buf, 0, 2040);
+		buf[1] = 254;
+		while (off < 2040) { /* PadN of up to 255 zero bytes */
+			size_t n = 2040 - off - 2 > 255 ? 255 : 2040 - off - 2;
+
+			buf[off] = 1;
+			buf[off + 1] = (uint8_t)n;
+			off += 2 + n;
+		}
+		*len = 2040;
 	} else if (!strcmp(v, "ra")) {
 		memcpy(buf, ra, sizeof(ra));
 		*len = 8;

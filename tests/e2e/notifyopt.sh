@@ -24,8 +24,8 @@
 #   - a length the kernel refuses (4, 12, 2048): EINVAL, what the kernel
 #     says to a program holding CAP_NET_RAW (checked against root), with
 #     the relay never asked;
-#   - a padding header on the broker's raw ICMPv6 socket and on the
-#     program's own UDPv6 socket, either option: 0, and getsockopt() reads
+#   - a padding header (8, 16 and 2040 bytes, the largest) on the broker's
+#     raw ICMPv6 socket and on the program's own UDPv6 socket, either option: 0, and getsockopt() reads
 #     it back; a clear (NULL, 0) then reads back empty; audited grant;
 #   - the same from a second thread: 0 (Linux 6.9 and later: the relay
 #     needs PIDFD_THREAD), else EPERM from the kernel with a line, never a
@@ -208,6 +208,10 @@ try opt-raw6-hop "$OPT" 'setsockopt=0 readback=same' "${GRANT/rule=/option=ipv6-
 	setopt hop raw6 pad8
 try opt-raw6-dst "$OPT" 'setsockopt=0 readback=same' "${GRANT/rule=/option=ipv6-dstopts len=16 rule=}" \
 	setopt dst raw6 pad16
+# The largest header there is (2040 bytes: length byte 254), through the
+# relay's record and the maker's.
+try opt-raw6-2040 "$OPT" 'setsockopt=0 readback=same' "${GRANT/rule=/option=ipv6-dstopts len=2040 rule=}" \
+	setopt dst raw6 pad2040
 try opt-udp6-hop "$OPT" 'setsockopt=0 readback=same' "${GRANT/rule=/option=ipv6-hopopts len=8 rule=}" \
 	setopt hop udp6 pad8
 check "... which the kernel refuses the same program without the broker (EPERM)" \
