@@ -1,8 +1,9 @@
 #!/bin/bash
-# notifyopt.sh RAWBROKERD PRELOAD_SO E2E_NOTIFYOPT E2E_NOTIFYOPT_DYN - the answers of the
-# seccomp user notification path that no real probe exercises, from a
-# static program (no shim reaches it: only the notify path or the kernel
-# answer it), under supervisor mode, as root in a fresh network namespace.
+# notifyopt.sh RAWBROKERD PRELOAD_SO E2E_NOTIFYOPT E2E_NOTIFYOPT_DYN - the
+# answers of the seccomp user notification path that no real probe
+# exercises, from a static program (no shim reaches it: only the notify
+# path or the kernel answer it), under supervisor mode, as root in a fresh
+# network namespace.
 # (A dynamic program's setsockopt() reaches the same path first: the shim
 # calls the real one before it asks over the unix socket, README "Which
 # path a dynamic program takes"; a static one leaves no second path to
@@ -25,11 +26,13 @@
 #     says to a program holding CAP_NET_RAW (checked against root), with
 #     the relay never asked;
 #   - a padding header (8, 16 and 2040 bytes, the largest) on the broker's
-#     raw ICMPv6 socket and on the program's own UDPv6 socket, either option: 0, and getsockopt() reads
-#     it back; a clear (NULL, 0) then reads back empty; audited grant;
+#     raw ICMPv6 socket and on the program's own UDPv6 socket, either
+#     option: 0, and getsockopt() reads it back; a clear (NULL, 0) after a
+#     set then reads back empty; audited grant;
 #   - the same from a second thread: 0 (Linux 6.9 and later: the relay
 #     needs PIDFD_THREAD), else EPERM from the kernel with a line, never a
 #     call left waiting;
+#   - every call bounded (20 s): a call left waiting fails its check.
 #   - from a task that made itself non-dumpable (the relay may not take its
 #     socket): EPERM, audited decision=fail;
 #   - over the uid's grant rate: EPERM, audited decision=rate-limited;
