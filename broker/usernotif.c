@@ -937,8 +937,10 @@ static void helper_readable(struct broker *b, struct helper *h)
 	p = idx < PENDING_MAX ? &pend[idx] : NULL;
 	if ((size_t)n != sizeof(rp) || rp.version != OPTPROXY_VERSION ||
 	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !p || !p->used || p->l != l ||
-	    (uint8_t)(rp.cookie >> 8) != p->gen || (rp.err == 0 && tfd < 0) ||
-	    rp.len != p->len) {
+	    (uint8_t)(rp.cookie >> 8) != p->gen ||
+	    /* a value (and its length) comes only with ERR 0: the relay
+	     * answers an error without one */
+	    (rp.err == 0 && (tfd < 0 || rp.len != p->len))) {
 		if (tfd >= 0)
 			closer_release(tfd);
 		return; /* stale, or not an answer: its call, if any, waits for its own */
@@ -946,7 +948,19 @@ static void helper_readable(struct broker *b, struct helper *h)
 	if (rp.err) {
 		if (tfd >= 0)
 			closer_release(tfd);
-		if (rp.err == ESRCH) { /* the task is gone */
+		if (rp.err == ESRCH) {
+			/* Gone, or out of the relay's reach while still in
+			 * the call (a thread before Linux 6.9, which has no
+			 * PIDFD_THREAD): that one would wait for good. */
+			if (id_valid(l, p->id)) {
+				audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail",
+					  p->rule, "the option helper cannot reach the calling "
+					  "task (a thread, before Linux 6.9?): the kernel answers");
+				l->refused++;
+				answer(l, p->id, 0, true);
+			} else {
+				task_forget(p->pid); /* its kept /proc entries too */
+			}
 			pending_free(p);
 			return;
 		}
@@ -962,6 +976,7 @@ static void helper_readable(struct broker *b, struct helper *h)
 	/* Read, and still in the call. */
 	if (!id_valid(l, p->id)) {
 		closer_release(tfd);
+		task_forget(p->pid);
 		pending_free(p);
 		return;
 	}

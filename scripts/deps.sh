@@ -29,6 +29,9 @@ RB_TEST_DEPS+=(prometheus)
 # dependency: it conflicts with busybox, so the test fetches its .deb with
 # apt-get download and unpacks it with dpkg-deb -x.)
 RB_TEST_DEPS+=(golang-go golang-golang-x-net-dev)
+# pgrep, to find a supervising broker's relay and maker by their parent
+# (e2e_static, e2e_notifyopt); procps is not in a minimal Debian.
+RB_TEST_DEPS+=(procps)
 
 # To run the container matrix test (tests/container/matrix.sh): podman and
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the

@@ -11,6 +11,10 @@ Cases:
              socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)), then that call: it
              must return a socket the broker injected
   refused    the same, for a uid the policy does not serve: EPERM
+  option     a real listener for setsockopt(IPPROTO_IPV6, IPV6_HOPOPTS), then
+             that call (a padding header) on an IPv6 UDP socket and on an
+             IPv4 one: an agent's listener has no option proxy, so the
+             kernel answers, as it would (EPERM; ENOPROTOOPT for IPv4)
   pipe       a pipe instead of a listener
   two        the listener and a pipe
   none       no descriptor at all
@@ -62,6 +66,18 @@ def listener():
     return f.get_notify_fd()
 
 
+IPV6_HOPOPTS = getattr(socket, "IPV6_HOPOPTS", 54)
+
+
+def option_listener():
+    """A filter on this process that notifies setsockopt(IPV6_HOPOPTS)."""
+    f = seccomp.SyscallFilter(seccomp.ALLOW)
+    f.add_rule(seccomp.NOTIFY, "setsockopt", seccomp.Arg(1, seccomp.EQ, socket.IPPROTO_IPV6),
+               seccomp.Arg(2, seccomp.EQ, IPV6_HOPOPTS))
+    f.load()
+    return f.get_notify_fd()
+
+
 def main():
     path, case = sys.argv[1], sys.argv[2]
     payload = json.dumps(state()).encode()
@@ -76,6 +92,20 @@ def main():
             return 0 if case == "refused" and e.errno == errno.EPERM else 1
         print("socket: granted, fd %d, %s" % (s.fileno(), s.family.name))
         return 0 if case == "good" else 1
+    if case == "option":
+        socks = [socket.socket(socket.AF_INET6, socket.SOCK_DGRAM),
+                 socket.socket(socket.AF_INET, socket.SOCK_DGRAM)]
+        lfd = option_listener()
+        send(path, payload, [lfd])
+        os.close(lfd)
+        for s in socks:
+            try:
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_HOPOPTS, bytes([0, 0, 1, 4, 0, 0, 0, 0]))
+                got = "0"
+            except OSError as e:
+                got = errno.errorcode.get(e.errno, str(e.errno))
+            print("setsockopt %s: %s" % (s.family.name, got))
+        return 0
     if case == "pipe":
         r, w = os.pipe()
         send(path, payload, [r])

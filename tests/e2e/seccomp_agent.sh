@@ -7,7 +7,9 @@
 #
 # A good runtime's listener is served (a raw ICMP socket injected into the
 # process that loaded the filter; via=notify); a uid the policy does not
-# serve gets EPERM.  Refused, each with a warn line, and the broker serving
+# serve gets EPERM.  setsockopt(IPV6_HOPOPTS), which the rule grants, goes
+# on to the kernel (EPERM) with a line: an agent's listener has no option
+# proxy (no relay can reach the container's socket).  Refused, each with a warn line, and the broker serving
 # on: a pipe instead of a listener, two descriptors, none, a state that is
 # not JSON, fds other than ["seccompFd"], no state.id, more than 64 KiB, a
 # runtime that sends nothing (closed after 0.2 s), a fifth connection of one
@@ -37,6 +39,7 @@ cat >"$RB_TMP/policy.conf" <<EOF
 rule fake-containers {
 	match uid $U
 	allow inet icmp
+	options ipv6-hopopts
 }
 EOF
 chmod 644 "$RB_TMP/policy.conf"
@@ -77,6 +80,11 @@ check "its grant is audited with via=notify" \
 check "the agent logged the container attached" \
 	grep -q 'msg="seccomp agent: container attached" container=fake-[0-9]* .*metadata=fake-runtime' "$LOG"
 expect_output "a uid the policy does not serve: EPERM" '^socket: EPERM$' fake $V refused
+fake $U option >"$RB_TMP/option.out" 2>&1
+expect_output "setsockopt(IPV6_HOPOPTS), which the rule grants: the kernel's answer (no option proxy)" \
+	'^setsockopt AF_INET6: EPERM.setsockopt AF_INET: ENOPROTOOPT$' paste -sd. "$RB_TMP/option.out"
+check "... with a line that says why" \
+	grep -q 'msg=refuse decision=fail pid=[0-9]* call=setsockopt option=ipv6-hopopts origin="container fake-[0-9]*" reason="no option proxy on this listener: the kernel answers' "$LOG"
 
 # Each broken message: one refusal line with its reason, nothing attached.
 refused() { # DESC CASE REASON-REGEX
