@@ -227,7 +227,8 @@ static bool handle_socket(struct broker *b, struct conn *c, const Rawbroker__Req
 	return true;
 }
 
-/* One audit line for a set_option, at the step that decided it. */
+/* One audit line for a set_option, at the step that decided it; it ends
+ * via=unix as a socket grant's does (the notify path's say via=notify). */
 static void audit_option(const struct conn *c, const char *option, size_t len,
 			 const char *decision, const struct reply *rep)
 {
@@ -235,7 +236,7 @@ static void audit_option(const struct conn *c, const char *option, size_t len,
 	char qrule[LOG_Q_MAX], qreason[LOG_Q_MAX];
 
 	log_event(granted ? LOG_LVL_INFO : LOG_LVL_WARN, granted ? "grant" : "refuse",
-		  "decision=%s uid=%u gid=%u pid=%d option=%s len=%zu rule=%s%s%s", decision,
+		  "decision=%s uid=%u gid=%u pid=%d option=%s len=%zu rule=%s%s%s via=unix", decision,
 		  (unsigned)c->cred.uid, (unsigned)c->cred.gid, (int)c->cred.pid, option, len,
 		  log_q(qrule, rep->rule ? rep->rule : "-"), granted ? "" : " reason=",
 		  granted ? "" : log_q(qreason, rep->reason));

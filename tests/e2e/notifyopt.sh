@@ -257,13 +257,13 @@ try opt-unnamed "$RB_TMP/hoponly.conf" 'setsockopt=EPERM' \
 # ---- a dynamic program: the shim calls the real setsockopt() first ----
 try opt-dyn "$OPT" 'setsockopt=0 readback=same' "${GRANT/rule=/option=ipv6-hopopts len=8 rule=}" \
 	"$DYN" setopt hop raw6 pad8
-# (the unix path's option lines carry no via=)
+# (the unix path's option lines end via=unix)
 check "... served on the notify path alone: the shim never asked over the unix socket" \
-	bash -c "! sed -n '/^---- opt-dyn\$/,/^---- opt-dyn-ra\$/p' '$LOG' | grep -F ' pid=$case_pid ' | grep ' option=' | grep -vq 'via=notify'"
+	bash -c "! sed -n '/^---- opt-dyn\$/,/^---- opt-dyn-ra\$/p' '$LOG' | grep -F ' pid=$case_pid ' | grep ' option=' | grep -q 'via=unix'"
 try opt-dyn-ra "$OPT" 'setsockopt=EPERM' \
 	'msg=refuse decision=invalid .*option=ipv6-hopopts .*via=notify' "$DYN" setopt hop raw6 ra
 check "... then the shim, on that EPERM, asked over the unix socket: refused there too" \
-	bash -c "sed -n '/^---- opt-dyn-ra\$/,\$p' '$LOG' | grep -F ' pid=$case_pid ' | grep -v 'via=notify' | grep -Eq 'msg=refuse decision=invalid .*option=ipv6-hopopts '"
+	bash -c "sed -n '/^---- opt-dyn-ra\$/,\$p' '$LOG' | grep -F ' pid=$case_pid ' | grep -Eq 'msg=refuse decision=invalid .*option=ipv6-hopopts .*via=unix'"
 
 # ---- ICMP datagram sockets ----
 for f in 4 6; do
