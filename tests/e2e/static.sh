@@ -129,6 +129,11 @@ expect_run "busybox-static traceroute -I -4 (ICMP probes)" 0 '^ 1  127\.0\.0\.1 
 	sup -- "$BB" traceroute -I -4 -n -m 2 -w 2 127.0.0.1
 expect_run "busybox-static traceroute -6" 0 '^ 1  ::1 ' 0 \
 	sup -- "$BB" traceroute -6 -n -m 2 -w 2 ::1
+# -I: busybox binds the socket to the device itself (SO_BINDTODEVICE, no
+# privilege on a socket not yet bound); iputils looks it up over netlink
+# too (e2e_supervisor).
+expect_run "busybox-static ping -4 -I lo, 0% loss" 0 ' 0% packet loss' 0 \
+	sup -- "$BB" ping -4 -c 2 -W 2 -I lo 127.0.0.1
 
 # ---- Go ----
 mark go4
@@ -138,6 +143,8 @@ check "... the socket was asked SOCK_NONBLOCK (Go's netpoller) and granted so" \
 	bash -c "sed -n '/^---- go4\$/,\$p' '$LOG' | grep -Eq 'msg=grant decision=grant uid=$U .*family=inet .*nonblock=1 .*via=notify'"
 expect_run "Go icmp.ListenPacket(\"ip6:ipv6-icmp\"): echo round trip to ::1" 0 \
 	'^ok ip6:ipv6-icmp: echo reply from ::1' 0 sup -- "$GOPROG" 6
+expect_run "Go net.Interfaces() (route netlink) under the profile: lo listed" 0 \
+	'^ok: [0-9]+ interfaces, lo among them' 0 sup_out -- "$GOPROG" interfaces
 
 # ---- the IPv6 option proxy, through the relay ----
 cat >"$RB_TMP/options.conf" <<EOF

@@ -13,6 +13,8 @@
 //	icmpecho hopopts        on a raw ICMPv6 socket, setsockopt(IPV6_HOPOPTS) with
 //	                a padding-only header must succeed and read back the same
 //	icmpecho hopopts-eperm  the same setsockopt must fail with EPERM
+//	icmpecho interfaces     net.Interfaces() (a netlink SOCK_RAW socket,
+//	                which the confinement must leave alone) must list lo
 //
 // Exit status 0 says the check held; the output says what happened.
 package main
@@ -93,10 +95,25 @@ func hopOpts() error {
 	return nil
 }
 
+// interfaces lists the interfaces as Go does, over route netlink.
+func interfaces() error {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return fmt.Errorf("net.Interfaces: %w", err)
+	}
+	for _, i := range ifs {
+		if i.Name == "lo" {
+			fmt.Printf("ok: %d interfaces, lo among them\n", len(ifs))
+			return nil
+		}
+	}
+	return fmt.Errorf("net.Interfaces: no lo among %d", len(ifs))
+}
+
 func main() {
 	var err error
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: icmpecho 4|6|eperm|hopopts|hopopts-eperm")
+		fmt.Fprintln(os.Stderr, "usage: icmpecho 4|6|eperm|interfaces|hopopts|hopopts-eperm")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -114,6 +131,8 @@ func main() {
 			fmt.Printf("ok: %v\n", err)
 			err = nil
 		}
+	case "interfaces":
+		err = interfaces()
 	case "hopopts":
 		err = hopOpts()
 	case "hopopts-eperm":
