@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -704,8 +705,19 @@ static void attach_listener(struct broker *b)
 			close(h);
 		return;
 	}
-	r = usernotif_attach_helper(b, l, &(struct notif_origin){ .what = "supervised command",
-								  .check_netns = true }, h);
+	static gid_t groups[NGROUPS_MAX];
+	struct notif_origin o = { .what = "supervised command", .check_netns = true,
+				  .groups = groups };
+
+	/* Known once for all its tasks (supervise_identity() says why);
+	 * else each call's task is read as a container's would be. */
+	r = supervise_identity(&o.uid, &o.gid, groups, NGROUPS_MAX, &o.ngroups);
+	o.has_identity = r == 0;
+	if (r < 0) {
+		errno = -r;
+		log_warn("the command's identity: read per call instead");
+	}
+	r = usernotif_attach_helper(b, l, &o, h);
 	if (r < 0) {
 		errno = -r;
 		fatal("serve the supervised command's seccomp listener");

@@ -10,8 +10,11 @@
  *  1. SECCOMP_IOCTL_NOTIF_RECV: the call, its arguments and the notifying
  *     task's pid as the front's pid namespace sees it (0: not visible:
  *     refused).
- *  2. Who it is: its effective uid and gid and its supplementary groups,
- *     from /proc/PID/status, read with a bounded, streaming parser, as the
+ *  2. Who it is: its effective uid and gid and its supplementary groups.
+ *     For the supervised command, the identity the relay gave it, read
+ *     once (notif_origin.has_identity; supervise_identity() says why no
+ *     task of its tree can change it).  For a container's listener, from
+ *     /proc/PID/status, read with a bounded, streaming parser, as the
  *     front's user namespace sees them (the host's uids for a rootless
  *     container).  Then SECCOMP_IOCTL_NOTIF_ID_VALID, after every read:
  *     the task is still in the call, so PID was its pid all along (no
@@ -137,6 +140,12 @@ struct listener {
 	struct task_entry tasks[TASKS_KEPT];
 	uint64_t task_clock;
 	gid_t *groups;       /* NGROUPS_MAX: one task's groups while parsing */
+	/* notif_origin.has_identity: every task's, fixed (FGROUPS: ours) */
+	bool fixed;
+	uid_t fuid;
+	gid_t fgid;
+	gid_t *fgroups;
+	size_t nfgroups;
 };
 
 /* A listener's option helper (supervise.c's relay): its end of the
@@ -355,6 +364,25 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 		}
 		self_net_known = true;
 	}
+	free(l->fgroups); /* a former listener's of this slot */
+	l->fgroups = NULL;
+	l->fixed = false;
+	if (o->has_identity) {
+		struct proc_status s = { .uid = o->uid, .gid = o->gid, .ngroups = o->ngroups,
+					 .groups = (gid_t *)o->groups, .has_uid = true,
+					 .has_gid = true, .has_groups = true };
+
+		/* An unmapped id cannot be told (as for a task's status):
+		 * then each call's task is read, and refused. */
+		l->fgroups = malloc((o->ngroups ? o->ngroups : 1) * sizeof(gid_t));
+		if (l->fgroups && !proc_status_unmapped(&s, &overflow)) {
+			memcpy(l->fgroups, o->groups, o->ngroups * sizeof(gid_t));
+			l->nfgroups = o->ngroups;
+			l->fuid = o->uid;
+			l->fgid = o->gid;
+			l->fixed = true;
+		}
+	}
 	U.h[l - listeners] = (struct helper){ .fd = helper };
 	l->fd = listener;
 	l->check_netns = o->check_netns;
@@ -369,8 +397,10 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 			return r;
 		}
 	}
-	log_event(LOG_LVL_INFO, "notify listener", "origin=%s check_netns=%d option_proxy=%d",
-		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (int)l->check_netns, helper >= 0);
+	log_event(LOG_LVL_INFO, "notify listener",
+		  "origin=%s check_netns=%d option_proxy=%d identity=%s",
+		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (int)l->check_netns, helper >= 0,
+		  l->fixed ? "fixed" : "per-call");
 	return 0;
 }
 
@@ -500,7 +530,8 @@ static void task_drop(struct task_entry *t)
 	if (!t->pid)
 		return;
 	close(t->dir); /* /proc files: a close never blocks */
-	close(t->status);
+	if (t->status >= 0)
+		close(t->status);
 	t->pid = 0;
 }
 
@@ -545,8 +576,9 @@ static int task_open(struct listener *l, pid_t pid, bool fresh, struct task_entr
 	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
-	st = openat(dir, "status", O_RDONLY | O_CLOEXEC);
-	if (st < 0) {
+	/* A fixed identity reads no status: only the directory (net/dev). */
+	st = l->fixed ? -1 : openat(dir, "status", O_RDONLY | O_CLOEXEC);
+	if (st < 0 && !l->fixed) {
 		int r = -errno;
 
 		close(dir);
@@ -584,7 +616,7 @@ static int read_status(const struct task_entry *t, gid_t *groups, struct proc_st
 	return proc_status_done(s);
 }
 
-/* Read PID's credentials into S, and with
+/* Read PID's credentials into S (unless L's identity is fixed), and with
  * L->check_netns whether it is in our network namespace (-EXDEV when
  * not); a kept entry whose task is gone is opened once more. */
 static int read_task(struct listener *l, pid_t pid, struct proc_status *s, const char **what)
@@ -599,7 +631,7 @@ static int read_task(struct listener *l, pid_t pid, struct proc_status *s, const
 		r = task_open(l, pid, attempt > 0, &t);
 		if (r < 0)
 			return r;
-		r = read_status(t, l->groups, s);
+		r = l->fixed ? 0 : read_status(t, l->groups, s);
 		if (r == 0 && l->check_netns) {
 			/* Looked up each time: PID/net is the task's namespace
 			 * of the moment (the kernel never caches that dentry). */
@@ -609,7 +641,10 @@ static int read_task(struct listener *l, pid_t pid, struct proc_status *s, const
 			else if (st.st_dev != self_net.st_dev || st.st_ino != self_net.st_ino)
 				r = -EXDEV;
 		}
-		if (r != -ESRCH)
+		/* ESRCH: a kept entry's task is gone; so is ENOENT from
+		 * fstatat() (a lookup under a dead task's directory finds
+		 * nothing), which a fixed identity meets first: open anew. */
+		if (r != -ESRCH && r != -ENOENT)
 			return r;
 	}
 	return r;
@@ -626,7 +661,10 @@ static int read_task(struct listener *l, pid_t pid, struct proc_status *s, const
  * them: a notification that is still pending now was pending all along
  * (one that went never comes back; ids are never reused), so its task
  * lived, and held PID, through every read made before; and it has not
- * left the call, so it has not changed its credentials since.
+ * left the call, so it has not changed its credentials since.  A fixed
+ * identity (supervisor mode) reads nothing of the task's but, with
+ * check_netns, its network namespace; then the answer's own ioctl is the
+ * check (below).
  */
 static int task_identity(struct listener *l, const struct seccomp_notif *n,
 			 struct rb_peer *peer, char *why, size_t whylen)
@@ -639,7 +677,24 @@ static int task_identity(struct listener *l, const struct seccomp_notif *n,
 		snprintf(why, whylen, "the task is not visible in the broker's pid namespace");
 		return -ESRCH;
 	}
+	if (l->fixed && !l->check_netns)
+		goto fixed; /* nothing of the task's to read: no ID_VALID either */
 	r = read_task(l, (pid_t)n->pid, &s, &what);
+	/*
+	 * A fixed identity whose task is in our namespace: no ID_VALID.  The
+	 * identity is not the task's /proc data, and the one read (net/dev
+	 * under the task's directory) is checked by the answer itself:
+	 * ADDFD or SEND name the notification, and fail when its task has
+	 * left the call.  A task in its call at RECV and at the answer was
+	 * in it, and held PID, all along (pid numbers are not reused while
+	 * held), and a directory whose task lives is PID's holder's (an open
+	 * /proc/PID is bound to the task's struct pid; a stale one fails,
+	 * read_task()).  Had it left, nothing is delivered: a grant counted
+	 * to the command's own uid and a "fail" line.  A refusal still asks
+	 * ID_VALID first, so no refusal is logged for a task that has gone.
+	 */
+	if (l->fixed && r == 0)
+		goto fixed;
 	/* After every read: the task is still in the call. */
 	if (!id_valid(l, n->id)) {
 		task_forget(l, (pid_t)n->pid);
@@ -664,6 +719,17 @@ static int task_identity(struct listener *l, const struct seccomp_notif *n,
 	peer->uid = s.uid;
 	peer->gid = s.gid;
 	peer->ngroups = s.ngroups;
+	peer->groups = l->groups;
+	return 0;
+fixed:
+	/* Supervisor mode: the command's identity (notif_origin), which no
+	 * task of its tree can change; copied, as identity_filter() cuts
+	 * the list in place. */
+	peer->pid = (pid_t)n->pid;
+	peer->uid = l->fuid;
+	peer->gid = l->fgid;
+	memcpy(l->groups, l->fgroups, l->nfgroups * sizeof(gid_t));
+	peer->ngroups = l->nfgroups;
 	peer->groups = l->groups;
 	return 0;
 }

@@ -25,6 +25,16 @@ struct notif_origin {
 	 * user cannot take every slot (-EUSERS).  0: no such bound. */
 	unsigned owner_max;
 	uid_t owner;
+	/* Supervisor mode: who every notifying task is (the command's
+	 * identity, which no task of its tree can change: supervise.c,
+	 * supervise_identity()); GROUPS copied.  Then no /proc/PID/status is
+	 * read per call.  false: read it for each call (a container's tasks
+	 * can be anyone). */
+	bool has_identity;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
 };
 
 /* Listeners served at once, at most (each costs one descriptor). */
