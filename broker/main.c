@@ -309,7 +309,11 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
  * connection, for in-flight sockets that never use the table, and so
  * capped itself at 2,496 connections under RLIMIT_NOFILE 20000.)
  */
-#define FDS_RESERVED 32   /* listener, epoll, signalfd, stdio, maker, closer, one new socket */
+/* listener, epoll, signalfd, stdio, maker, closer, one new socket, the
+ * supervised command's listener and its helper, and the notify threads'
+ * two eventfds and /proc entries kept (at most 16 descriptors for all
+ * listeners together, as when the loop served them: usernotif.c) */
+#define FDS_RESERVED 32
 #define FDS_PER_CONN 1    /* the connection itself (in-flight replies: see above) */
 
 static void fit_connection_limit(struct broker_config *cfg, const struct rb_policy *policy)

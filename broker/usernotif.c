@@ -85,6 +85,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <seccomp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,12 +119,13 @@
  * open (task_open() says why that is safe and what it saves).  Each
  * listener's thread has its own: nothing here is shared between threads.
  */
-#define TASKS_KEPT 8
+#define TASKS_KEPT 4     /* per listener */
+#define TASKS_KEPT_ALL 8 /* all listeners together (FDS_RESERVED, main.c) */
 
 struct task_entry {
 	pid_t pid;  /* 0: free */
-	int dir;    /* /proc/PID, O_PATH */
-	int status; /* /proc/PID/status */
+	int net;    /* /proc/PID/net, O_PATH; -1 without check_netns */
+	int status; /* /proc/PID/status; -1 for a fixed identity */
 	uint64_t used;
 };
 
@@ -138,6 +140,7 @@ struct listener {
 	/* The thread's own, never touched by another thread: */
 	pthread_t thread;
 	struct task_entry tasks[TASKS_KEPT];
+	struct task_entry transient; /* when TASKS_KEPT_ALL are taken: one call's */
 	uint64_t task_clock;
 	gid_t *groups;       /* NGROUPS_MAX: one task's groups while parsing */
 	/* notif_origin.has_identity: every task's, fixed (FGROUPS: ours) */
@@ -521,31 +524,52 @@ static bool id_valid(const struct listener *l, uint64_t id)
  * that task is gone every read through it fails with ESRCH (never another
  * task's data); the entry is then opened anew.  SECCOMP_IOCTL_NOTIF_ID_VALID
  * after the reads says the notifying task still holds PID.  Bounded: at
- * most TASKS_KEPT entries per listener (two descriptors each), the least
- * recently used goes; an entry goes too when its task leaves a call, and
- * all of them when the listener closes.  Only L's thread touches L's.
+ * most TASKS_KEPT entries per listener and TASKS_KEPT_ALL for all of them
+ * (two descriptors each), the least recently used goes; past the bound a
+ * call's entry is opened for it alone (L->transient, closed after its
+ * reads); an entry goes too when its task leaves a call, and all of them
+ * when the listener closes.  Only L's thread touches L's entries.
  */
-static void task_drop(struct task_entry *t)
+static atomic_uint kept_n; /* entries kept, all listeners: <= TASKS_KEPT_ALL */
+
+static bool kept_reserve(void)
+{
+	unsigned n = atomic_load_explicit(&kept_n, memory_order_relaxed);
+
+	do
+		if (n >= TASKS_KEPT_ALL)
+			return false;
+	while (!atomic_compare_exchange_weak_explicit(&kept_n, &n, n + 1, memory_order_relaxed,
+						      memory_order_relaxed));
+	return true;
+}
+
+static void task_drop(struct listener *l, struct task_entry *t)
 {
 	if (!t->pid)
 		return;
-	close(t->dir); /* /proc files: a close never blocks */
+	/* /proc files: a close never blocks */
+	if (t->net >= 0)
+		close(t->net);
 	if (t->status >= 0)
 		close(t->status);
 	t->pid = 0;
+	if (t != &l->transient)
+		atomic_fetch_sub_explicit(&kept_n, 1, memory_order_relaxed);
 }
 
 static void task_forget(struct listener *l, pid_t pid)
 {
 	for (unsigned i = 0; i < TASKS_KEPT; i++)
 		if (l->tasks[i].pid == pid)
-			task_drop(&l->tasks[i]);
+			task_drop(l, &l->tasks[i]);
 }
 
 static void tasks_forget_all(struct listener *l)
 {
 	for (unsigned i = 0; i < TASKS_KEPT; i++)
-		task_drop(&l->tasks[i]);
+		task_drop(l, &l->tasks[i]);
+	task_drop(l, &l->transient);
 }
 
 /* PID's entry, kept or opened now (FRESH: opened anew in any case). */
@@ -553,7 +577,7 @@ static int task_open(struct listener *l, pid_t pid, bool fresh, struct task_entr
 {
 	struct task_entry *t = NULL, *lru = &l->tasks[0];
 	char path[32];
-	int dir, st;
+	int dir, st, net, r;
 
 	for (unsigned i = 0; i < TASKS_KEPT && !t; i++) {
 		struct task_entry *e = &l->tasks[i];
@@ -569,22 +593,33 @@ static int task_open(struct listener *l, pid_t pid, bool fresh, struct task_entr
 		return 0;
 	}
 	if (t)
-		task_drop(t);
+		task_drop(l, t);
 	else
-		task_drop(t = lru);
+		task_drop(l, t = lru);
+	/* The descriptors kept are bounded for all listeners together (the
+	 * front's table: main.c); past that, this call's only. */
+	if (!kept_reserve())
+		t = &l->transient;
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
-	/* A fixed identity reads no status: only the directory (net/dev). */
+	/* Both opened through the one directory, so both are the same
+	 * task's (bound to its struct pid, as the directory is); a fixed
+	 * identity reads no status. */
 	st = l->fixed ? -1 : openat(dir, "status", O_RDONLY | O_CLOEXEC);
-	if (st < 0 && !l->fixed) {
-		int r = -errno;
-
-		close(dir);
+	net = st < 0 && !l->fixed ? -1 :
+	      l->check_netns ? openat(dir, "net", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	r = -errno;
+	close(dir);
+	if ((st < 0 && !l->fixed) || (net < 0 && l->check_netns)) {
+		if (st >= 0)
+			close(st);
+		if (t != &l->transient)
+			atomic_fetch_sub_explicit(&kept_n, 1, memory_order_relaxed);
 		return r;
 	}
-	*t = (struct task_entry){ .pid = pid, .dir = dir, .status = st, .used = ++l->task_clock };
+	*t = (struct task_entry){ .pid = pid, .net = net, .status = st, .used = ++l->task_clock };
 	*out = t;
 	return 0;
 }
@@ -633,14 +668,18 @@ static int read_task(struct listener *l, pid_t pid, struct proc_status *s, const
 			return r;
 		r = l->fixed ? 0 : read_status(t, l->groups, s);
 		if (r == 0 && l->check_netns) {
-			/* Looked up each time: PID/net is the task's namespace
-			 * of the moment (the kernel never caches that dentry). */
+			/* Looked up each time: "dev" under the kept PID/net is
+			 * the task's namespace's of the moment (the kernel never
+			 * caches the dentries under PID/net: measured too, an
+			 * unshare(CLONE_NEWNET) shows at once through a kept
+			 * one; and a component less than PID/net/dev, 1 us). */
 			*what = "net/dev";
-			if (fstatat(t->dir, "net/dev", &st, 0) < 0)
+			if (fstatat(t->net, "dev", &st, 0) < 0)
 				r = -errno;
 			else if (st.st_dev != self_net.st_dev || st.st_ino != self_net.st_ino)
 				r = -EXDEV;
 		}
+		task_drop(l, &l->transient); /* (a call's own: never kept) */
 		/* ESRCH: a kept entry's task is gone; so is ENOENT from
 		 * fstatat() (a lookup under a dead task's directory finds
 		 * nothing), which a fixed identity meets first: open anew. */

@@ -37,8 +37,13 @@ struct notif_origin {
 	size_t ngroups;
 };
 
-/* Listeners served at once, at most (each costs one descriptor). */
+/* Listeners served at once, at most. */
 #define USERNOTIF_MAX 64
+/* Descriptors one listener can hold beyond those FDS_RESERVED counts
+ * (main.c; the kept /proc entries of all listeners together are there):
+ * itself and, while its thread reads a task that no kept entry has room
+ * for, that task's status and net (usernotif.c, task_open()). */
+#define USERNOTIF_FDS_PER_LISTENER 3
 
 /*
  * Serve the seccomp listener LISTENER (ownership taken; closed on error and
