@@ -692,7 +692,9 @@ static void front_drop(const struct drop_spec *user, const struct broker_config 
 }
 
 /*
- * The command's seccomp listener, served by the front from the loop on.
+ * The command's seccomp listener, served by the front (a thread of its
+ * own) once the loop starts, for the command's identity (read once:
+ * supervise_identity()).
  * check_netns: the command could make a network namespace of its own (an
  * unprivileged user namespace, where the host allows them) and ask from
  * there; a socket of ours would then be in the broker's namespace, not

@@ -881,16 +881,26 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 	}
 	if (r == -ENOENT || r == -ESRCH) {
 		c->gone = true;
+		/* (Or, after a stop of the broker restarted this ADDFD, the
+		 * task ran meanwhile and its socket() returned 0: see below.
+		 * The two cannot be told apart here.) */
 		snprintf(why, whylen, "the task left the call before its socket arrived "
-			 "(killed or interrupted); the socket is closed");
+			 "(killed or interrupted; or, had the broker been stopped meanwhile, "
+			 "its socket() returned 0); the socket is closed");
 		return -ENOENT;
 	}
-	if (r == -EINTR) {
-		/* Cannot happen (every signal is blocked here): if it did,
-		 * the call is answered already (0), and SEND would fail. */
+	if (r == -EINTR || r == -EINPROGRESS) {
+		/* Interrupted after FLAG_SEND marked the call answered: no
+		 * handler of ours can do that (every signal is blocked here),
+		 * but a stop of the whole broker can (SIGSTOP, a cgroup
+		 * freezer, a ptrace attach): the interrupted ADDFD is
+		 * restarted at SIGCONT and then finds the call no longer
+		 * pending (EINPROGRESS).  The task's socket() has returned 0;
+		 * nothing can be sent any more.  Logged as a failure. */
 		c->gone = true;
-		snprintf(why, whylen, "SECCOMP_IOCTL_NOTIF_ADDFD interrupted: the call may "
-			 "return 0");
+		snprintf(why, whylen, "SECCOMP_IOCTL_NOTIF_ADDFD interrupted (%s; was the "
+			 "broker stopped or frozen?): the task's socket() returned 0",
+			 strerror(-r));
 		return -EINTR;
 	}
 	c->addfd_err = -r; /* EMFILE: the task's table is full, as socket() would say */

@@ -47,9 +47,9 @@ struct notif_origin {
 
 /*
  * Serve the seccomp listener LISTENER (ownership taken; closed on error and
- * when the filter's tasks are all gone) from the front's event loop.
- * Before server_run() has its epoll set, the listener waits and is served
- * from usernotif_start() on.  Returns 0 or -errno (-ENOSPC: USERNOTIF_MAX
+ * when the filter's tasks are all gone) on a thread of its own.  Before
+ * server_run() has its epoll set, the listener waits and its thread starts
+ * in usernotif_start().  Returns 0 or -errno (-ENOSPC: USERNOTIF_MAX
  * listeners already).
  */
 int usernotif_attach(struct broker *b, int listener, const struct notif_origin *o);
