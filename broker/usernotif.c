@@ -177,6 +177,7 @@ static unsigned live;     /* threads running (under the front lock) */
  * result from the maker that only the loop may deliver. */
 static int stop_fd = -1, wake_fd = -1;
 static uint32_t native_arch;
+static atomic_bool no_flag_send; /* a kernel before 5.14: ADDFD, then SEND */
 static struct stat self_net; /* /proc/self/net/dev: our network namespace */
 static bool self_net_known;
 /* The kernel's overflow ids, read at start (usernotif_init()). */
@@ -870,8 +871,32 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 	};
 	int r;
 
+	if (atomic_load_explicit(&no_flag_send, memory_order_relaxed))
+		a.flags = 0;
 	front_unlock();
 	r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	if (r < 0 && errno == EINVAL && a.flags) {
+		/* Before Linux 5.14 there is no FLAG_SEND (EINVAL, before
+		 * anything is queued): ADDFD, then SEND with its number, from
+		 * now on.  Uninterrupted too, on this thread; a stop of the
+		 * broker between the two leaves the call pending, not 0. */
+		atomic_store_explicit(&no_flag_send, true, memory_order_relaxed);
+		a.flags = 0;
+		r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	}
+	if (r >= 0 && !a.flags) {
+		struct seccomp_notif_resp resp = { .id = c->id, .val = r };
+
+		if (notif_ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) {
+			/* ENOENT: the task left the call after the descriptor
+			 * went in (a signal to it): in its table, unannounced. */
+			front_lock();
+			c->gone = true;
+			snprintf(why, whylen, "the task left the call after its socket arrived "
+				 "(as descriptor %d, unannounced); our copy is closed", r);
+			return -ENOENT;
+		}
+	}
 	if (r < 0)
 		r = -errno;
 	front_lock();
