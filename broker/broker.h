@@ -156,10 +156,20 @@ struct grant_peer {
 	 * 0, or -errno with WHY filled: then the socket is closed and audited
 	 * as failed; the grant stays counted (the socket was made: a client
 	 * that fails its deliveries on purpose must not make the maker work
-	 * beyond its rate). */
+	 * beyond its rate).  Called with the front lock held (front_lock());
+	 * it may let go of it while it waits and take it again: then
+	 * dispatch_socket() keeps its own copy of the rule's name, and
+	 * REP->rule is NULL on return. */
 	int (*deliver)(const struct grant_peer *gp, int fd, char *why, size_t whylen);
 	void *cookie; /* DELIVER's */
 };
+
+/* server.c: the front lock.  The event loop holds it except while it
+ * waits in epoll_wait(); a notify listener's thread (usernotif.c) takes it
+ * for the shared state only (policy, rate limits, pool, maker link, log,
+ * counters, pending option calls), never across an ioctl on its listener. */
+void front_lock(void);
+void front_unlock(void);
 
 /* dispatch.c: decide SR for GP by the policy, take the uid's grant rate,
  * take the socket from the ready pool and finish it (rawsock.c); one audit

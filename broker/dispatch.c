@@ -134,6 +134,7 @@ void dispatch_socket(struct broker *b, const struct grant_peer *gp,
 	};
 	struct rb_query q = { .family = sr->family, .type = sr->type, .protocol = sr->protocol };
 	struct rb_decision dec;
+	char rule[RB_RULE_NAME_MAX]; /* DEC's rule name across a delivery */
 	const char *no;
 	int fd;
 
@@ -191,7 +192,18 @@ void dispatch_socket(struct broker *b, const struct grant_peer *gp,
 		return;
 	}
 	if (gp->deliver) {
-		int r = gp->deliver(gp, fd, rep->reason, sizeof(rep->reason));
+		/* DELIVER may let go of the front lock while it waits for the
+		 * client (usernotif.c: a notify listener's thread in ADDFD),
+		 * and a SIGHUP reload may free the policy meanwhile: from here
+		 * on, the rule's name is our copy (the rest of DEC and the
+		 * preparation are DEC's own bytes). */
+		int r;
+
+		if (dec.rule) {
+			snprintf(rule, sizeof(rule), "%s", dec.rule);
+			dec.rule = rule;
+		}
+		r = gp->deliver(gp, fd, rep->reason, sizeof(rep->reason));
 
 		if (r < 0) {
 			/* Ours: never a client's, so the close cannot block.
@@ -201,6 +213,7 @@ void dispatch_socket(struct broker *b, const struct grant_peer *gp,
 			rep->error = -r;
 			rep->rule = dec.rule;
 			audit(gp, sr, &spec, "fail", rep);
+			rep->rule = NULL; /* our copy: not past this frame */
 			return;
 		}
 	}
@@ -208,6 +221,8 @@ void dispatch_socket(struct broker *b, const struct grant_peer *gp,
 	rep->fd = fd;
 	audit(gp, sr, &spec, "grant", rep);
 	stats_request(dec.rule, sr->family, STATS_GRANTED);
+	if (gp->deliver)
+		rep->rule = NULL; /* our copy: not past this frame */
 }
 
 /* socket over the unix socket: the connection's SO_PEERCRED identity,

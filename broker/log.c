@@ -225,7 +225,7 @@ static bool write_stderr(const char *p, size_t n)
 		return false;
 	ssize_t w;
 
-	do /* a watchdog signal (ioguard.c) can interrupt a blocking write */
+	do /* EINTR: retried (no handler of ours runs here; belt and braces) */
 		w = write(STDERR_FILENO, p, n);
 	while (w < 0 && errno == EINTR);
 	return w == (ssize_t)n;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -308,7 +309,11 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
  * connection, for in-flight sockets that never use the table, and so
  * capped itself at 2,496 connections under RLIMIT_NOFILE 20000.)
  */
-#define FDS_RESERVED 32   /* listener, epoll, signalfd, stdio, maker, closer, one new socket */
+/* listener, epoll, signalfd, stdio, maker, closer, one new socket, the
+ * supervised command's listener and its helper, and the notify threads'
+ * two eventfds and /proc entries kept (at most 16 descriptors for all
+ * listeners together, as when the loop served them: usernotif.c) */
+#define FDS_RESERVED 32
 #define FDS_PER_CONN 1    /* the connection itself (in-flight replies: see above) */
 
 static void fit_connection_limit(struct broker_config *cfg, const struct rb_policy *policy)
@@ -687,7 +692,9 @@ static void front_drop(const struct drop_spec *user, const struct broker_config 
 }
 
 /*
- * The command's seccomp listener, served by the front from the loop on.
+ * The command's seccomp listener, served by the front (a thread of its
+ * own) once the loop starts, for the command's identity (read once:
+ * supervise_identity()).
  * check_netns: the command could make a network namespace of its own (an
  * unprivileged user namespace, where the host allows them) and ask from
  * there; a socket of ours would then be in the broker's namespace, not
@@ -704,8 +711,19 @@ static void attach_listener(struct broker *b)
 			close(h);
 		return;
 	}
-	r = usernotif_attach_helper(b, l, &(struct notif_origin){ .what = "supervised command",
-								  .check_netns = true }, h);
+	static gid_t groups[NGROUPS_MAX];
+	struct notif_origin o = { .what = "supervised command", .check_netns = true,
+				  .groups = groups };
+
+	/* Known once for all its tasks (supervise_identity() says why);
+	 * else each call's task is read as a container's would be. */
+	r = supervise_identity(&o.uid, &o.gid, groups, NGROUPS_MAX, &o.ngroups);
+	o.has_identity = r == 0;
+	if (r < 0) {
+		errno = -r;
+		log_warn("the command's identity: read per call instead");
+	}
+	r = usernotif_attach_helper(b, l, &o, h);
 	if (r < 0) {
 		errno = -r;
 		fatal("serve the supervised command's seccomp listener");

@@ -296,6 +296,14 @@ void maker_deliver(void)
 	}
 }
 
+bool maker_has_finished(void)
+{
+	for (unsigned i = 0; i < OPT_INFLIGHT_MAX; i++)
+		if (waits[i].id && waits[i].finished)
+			return true;
+	return false;
+}
+
 /* The index of the class (FAMILY, TYPE, PROTOCOL, PREP's mark) in the
  * maker's table, or -ENOENT. */
 static int class_of(int family, int type, int protocol, const struct rb_prepare *prep)

@@ -41,6 +41,10 @@ bool maker_on_readable(void);
 /* Call the DONE of every option set the maker has answered.  From the
  * event loop only, after a batch of events: a DONE may close connections. */
 void maker_deliver(void);
+/* Whether an option result waits for maker_deliver(): a notify listener's
+ * thread whose synchronous make (maker_take()) read it wakes the loop
+ * (usernotif.c), which alone delivers them. */
+bool maker_has_finished(void);
 
 /* Ask for pool refills that are due (after hand-offs): when half a pool
  * is gone, and to the full depth once no grant came for a moment.  Returns

@@ -34,10 +34,10 @@
  *    check it is still pending, inject a socket, answer), on no other
  *    request; read-only opens and fstatat under /proc for who a notifying
  *    task is (the read-only opens above);
- *  - epoll, poll (a round trip to the maker), signalfd, its closer threads
- *    and the notify watchdog (clone with CLONE_THREAD only; the watchdog's
- *    timer_create and timer_settime reach this process's own timers
- *    only), memory, time, the stderr log, reaping
+ *  - epoll, poll (a round trip to the maker; a notify listener's thread
+ *    waiting on its listener), signalfd, its closer threads and one thread
+ *    per notify listener (clone with CLONE_THREAD only; their eventfds are
+ *    made before the filter), memory, time, the stderr log, reaping
  *    its children (the maker, the supervised command); no execve, no fork,
  *    no kill, no ptrace.
  *
@@ -168,10 +168,6 @@ static const struct sb_rule rules[] = {
 	{ "clone", ALLOW, ALWAYS, 1, { { 0, CLONE_THREAD, CLONE_THREAD } }, false },
 	{ "clone3", SCMP_ACT_ERRNO(ENOSYS), ALWAYS, 0, { { 0 } }, true },
 	A("clock_gettime"), A("gettid"), A("getpid"),
-	/* The notify watchdog (ioguard.c): one timer, aimed at the loop
-	 * thread, fired to cut a sleeping seccomp ioctl short.  A process
-	 * reaches only its own timers and threads with these. */
-	A("timer_create"), A("timer_settime"),
 	A("exit"), A("exit_group"),
 
 	/* syslog (log.c): its datagram socket, (re)connect, send. */

@@ -134,8 +134,9 @@ size_t seccomp_agent_fds_reserved(const struct broker_config *cfg)
 		return 0;
 	/* listen socket, epoll set, NULL_FD; the headroom; the budget, and
 	 * once more one message's worth on its way to the closer; the
-	 * listeners handed on. */
-	return 3 + AGENT_SCM_MAX_FD + AGENT_FDS_BUDGET + AGENT_SCM_MAX_FD + USERNOTIF_MAX;
+	 * listeners handed on, each with what its thread keeps open. */
+	return 3 + AGENT_SCM_MAX_FD + AGENT_FDS_BUDGET + AGENT_SCM_MAX_FD +
+	       (size_t)USERNOTIF_MAX * USERNOTIF_FDS_PER_LISTENER;
 }
 
 void seccomp_agent_listen(const struct broker_config *cfg)

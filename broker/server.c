@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,7 +37,6 @@
 #include "notify.h"
 #include "stats.h"
 #include "usernotif.h"
-#include "ioguard.h"
 #include "seccomp_agent.h"
 
 #define EP_LISTEN ((void *)1)
@@ -721,6 +721,18 @@ void server_signal_mask(sigset_t *mask)
 	sigaddset(mask, SIGCHLD); /* supervisor mode */
 }
 
+static pthread_mutex_t front_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void front_lock(void)
+{
+	pthread_mutex_lock(&front_mu);
+}
+
+void front_unlock(void)
+{
+	pthread_mutex_unlock(&front_mu);
+}
+
 int server_run(struct broker *b)
 {
 	struct epoll_event evs[64];
@@ -733,16 +745,10 @@ int server_run(struct broker *b)
 	if (b->sigfd < 0)
 		fatal("signalfd");
 	closer_start(); /* after the privilege drop, with signals blocked */
-	/* The bound on the seccomp ioctls that can sleep (usernotif.c): a
-	 * watchdog thread, its timer aimed at this thread. */
-	{
-		int r = ioguard_start();
-
-		if (r < 0) {
-			errno = -r;
-			fatal("start the notify watchdog");
-		}
-	}
+	/* Ours from now on, but while we wait for events; never let go
+	 * after the loop: what shutdown frees, a listener's thread must not
+	 * reach (usernotif.c). */
+	front_lock();
 	sockdir_committed(); /* serving: the socket stays until shutdown */
 	if (peer_index_load(b->policy) < 0)
 		fatalx("index the policy: out of memory");
@@ -781,7 +787,6 @@ int server_run(struct broker *b)
 		int timeout = expire_timers(b), flush = log_flush(), topup = maker_refill(), n;
 		int metrics = stats_metrics_due(); /* --metrics-file */
 		int agent = seccomp_agent_expire(); /* runtimes' deadlines */
-		int bench = usernotif_expire(b); /* benched notify listeners */
 
 		if (flush >= 0 && (timeout < 0 || flush < timeout))
 			timeout = flush;
@@ -791,9 +796,12 @@ int server_run(struct broker *b)
 			timeout = metrics;
 		if (agent >= 0 && (timeout < 0 || agent < timeout))
 			timeout = agent;
-		if (bench >= 0 && (timeout < 0 || bench < timeout))
-			timeout = bench;
+		/* The only place the loop lets the notify listeners' threads
+		 * at the shared state: between two passes, never inside one
+		 * (a pass's events may name a connection that a pass frees). */
+		front_unlock();
 		n = epoll_wait(b->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
+		front_lock();
 
 		if (n < 0) {
 			if (errno == EINTR)

@@ -74,6 +74,7 @@
 #include "maker/drop.h"
 #include "maker/record.h" /* MK_CLASSES_MAX: the classes a policy can name */
 #include "maker_link.h"
+#include "procstatus.h"
 
 static pid_t relay_pid = -1;
 static int relay_fd = -1; /* write end: one byte per forwarded signal */
@@ -590,6 +591,65 @@ void supervise_start(const struct supervise_opts *o)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 	log_event(LOG_LVL_INFO, "supervising", "pid=%d run_as=%s command=%s notify=%d",
 		  (int)pid, o->run_as, o->argv[0], listener_fd >= 0);
+}
+
+/*
+ * The command's identity, once it has sent its listener: the relay's
+ * credentials, which the command inherited at fork.  Why they are the
+ * identity of every task that can ever notify this listener: only the
+ * command and its descendants carry the filter (a filter is inherited at
+ * fork and clone, never given to another process), and none of them can
+ * change its uid, gid or groups.  drop_to() left the relay (so the tree)
+ * with real, effective and saved ids all the --run-as user's, every
+ * capability set empty (the bounding set too where CAP_SETPCAP allowed)
+ * and NO_NEW_PRIVS, read back (drop_verify()): setresuid()/setresgid()
+ * may then only pick among ids that are all the same, setgroups() needs
+ * CAP_SETGID, and execve() of a setuid or file-capability program grants
+ * nothing under NO_NEW_PRIVS.  A new user namespace gives a task
+ * capabilities inside it but does not change its kernel uid, gid or
+ * groups: unprivileged, it may map only its own uid and gid, and the gid
+ * map only after it denied setgroups() in there (user_namespaces(7)); a
+ * helper that would write other maps (newuidmap, newgidmap) is setuid,
+ * which NO_NEW_PRIVS ignores.  So what /proc/PID/status would say of any
+ * of its tasks is what the relay's says now, as our user namespace sees
+ * it (the same one).  Read as /proc/RELAY/status, the relay being our
+ * child (not reaped: its pid is its own).  0, or -errno (the caller then
+ * reads each task's status, as for a container).
+ */
+int supervise_identity(uid_t *uid, gid_t *gid, gid_t *groups, size_t max, size_t *ngroups)
+{
+	struct proc_status s;
+	char path[32], buf[4096];
+	ssize_t n;
+	int fd, r = 0;
+
+	if (relay_pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)relay_pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	proc_status_init(&s, groups, max);
+	while (!s.has_groups && (n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		r = proc_status_feed(&s, buf, (size_t)n);
+		if (r < 0)
+			break;
+	}
+	close(fd);
+	if (r == 0)
+		r = proc_status_done(&s);
+	if (r < 0)
+		return r;
+	*uid = s.uid;
+	*gid = s.gid;
+	*ngroups = s.ngroups;
+	return 0;
 }
 
 void supervise_forward(int signo)

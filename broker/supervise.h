@@ -35,6 +35,11 @@ int supervise_take_listener(void);
 /* The relay's end for the option proxy (usernotif.h), once: -1 for none. */
 int supervise_take_helper(void);
 
+/* The identity every task of the command's tree notifies with (the
+ * relay's, which none of them can change: supervise.c says why), read
+ * once the listener came: uid, gid and up to MAX groups.  0 or -errno. */
+int supervise_identity(uid_t *uid, gid_t *gid, gid_t *groups, size_t max, size_t *ngroups);
+
 /*
  * The option proxy's records between the front and the relay (a
  * SOCK_SEQPACKET socketpair, exact sizes).  The front asks for the

@@ -10,8 +10,11 @@
  *  1. SECCOMP_IOCTL_NOTIF_RECV: the call, its arguments and the notifying
  *     task's pid as the front's pid namespace sees it (0: not visible:
  *     refused).
- *  2. Who it is: its effective uid and gid and its supplementary groups,
- *     from /proc/PID/status, read with a bounded, streaming parser, as the
+ *  2. Who it is: its effective uid and gid and its supplementary groups.
+ *     For the supervised command, the identity the relay gave it, read
+ *     once (notif_origin.has_identity; supervise_identity() says why no
+ *     task of its tree can change it).  For a container's listener, from
+ *     /proc/PID/status, read with a bounded, streaming parser, as the
  *     front's user namespace sees them (the host's uids for a rootless
  *     container).  Then SECCOMP_IOCTL_NOTIF_ID_VALID, after every read:
  *     the task is still in the call, so PID was its pid all along (no
@@ -32,15 +35,15 @@
  *  4. The decision and the socket: dispatch_socket(), the code a unix
  *     socket request goes through (policy, per-uid grant rate, ready pool,
  *     hand-off, audit line with via=notify, counters).
- *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD puts the socket into the task,
- *     then SECCOMP_IOCTL_NOTIF_SEND makes its number the call's return
- *     value (not ADDFD_FLAG_SEND in one step: deliver_addfd() says why,
- *     it could make a call return 0); O_CLOEXEC iff the
- *     call asked SOCK_CLOEXEC, and O_NONBLOCK (a file status flag, shared)
- *     was set at hand-off iff it asked SOCK_NONBLOCK.  ENOENT means the
- *     task left the call (killed, or a signal): the socket is closed; the
- *     grant stays counted (the maker made the socket, and a task leaving
- *     its calls on purpose must not make it work beyond its rate).
+ *  5. The answer: SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND
+ *     puts the socket into the task and makes its number the call's return
+ *     value in one step (deliver_addfd() says why nothing may interrupt
+ *     it); O_CLOEXEC iff the call asked SOCK_CLOEXEC, and O_NONBLOCK (a
+ *     file status flag, shared) was set at hand-off iff it asked
+ *     SOCK_NONBLOCK.  ENOENT or ESRCH means the task left the call
+ *     (killed, or a signal): the socket is closed; the grant stays counted
+ *     (the maker made the socket, and a task leaving its calls on purpose
+ *     must not make it work beyond its rate).
  *
  * Refusals answer what the program would have got without the broker: a
  * raw socket EPERM (what the kernel says without CAP_NET_RAW, and what the
@@ -52,20 +55,24 @@
  * EPERM without CAP_NET_RAW.  That is safe: neither is in the deny
  * profile, so continuing gives the program nothing it could not do anyway.
  *
- * Never block on a client object: one notification per listener and loop
- * pass (level-triggered epoll comes back for the rest); /proc reads take no
- * lock a task can hold (status reads no memory of the task); a
- * setsockopt() on the task's socket (which takes a lock the task can hold)
- * is the maker's, on a worker thread there, and the relay's answer is read
- * when epoll says so.  Two ioctls can still sleep on a client, and each is
- * bounded by the watchdog (ioguard.h: interrupted after 50 to 100 ms):
- * RECV, after epoll said readable, sleeps only when another process holds
- * a copy of the listener and took the notification first (one whose task
- * went makes RECV fail with ENOENT, never sleep): interrupted, the
- * listener is dropped with a log line; ADDFD waits for the task to take
- * the descriptor in its own context, which a task kept off the CPU
- * (SCHED_IDLE beside busy loops) delays: interrupted, the listener is
- * benched, and the call answers EAGAIN (deliver_addfd()).
+ * Never let a client hold anyone but itself.  Each listener has a thread
+ * of its own (listener_main()), which alone waits on it (poll), receives,
+ * reads who asks and answers; the shared state (policy, rate limits, pool,
+ * maker link, log, counters, pending option calls) it touches only under
+ * the front lock (front_lock(), server.c), which it never holds across an
+ * ioctl on its listener (each takes the filter's notify_lock, which a task
+ * of the client's can hold while kept off the CPU) nor across a /proc
+ * read.  Two ioctls can sleep on a client, and each holds up only its own
+ * listener's thread: RECV, after poll said readable, sleeps when another
+ * process holds a copy of the listener and took the notification first
+ * (the thread then waits for the next one; the other process has the
+ * calls); ADDFD waits for the task to take the descriptor in its own
+ * context, which a task kept off the CPU (SCHED_IDLE beside busy loops)
+ * delays for as long as its sender starves it.  /proc reads take no lock
+ * a task can hold (status reads no memory of the task); a setsockopt() on
+ * the task's socket (which takes a lock the task can hold) is the
+ * maker's, on a worker thread there, and the relay's answer is read by
+ * the loop when epoll says so.
  */
 #include "usernotif.h"
 
@@ -74,11 +81,16 @@
 #include <limits.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <seccomp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -87,7 +99,6 @@
 #include <unistd.h>
 
 #include "broker.h"
-#include "ioguard.h"
 #include "log.h"
 #include "maker/maker.h"
 #include "maker_link.h"
@@ -103,19 +114,46 @@
 /* /proc/PID/status: 65,536 groups of up to 10 digits and the rest. */
 #define STATUS_MAX (1024 * 1024)
 
+/*
+ * The /proc entries of the last few notifying tasks of one listener, kept
+ * open (task_open() says why that is safe and what it saves).  Each
+ * listener's thread has its own: nothing here is shared between threads.
+ */
+#define TASKS_KEPT 4     /* per listener */
+#define TASKS_KEPT_ALL 8 /* all listeners together (FDS_RESERVED, main.c) */
+
+struct task_entry {
+	pid_t pid;  /* 0: free */
+	int net;    /* /proc/PID/net, O_PATH; -1 without check_netns */
+	int status; /* /proc/PID/status; -1 for a fixed identity */
+	uint64_t used;
+};
+
 struct listener {
 	int fd;              /* -1: a free slot */
-	bool in_epoll;
+	bool live;           /* its thread runs (the slot is not free until it ends) */
 	bool check_netns;
 	bool owned;          /* OWNER counts against its notif_origin.owner_max */
 	uid_t owner;
 	char what[96];
-	uint64_t served, refused;
-	/* Benched (out of epoll) until BENCH_UNTIL (ms, CLOCK_MONOTONIC)
-	 * after an ADDFD the watchdog cut short; STRIKES in a row double
-	 * the time (bench_listener()). */
-	uint64_t bench_until;
-	unsigned strikes;
+	uint64_t served, refused; /* under the front lock */
+	/* Under the front lock: tasks whose option calls ended on the loop's
+	 * side, gone; L's thread drops their kept entries (only it touches
+	 * them) the next time it takes the lock (task_gone()). */
+	pid_t gone[16];  /* PENDING_MAX: every option call that can wait */
+	unsigned ngone;
+	/* The thread's own, never touched by another thread: */
+	pthread_t thread;
+	struct task_entry tasks[TASKS_KEPT];
+	struct task_entry transient; /* when TASKS_KEPT_ALL are taken: one call's */
+	uint64_t task_clock;
+	gid_t *groups;       /* NGROUPS_MAX: one task's groups while parsing */
+	/* notif_origin.has_identity: every task's, fixed (FGROUPS: ours) */
+	bool fixed;
+	uid_t fuid;
+	gid_t fgid;
+	gid_t *fgroups;
+	size_t nfgroups;
 };
 
 /* A listener's option helper (supervise.c's relay): its end of the
@@ -130,17 +168,28 @@ struct helper {
 static struct {
 	struct listener l[USERNOTIF_MAX];
 	struct helper h[USERNOTIF_MAX];
+	char wake; /* the epoll cookie of WAKE_FD */
 } U;
 #define listeners U.l
 static bool slots_ready;
+static struct broker *front_broker; /* usernotif_start(): for the threads */
+static bool running;      /* server_run() has started the threads */
+static bool stopping;     /* usernotif_shutdown(): no thread starts any more */
+static unsigned live;     /* threads running (under the front lock) */
+/* Eventfds made before the sandbox (usernotif_init()): STOP_FD, never
+ * read, turns readable once at shutdown and wakes every listener's thread
+ * from its poll(); WAKE_FD wakes the loop when a thread read an option
+ * result from the maker that only the loop may deliver. */
+static int stop_fd = -1, wake_fd = -1;
 static uint32_t native_arch;
+static atomic_bool no_flag_send; /* a kernel before 5.14: ADDFD, then SEND */
 static struct stat self_net; /* /proc/self/net/dev: our network namespace */
 static bool self_net_known;
-static gid_t groups_buf[NGROUPS_MAX]; /* one task's groups while parsing (static: one thread) */
 /* The kernel's overflow ids, read at start (usernotif_init()). */
 static struct proc_overflow overflow = { .uid = 65534, .gid = 65534 };
 
-static void tasks_forget_all(void);
+static void tasks_forget_all(struct listener *l);
+static void *listener_main(void *arg);
 
 static void slots_init(void)
 {
@@ -176,6 +225,11 @@ void usernotif_init(void)
 	read_overflow("/proc/sys/kernel/overflowuid", &u);
 	read_overflow("/proc/sys/kernel/overflowgid", &g);
 	overflow = (struct proc_overflow){ .uid = u, .gid = g };
+	/* Before the sandbox, which has no eventfd2(). */
+	stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (stop_fd < 0 || wake_fd < 0)
+		fatal("eventfd (the notify listeners' threads)");
 }
 
 bool usernotif_owns(const void *p)
@@ -194,6 +248,13 @@ unsigned usernotif_listeners(void)
 
 static void pending_drop_listener(const struct listener *l);
 
+/*
+ * Under the front lock, by L's thread as it ends (or by the loop when the
+ * thread never started): nothing of L's is left to another thread.  The
+ * helper's end goes out of the loop's epoll; a stale event for it in a
+ * pass finds fd -1 (or, once the slot is taken again, a new helper with
+ * nothing to read: a DONTWAIT recvmsg).
+ */
 static void listener_close(struct broker *b, struct listener *l, const char *why)
 {
 	struct helper *h = &U.h[l - listeners];
@@ -206,8 +267,6 @@ static void listener_close(struct broker *b, struct listener *l, const char *why
 		h->fd = -1;
 		h->in_epoll = false;
 	}
-	if (l->in_epoll)
-		epoll_ctl(b->epfd, EPOLL_CTL_DEL, l->fd, NULL);
 	/* Through the closer: a listener's release takes the filter's
 	 * notify_lock uninterruptibly, and a task of the client's can hold
 	 * that lock while it is kept off the CPU. */
@@ -217,25 +276,59 @@ static void listener_close(struct broker *b, struct listener *l, const char *why
 		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (unsigned long long)l->served,
 		  (unsigned long long)l->refused, why);
 	l->fd = -1;
-	l->in_epoll = false;
-	ioguard_listeners(-1);
-	tasks_forget_all(); /* (their tasks are gone, or will be asked for anew) */
+	tasks_forget_all(l); /* (their tasks are gone, or will be asked for anew) */
 }
 
-static int listener_watch(struct broker *b, struct listener *l)
+/* Under the front lock, from the loop: L's helper into the loop's epoll
+ * (the listener itself is its thread's). */
+static int helper_watch(struct broker *b, struct listener *l)
 {
 	struct helper *h = &U.h[l - listeners];
 
-	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, l->fd,
-		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = l }) < 0)
-		return -errno;
-	l->in_epoll = true;
-	if (h->fd >= 0) {
+	if (h->fd >= 0 && !h->in_epoll) {
 		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, h->fd,
 			      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = h }) < 0)
 			return -errno;
 		h->in_epoll = true;
 	}
+	return 0;
+}
+
+/*
+ * Under the front lock, from the loop: L's thread, which owns the listener
+ * from now on.  Every signal blocked in it (the loop's signalfd takes
+ * them; an ioctl of the thread is never interrupted, see deliver_addfd()).
+ */
+static int listener_run(struct broker *b, struct listener *l)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int r;
+
+	if (!l->groups) {
+		l->groups = malloc(NGROUPS_MAX * sizeof(gid_t)); /* kept for the slot */
+		if (!l->groups)
+			return -ENOMEM;
+	}
+	r = helper_watch(b, l);
+	if (r < 0)
+		return r;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Its deepest frames: a /proc read buffer, an audit line (and room
+	 * for a sanitizer build's redzones). */
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	l->live = true; /* before it can end */
+	r = pthread_create(&l->thread, &attr, listener_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		l->live = false;
+		return -r;
+	}
+	live++;
 	return 0;
 }
 
@@ -259,37 +352,64 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 			return -EUSERS;
 		}
 	}
+	/* A free slot whose thread has ended too (a thread clears LIVE
+	 * last, under the lock; until then the slot is still its). */
 	for (unsigned i = 0; i < USERNOTIF_MAX && !l; i++)
-		if (listeners[i].fd < 0)
+		if (listeners[i].fd < 0 && !listeners[i].live)
 			l = &listeners[i];
-	if (!l) {
+	if (!l || stopping) {
 		closer_release(listener);
 		if (helper >= 0)
 			close(helper);
 		return -ENOSPC;
 	}
-	U.h[l - listeners] = (struct helper){ .fd = helper };
 	if (o->check_netns && !self_net_known) {
 		if (stat("/proc/self/net/dev", &self_net) < 0) {
 			r = -errno;
 			closer_release(listener);
+			if (helper >= 0)
+				close(helper);
 			return r;
 		}
 		self_net_known = true;
 	}
-	*l = (struct listener){ .fd = listener, .check_netns = o->check_netns,
-				.owned = o->owner_max > 0, .owner = o->owner };
+	free(l->fgroups); /* a former listener's of this slot */
+	l->fgroups = NULL;
+	l->fixed = false;
+	if (o->has_identity) {
+		struct proc_status s = { .uid = o->uid, .gid = o->gid, .ngroups = o->ngroups,
+					 .groups = (gid_t *)o->groups, .has_uid = true,
+					 .has_gid = true, .has_groups = true };
+
+		/* An unmapped id cannot be told (as for a task's status):
+		 * then each call's task is read, and refused. */
+		l->fgroups = malloc((o->ngroups ? o->ngroups : 1) * sizeof(gid_t));
+		if (l->fgroups && !proc_status_unmapped(&s, &overflow)) {
+			memcpy(l->fgroups, o->groups, o->ngroups * sizeof(gid_t));
+			l->nfgroups = o->ngroups;
+			l->fuid = o->uid;
+			l->fgid = o->gid;
+			l->fixed = true;
+		}
+	}
+	U.h[l - listeners] = (struct helper){ .fd = helper };
+	l->fd = listener;
+	l->check_netns = o->check_netns;
+	l->owned = o->owner_max > 0;
+	l->owner = o->owner;
+	l->served = l->refused = 0;
 	snprintf(l->what, sizeof(l->what), "%s", o->what ? o->what : "-");
-	ioguard_listeners(+1);
-	if (b->epfd >= 0) {
-		r = listener_watch(b, l);
+	if (running) {
+		r = listener_run(b, l);
 		if (r < 0) {
-			listener_close(b, l, "cannot be watched");
+			listener_close(b, l, "no thread for it");
 			return r;
 		}
 	}
-	log_event(LOG_LVL_INFO, "notify listener", "origin=%s check_netns=%d option_proxy=%d",
-		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (int)l->check_netns, helper >= 0);
+	log_event(LOG_LVL_INFO, "notify listener",
+		  "origin=%s check_netns=%d option_proxy=%d identity=%s",
+		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), (int)l->check_netns, helper >= 0,
+		  l->fixed ? "fixed" : "per-call");
 	return 0;
 }
 
@@ -300,93 +420,79 @@ int usernotif_attach(struct broker *b, int listener, const struct notif_origin *
 
 void usernotif_start(struct broker *b)
 {
-	for (unsigned i = 0; slots_ready && i < USERNOTIF_MAX; i++) {
+	slots_init();
+	front_broker = b;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, wake_fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &U.wake }) < 0)
+		fatal("epoll_ctl (the notify wake-up)");
+	running = true;
+	for (unsigned i = 0; i < USERNOTIF_MAX; i++) {
 		struct listener *l = &listeners[i];
 		int r;
 
-		if (l->fd < 0 || l->in_epoll)
+		if (l->fd < 0 || l->live)
 			continue;
-		r = listener_watch(b, l);
+		r = listener_run(b, l);
 		if (r < 0) {
 			errno = -r;
-			log_warn("notify listener %s: epoll", l->what);
-			listener_close(b, l, "cannot be watched");
+			log_warn("notify listener %s: no thread for it", l->what);
+			listener_close(b, l, "no thread for it");
 		}
 	}
 }
 
-void usernotif_shutdown(struct broker *b)
-{
-	for (unsigned i = 0; slots_ready && i < USERNOTIF_MAX; i++)
-		if (listeners[i].fd >= 0)
-			listener_close(b, &listeners[i], "the broker stops");
-}
-
-/* ---- the bench: a listener whose tasks do not take their sockets ---- */
-
-#define BENCH_FIRST_MS 250
-#define BENCH_MAX_MS 4000
-
-static uint64_t mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
+/* How long shutdown waits for the listeners' threads to end. */
+#define SHUTDOWN_WAIT_MS 500
 
 /*
- * An ADDFD on L was cut short by the watchdog: its task was not scheduled
- * within the bound.  Each such call still held the loop for up to the
- * bound, and a sender that starves its own tasks on purpose (SCHED_IDLE
- * beside busy loops) could make every loop pass pay it; so L leaves epoll
- * for BENCH_FIRST_MS, doubled for each such call in a row up to
- * BENCH_MAX_MS.  Its tasks wait meanwhile (their calls stay pending); no
- * other listener and no unix client does.  A delivery that works resets it.
+ * Under the front lock, from the loop at shutdown.  Each thread in poll()
+ * wakes on STOP_FD, closes its listener with its line and ends.  A thread
+ * that does not end within SHUTDOWN_WAIT_MS is inside an ioctl that waits
+ * for its client: RECV on a listener another process shares (it takes the
+ * notifications first), or ADDFD for a task kept off the CPU.  It is left
+ * there, and the process exit ends it (exit_group: SIGKILL to every
+ * thread, which interrupts both waits; kernel/seccomp.c).  What its task
+ * sees then: an ADDFD with SECCOMP_ADDFD_FLAG_SEND marked the call
+ * answered before it waited (value 0, no error); interrupted, it withdraws
+ * the descriptor, and the listener's release (seccomp_notify_detach())
+ * skips answered calls: the task's socket() returns 0, a descriptor it
+ * did not ask for (its fd 0, if open), once it runs.  A RECV cut short
+ * leaves nothing behind: the calls still waiting get ENOSYS from the
+ * release, as for every listener at exit.  We never take the lock back
+ * from the loop (server.c): a left thread cannot reach what the exit
+ * frees.
  */
-static void bench_listener(struct broker *b, struct listener *l)
+void usernotif_shutdown(struct broker *b)
 {
-	unsigned ms = BENCH_FIRST_MS << (l->strikes < 5 ? l->strikes : 5);
+	int64_t end;
+	uint64_t one = 1;
+	struct timespec t;
 
-	if (ms > BENCH_MAX_MS)
-		ms = BENCH_MAX_MS;
-	l->strikes++;
-	if (l->in_epoll)
-		epoll_ctl(b->epfd, EPOLL_CTL_DEL, l->fd, NULL);
-	l->in_epoll = false;
-	l->bench_until = mono_ms() + ms;
-	log_event(LOG_LVL_WARN, "notify listener benched",
-		  "origin=%s ms=%u strikes=%u reason=\"a task did not take its socket within "
-		  "%d ms: its listener waits\"", log_q((char[LOG_Q_MAX]){ 0 }, l->what), ms,
-		  l->strikes, 2 * IOGUARD_TICK_MS);
-}
-
-int usernotif_expire(struct broker *b)
-{
-	uint64_t now = 0;
-	int next = -1;
-
-	for (unsigned i = 0; slots_ready && i < USERNOTIF_MAX; i++) {
-		struct listener *l = &listeners[i];
-
-		if (l->fd < 0 || !l->bench_until)
-			continue;
-		if (!now)
-			now = mono_ms();
-		if (l->bench_until <= now) {
-			l->bench_until = 0;
-			if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, l->fd,
-				      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = l }) < 0) {
-				log_warn("notify listener %s: epoll", l->what);
-				listener_close(b, l, "cannot be watched");
-				continue;
-			}
-			l->in_epoll = true;
-		} else if (next < 0 || l->bench_until - now < (uint64_t)next) {
-			next = (int)(l->bench_until - now);
-		}
+	(void)b;
+	slots_init();
+	stopping = true;
+	for (unsigned i = 0; i < USERNOTIF_MAX; i++) /* threads never started */
+		if (listeners[i].fd >= 0 && !listeners[i].live)
+			listener_close(b, &listeners[i], "the broker stops");
+	if (!live)
+		return;
+	if (write(stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("notify listeners: wake their threads");
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	end = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 + SHUTDOWN_WAIT_MS;
+	while (live) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 >= end)
+			break;
+		front_unlock(); /* the threads close their listeners under it */
+		poll(NULL, 0, 5);
+		front_lock();
 	}
-	return next;
+	if (live)
+		log_event(LOG_LVL_WARN, "notify listeners left at exit",
+			  "threads=%u reason=\"each waits in an ioctl for its client (a task "
+			  "kept off the CPU, or a listener another process shares); a socket() "
+			  "waiting for its descriptor returns 0\"", live);
 }
 
 /* ---- who the notifying task is ---- */
@@ -394,10 +500,10 @@ int usernotif_expire(struct broker *b)
 /*
  * A listener ioctl that does not sleep on the task (ID_VALID, SEND), again
  * when a signal interrupted it: the kernel takes the listener's lock
- * interruptibly, so a watchdog signal (ioguard.c) meant for a guarded call
- * that has just ended can land here.  Taken as an answer, EINTR would leave
- * a task in its call for good (ID_VALID: "gone", nothing sent) or announce
- * a failure for a socket that was delivered (SEND after ADDFD).
+ * interruptibly.  A listener's thread blocks every signal, so this is for
+ * the loop's SEND of an option proxy's answer (a signal the loop takes
+ * through its signalfd is blocked there too; belt and braces).  Taken as
+ * an answer, EINTR would leave a task in its call for good.
  */
 static int notif_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -424,91 +530,140 @@ static bool id_valid(const struct listener *l, uint64_t id)
  * that task is gone every read through it fails with ESRCH (never another
  * task's data); the entry is then opened anew.  SECCOMP_IOCTL_NOTIF_ID_VALID
  * after the reads says the notifying task still holds PID.  Bounded: at
- * most TASKS_KEPT entries (two descriptors each), the least recently used
- * goes; an entry goes too when its task leaves a call, and all of them
- * when a listener closes.
+ * most TASKS_KEPT entries per listener and TASKS_KEPT_ALL for all of them
+ * (two descriptors each), the least recently used goes; past the bound a
+ * call's entry is opened for it alone (L->transient, closed after its
+ * reads); an entry goes too when its task leaves a call, and all of them
+ * when the listener closes.  Only L's thread touches L's entries.
  */
-#define TASKS_KEPT 8
+static atomic_uint kept_n; /* entries kept, all listeners: <= TASKS_KEPT_ALL */
 
-static struct task_entry {
-	pid_t pid;  /* 0: free */
-	int dir;    /* /proc/PID, O_PATH */
-	int status; /* /proc/PID/status */
-	uint64_t used;
-} tasks[TASKS_KEPT];
-static uint64_t task_clock;
+static bool kept_reserve(void)
+{
+	unsigned n = atomic_load_explicit(&kept_n, memory_order_relaxed);
 
-static void task_drop(struct task_entry *t)
+	do
+		if (n >= TASKS_KEPT_ALL)
+			return false;
+	while (!atomic_compare_exchange_weak_explicit(&kept_n, &n, n + 1, memory_order_relaxed,
+						      memory_order_relaxed));
+	return true;
+}
+
+static void task_drop(struct listener *l, struct task_entry *t)
 {
 	if (!t->pid)
 		return;
-	close(t->dir); /* /proc files: a close never blocks */
-	close(t->status);
+	/* /proc files: a close never blocks */
+	if (t->net >= 0)
+		close(t->net);
+	if (t->status >= 0)
+		close(t->status);
 	t->pid = 0;
+	if (t != &l->transient)
+		atomic_fetch_sub_explicit(&kept_n, 1, memory_order_relaxed);
 }
 
-static void task_forget(pid_t pid)
+static void task_forget(struct listener *l, pid_t pid)
 {
 	for (unsigned i = 0; i < TASKS_KEPT; i++)
-		if (tasks[i].pid == pid)
-			task_drop(&tasks[i]);
+		if (l->tasks[i].pid == pid)
+			task_drop(l, &l->tasks[i]);
 }
 
-static void tasks_forget_all(void)
+/* From the loop, under the front lock: PID left its call; its kept
+ * entries are L's thread's to drop (tasks_gone_drop()).  Past GONE's room
+ * the oldest is dropped from the list, and its entries wait for the
+ * least-recently-used rule. */
+static void task_gone(struct listener *l, pid_t pid)
+{
+	unsigned n = sizeof(l->gone) / sizeof(l->gone[0]);
+
+	if (l->ngone == n) {
+		memmove(l->gone, l->gone + 1, (n - 1) * sizeof(l->gone[0]));
+		l->ngone--;
+	}
+	l->gone[l->ngone++] = pid;
+}
+
+/* L's thread, under the front lock: drop the entries task_gone() named. */
+static void tasks_gone_drop(struct listener *l)
+{
+	for (unsigned i = 0; i < l->ngone; i++)
+		task_forget(l, l->gone[i]);
+	l->ngone = 0;
+}
+
+static void tasks_forget_all(struct listener *l)
 {
 	for (unsigned i = 0; i < TASKS_KEPT; i++)
-		task_drop(&tasks[i]);
+		task_drop(l, &l->tasks[i]);
+	task_drop(l, &l->transient);
 }
 
 /* PID's entry, kept or opened now (FRESH: opened anew in any case). */
-static int task_open(pid_t pid, bool fresh, struct task_entry **out)
+static int task_open(struct listener *l, pid_t pid, bool fresh, struct task_entry **out)
 {
-	struct task_entry *t = NULL, *lru = &tasks[0];
+	struct task_entry *t = NULL, *lru = &l->tasks[0];
 	char path[32];
-	int dir, st;
+	int dir, st, net, r;
 
 	for (unsigned i = 0; i < TASKS_KEPT && !t; i++) {
-		if (tasks[i].pid == pid)
-			t = &tasks[i];
-		else if (lru->pid && (!tasks[i].pid || tasks[i].used < lru->used))
-			lru = &tasks[i]; /* a free entry first, else the oldest */
+		struct task_entry *e = &l->tasks[i];
+
+		if (e->pid == pid)
+			t = e;
+		else if (lru->pid && (!e->pid || e->used < lru->used))
+			lru = e; /* a free entry first, else the oldest */
 	}
 	if (t && !fresh) {
-		t->used = ++task_clock;
+		t->used = ++l->task_clock;
 		*out = t;
 		return 0;
 	}
 	if (t)
-		task_drop(t);
+		task_drop(l, t);
 	else
-		task_drop(t = lru);
+		task_drop(l, t = lru);
+	/* The descriptors kept are bounded for all listeners together (the
+	 * front's table: main.c); past that, this call's only. */
+	if (!kept_reserve())
+		t = &l->transient;
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
-	st = openat(dir, "status", O_RDONLY | O_CLOEXEC);
-	if (st < 0) {
-		int r = -errno;
-
-		close(dir);
+	/* Both opened through the one directory, so both are the same
+	 * task's (bound to its struct pid, as the directory is); a fixed
+	 * identity reads no status. */
+	st = l->fixed ? -1 : openat(dir, "status", O_RDONLY | O_CLOEXEC);
+	net = st < 0 && !l->fixed ? -1 :
+	      l->check_netns ? openat(dir, "net", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	r = -errno;
+	close(dir);
+	if ((st < 0 && !l->fixed) || (net < 0 && l->check_netns)) {
+		if (st >= 0)
+			close(st);
+		if (t != &l->transient)
+			atomic_fetch_sub_explicit(&kept_n, 1, memory_order_relaxed);
 		return r;
 	}
-	*t = (struct task_entry){ .pid = pid, .dir = dir, .status = st, .used = ++task_clock };
+	*t = (struct task_entry){ .pid = pid, .net = net, .status = st, .used = ++l->task_clock };
 	*out = t;
 	return 0;
 }
 
-/* Parse T's status into S (groups into groups_buf; procstatus.c).
+/* Parse T's status into S (groups into GROUPS; procstatus.c).
  * Reading stops once the Groups line is complete: status has Uid and Gid
  * before it, and a read less is a system call less per grant. */
-static int read_status(const struct task_entry *t, struct proc_status *s)
+static int read_status(const struct task_entry *t, gid_t *groups, struct proc_status *s)
 {
 	char buf[4096];
 	size_t total = 0;
 	ssize_t n;
 	int r = 0;
 
-	proc_status_init(s, groups_buf, NGROUPS_MAX);
+	proc_status_init(s, groups, NGROUPS_MAX);
 	while (!s->has_groups && (n = pread(t->status, buf, sizeof(buf), (off_t)total)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -525,10 +680,10 @@ static int read_status(const struct task_entry *t, struct proc_status *s)
 	return proc_status_done(s);
 }
 
-/* Read PID's credentials into S, and with CHECK_NETNS whether it is in
- * our network namespace (-EXDEV when not); a kept entry whose task is
- * gone is opened once more. */
-static int read_task(pid_t pid, bool check_netns, struct proc_status *s, const char **what)
+/* Read PID's credentials into S (unless L's identity is fixed), and with
+ * L->check_netns whether it is in our network namespace (-EXDEV when
+ * not); a kept entry whose task is gone is opened once more. */
+static int read_task(struct listener *l, pid_t pid, struct proc_status *s, const char **what)
 {
 	struct task_entry *t = NULL;
 	int r = 0;
@@ -537,37 +692,49 @@ static int read_task(pid_t pid, bool check_netns, struct proc_status *s, const c
 		struct stat st;
 
 		*what = "status";
-		r = task_open(pid, attempt > 0, &t);
+		r = task_open(l, pid, attempt > 0, &t);
 		if (r < 0)
 			return r;
-		r = read_status(t, s);
-		if (r == 0 && check_netns) {
-			/* Looked up each time: PID/net is the task's namespace
-			 * of the moment (the kernel never caches that dentry). */
+		r = l->fixed ? 0 : read_status(t, l->groups, s);
+		if (r == 0 && l->check_netns) {
+			/* Looked up each time: "dev" under the kept PID/net is
+			 * the task's namespace's of the moment (the kernel never
+			 * caches the dentries under PID/net: measured too, an
+			 * unshare(CLONE_NEWNET) shows at once through a kept
+			 * one; and a component less than PID/net/dev, 1 us). */
 			*what = "net/dev";
-			if (fstatat(t->dir, "net/dev", &st, 0) < 0)
+			if (fstatat(t->net, "dev", &st, 0) < 0)
 				r = -errno;
 			else if (st.st_dev != self_net.st_dev || st.st_ino != self_net.st_ino)
 				r = -EXDEV;
 		}
-		if (r != -ESRCH)
+		task_drop(l, &l->transient); /* (a call's own: never kept) */
+		/* ESRCH: a kept entry's task is gone; so is ENOENT from
+		 * fstatat() (a lookup under a dead task's directory finds
+		 * nothing), which a fixed identity meets first: open anew. */
+		if (r != -ESRCH && r != -ENOENT)
 			return r;
 	}
 	return r;
 }
 
 /*
- * The identity of notification N's task into PEER (groups: filtered to
- * those the policy names, in groups_buf).  0; -ENOENT when the task left
- * the call (nothing to answer); another -errno with WHY for a refusal.
+ * The identity of notification N's task into PEER, without the front lock
+ * (L's thread: /proc reads and ID_VALID only; the groups are filtered to
+ * those the policy names by identity_filter(), under the lock, since a
+ * reload changes that index).  0; -ENOENT when the task left the call
+ * (nothing to answer); another -errno with WHY for a refusal.
  *
  * One SECCOMP_IOCTL_NOTIF_ID_VALID after all the reads covers each of
  * them: a notification that is still pending now was pending all along
  * (one that went never comes back; ids are never reused), so its task
  * lived, and held PID, through every read made before; and it has not
- * left the call, so it has not changed its credentials since.
+ * left the call, so it has not changed its credentials since.  A fixed
+ * identity (supervisor mode) reads nothing of the task's but, with
+ * check_netns, its network namespace; then the answer's own ioctl is the
+ * check (below).
  */
-static int task_identity(const struct listener *l, const struct seccomp_notif *n,
+static int task_identity(struct listener *l, const struct seccomp_notif *n,
 			 struct rb_peer *peer, char *why, size_t whylen)
 {
 	struct proc_status s;
@@ -578,10 +745,27 @@ static int task_identity(const struct listener *l, const struct seccomp_notif *n
 		snprintf(why, whylen, "the task is not visible in the broker's pid namespace");
 		return -ESRCH;
 	}
-	r = read_task((pid_t)n->pid, l->check_netns, &s, &what);
+	if (l->fixed && !l->check_netns)
+		goto fixed; /* nothing of the task's to read: no ID_VALID either */
+	r = read_task(l, (pid_t)n->pid, &s, &what);
+	/*
+	 * A fixed identity whose task is in our namespace: no ID_VALID.  The
+	 * identity is not the task's /proc data, and the one read (net/dev
+	 * under the task's directory) is checked by the answer itself:
+	 * ADDFD or SEND name the notification, and fail when its task has
+	 * left the call.  A task in its call at RECV and at the answer was
+	 * in it, and held PID, all along (pid numbers are not reused while
+	 * held), and a directory whose task lives is PID's holder's (an open
+	 * /proc/PID is bound to the task's struct pid; a stale one fails,
+	 * read_task()).  Had it left, nothing is delivered: a grant counted
+	 * to the command's own uid and a "fail" line.  A refusal still asks
+	 * ID_VALID first, so no refusal is logged for a task that has gone.
+	 */
+	if (l->fixed && r == 0)
+		goto fixed;
 	/* After every read: the task is still in the call. */
 	if (!id_valid(l, n->id)) {
-		task_forget((pid_t)n->pid);
+		task_forget(l, (pid_t)n->pid);
 		return -ENOENT;
 	}
 	if (r == -EXDEV) {
@@ -602,14 +786,33 @@ static int task_identity(const struct listener *l, const struct seccomp_notif *n
 	peer->pid = (pid_t)n->pid;
 	peer->uid = s.uid;
 	peer->gid = s.gid;
-	peer->ngroups = peer_index_filter(groups_buf, s.ngroups);
-	peer->groups = groups_buf;
+	peer->ngroups = s.ngroups;
+	peer->groups = l->groups;
 	return 0;
+fixed:
+	/* Supervisor mode: the command's identity (notif_origin), which no
+	 * task of its tree can change; copied, as identity_filter() cuts
+	 * the list in place. */
+	peer->pid = (pid_t)n->pid;
+	peer->uid = l->fuid;
+	peer->gid = l->fgid;
+	memcpy(l->groups, l->fgroups, l->nfgroups * sizeof(gid_t));
+	peer->ngroups = l->nfgroups;
+	peer->groups = l->groups;
+	return 0;
+}
+
+/* Under the front lock: PEER's groups, as task_identity() read them, cut
+ * to those the policy names (peerindex.c). */
+static void identity_filter(struct listener *l, struct rb_peer *peer)
+{
+	peer->ngroups = peer_index_filter(l->groups, peer->ngroups); /* PEER's are L's */
 }
 
 /* ---- answers ---- */
 
-static void answer(struct listener *l, uint64_t id, int err, bool go_on)
+/* SEND; 0 or -errno (-ENOENT: the task left the call, nothing is owed). */
+static int answer_send(struct listener *l, uint64_t id, int err, bool go_on)
 {
 	struct seccomp_notif_resp resp = {
 		.id = id,
@@ -617,42 +820,73 @@ static void answer(struct listener *l, uint64_t id, int err, bool go_on)
 		.flags = go_on ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0,
 	};
 
-	/* ENOENT: the task left the call; nothing is owed. */
-	if (notif_ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+	return notif_ioctl(l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
+}
+
+/* From a listener's thread, without the front lock: SEND takes the
+ * filter's notify_lock, which a task kept off the CPU can hold.  The lock
+ * only for a failure's line. */
+static void answer(struct listener *l, uint64_t id, int err, bool go_on)
+{
+	int r = answer_send(l, id, err, go_on);
+
+	if (r < 0 && r != -ENOENT) {
+		front_lock();
+		errno = -r;
 		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
+		front_unlock();
+	}
+}
+
+/* From the loop, under the front lock: an option proxy's answer (the
+ * relay's or the maker's, which come to the loop).  This SEND can wait
+ * for the filter's notify_lock as above, and holds the lock meanwhile: as
+ * it did before the listeners had threads (see README, known limits). */
+static void answer_locked(struct listener *l, uint64_t id, int err, bool go_on)
+{
+	int r = answer_send(l, id, err, go_on);
+
+	if (r < 0 && r != -ENOENT) {
+		errno = -r;
+		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
+	}
 }
 
 struct call {
 	struct listener *l;
 	uint64_t id;
 	bool cloexec;
-	bool gone;     /* ENOENT: no answer is owed */
+	bool gone;     /* no answer is owed (or none can be sent) */
 	int addfd_err; /* another ADDFD failure: the call's answer */
-	bool cut;      /* the watchdog cut ADDFD short */
 	int target_fd; /* the socket's number in the task */
 };
 
 /*
- * grant_peer.deliver: the socket into the task, as the call's result.
+ * grant_peer.deliver: the socket into the task, as the call's result, in
+ * one step: SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND (one
+ * wake-up of the task, and no second ioctl: measured 8 us less per grant
+ * than ADDFD then SEND, run-notify-bench, 2026-12-06).
  *
- * SECCOMP_IOCTL_NOTIF_ADDFD waits until the task takes the descriptor in
- * its own context, which a task that is slow to be scheduled (SCHED_IDLE
- * beside busy loops) can make last seconds.  So it is guarded (ioguard.h):
- * past the bound the watchdog interrupts it and the kernel withdraws the
- * pending descriptor; the socket is closed, the grant stays counted (the
- * maker made it), and the listener is benched (notif_socket()).
+ * ADDFD waits until the task takes the descriptor in its own context,
+ * which a task kept off the CPU (SCHED_IDLE beside busy loops, a throttled
+ * cgroup) can make last seconds.  So it runs on the listener's own thread
+ * and without the front lock (dispatch_socket() has copied what it needs
+ * past a reload): it holds up only this listener's tasks, which their own
+ * sender starves; never the loop, the unix clients or another listener.
+ * And nothing interrupts it: FLAG_SEND marks the call answered (value 0)
+ * before it waits, so an interrupted ADDFD would withdraw the descriptor
+ * and leave the task's socket() returning 0, a descriptor it never asked
+ * for (kernel/seccomp.c, seccomp_notify_addfd() and
+ * seccomp_do_user_notification(), read in 6.18).  The thread blocks every
+ * signal; only the process's exit can cut it (usernotif_shutdown() says
+ * what the task sees then).
  *
- * Why ADDFD, then SECCOMP_IOCTL_NOTIF_SEND with its number, and not ADDFD
- * with SECCOMP_ADDFD_FLAG_SEND, which would wake the task once instead of
- * twice (measured 8 us less per grant, 30 against 38, run-notify-bench,
- * 2026-12-06): FLAG_SEND marks the call answered before ADDFD waits, so an
- * interrupted one leaves the call answered with nothing, and the task's
- * socket() returns 0, a descriptor it never asked for (kernel/seccomp.c,
- * seccomp_notify_addfd() and seccomp_do_user_notification(), read in
- * 6.18).  Separately, an interrupted ADDFD leaves the call pending, and it
- * is answered EAGAIN ("try again", what a uid over its grant rate gets
- * too): the call fails visibly.  A signal to the task between the two
- * leaves it the descriptor unannounced (its own table: its loss).
+ * Outcomes: the number (delivered and answered); ENOENT (the call had
+ * gone before ADDFD) or ESRCH (the task left it, killed or interrupted,
+ * before it took the descriptor): nothing is owed, the socket is closed;
+ * another error of the task's side (EMFILE: its table is full) puts the
+ * call back to pending (seccomp_handle_addfd()), and it is answered with
+ * that error, as socket() would fail.
  */
 static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t whylen)
 {
@@ -661,48 +895,74 @@ static int deliver_addfd(const struct grant_peer *gp, int fd, char *why, size_t 
 		.id = c->id,
 		.srcfd = (uint32_t)fd,
 		.newfd_flags = c->cloexec ? O_CLOEXEC : 0,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
 	};
-	struct seccomp_notif_resp resp = { .id = c->id };
 	int r;
 
-	ioguard_enter();
-	do /* a stray EINTR: the kernel withdrew that ADDFD; it is safe again */
+	if (atomic_load_explicit(&no_flag_send, memory_order_relaxed))
+		a.flags = 0;
+	front_unlock();
+	r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	if (r < 0 && errno == EINVAL && a.flags) {
+		/* Before Linux 5.14 there is no FLAG_SEND (EINVAL, before
+		 * anything is queued): ADDFD, then SEND with its number, from
+		 * now on.  Uninterrupted too, on this thread; a stop of the
+		 * broker between the two leaves the call pending, not 0. */
+		atomic_store_explicit(&no_flag_send, true, memory_order_relaxed);
+		a.flags = 0;
 		r = ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
-	while (r < 0 && errno == EINTR && !ioguard_was_cut());
-	ioguard_leave();
+	}
+	if (r >= 0 && !a.flags) {
+		struct seccomp_notif_resp resp = { .id = c->id, .val = r };
+
+		if (notif_ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0) {
+			/* ENOENT: the task left the call after the descriptor
+			 * went in (a signal to it): in its table, unannounced. */
+			front_lock();
+			c->gone = true;
+			snprintf(why, whylen, "the task left the call after its socket arrived "
+				 "(as descriptor %d, unannounced); our copy is closed", r);
+			return -ENOENT;
+		}
+	}
+	if (r < 0)
+		r = -errno;
+	front_lock();
 	if (r >= 0) {
 		c->target_fd = r;
-		resp.val = r;
-		if (notif_ioctl(c->l->fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0)
-			return 0;
-		/* ENOENT: the task left the call after the descriptor went in
-		 * (a signal to it): the socket is in its table, unannounced. */
-		c->gone = true;
-		snprintf(why, whylen, "the task left the call after its socket arrived (as "
-			 "descriptor %d, unannounced); our copy is closed", c->target_fd);
-		return -ENOENT;
+		return 0;
 	}
-	r = -errno;
 	if (r == -ENOENT || r == -ESRCH) {
 		c->gone = true;
+		/* (Or, after a stop of the broker restarted this ADDFD, the
+		 * task ran meanwhile and its socket() returned 0: see below.
+		 * The two cannot be told apart here.) */
 		snprintf(why, whylen, "the task left the call before its socket arrived "
-			 "(killed or interrupted); the socket is closed");
+			 "(killed or interrupted; or, had the broker been stopped meanwhile, "
+			 "its socket() returned 0); the socket is closed");
 		return -ENOENT;
 	}
-	if (r == -EINTR) {
-		c->cut = true;
-		c->addfd_err = EAGAIN;
-		snprintf(why, whylen, "the task did not take its socket within %d ms "
-			 "(SECCOMP_IOCTL_NOTIF_ADDFD interrupted: not scheduled?); the socket is "
-			 "closed and the call answers EAGAIN", 2 * IOGUARD_TICK_MS);
-		return -EAGAIN;
+	if (r == -EINTR || r == -EINPROGRESS) {
+		/* Interrupted after FLAG_SEND marked the call answered: no
+		 * handler of ours can do that (every signal is blocked here),
+		 * but a stop of the whole broker can (SIGSTOP, a cgroup
+		 * freezer, a ptrace attach): the interrupted ADDFD is
+		 * restarted at SIGCONT and then finds the call no longer
+		 * pending (EINPROGRESS).  The task's socket() has returned 0;
+		 * nothing can be sent any more.  Logged as a failure. */
+		c->gone = true;
+		snprintf(why, whylen, "SECCOMP_IOCTL_NOTIF_ADDFD interrupted (%s; was the "
+			 "broker stopped or frozen?): the task's socket() returned 0",
+			 strerror(-r));
+		return -EINTR;
 	}
 	c->addfd_err = -r; /* EMFILE: the task's table is full, as socket() would say */
 	snprintf(why, whylen, "SECCOMP_IOCTL_NOTIF_ADDFD: %s", strerror(-r));
 	return r;
 }
 
-/* One refusal line when the call never reached dispatch_socket(). */
+/* One refusal line when the call never reached dispatch_socket() (under
+ * the front lock). */
 static void refuse_line(const struct listener *l, const struct seccomp_notif *n,
 			const char *call, const char *why, int err)
 {
@@ -712,6 +972,25 @@ static void refuse_line(const struct listener *l, const struct seccomp_notif *n,
 		  (int)n->data.args[0], (unsigned)n->data.args[1], (int)n->data.args[2], err,
 		  log_q((char[LOG_Q_MAX]){ 0 }, l->what), log_q((char[LOG_Q_MAX]){ 0 }, why));
 }
+
+/* Under the front lock, before it goes: an option result a synchronous
+ * make (maker_take()) read on this thread waits for the loop, which
+ * alone delivers them (maker_deliver(): a DONE may close a connection
+ * whose event a pass still holds).  Wake it. */
+static void wake_loop_if_needed(void)
+{
+	uint64_t one = 1;
+
+	if (maker_has_finished() && write(wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("notify: wake the loop");
+}
+
+/* A call's answer, sent once the front lock is let go. */
+struct verdict {
+	bool send;
+	int err;
+	bool go_on;
+};
 
 static void notif_socket(struct broker *b, struct listener *l, const struct seccomp_notif *n)
 {
@@ -724,6 +1003,7 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 	struct grant_peer gp = { .via = "notify", .origin = l->what, .deliver = deliver_addfd,
 				 .cookie = &c };
 	struct reply rep = { .fd = -1 };
+	struct verdict v = { .send = true, .err = EPERM, .go_on = !raw };
 	char why[256];
 	int r;
 
@@ -731,15 +1011,17 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 		answer(l, n->id, EINVAL, false); /* as the kernel would */
 		return;
 	}
-	r = task_identity(l, n, &gp.peer, why, sizeof(why));
+	r = task_identity(l, n, &gp.peer, why, sizeof(why)); /* no lock: /proc, ID_VALID */
 	if (r == -ENOENT)
 		return;
+	front_lock();
+	tasks_gone_drop(l);
 	if (r < 0) {
 		l->refused++;
 		refuse_line(l, n, "socket", why, raw ? EPERM : 0);
-		answer(l, n->id, EPERM, !raw);
-		return;
+		goto out;
 	}
+	identity_filter(l, &gp.peer);
 	r = limits_conn_open(gp.peer.uid, 0, &gp.uid_slot); /* its grant bucket */
 	if (r < 0) {
 		/* The uid table is full: refused like a uid over its rate. */
@@ -747,36 +1029,38 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 		snprintf(why, sizeof(why), "no room for uid %u in the grant-rate table (%s); "
 			 "try again later", (unsigned)gp.peer.uid, strerror(-r));
 		refuse_line(l, n, "socket", why, EAGAIN);
-		answer(l, n->id, EAGAIN, false);
-		return;
+		v = (struct verdict){ .send = true, .err = EAGAIN };
+		goto out;
 	}
 	sr.family = family;
 	sr.type = base;
 	sr.protocol = protocol;
 	sr.nonblock = flags & SOCK_NONBLOCK;
-	dispatch_socket(b, &gp, &sr, &rep);
+	dispatch_socket(b, &gp, &sr, &rep); /* deliver_addfd() lets the lock go in ADDFD */
 	limits_conn_close(gp.uid_slot); /* the bucket stays while not full */
 	if (rep.status == RAWBROKER__STATUS__STATUS_OK) {
-		close(rep.fd); /* the task has its own now */
 		l->served++;
-		l->strikes = 0;
-		return;
+		v.send = false; /* ADDFD with FLAG_SEND answered it */
+		goto out;
 	}
 	l->refused++;
-	if (c.cut)
-		bench_listener(b, l); /* out of epoll; the answer below still goes */
-	if (c.gone) {
-		task_forget((pid_t)n->pid);
-		return;
-	}
-	if (rep.status == RAWBROKER__STATUS__STATUS_RATE_LIMITED)
-		answer(l, n->id, EAGAIN, false);
+	if (c.gone)
+		v.send = false;
+	else if (rep.status == RAWBROKER__STATUS__STATUS_RATE_LIMITED)
+		v = (struct verdict){ .send = true, .err = EAGAIN };
 	else if (c.addfd_err)
-		answer(l, n->id, c.addfd_err, false);
+		v = (struct verdict){ .send = true, .err = c.addfd_err };
 	else if (rep.status == RAWBROKER__STATUS__STATUS_FAILED && rep.error > 0)
-		answer(l, n->id, (int)rep.error, false); /* the real error: EMFILE, ENOBUFS... */
-	else
-		answer(l, n->id, EPERM, !raw);
+		v = (struct verdict){ .send = true, .err = (int)rep.error }; /* EMFILE, ENOBUFS... */
+out:
+	wake_loop_if_needed();
+	front_unlock();
+	if (rep.fd >= 0)
+		close(rep.fd); /* ours (the task has its own now): never blocks */
+	if (c.gone)
+		task_forget(l, (pid_t)n->pid);
+	if (v.send)
+		answer(l, n->id, v.err, v.go_on);
 }
 
 /* ---- the IPv6 option proxy ----
@@ -856,7 +1140,7 @@ static void option_done(void *cookie, int err)
 			  strerror(err));
 		p->l->refused++;
 	}
-	answer(p->l, p->id, err, false); /* err 0: the call returns 0 */
+	answer_locked(p->l, p->id, err, false); /* err 0: the call returns 0 */
 	pending_free(p);
 }
 
@@ -928,7 +1212,7 @@ static void helper_readable(struct broker *b, struct helper *h)
 		for (unsigned i = 0; i < PENDING_MAX; i++) {
 			if (!pend[i].used || pend[i].l != l || pend[i].sent_to_maker)
 				continue;
-			answer(l, pend[i].id, 0, true);
+			answer_locked(l, pend[i].id, 0, true);
 			pending_free(&pend[i]);
 		}
 		return;
@@ -957,9 +1241,9 @@ static void helper_readable(struct broker *b, struct helper *h)
 					  p->rule, "the option helper cannot reach the calling "
 					  "task (a thread, before Linux 6.9?): the kernel answers");
 				l->refused++;
-				answer(l, p->id, 0, true);
+				answer_locked(l, p->id, 0, true);
 			} else {
-				task_forget(p->pid); /* its kept /proc entries too */
+				task_gone(l, p->pid);
 			}
 			pending_free(p);
 			return;
@@ -969,14 +1253,14 @@ static void helper_readable(struct broker *b, struct helper *h)
 		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
 			  strerror(rp.err));
 		l->refused++;
-		answer(l, p->id, rp.err, false);
+		answer_locked(l, p->id, rp.err, false);
 		pending_free(p);
 		return;
 	}
 	/* Read, and still in the call. */
 	if (!id_valid(l, p->id)) {
 		closer_release(tfd);
-		task_forget(p->pid);
+		task_gone(l, p->pid);
 		pending_free(p);
 		return;
 	}
@@ -987,7 +1271,7 @@ static void helper_readable(struct broker *b, struct helper *h)
 		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "invalid", p->rule,
 			  bad ? bad : "not an IPv6 raw or datagram socket: the kernel answers");
 		l->refused++;
-		answer(l, p->id, EPERM, !bad); /* a bad header: EPERM, as without the broker */
+		answer_locked(l, p->id, EPERM, !bad); /* a bad header: EPERM, as without the broker */
 		pending_free(p);
 		return;
 	}
@@ -998,7 +1282,7 @@ static void helper_readable(struct broker *b, struct helper *h)
 		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
 			  "the socket maker cannot take it now");
 		l->refused++;
-		answer(l, p->id, EPERM, false);
+		answer_locked(l, p->id, EPERM, false);
 		pending_free(p);
 	}
 }
@@ -1025,6 +1309,7 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 	struct uid_entry *slot = NULL;
 	struct rb_peer peer;
 	struct pending *p = NULL;
+	struct verdict v = { .send = true, .go_on = true }; /* the kernel answers */
 	char why[256];
 	bool ok;
 	int r;
@@ -1038,30 +1323,30 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 		answer(l, n->id, EINVAL, false);
 		return;
 	}
-	if (h->fd < 0) {
+	r = task_identity(l, n, &peer, why, sizeof(why)); /* no lock: /proc, ID_VALID */
+	if (r == -ENOENT)
+		return;
+	front_lock();
+	tasks_gone_drop(l);
+	if (h->fd < 0) { /* (the loop drops it when the relay goes) */
 		log_event(LOG_LVL_WARN, "refuse",
 			  "decision=fail pid=%u call=setsockopt option=%s origin=%s reason=\"no "
 			  "option proxy on this listener: the kernel answers (EPERM without "
 			  "CAP_NET_RAW)\" via=notify", (unsigned)n->pid, rb_option_name(opt),
 			  log_q((char[LOG_Q_MAX]){ 0 }, l->what));
-		answer(l, n->id, 0, true);
-		return;
+		goto out;
 	}
-	r = task_identity(l, n, &peer, why, sizeof(why));
-	if (r == -ENOENT)
-		return;
 	if (r < 0) {
 		l->refused++;
 		refuse_line(l, n, "setsockopt", why, EPERM);
-		answer(l, n->id, 0, true);
-		return;
+		goto out;
 	}
+	identity_filter(l, &peer);
 	rb_policy_decide_option(b->policy, &peer, opt, &dec);
 	if (dec.verdict != RB_ALLOW) {
 		l->refused++;
 		audit_opt(l, peer.pid, peer.uid, peer.gid, opt, len, "deny", dec.rule, dec.reason);
-		answer(l, n->id, 0, true); /* the kernel: EPERM without CAP_NET_RAW */
-		return;
+		goto out; /* the kernel: EPERM without CAP_NET_RAW */
 	}
 	rb_policy_peer_limits(b->policy, &peer, &lim);
 	ok = limits_conn_open(peer.uid, 0, &slot) == 0 && limits_take_grant(slot, &lim);
@@ -1074,8 +1359,8 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 		audit_opt(l, peer.pid, peer.uid, peer.gid, opt, len, ok ? "busy" : "rate-limited",
 			  dec.rule, ok ? "too many option calls in flight; try again later"
 				       : "the uid is over its grant rate");
-		answer(l, n->id, EPERM, false);
-		return;
+		v = (struct verdict){ .send = true, .err = EPERM };
+		goto out;
 	}
 	*p = (struct pending){ .used = true, .gen = p->gen, .l = l, .id = n->id, .pid = peer.pid,
 			       .uid = peer.uid, .gid = peer.gid, .level = level, .name = name,
@@ -1085,85 +1370,129 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 				    .fd = (int32_t)n->data.args[0], .len = len,
 				    .addr = n->data.args[3],
 				    .cookie = (uint64_t)(p - pend) | (uint64_t)p->gen << 8 };
-	/* sendmsg: the front's sandbox has no sendto() */
+	/* sendmsg: the front's sandbox has no sendto(); DONTWAIT, to our
+	 * own relay's socketpair: never blocks */
 	if (sendmsg(h->fd, &(struct msghdr){ .msg_iov = &(struct iovec){ .iov_base = &rq,
 								     .iov_len = sizeof(rq) },
 					     .msg_iovlen = 1 },
 		    MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(rq)) {
 		audit_opt(l, peer.pid, peer.uid, peer.gid, opt, len, "fail", dec.rule,
 			  "the option helper (the command's relay) does not take requests");
-		answer(l, n->id, EPERM, false);
 		pending_free(p);
+		v = (struct verdict){ .send = true, .err = EPERM };
+		goto out;
 	}
-	/* The call waits for the relay's answer (helper_readable()). */
+	/* The call waits for the relay's answer (helper_readable(), on the
+	 * loop): from here on it is the loop's to answer. */
+	v.send = false;
+out:
+	front_unlock();
+	if (v.send)
+		answer(l, n->id, v.err, v.go_on);
 }
 
-static void serve_one(struct broker *b, struct listener *l)
+/*
+ * One notification, on L's thread.  0, or -1 when the listener is done
+ * for (WHY says why).  RECV without the front lock: after poll() said
+ * readable it sleeps only when another process holds a copy of the
+ * listener and took the notification first (one whose task went makes it
+ * fail with ENOENT, never sleep); then this thread waits for the next
+ * one, and nothing else does.
+ */
+static int serve_one(struct broker *b, struct listener *l, const char **why)
 {
 	struct seccomp_notif n;
 	int r;
 
-	ioguard_enter();
 	do {
 		memset(&n, 0, sizeof(n)); /* the kernel wants it zeroed */
 		r = ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, &n);
-	} while (r < 0 && errno == EINTR && !ioguard_was_cut());
-	ioguard_leave();
+	} while (r < 0 && errno == EINTR);
 	if (r < 0) {
-		if (errno == EINTR) {
-			/* The watchdog cut RECV short: it slept although epoll
-			 * said a notification was there (one whose task left
-			 * makes RECV fail with ENOENT, never sleep).  Another
-			 * process holds a copy of this listener and took it:
-			 * nothing we could serve on it is safe to wait for. */
-			log_event(LOG_LVL_WARN, "notify listener dropped",
-				  "origin=%s reason=\"listener shared with another process: "
-				  "SECCOMP_IOCTL_NOTIF_RECV slept past %d ms after epoll said "
-				  "readable\"", log_q((char[LOG_Q_MAX]){ 0 }, l->what),
-				  2 * IOGUARD_TICK_MS);
-			listener_close(b, l, "listener shared with another process");
-			return;
-		}
 		if (errno == ENOENT || errno == EAGAIN)
-			return; /* the task left the call before we took it */
+			return 0; /* the task left the call before we took it */
+		front_lock();
 		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_RECV", l->what);
-		listener_close(b, l, "receive failed");
-		return;
+		front_unlock();
+		*why = "receive failed";
+		return -1;
 	}
 	/* Only the calls of the notify profile, of this architecture: the
 	 * numbers differ on another ABI, and the front serves none. */
 	if (n.data.arch != native_arch ||
 	    (n.data.nr != __NR_socket && n.data.nr != __NR_setsockopt)) {
+		front_lock();
 		l->refused++;
 		refuse_line(l, &n, "unknown", "not socket() or setsockopt() of the native "
 			    "architecture", EPERM);
+		front_unlock();
 		answer(l, n.id, EPERM, false);
-		return;
+		return 0;
 	}
 	if (n.data.nr == __NR_socket)
 		notif_socket(b, l, &n);
 	else
 		notif_setsockopt(b, l, &n);
+	return 0;
+}
+
+/*
+ * A listener's thread: it alone waits on, receives from and answers on
+ * its listener (but for the option proxy's answers, which come to the
+ * loop), one notification at a time, until the filter's tasks are all
+ * gone (POLLHUP), RECV fails, or the broker stops (STOP_FD).  A task kept
+ * off the CPU, or a listener shared with another process, holds up this
+ * thread alone.
+ */
+static void *listener_main(void *arg)
+{
+	struct listener *l = arg;
+	struct broker *b = front_broker;
+	const char *why = "the broker stops";
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = l->fd, .events = POLLIN },
+				       { .fd = stop_fd, .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			why = "poll failed";
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (p[0].revents & POLLIN) {
+			if (serve_one(b, l, &why) < 0)
+				break;
+			continue;
+		}
+		if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			why = "its tasks are gone";
+			break;
+		}
+	}
+	front_lock();
+	listener_close(b, l, why);
+	l->live = false; /* the slot is free: we touch nothing of it after */
+	live--;
+	front_unlock();
+	return NULL;
 }
 
 void usernotif_on_event(struct broker *b, void *p, uint32_t events)
 {
-	struct listener *l = p;
+	(void)events;
+	if (p == &U.wake) { /* a thread read option results: maker_deliver() after the pass */
+		uint64_t v;
 
-	if ((char *)p >= (char *)U.h) { /* an option helper */
-		struct helper *h = p;
+		(void)!read(wake_fd, &v, sizeof(v));
+		return;
+	}
+	{
+		struct helper *h = p; /* an option helper */
 
 		if (h->fd >= 0)
 			helper_readable(b, h);
-		return;
 	}
-
-	if (l->fd < 0)
-		return;
-	if (events & EPOLLIN) {
-		serve_one(b, l);
-		return; /* one per pass; level-triggered epoll brings us back */
-	}
-	if (events & (EPOLLHUP | EPOLLERR))
-		listener_close(b, l, "its tasks are gone");
 }

@@ -4,7 +4,8 @@
  * notification: programs no LD_PRELOAD reaches (static, Go) get their raw
  * sockets injected with SECCOMP_IOCTL_NOTIF_ADDFD.  A listener comes from
  * supervisor mode (supervise.c) or from a container runtime's seccomp agent
- * (listenerPath).  Event-loop thread only; never in the maker.
+ * (listenerPath).  Each listener is served by a thread of its own
+ * (usernotif.c); the functions here are the loop's, under the front lock.
  */
 #ifndef RAWBROKER_USERNOTIF_H
 #define RAWBROKER_USERNOTIF_H
@@ -24,16 +25,31 @@ struct notif_origin {
 	 * user cannot take every slot (-EUSERS).  0: no such bound. */
 	unsigned owner_max;
 	uid_t owner;
+	/* Supervisor mode: who every notifying task is (the command's
+	 * identity, which no task of its tree can change: supervise.c,
+	 * supervise_identity()); GROUPS copied.  Then no /proc/PID/status is
+	 * read per call.  false: read it for each call (a container's tasks
+	 * can be anyone). */
+	bool has_identity;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
 };
 
-/* Listeners served at once, at most (each costs one descriptor). */
+/* Listeners served at once, at most. */
 #define USERNOTIF_MAX 64
+/* Descriptors one listener can hold beyond those FDS_RESERVED counts
+ * (main.c; the kept /proc entries of all listeners together are there):
+ * itself and, while its thread reads a task that no kept entry has room
+ * for, that task's status and net (usernotif.c, task_open()). */
+#define USERNOTIF_FDS_PER_LISTENER 3
 
 /*
  * Serve the seccomp listener LISTENER (ownership taken; closed on error and
- * when the filter's tasks are all gone) from the front's event loop.
- * Before server_run() has its epoll set, the listener waits and is served
- * from usernotif_start() on.  Returns 0 or -errno (-ENOSPC: USERNOTIF_MAX
+ * when the filter's tasks are all gone) on a thread of its own.  Before
+ * server_run() has its epoll set, the listener waits and its thread starts
+ * in usernotif_start().  Returns 0 or -errno (-ENOSPC: USERNOTIF_MAX
  * listeners already).
  */
 int usernotif_attach(struct broker *b, int listener, const struct notif_origin *o);
@@ -48,7 +64,8 @@ int usernotif_attach(struct broker *b, int listener, const struct notif_origin *
 int usernotif_attach_helper(struct broker *b, int listener, const struct notif_origin *o,
 			    int helper);
 
-/* server.c: register the listeners attached before the loop's epoll. */
+/* server.c, under the front lock with the loop's epoll set: start one
+ * thread per listener attached so far (later ones start at attach). */
 void usernotif_start(struct broker *b);
 
 /* server.c: whether the epoll cookie P is one of ours, and serve it (EVENTS:
@@ -56,17 +73,16 @@ void usernotif_start(struct broker *b);
 bool usernotif_owns(const void *p);
 void usernotif_on_event(struct broker *b, void *p, uint32_t events);
 
-/* server.c: close every listener (shutdown). */
+/* server.c, under the front lock: stop every listener's thread, each
+ * closing its listener; waits at most half a second for them, and leaves
+ * to the process exit a thread that waits for its client in an ioctl
+ * (usernotif.c says what that client sees). */
 void usernotif_shutdown(struct broker *b);
-
-/* Listeners benched after a task did not take its socket in time come
- * back into epoll when their time is up.  Returns ms until the next one
- * (an epoll timeout), or -1: none. */
-int usernotif_expire(struct broker *b);
 
 /* At start, before the sandbox: the kernel's overflowuid and overflowgid,
  * the ids a task with no mapping in our user namespace reads as in /proc
- * (such a task is refused: who it is cannot be told). */
+ * (such a task is refused: who it is cannot be told); the eventfds of
+ * the listeners' threads (the sandbox has no eventfd2()). */
 void usernotif_init(void);
 
 /* Listeners served now (status, tests). */

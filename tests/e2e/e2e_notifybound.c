@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * e2e_notifybound - notification senders that try to hold the broker's
- * loop inside a seccomp ioctl, for tests/e2e/notifybound.sh (review
- * findings 2 and 4: RECV and ADDFD sleep on a client's behalf).  Each
+ * e2e_notifybound - notification senders that try to hold the broker
+ * inside a seccomp ioctl, for tests/e2e/notifybound.sh (review findings 2
+ * and 4: RECV and ADDFD sleep on a client's behalf; the broker answers with
+ * one thread per listener, broker/usernotif.c).  Each
  * hands the broker a listener over the OCI seccomp agent socket (root
  * connects first, as a runtime does; then it drops to UID and installs a
  * filter that sends every native socket() to that listener).
@@ -20,9 +21,10 @@
  *       HOGS busy loops on CPU 1 and, beside them, a SCHED_IDLE task of
  *       UID that asks for raw sockets for SECONDS: SECCOMP_IOCTL_NOTIF_ADDFD
  *       waits until that task runs.  Prints how many calls were served,
- *       how many the broker gave up on (EAGAIN, or 0 for the first of a
- *       listener: see broker/usernotif.c, deliver_addfd()), the worst call
- *       time.  Every process it starts dies with it (PDEATHSIG).
+ *       how many failed with EAGAIN, returned 0 (a call answered with
+ *       nothing: an ADDFD with FLAG_SEND cut short, see broker/usernotif.c,
+ *       deliver_addfd()) or failed otherwise, and the worst call time.
+ *       Every process it starts dies with it (PDEATHSIG).
  *
  * Exit 0 when the attack ran, 1 otherwise, with a line on stderr.  It
  * checks nothing about the broker: the script does (a well-behaved client

@@ -311,9 +311,12 @@ done
 
 # ---- killed while the option proxy holds the call ----
 # PENDING_MAX (16) option calls wait at once for the relay, which is
-# stopped; all are killed; the relay then answers for the dead.  After
-# that the front holds the descriptors it held before, and a new option
-# call is served: no waiting slot stayed taken (a 17th would be "busy").
+# stopped; all are killed; the relay then answers for the dead.  A new
+# option call is served: no waiting slot stayed taken (a 17th would be
+# "busy").  The dead tasks' kept /proc entries belong to the listener's
+# thread, which drops them when it takes its next call: after that call
+# the front holds what it held before, plus at most the new task's own
+# entry (two descriptors).
 killed_in_proxy() {
 	local run=$RB_TMP/run-kill n=16 front relay base after v i ok_in=0
 	rm -rf "$run"
@@ -326,7 +329,8 @@ killed_in_proxy() {
 		while [ ! -e go ]; do sleep 0.02; done
 		for i in \$(seq 1 $n); do '$PROG' setopt hop raw6 pad8 >/dev/null & echo \$! >>victims; done
 		while [ ! -e again ]; do sleep 0.02; done
-		'$PROG' setopt hop raw6 pad8 >after" 2>>"$LOG" &
+		'$PROG' setopt hop raw6 pad8 >after; touch served
+		while [ ! -e end ]; do sleep 0.02; done" 2>>"$LOG" &
 	RB_BROKER_PID=$!
 	front=$RB_BROKER_PID
 	for i in $(seq 1 100); do [ -e "$run/ready" ] && break; sleep 0.05; done
@@ -353,14 +357,16 @@ killed_in_proxy() {
 	sleep 0.2
 	kill -CONT "$relay"
 	sleep 0.5
+	touch "$run/again"
+	for i in $(seq 1 200); do [ -e "$run/served" ] && break; sleep 0.05; done
 	after=$(ls /proc/"$front"/fd | wc -l)
-	if [ "$after" -eq "$base" ]; then
-		ok "... all killed, the relay let go: the front's descriptors are back at $base"
+	if [ -e "$run/served" ] && [ "$after" -le $((base + 2)) ]; then
+		ok "... all killed, the relay let go, one more call: the front holds $after descriptors (was $base)"
 	else
-		not_ok "... all killed, the relay let go: the front held $base descriptors before, $after after"
+		not_ok "... all killed, the relay let go, one more call: the front held $base descriptors before, $after after"
 		ls -l /proc/"$front"/fd | diff "$RB_TMP/fd.before" - | sed 's/^/    # /'
 	fi
-	touch "$run/again"
+	touch "$run/end"
 	for i in $(seq 1 200); do kill -0 "$front" 2>/dev/null || break; sleep 0.05; done
 	rb_stop_broker
 	expect_output "... and the next option call is served (no waiting slot stayed taken)" \

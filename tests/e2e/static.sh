@@ -118,6 +118,8 @@ expect_run "busybox-static ping -4 through the notify path, 0% loss" 0 ' 0% pack
 	sup -- "$BB" ping -4 -c 2 -W 2 127.0.0.1
 check "... granted via=notify as uid $U by rule probe" \
 	bash -c "sed -n '/^---- bb-ping4\$/,\$p' '$LOG' | grep -Eq 'msg=grant decision=grant uid=$U .*family=inet protocol=icmp type=raw .*rule=probe via=notify'"
+check "... the command's listener takes its identity once, from the relay (no /proc status read per call)" \
+	bash -c "sed -n '/^---- bb-ping4\$/,\$p' '$LOG' | grep -q 'msg=\"notify listener\" origin=\"supervised command\" .*identity=fixed'"
 mark bb-ping6
 expect_run "busybox-static ping -6 through the notify path, 0% loss" 0 ' 0% packet loss' 0 \
 	sup -- "$BB" ping -6 -c 2 -W 2 ::1
