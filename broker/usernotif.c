@@ -1318,7 +1318,9 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 		answer(l, n->id, 0, true); /* not ours: the kernel answers */
 		return;
 	}
-	/* The kernel's own order: the length before the capability. */
+	/* A length the kernel refuses: EINVAL, what a program holding
+	 * CAP_NET_RAW gets (Linux 6.18 checks the capability first, so one
+	 * without it would see EPERM), before anything of the task is read. */
 	if (len && (len < 8 || len % 8 || len > OPTPROXY_VALUE_MAX)) {
 		answer(l, n->id, EINVAL, false);
 		return;
