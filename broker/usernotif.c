@@ -1249,7 +1249,13 @@ static void helper_readable(struct broker *b, struct helper *h)
 			return;
 		}
 		/* EBADF (no such descriptor), EFAULT (a bad pointer): what the
-		 * kernel says too. */
+		 * kernel says too, to a task still in the call (one that exited
+		 * but is not yet reaped has no descriptors either: no line). */
+		if (!id_valid(l, p->id)) {
+			task_gone(l, p->pid);
+			pending_free(p);
+			return;
+		}
 		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
 			  strerror(rp.err));
 		l->refused++;
