@@ -177,6 +177,19 @@ else
 	not_ok "SIGTERM passed on (exit $rc)"
 fi
 sed 's/^/    # /' "$RB_TMP/trap.out"
+# Started with SIGCHLD ignored (inherited across execve, as some launchers
+# leave it): the broker must still see its command exit, and exit with it
+# (before the fix it ran on until killed: the kernel reaped the relay).
+rc=0
+timeout -k 2 5 python3 -c 'import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64030:64030 \
+	--preload "$SHIM" --run-as $USER_ID:$USER_ID -- sh -c 'exit 5' 2>>"$LOG" || rc=$?
+if [ $rc -eq 5 ]; then
+	ok "started with SIGCHLD ignored: the command's exit 5 is still the broker's"
+else
+	not_ok "started with SIGCHLD ignored: the broker exits with its command (exit $rc; 124: it never noticed)"
+fi
 check "no broker was killed by its own filter" bash -c "! grep -q 'Bad system call' '$LOG'"
 
 echo "    # broker log:"
