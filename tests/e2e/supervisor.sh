@@ -190,6 +190,30 @@ if [ $rc -eq 5 ]; then
 else
 	not_ok "started with SIGCHLD ignored: the broker exits with its command (exit $rc; 124: it never noticed)"
 fi
+# The front killed: the relay and the command end with it (PDEATHSIG
+# from a front of another user never arrives; before the fix both ran
+# on, the relay spinning on its closed channels).
+"$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64030:64030 --preload "$SHIM" \
+	--run-as $USER_ID:$USER_ID -- sleep 30 2>>"$LOG" &
+fpid=$!
+relay=
+for _ in $(seq 1 40); do
+	relay=$(pgrep -P $fpid -u $USER_ID | head -1)
+	[ -n "$relay" ] && cmdpid=$(pgrep -P "$relay" | head -1) && [ -n "$cmdpid" ] && break
+	sleep 0.05
+done
+kill -KILL $fpid
+wait $fpid 2>/dev/null
+for _ in $(seq 1 40); do
+	kill -0 "$relay" 2>/dev/null || kill -0 "$cmdpid" 2>/dev/null || break
+	sleep 0.05
+done
+if [ -n "$relay" ] && ! kill -0 "$relay" 2>/dev/null && ! kill -0 "$cmdpid" 2>/dev/null; then
+	ok "the front killed: its relay and command are gone within 2 s"
+else
+	not_ok "the front killed: relay ${relay:-?} and command ${cmdpid:-?} still run"
+	kill -KILL "$cmdpid" "$relay" 2>/dev/null
+fi
 check "no broker was killed by its own filter" bash -c "! grep -q 'Bad system call' '$LOG'"
 
 echo "    # broker log:"
