@@ -883,6 +883,12 @@ int main(int argc, char **argv)
 		open_metrics(&o.cfg);
 	open_outputs(&o.cfg);
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGCHLD ignored by whoever exec'd us is inherited, and then the
+	 * kernel reaps our children itself: supervisor mode would never see
+	 * the relay exit (the broker outlived its command for good), and the
+	 * relay's pid, which supervise_identity() reads the command's
+	 * identity through, would be free for another process to take. */
+	signal(SIGCHLD, SIG_DFL);
 	fit_connection_limit(&o.cfg, b.policy);
 
 	b.listen_fd = server_listen(&o.cfg);

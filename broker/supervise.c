@@ -22,7 +22,8 @@
  * relay is a subreaper: orphans of the command's tree are reaped by it,
  * and by the broker when it is PID 1.
  *
- * Both die with the broker (PR_SET_PDEATHSIG): a workload never outlives
+ * Both die with the broker (the relay when its pipe from the broker closes,
+ * the command by PR_SET_PDEATHSIG from the relay): a workload never outlives
  * the broker that serves it.
  *
  * The notify profile (the default; --no-notify turns it off): the command
@@ -420,14 +421,24 @@ static _Noreturn void relay(pid_t cmd, int pipe_fd, int helper)
 				continue;
 			child_fail("poll");
 		}
-		if (p[0].revents & POLLIN && read(in, &sig, 1) == 1)
+		if (p[0].revents & POLLIN && read(in, &sig, 1) == 1) {
 			kill(cmd, sig);
-		else if (p[0].revents & (POLLHUP | POLLERR))
-			in = -1; /* the broker is gone: PDEATHSIG follows */
-		if (p[2].revents & POLLIN)
-			serve_option(helper, cmd);
-		else if (p[2].revents & (POLLHUP | POLLERR))
+		} else if (p[0].revents & (POLLHUP | POLLERR)) {
+			/* The broker is gone.  Its PDEATHSIG does not reach us:
+			 * the kernel checks it as a kill() by the exiting front,
+			 * which runs as another user (measured: relay and command
+			 * ran on after a SIGKILL of the front).  So the command
+			 * ends here, and our exit is its PDEATHSIG. */
+			kill(cmd, SIGKILL);
+			_exit(128 + SIGKILL);
+		}
+		/* The front's end closed (it no longer serves the listener):
+		 * no more requests.  Checked before POLLIN, which a closed
+		 * SEQPACKET peer reports too (serving it would spin). */
+		if (p[2].revents & (POLLHUP | POLLERR))
 			helper = -1;
+		else if (p[2].revents & POLLIN)
+			serve_option(helper, cmd);
 		while (read(sfd, &si, sizeof(si)) == sizeof(si))
 			;
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {

@@ -42,8 +42,9 @@ struct notif_origin {
 /* Descriptors one listener can hold beyond those FDS_RESERVED counts
  * (main.c; the kept /proc entries of all listeners together are there):
  * itself and, while its thread reads a task that no kept entry has room
- * for, that task's status and net (usernotif.c, task_open()). */
-#define USERNOTIF_FDS_PER_LISTENER 3
+ * for, that task's status and net, with the /proc/PID directory both are
+ * opened through, open at once (usernotif.c, task_open()). */
+#define USERNOTIF_FDS_PER_LISTENER 4
 
 /*
  * Serve the seccomp listener LISTENER (ownership taken; closed on error and

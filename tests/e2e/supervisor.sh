@@ -177,6 +177,43 @@ else
 	not_ok "SIGTERM passed on (exit $rc)"
 fi
 sed 's/^/    # /' "$RB_TMP/trap.out"
+# Started with SIGCHLD ignored (inherited across execve, as some launchers
+# leave it): the broker must still see its command exit, and exit with it
+# (before the fix it ran on until killed: the kernel reaped the relay).
+rc=0
+timeout -k 2 5 python3 -c 'import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64030:64030 \
+	--preload "$SHIM" --run-as $USER_ID:$USER_ID -- sh -c 'exit 5' 2>>"$LOG" || rc=$?
+if [ $rc -eq 5 ]; then
+	ok "started with SIGCHLD ignored: the command's exit 5 is still the broker's"
+else
+	not_ok "started with SIGCHLD ignored: the broker exits with its command (exit $rc; 124: it never noticed)"
+fi
+# The front killed: the relay and the command end with it (PDEATHSIG
+# from a front of another user never arrives; before the fix both ran
+# on, the relay spinning on its closed channels).
+"$RB_BROKER" -p "$POLICY" -s "$SOCK" -u 64030:64030 --preload "$SHIM" \
+	--run-as $USER_ID:$USER_ID -- sleep 30 2>>"$LOG" &
+fpid=$!
+relay=
+for _ in $(seq 1 40); do
+	relay=$(pgrep -P $fpid -u $USER_ID | head -1)
+	[ -n "$relay" ] && cmdpid=$(pgrep -P "$relay" | head -1) && [ -n "$cmdpid" ] && break
+	sleep 0.05
+done
+kill -KILL $fpid
+wait $fpid 2>/dev/null
+for _ in $(seq 1 40); do
+	kill -0 "$relay" 2>/dev/null || kill -0 "$cmdpid" 2>/dev/null || break
+	sleep 0.05
+done
+if [ -n "$relay" ] && ! kill -0 "$relay" 2>/dev/null && ! kill -0 "$cmdpid" 2>/dev/null; then
+	ok "the front killed: its relay and command are gone within 2 s"
+else
+	not_ok "the front killed: relay ${relay:-?} and command ${cmdpid:-?} still run"
+	kill -KILL "$cmdpid" "$relay" 2>/dev/null
+fi
 check "no broker was killed by its own filter" bash -c "! grep -q 'Bad system call' '$LOG'"
 
 echo "    # broker log:"
