@@ -263,7 +263,11 @@ static void listener_close(struct broker *b, struct listener *l, const char *why
 	if (h->fd >= 0) {
 		if (h->in_epoll)
 			epoll_ctl(b->epfd, EPOLL_CTL_DEL, h->fd, NULL);
-		close(h->fd); /* a socketpair to the relay: never blocks */
+		/* Through the closer too: a reply of the relay's may still be
+		 * queued on it with a descriptor the task chose (a lingering
+		 * TCP socket, say), whose last reference this close would drop
+		 * with the front lock held (review2's finding). */
+		closer_release(h->fd);
 		h->fd = -1;
 		h->in_epoll = false;
 	}
@@ -318,6 +322,12 @@ static int listener_run(struct broker *b, struct listener *l)
 	/* Its deepest frames: a /proc read buffer, an audit line (and room
 	 * for a sanitizer build's redzones). */
 	pthread_attr_setstacksize(&attr, 512 * 1024);
+	/* Every signal blocked in the thread: one would interrupt an
+	 * ADDFD|FLAG_SEND, after which its task's socket() returns 0.  glibc
+	 * keeps its own two (SIGCANCEL, SIGSETXID) deliverable: SIGSETXID
+	 * goes to every thread when the process changes its ids, so nothing
+	 * may call setuid(), setgroups() and the like once threads run
+	 * (nothing does: the front drops before serving). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	l->live = true; /* before it can end */
@@ -1206,7 +1216,7 @@ static void helper_readable(struct broker *b, struct helper *h)
 		 * the calls that wait for it get the kernel's answer. */
 		if (h->in_epoll)
 			epoll_ctl(b->epfd, EPOLL_CTL_DEL, h->fd, NULL);
-		close(h->fd);
+		closer_release(h->fd); /* (an error may leave replies queued) */
 		h->fd = -1;
 		h->in_epoll = false;
 		for (unsigned i = 0; i < PENDING_MAX; i++) {
