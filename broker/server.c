@@ -289,7 +289,7 @@ static void conn_free(struct conn *c)
  * client with 65,536 groups costs a connection no more than one with a
  * few, and every group rule still sees every group that matters.  The
  * kernel's list is fetched whole into one buffer of NGROUPS_MAX entries
- * (256 KiB, static: the event loop is single-threaded), filtered there,
+ * (256 KiB, static: only the loop thread reads connections), filtered there,
  * and only what is left is kept with the connection.
  */
 static gid_t groups_buf[NGROUPS_MAX];
@@ -304,6 +304,10 @@ static int peer_groups(struct conn *c)
 		free(c->groups);
 	c->groups = c->inline_groups;
 	c->ngroups = 0;
+	if (!peer_index_wants_groups()) { /* no rule names a group: a call less */
+		c->groups_gen = peer_index_generation();
+		return 0;
+	}
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups_buf, &len) < 0)
 		return -errno; /* not ERANGE: the kernel keeps at most NGROUPS_MAX */
 	if (len % sizeof(gid_t))

@@ -77,6 +77,11 @@ uint32_t peer_index_generation(void)
 	return ix.generation;
 }
 
+bool peer_index_wants_groups(void)
+{
+	return !ix.valid || ix.n > 0;
+}
+
 size_t peer_index_filter(gid_t *groups, size_t n)
 {
 	size_t kept = 0;

@@ -11,7 +11,8 @@
  * tells whether any rule fits a client at all: uids no rule fits get a
  * small connection budget (broker/server.c, uidlimits.h).
  *
- * Module state, rebuilt by peer_index_load(); event-loop thread only.
+ * Module state, rebuilt by peer_index_load(); the front calls it under its
+ * lock (broker/server.c).
  */
 #ifndef RAWBROKER_PEERINDEX_H
 #define RAWBROKER_PEERINDEX_H
@@ -39,6 +40,11 @@ uint32_t peer_index_generation(void);
 /* Keep, in place and in order, the N GROUPS that some match line names;
  * returns how many are left. */
 size_t peer_index_filter(gid_t *groups, size_t n);
+
+/* Whether a client's supplementary groups can matter at all: false when
+ * no match line names a group (and no admin group is kept), so that a
+ * connection need not even read them (SO_PEERGROUPS). */
+bool peer_index_wants_groups(void);
 
 /* True when some rule of P fits PEER (its match lines, as rb_policy_decide
  * sees them). */

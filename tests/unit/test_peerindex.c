@@ -62,7 +62,9 @@ static void test_filter_keeps_what_matters(void **state)
 	memcpy(f, all, n * sizeof(gid_t));
 	/* Before any load: everything is kept. */
 	assert_int_equal(peer_index_filter(f, n), n);
+	assert_true(peer_index_wants_groups());
 	assert_int_equal(peer_index_load(p), 0);
+	assert_true(peer_index_wants_groups());
 	assert_int_equal(peer_index_generation(), gen + 1);
 	kept = peer_index_filter(f, n);
 	assert_int_equal(kept, 2);
@@ -110,6 +112,13 @@ static void test_fits_any(void **state)
 	assert_int_equal(peer_index_load(p), 0);
 	assert_true(peer_index_fits_any(p, &(struct rb_peer){ .uid = 200000, .gid = 200000 }));
 	assert_int_equal(peer_index_filter(&g700, 1), 0);
+	/* ... so a connection need not read its groups at all; unless an
+	 * admin group is kept (the status command's). */
+	assert_false(peer_index_wants_groups());
+	peer_index_keep(700);
+	assert_int_equal(peer_index_load(p), 0);
+	assert_true(peer_index_wants_groups());
+	assert_int_equal(peer_index_filter(&g700, 1), 1);
 	rb_policy_free(p);
 }
 
