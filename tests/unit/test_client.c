@@ -506,48 +506,45 @@ static void test_host_reuses_descriptor(void **state)
 	close(sv[1]);
 }
 
-static void test_fork_child_uses_own_connection(void **state)
+/* A child made by SPAWN (0 in the child) asks on a connection of its
+ * own, not on its parent's, and the parent's still works with no new one. */
+static void check_child_uses_own_connection(pid_t (*spawn)(void))
 {
 	int before, st;
 	pid_t pid;
 
-	(void)state;
 	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
 	before = atomic_load(&accepted);
-	pid = fork();
+	pid = spawn();
 	if (pid == 0)
 		_exit(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 && errno == EACCES ? 0 : 1);
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_int_equal(atomic_load(&accepted), before + 1);
-	/* ...and the parent's connection still works, with no new one. */
 	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
 	assert_int_equal(errno, EACCES);
 	assert_int_equal(atomic_load(&accepted), before + 1);
 }
 
+static void test_fork_child_uses_own_connection(void **state)
+{
+	(void)state;
+	check_child_uses_own_connection(fork);
+}
+
 /* A raw clone() runs no pthread_atfork() handler: the child must still
  * not talk on the parent's connection (the library's fork mark, a page
  * the kernel wipes in the child). */
+static pid_t raw_clone(void)
+{
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 static void test_raw_clone_child_uses_own_connection(void **state)
 {
-	int before, st;
-	pid_t pid;
-
 	(void)state;
-	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
-	before = atomic_load(&accepted);
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
-	if (pid == 0)
-		_exit(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 && errno == EACCES ? 0 : 1);
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_int_equal(atomic_load(&accepted), before + 1);
-	assert_int_equal(rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), -1);
-	assert_int_equal(errno, EACCES);
-	assert_int_equal(atomic_load(&accepted), before + 1);
+	check_child_uses_own_connection(raw_clone);
 }
 
 static void *hammer(void *arg)
