@@ -630,9 +630,8 @@ void supervise_start(const struct supervise_opts *o)
 int supervise_identity(uid_t *uid, gid_t *gid, gid_t *groups, size_t max, size_t *ngroups)
 {
 	struct proc_status s;
-	char path[32], buf[4096];
-	ssize_t n;
-	int fd, r = 0;
+	char path[32];
+	int fd, r;
 
 	if (relay_pid <= 0)
 		return -ESRCH;
@@ -640,21 +639,8 @@ int supervise_identity(uid_t *uid, gid_t *gid, gid_t *groups, size_t max, size_t
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	proc_status_init(&s, groups, max);
-	while (!s.has_groups && (n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		r = proc_status_feed(&s, buf, (size_t)n);
-		if (r < 0)
-			break;
-	}
+	r = proc_status_read(fd, &s, groups, max);
 	close(fd);
-	if (r == 0)
-		r = proc_status_done(&s);
 	if (r < 0)
 		return r;
 	*uid = s.uid;

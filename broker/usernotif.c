@@ -111,8 +111,6 @@
 #define SECCOMP_ADDFD_FLAG_SEND (1UL << 1) /* Linux 5.14 */
 #endif
 
-/* /proc/PID/status: 65,536 groups of up to 10 digits and the rest. */
-#define STATUS_MAX (1024 * 1024)
 
 /*
  * The /proc entries of the last few notifying tasks of one listener, kept
@@ -663,33 +661,6 @@ static int task_open(struct listener *l, pid_t pid, bool fresh, struct task_entr
 	return 0;
 }
 
-/* Parse T's status into S (groups into GROUPS; procstatus.c).
- * Reading stops once the Groups line is complete: status has Uid and Gid
- * before it, and a read less is a system call less per grant. */
-static int read_status(const struct task_entry *t, gid_t *groups, struct proc_status *s)
-{
-	char buf[4096];
-	size_t total = 0;
-	ssize_t n;
-	int r = 0;
-
-	proc_status_init(s, groups, NGROUPS_MAX);
-	while (!s->has_groups && (n = pread(t->status, buf, sizeof(buf), (off_t)total)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno; /* ESRCH: the task this entry was opened for is gone */
-		}
-		total += (size_t)n;
-		if (total > STATUS_MAX)
-			return -EFBIG;
-		r = proc_status_feed(s, buf, (size_t)n);
-		if (r < 0)
-			return r;
-	}
-	return proc_status_done(s);
-}
-
 /* Read PID's credentials into S (unless L's identity is fixed), and with
  * L->check_netns whether it is in our network namespace (-EXDEV when
  * not); a kept entry whose task is gone is opened once more. */
@@ -705,7 +676,7 @@ static int read_task(struct listener *l, pid_t pid, struct proc_status *s, const
 		r = task_open(l, pid, attempt > 0, &t);
 		if (r < 0)
 			return r;
-		r = l->fixed ? 0 : read_status(t, l->groups, s);
+		r = l->fixed ? 0 : proc_status_read(t->status, s, l->groups, NGROUPS_MAX);
 		if (r == 0 && l->check_netns) {
 			/* Looked up each time: "dev" under the kept PID/net is
 			 * the task's namespace's of the moment (the kernel never

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { S_KEY, S_VALUE, S_SKIP };
 
@@ -120,4 +121,30 @@ const char *proc_status_unmapped(const struct proc_status *s, const struct proc_
 		return "its gid reads as the kernel's overflowgid: it has no mapping in the "
 		       "broker's user namespace, so who it is cannot be told";
 	return NULL;
+}
+
+int proc_status_read(int fd, struct proc_status *s, gid_t *groups, size_t max)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+	int r;
+
+	proc_status_init(s, groups, max);
+	/* Status has Uid and Gid before Groups: once that line is complete,
+	 * a read less is a system call less per grant. */
+	while (!s->has_groups && (n = pread(fd, buf, sizeof(buf), (off_t)total)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		total += (size_t)n;
+		if (total > PROC_STATUS_MAX)
+			return -EFBIG;
+		r = proc_status_feed(s, buf, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+	return proc_status_done(s);
 }

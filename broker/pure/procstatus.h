@@ -4,7 +4,8 @@
  * uid and gid (what SO_PEERCRED gives for a connection) and the
  * supplementary groups.  A streaming parser: fed the file in pieces of any
  * size, it keeps no more than one number and one key between them, and
- * stores at most MAX groups.  Pure (usernotif.c reads the file), -errno.
+ * stores at most MAX groups.  Pure but for proc_status_read(), a read
+ * loop over a descriptor the caller opened; -errno.
  */
 #ifndef RAWBROKER_PROCSTATUS_H
 #define RAWBROKER_PROCSTATUS_H
@@ -44,6 +45,15 @@ int proc_status_feed(struct proc_status *s, const char *p, size_t n);
 /* After the last piece (or once has_groups): 0 when Uid and Gid were
  * seen, else -EPROTO. */
 int proc_status_done(const struct proc_status *s);
+
+/* Parse the status file open at FD (read with pread() from its start,
+ * so a kept descriptor can be read again) into S, groups into
+ * GROUPS[MAX]: init, feed until the Groups line is complete, done.  0;
+ * -errno of the read (ESRCH: the task FD was opened for is gone), -EFBIG
+ * past PROC_STATUS_MAX bytes (65,536 groups of up to 10 digits and the
+ * rest fit), or proc_status_feed()'s and proc_status_done()'s. */
+#define PROC_STATUS_MAX (1024 * 1024)
+int proc_status_read(int fd, struct proc_status *s, gid_t *groups, size_t max);
 
 /* The kernel's overflow id: what a uid or gid with no mapping in the
  * reader's user namespace reads as in /proc (65534 by default;

@@ -7,12 +7,15 @@
  * not numbers; lines that are missing; keys that only look alike.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -64,6 +67,52 @@ static void test_real_file(void **state)
 		assert_int_equal(g[1], 20);
 		assert_int_equal(g[2], 4000000000u);
 	}
+}
+
+/* proc_status_read(): the same file from a descriptor, twice (pread from
+ * the start, as a kept /proc entry is read), and this process's own. */
+static void test_read_fd(void **state)
+{
+	struct proc_status s;
+	static gid_t mine[65536];
+	gid_t g[8];
+	int fd = memfd_create("status", MFD_CLOEXEC);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, real, strlen(real)), (ssize_t)strlen(real));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(proc_status_read(fd, &s, g, 8), 0);
+		assert_int_equal(s.uid, 64042);
+		assert_int_equal(s.ngroups, 3);
+		assert_int_equal(g[2], 4000000000u);
+	}
+	close(fd);
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(proc_status_read(fd, &s, mine, 65536), 0);
+	assert_int_equal(s.uid, geteuid());
+	assert_int_equal(s.gid, getegid());
+	close(fd);
+	assert_int_equal(proc_status_read(-1, &s, g, 8), -EBADF);
+}
+
+/* Past PROC_STATUS_MAX without a Groups line: -EFBIG, not a read for ever. */
+static void test_read_fd_bound(void **state)
+{
+	struct proc_status s;
+	gid_t g[1];
+	static char pad[64 * 1024];
+	int fd = memfd_create("huge", MFD_CLOEXEC);
+
+	(void)state;
+	assert_true(fd >= 0);
+	memset(pad, 'x', sizeof(pad));
+	pad[sizeof(pad) - 1] = '\n';
+	for (size_t done = 0; done <= PROC_STATUS_MAX; done += sizeof(pad))
+		assert_int_equal(write(fd, pad, sizeof(pad)), (ssize_t)sizeof(pad));
+	assert_int_equal(proc_status_read(fd, &s, g, 1), -EFBIG);
+	close(fd);
 }
 
 static void test_no_groups(void **state)
@@ -168,6 +217,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_file),
+		cmocka_unit_test(test_read_fd),
+		cmocka_unit_test(test_read_fd_bound),
 		cmocka_unit_test(test_no_groups),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_not_numbers),
