@@ -30,7 +30,7 @@
 #endif
 
 static const char *const plain[] = {
-	"recvmsg", "sendmsg", "poll", "close", "write", "pread64",
+	"recvmsg", "sendmsg", "poll", "close", "close_range", "write", "pread64",
 	"brk", "mmap", "munmap", "mprotect", "madvise", "futex", "set_robust_list",
 	"rt_sigprocmask", "rt_sigaction", "rt_sigreturn", "clock_gettime", "getrandom", "gettid", "getpid",
 	"exit", "exit_group",
