@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -39,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -147,6 +149,67 @@ static bool creds_same(const struct creds *a, const struct creds *b)
 {
 	return a->ngroups >= 0 && b->ngroups >= 0 && a->euid == b->euid && a->egid == b->egid &&
 	       a->ngroups == b->ngroups && a->groups_hash == b->groups_hash;
+}
+
+/*
+ * Can the calling thread never change its ids again (short of an exec)?
+ * So it is when its real, effective and saved user ids are one id, its
+ * three group ids one id, and neither CAP_SETUID nor CAP_SETGID is in its
+ * permitted set: setresuid() and setresgid() have nothing else to switch
+ * to, setgroups() needs CAP_SETGID, and no call but execve() puts a
+ * capability back into the permitted set.  Another thread's setuid()
+ * reaches this one only through glibc, which runs it here with this
+ * thread's (lacking) capabilities.  The one way around it is a new user
+ * namespace with subordinate ids mapped in (newuidmap): its process then
+ * keeps the connection of the user who owns those ids, and so the grants
+ * of a user it could have stayed.  Any doubt answers false.
+ */
+static bool ids_final(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != eu ||
+	    eu != su || rg != eg || eg != sg)
+		return false;
+	/* pid 0: the calling thread's sets. */
+	if (syscall(SYS_capget, &hdr, caps) < 0)
+		return false;
+	return !(caps[CAP_TO_INDEX(CAP_SETUID)].permitted & CAP_TO_MASK(CAP_SETUID)) &&
+	       !(caps[CAP_TO_INDEX(CAP_SETGID)].permitted & CAP_TO_MASK(CAP_SETGID));
+}
+
+/* What the calling thread knows of its own ids.  A thread whose ids are
+ * final (ids_final()) reads them once: three system calls fewer on every
+ * request, a sixth of a grant's.  Any other reads them each time, and
+ * looks again whether they became final when they changed (a daemon that
+ * dropped root). */
+static __thread struct {
+	enum { IDS_UNKNOWN, IDS_MAY_CHANGE, IDS_FINAL } state;
+	struct creds creds; /* as last read */
+} my_ids;
+
+static void creds_for_request(struct creds *now)
+{
+	bool final;
+
+	if (my_ids.state == IDS_FINAL) {
+		*now = my_ids.creds;
+		return;
+	}
+	if (my_ids.state == IDS_MAY_CHANGE) {
+		creds_now(now);
+		if (creds_same(now, &my_ids.creds))
+			return;
+	}
+	/* Final first, then read: ids final before the read cannot change
+	 * under it. */
+	final = ids_final();
+	creds_now(now);
+	my_ids.creds = *now;
+	my_ids.state = final && now->ngroups >= 0 ? IDS_FINAL : IDS_MAY_CHANGE;
 }
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -693,7 +756,7 @@ static int run(operation_fn op, void *ctx, struct rb_result *res)
 		 * connection made under other credentials (the process has
 		 * called setresuid() or the like since): the broker would judge
 		 * this request as who made it. */
-		creds_now(&now);
+		creds_for_request(&now);
 		if (conn.fd >= 0 && (!opened_here() || !creds_same(&conn.creds, &now) ||
 				     !still_ours()))
 			drop_connection();

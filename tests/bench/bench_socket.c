@@ -7,7 +7,7 @@
  * checks nothing.  Run it through tests/bench/run-bench.sh, which starts the
  * broker and pins everything to one CPU.
  *
- *   bench_socket [-n ITERATIONS]     (needs root for the bare server's
+ *   bench_socket [-n ITERATIONS]     (needs CAP_NET_RAW for the bare server's
  *                                     raw sockets; RAWBROKER_SOCKET set)
  *
  * Cases run in alternating rounds so that drift hits all of them alike.

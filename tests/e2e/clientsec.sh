@@ -83,6 +83,16 @@ expect_output "root asks, drops to uid 64011 with setresuid, asks again: judged 
 check "... and the broker audited that grant as uid 64011, not 0" \
 	grep -Eq 'msg=grant decision=grant uid=64011 gid=64011 .*family=inet protocol=icmp .*rule=tools' "$LOG"
 
+# A process whose ids are final (one real, effective and saved id, neither
+# CAP_SETUID nor CAP_SETGID) reads them once; these two can still change
+# theirs without root, so each request must look again.
+expect_output "euid 64011 with real uid 64012 asks, then returns to 64012: judged as 64012" \
+	'as uid 64012 after setresuid: granted by rule plain' "$C" credswitch 64012 64012 64011
+expect_output "uid 64012 holding CAP_SETUID asks, then switches to 64011: judged as 64011" \
+	'as uid 64011 after setresuid: granted by rule tools' \
+	setpriv --reuid=64012 --regid=64012 --clear-groups --inh-caps=+setuid \
+	--ambient-caps=+setuid -- "$C" credswitch 64011
+
 # ---- 3. who listens at the path ----
 GO=$RB_TMP/go
 as_user 64011 -- "$C" victim "$GO" >"$RB_TMP/victim.out" 2>&1 &

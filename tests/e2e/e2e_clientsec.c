@@ -9,6 +9,15 @@
  *   e2e_clientsec credchange UID       (root) a request as root, then drop to
  *                                      UID the way a daemon does: the next
  *                                      request is judged as UID (granted)
+ *   e2e_clientsec credswitch UID [RUID EUID]
+ *                                      a raw ICMPv6 socket, then
+ *                                      setresuid(UID, UID, UID), which a
+ *                                      process may do without root when UID
+ *                                      is its real uid or it holds
+ *                                      CAP_SETUID: the next request is
+ *                                      judged as UID.  With RUID and EUID
+ *                                      (as root), first drop to real uid
+ *                                      RUID, effective and saved EUID
  *   e2e_clientsec victim GOFILE        get a raw ICMPv6 socket from the broker,
  *                                      wait for GOFILE, then hand the socket
  *                                      to whoever listens now through
@@ -139,6 +148,45 @@ static int cmd_credchange(const char *uidarg)
 		return fail("as uid %u after setresuid: %s (%s): the request was judged on the "
 			    "connection made as root",
 			    (unsigned)uid, strerror(errno), res.reason);
+	printf("as uid %u after setresuid: granted by rule %s\n", (unsigned)uid, res.rule);
+	close(fd);
+	return 0;
+}
+
+static int cmd_credswitch(const char *uidarg, const char *ruidarg, const char *euidarg)
+{
+	uid_t uid = (uid_t)strtoul(uidarg, NULL, 10), was;
+	struct rb_result res;
+	struct rb_request rq = { .domain = AF_INET6, .type = SOCK_RAW | SOCK_CLOEXEC,
+				 .protocol = IPPROTO_ICMPV6 };
+	int fd;
+
+	if (ruidarg && euidarg) {
+		/* From root, so that the environment (RAWBROKER_SOCKET) is
+		 * still read: an exec with real and effective ids apart is
+		 * a setuid exec, whose environment the library ignores. */
+		uid_t ruid = (uid_t)strtoul(ruidarg, NULL, 10);
+		uid_t euid = (uid_t)strtoul(euidarg, NULL, 10);
+
+		if (setgroups(0, NULL) < 0 || setresgid(euid, euid, euid) < 0 ||
+		    setresuid(ruid, euid, euid) < 0)
+			return fail("dropping to real uid %u, effective %u: %s", (unsigned)ruid,
+				    (unsigned)euid, strerror(errno));
+	}
+	was = geteuid();
+	if (was == 0)
+		return fail("run credswitch as a user other than root, or give RUID EUID");
+	fd = rb_socket_request(&rq, &res);
+	if (fd < 0)
+		return fail("as uid %u: %s (%s)", (unsigned)was, strerror(errno), res.reason);
+	printf("as uid %u: granted by rule %s\n", (unsigned)was, res.rule);
+	close(fd);
+	if (setresuid(uid, uid, uid) < 0)
+		return fail("switching to uid %u: %s", (unsigned)uid, strerror(errno));
+	fd = rb_socket_request(&rq, &res);
+	if (fd < 0)
+		return fail("as uid %u after setresuid: %s (%s)", (unsigned)uid, strerror(errno),
+			    res.reason);
 	printf("as uid %u after setresuid: granted by rule %s\n", (unsigned)uid, res.rule);
 	close(fd);
 	return 0;
@@ -388,6 +436,8 @@ int main(int argc, char **argv)
 		return cmd_privsep_caps();
 	if (strcmp(argv[1], "credchange") == 0 && argc >= 3)
 		return cmd_credchange(argv[2]);
+	if (strcmp(argv[1], "credswitch") == 0 && argc >= 3)
+		return cmd_credswitch(argv[2], argc >= 5 ? argv[3] : NULL, argc >= 5 ? argv[4] : NULL);
 	if (strcmp(argv[1], "victim") == 0 && argc >= 3)
 		return cmd_victim(argv[2]);
 	if (strcmp(argv[1], "impostor") == 0 && argc >= 3)
