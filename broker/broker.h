@@ -66,6 +66,7 @@ struct conn {
 	struct pending_option *awaiting; /* step 2 handed to the maker; its answer pending */
 	uint64_t awaiting_id;            /* the request id to answer */
 	bool door_opened;               /* SO_PASSRIGHTS was ever enabled */
+	uint8_t replies;                /* 0, 1, or more: send_reply() */
 	struct conn *prev, *next;
 	struct uid_entry *uid_slot;     /* uidlimits.c: this uid's count and bucket */
 	bool unmatched;                 /* no rule fit it at accept: in that budget */

@@ -415,14 +415,6 @@ static void accept_one(struct broker *b)
 	}
 	c->fd = fd;
 	refuse_descriptors_conn(fd);
-	/* The smallest send buffer the kernel allows holds only a few replies.
-	 * A client that does not read its replies (each may carry a socket
-	 * that counts against the broker's in-flight descriptor limit) soon
-	 * makes our non-blocking send fail, and is dropped. */
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ 1 }, sizeof(int)) < 0) {
-		log_warn("SO_SNDBUF");
-		goto fail;
-	}
 	len = sizeof(c->cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 ||
 	    len != sizeof(c->cred)) {
@@ -518,6 +510,19 @@ static bool send_reply(struct conn *c, uint64_t id, const struct reply *rep)
 	n = rb_reply_encode(&msg, buf, sizeof(buf));
 	if (n < 0) /* cannot happen: every field is bounded */
 		return false;
+	/* The smallest send buffer the kernel allows holds only a few
+	 * replies.  A client that does not read its replies (each may carry
+	 * a socket that counts against the broker's in-flight descriptor
+	 * limit) soon makes our non-blocking send fail, and is dropped.  Set
+	 * before the second reply, not at accept: one reply always fits, and
+	 * a connection that asks once (a fresh one per request) saves the
+	 * system call. */
+	if (c->replies == 1 && setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &(int){ 1 }, sizeof(int)) < 0) {
+		log_warn("SO_SNDBUF");
+		return false;
+	}
+	if (c->replies < 2)
+		c->replies++;
 	/* DONTWAIT: a client that does not read its replies is dropped, never
 	 * waited for. */
 	r = rb_frame_send(c->fd, buf, (size_t)n, rep->fd, RB_FRAME_DONTWAIT);
@@ -566,6 +571,19 @@ void server_option_done(void *conn, int err)
 	timer_arm(b, c, CONN_TIMER_IDLE, true);
 }
 
+/* EPOLLHUP: both directions of C are shut, as the client's close()
+ * leaves them, so nothing it still has queued can be answered.  Closed
+ * without reading to the end of the queue: a recvmsg() per connection
+ * saved.  Whatever is queued goes with the close, descriptors included
+ * (conn_close() leaves that close to the closer thread where any could
+ * be queued). */
+static void peer_gone(struct broker *b, struct conn *c)
+{
+	log_event(LOG_LVL_DEBUG, "disconnect", "uid=%u pid=%d requests=%llu",
+		  (unsigned)c->cred.uid, (int)c->cred.pid, (unsigned long long)c->requests);
+	conn_close(b, c);
+}
+
 static void serve_one(struct broker *b, struct conn *c)
 {
 	uint8_t buf[RB_FRAME_MAX];
@@ -582,10 +600,7 @@ static void serve_one(struct broker *b, struct conn *c)
 	if (n == -EAGAIN)
 		return;
 	if (n == 0) {
-		log_event(LOG_LVL_DEBUG, "disconnect", "uid=%u pid=%d requests=%llu",
-			  (unsigned)c->cred.uid, (int)c->cred.pid,
-			  (unsigned long long)c->requests);
-		conn_close(b, c);
+		peer_gone(b, c);
 		return;
 	}
 	if (n == -EMSGSIZE) {
@@ -835,6 +850,8 @@ int server_run(struct broker *b)
 				usernotif_on_event(b, p, evs[i].events);
 			else if (p == EP_AGENT)
 				seccomp_agent_on_readable(b);
+			else if (evs[i].events & EPOLLHUP)
+				peer_gone(b, p);
 			else
 				serve_one(b, p);
 		}

@@ -19,6 +19,13 @@
  *   e2e_hostile hold N MS              open N connections, one request each,
  *                                      hold them MS ms; report how many the
  *                                      broker answered and how many it left open
+ *   e2e_hostile noread N               one connection, N socket requests sent
+ *                                      and no reply read until the broker
+ *                                      stops answering: it must close the
+ *                                      connection (a client that does not
+ *                                      read is dropped, its descriptors in
+ *                                      flight bounded); reports how many
+ *                                      replies came before the close
  *   e2e_hostile silent MIN MAX         connect, say nothing: the broker must
  *                                      close within MIN..MAX ms
  *   e2e_hostile step1 MIN MAX          set_option step 1, then no step 2: closed
@@ -415,6 +422,27 @@ static int cmd_hold(int n, int ms)
 	return 0;
 }
 
+static int cmd_noread(int n)
+{
+	uint8_t buf[RB_FRAME_MAX];
+	ssize_t len = pack_socket(buf, sizeof(buf), RB_PROTOCOL_VERSION, 1);
+	int fd = raw_connect(), sent = 0, replies = 0, st;
+
+	if (fd < 0)
+		return fail("connect: %s", strerror(errno));
+	while (sent < n && send(fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) == len)
+		sent++;
+	sleep_ms(300); /* the broker answers (or stops) meanwhile */
+	while ((st = read_reply(fd, NULL)) >= 0)
+		replies++;
+	close(fd);
+	printf("noread: %d requests sent, %d replies before the broker closed the "
+	       "connection\n", sent, replies);
+	if (replies >= sent)
+		return fail("noread: every request was answered: the connection was never dropped");
+	return 0;
+}
+
 /* T0: taken before the client's last act (connect, or step 1 sent), so
  * that a client descheduled after it (a loaded machine) cannot see the
  * broker's deadline early. */
@@ -667,6 +695,8 @@ int main(int argc, char **argv)
 		return cmd_flood(argv[2], atoi(argv[3]));
 	if (strcmp(argv[1], "hold") == 0 && argc >= 4)
 		return cmd_hold(atoi(argv[2]), atoi(argv[3]));
+	if (strcmp(argv[1], "noread") == 0 && argc >= 3)
+		return cmd_noread(atoi(argv[2]));
 	if (strcmp(argv[1], "silent") == 0 && argc >= 4)
 		return cmd_silent(atoi(argv[2]), atoi(argv[3]));
 	if (strcmp(argv[1], "step1") == 0 && argc >= 4)

@@ -264,6 +264,12 @@ check "rate-limited requests are audited as decision=rate-limited" \
 	grep -q "msg=refuse decision=rate-limited uid=$CAPPED .*rule=capped reason=\"uid $CAPPED is over its grant rate (10/s, burst 20)" "$LOG"
 expect_output "the kept uid (rate unlimited): 1000 at once, all granted" 'all 1000 granted' \
 	as_user $KEPT -- "$H" burst 1000 1000 1000
+# 100 replies fit a socket's default send buffer; the broker's is set to
+# the smallest after the first reply, which holds a few.
+expect_output "a client that sends 100 requests and reads no reply is dropped after a few" \
+	'noread: 100 requests sent, [0-9] replies before the broker closed' \
+	as_user $KEPT -- "$H" noread 100
+check "... and the broker says why" grep -q "msg=\"reply not sent\" uid=$KEPT .*err=" "$LOG"
 hammer() {
 	for _ in $(seq 1 20); do
 		as_user $CAPPED -- "$H" burst 2000 0 30 || return 1
