@@ -248,7 +248,10 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig, in
 	    setenv("RAWBROKER_SOCKET", o->socket_path, 1) < 0)
 		child_fail("setenv");
 	free(pre);
-	signal(SIGPIPE, SIG_DFL); /* the broker ignores it; exec keeps that */
+	/* The broker ignores these (main.c); exec would keep that. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTTOU, SIG_DFL);
+	signal(SIGTTIN, SIG_DFL);
 	sigprocmask(SIG_SETMASK, orig, NULL);
 	if (chan >= 0) {
 		/* Last before exec: from here on our own raw socket() would

@@ -104,6 +104,14 @@ check "the grants are audited under their rules" \
 	bash -c "grep -q 'msg=grant decision=grant uid=$USER_ID .*rule=probe' '$LOG' &&
 		grep -q 'msg=grant decision=grant uid=65534 .*rule=nobody' '$LOG'"
 
+# A shell in the command takes the terminal's foreground and may set
+# TOSTOP: the broker, now a background job, must not be stopped by its
+# own lines there (it was, by SIGTTOU, before it ignored that signal).
+install -m 644 "$(dirname "$0")/tty_tostop.py" "$RB_TMP/tty_tostop.py"
+expect_run "the command takes the terminal and sets TOSTOP: the broker's lines there do not stop it" \
+	0 'raw socket: ok' 0 /usr/bin/python3 "$RB_TMP/tty_tostop.py" "$RB_BROKER" -p "$POLICY" \
+	-s "$SOCK" -u 64030:64030 --preload "$SHIM" --run-as $USER_ID:$USER_ID
+
 # ---- confinement: supervised (profile) against unconfined (same user) ----
 unconfined() {
 	as_user $USER_ID -- env LD_PRELOAD="$SHIM" RAWBROKER_SOCKET="$SOCK" "$@"
