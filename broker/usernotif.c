@@ -72,7 +72,9 @@
  * a task can hold (status reads no memory of the task); a setsockopt() on
  * the task's socket (which takes a lock the task can hold) is the
  * maker's, on a worker thread there, and the relay's answer is read by
- * the loop when epoll says so.
+ * the loop when epoll says so.  The loop itself makes no ioctl on a
+ * listener: the option answers it learns it hands to that listener's
+ * thread to send (deed()).
  */
 #include "usernotif.h"
 
@@ -135,11 +137,6 @@ struct listener {
 	uid_t owner;
 	char what[96];
 	uint64_t served, refused; /* under the front lock */
-	/* Under the front lock: tasks whose option calls ended on the loop's
-	 * side, gone; L's thread drops their kept entries (only it touches
-	 * them) the next time it takes the lock (task_gone()). */
-	pid_t gone[16];  /* PENDING_MAX: every option call that can wait */
-	unsigned ngone;
 	/* The thread's own, never touched by another thread: */
 	pthread_t thread;
 	struct task_entry tasks[TASKS_KEPT];
@@ -157,8 +154,10 @@ struct listener {
 /* A listener's option helper (supervise.c's relay): its end of the
  * socketpair, watched by the loop. */
 struct helper {
-	int fd; /* -1: none */
+	int fd;   /* -1: none */
 	bool in_epoll;
+	int wake; /* eventfd: option answers for the listener's thread to
+		   * send (deed()); -1 without a helper */
 };
 
 /* Listeners and their helpers in one block, so one range check tells the
@@ -194,7 +193,7 @@ static void slots_init(void)
 	if (slots_ready)
 		return;
 	for (unsigned i = 0; i < USERNOTIF_MAX; i++)
-		listeners[i].fd = U.h[i].fd = -1;
+		listeners[i].fd = U.h[i].fd = U.h[i].wake = -1;
 	native_arch = seccomp_arch_native(); /* SCMP_ARCH_* are the AUDIT_ARCH_* values */
 	slots_ready = true;
 }
@@ -268,6 +267,10 @@ static void listener_close(struct broker *b, struct listener *l, const char *why
 		closer_release(h->fd);
 		h->fd = -1;
 		h->in_epoll = false;
+	}
+	if (h->wake >= 0) {
+		close(h->wake); /* an eventfd: never blocks */
+		h->wake = -1;
 	}
 	/* Through the closer: a listener's release takes the filter's
 	 * notify_lock uninterruptibly, and a task of the client's can hold
@@ -400,7 +403,21 @@ int usernotif_attach_helper(struct broker *b, int listener, const struct notif_o
 			l->fixed = true;
 		}
 	}
-	U.h[l - listeners] = (struct helper){ .fd = helper };
+	if (helper >= 0) {
+		/* Made here, before the sandbox (which has no eventfd2()):
+		 * supervisor mode alone has a helper, and starts first. */
+		int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		if (wake < 0) {
+			r = -errno;
+			closer_release(listener);
+			close(helper);
+			return r;
+		}
+		U.h[l - listeners] = (struct helper){ .fd = helper, .wake = wake };
+	} else {
+		U.h[l - listeners] = (struct helper){ .fd = -1, .wake = -1 };
+	}
 	l->fd = listener;
 	l->check_netns = o->check_netns;
 	l->owned = o->owner_max > 0;
@@ -577,29 +594,6 @@ static void task_forget(struct listener *l, pid_t pid)
 	for (unsigned i = 0; i < TASKS_KEPT; i++)
 		if (l->tasks[i].pid == pid)
 			task_drop(l, &l->tasks[i]);
-}
-
-/* From the loop, under the front lock: PID left its call; its kept
- * entries are L's thread's to drop (tasks_gone_drop()).  Past GONE's room
- * the oldest is dropped from the list, and its entries wait for the
- * least-recently-used rule. */
-static void task_gone(struct listener *l, pid_t pid)
-{
-	unsigned n = sizeof(l->gone) / sizeof(l->gone[0]);
-
-	if (l->ngone == n) {
-		memmove(l->gone, l->gone + 1, (n - 1) * sizeof(l->gone[0]));
-		l->ngone--;
-	}
-	l->gone[l->ngone++] = pid;
-}
-
-/* L's thread, under the front lock: drop the entries task_gone() named. */
-static void tasks_gone_drop(struct listener *l)
-{
-	for (unsigned i = 0; i < l->ngone; i++)
-		task_forget(l, l->gone[i]);
-	l->ngone = 0;
 }
 
 static void tasks_forget_all(struct listener *l)
@@ -806,7 +800,8 @@ static int answer_send(struct listener *l, uint64_t id, int err, bool go_on)
 
 /* From a listener's thread, without the front lock: SEND takes the
  * filter's notify_lock, which a task kept off the CPU can hold.  The lock
- * only for a failure's line. */
+ * only for a failure's line.  The loop never calls this, nor any ioctl
+ * on a listener: its option answers go to the thread (deed()). */
 static void answer(struct listener *l, uint64_t id, int err, bool go_on)
 {
 	int r = answer_send(l, id, err, go_on);
@@ -816,20 +811,6 @@ static void answer(struct listener *l, uint64_t id, int err, bool go_on)
 		errno = -r;
 		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
 		front_unlock();
-	}
-}
-
-/* From the loop, under the front lock: an option proxy's answer (the
- * relay's or the maker's, which come to the loop).  This SEND can wait
- * for the filter's notify_lock as above, and holds the lock meanwhile: as
- * it did before the listeners had threads (see README, known limits). */
-static void answer_locked(struct listener *l, uint64_t id, int err, bool go_on)
-{
-	int r = answer_send(l, id, err, go_on);
-
-	if (r < 0 && r != -ENOENT) {
-		errno = -r;
-		log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
 	}
 }
 
@@ -996,7 +977,6 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 	if (r == -ENOENT)
 		return;
 	front_lock();
-	tasks_gone_drop(l);
 	if (r < 0) {
 		l->refused++;
 		refuse_line(l, n, "socket", why, raw ? EPERM : 0);
@@ -1075,6 +1055,14 @@ static struct pending {
 				 policy while the call waits) */
 	uint32_t len;
 	bool sent_to_maker;   /* its answer comes from the maker, not the relay */
+	/* Its answer, once known on the loop's side (deed()): L's thread
+	 * sends it (deeds_do()). */
+	enum { P_WAITING, P_ANSWER, P_SENDING } state;
+	int err;
+	bool go_on;
+	bool if_waiting;      /* ID_VALID first: a task that left gets no line */
+	const char *decision; /* the audit line's, or NULL for none */
+	const char *reason;   /* static text; NULL: strerror(ERR) */
 } pend[PENDING_MAX];
 
 static void audit_opt(const struct listener *l, pid_t pid, uid_t uid, gid_t gid, unsigned opt,
@@ -1106,23 +1094,82 @@ static void pending_drop_listener(const struct listener *l)
 	}
 }
 
-/* maker_setopt()'s answer: the call's result. */
+/*
+ * From the loop, under the front lock: P's answer is known (the relay's
+ * or the maker's reply came to the loop).  The loop does not send it:
+ * SEND and ID_VALID take the filter's notify_lock, which a task of the
+ * listener's kept off the CPU can hold for as long as its sender starves
+ * it, and the loop serves everyone.  P's listener's thread sends it
+ * (deeds_do()), and logs DECISION's line after (with REASON, or
+ * strerror(ERR)); IF_WAITING: only when the task is still in the call.
+ * P stays taken until then, so at most PENDING_MAX answers wait.
+ */
+static void deed(struct pending *p, int err, bool go_on, bool if_waiting, const char *decision,
+		 const char *reason)
+{
+	uint64_t one = 1;
+
+	p->state = P_ANSWER;
+	p->err = err;
+	p->go_on = go_on;
+	p->if_waiting = if_waiting;
+	p->decision = decision;
+	p->reason = reason;
+	/* An eventfd's counter: full only after 2^64 - 2 wake-ups. */
+	if (write(U.h[p->l - listeners].wake, &one, sizeof(one)) < 0)
+		log_warn("notify %s: wake its thread", p->l->what);
+}
+
+/* L's thread: send the answers deed() left for it, each without the
+ * front lock, then its line (and the counts) under it. */
+static void deeds_do(struct listener *l)
+{
+	for (;;) {
+		struct pending *p = NULL, d;
+		bool waiting;
+		int r;
+
+		front_lock();
+		for (unsigned i = 0; i < PENDING_MAX && !p; i++)
+			if (pend[i].used && pend[i].l == l && pend[i].state == P_ANSWER)
+				p = &pend[i];
+		if (p) {
+			p->state = P_SENDING; /* still taken: only this thread frees it */
+			d = *p;
+		}
+		front_unlock();
+		if (!p)
+			return;
+		waiting = !d.if_waiting || id_valid(l, d.id);
+		r = waiting ? answer_send(l, d.id, d.err, d.go_on) : -ENOENT;
+		front_lock();
+		if (r == -ENOENT) /* it left the call: its kept entries go */
+			task_forget(l, d.pid);
+		else if (r < 0)
+			errno = -r, log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
+		if (waiting && d.decision) {
+			bool granted = !strcmp(d.decision, "grant");
+
+			audit_opt(l, d.pid, d.uid, d.gid, d.opt, d.len, d.decision, d.rule,
+				  granted ? NULL : d.reason ? d.reason : strerror(d.err));
+			if (granted)
+				l->served++;
+			else
+				l->refused++;
+		}
+		pending_free(p);
+		front_unlock();
+	}
+}
+
+/* maker_setopt()'s answer: the call's result (err 0: it returns 0). */
 static void option_done(void *cookie, int err)
 {
 	struct pending *p = cookie;
 
-	if (!p->used)
+	if (!p->used || p->state != P_WAITING)
 		return;
-	if (err == 0) {
-		audit_opt(p->l, p->pid, p->uid, p->gid, p->opt, p->len, "grant", p->rule, NULL);
-		p->l->served++;
-	} else {
-		audit_opt(p->l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
-			  strerror(err));
-		p->l->refused++;
-	}
-	answer_locked(p->l, p->id, err, false); /* err 0: the call returns 0 */
-	pending_free(p);
+	deed(p, err, false, false, err ? "fail" : "grant", NULL);
 }
 
 /* A descriptor the relay took from the task: IPv6, raw or datagram (what
@@ -1143,8 +1190,8 @@ static bool option_socket_ok(int fd)
  * The relay's answer: a hostile task controls the value bytes, and what
  * descriptor it named (any file of its own).  Safe because: the reply is
  * taken at its exact size, at most one descriptor, its cookie must be a
- * pending call's (generation included); the call must still be pending
- * (ID_VALID); the value must be a header of padding only (checked here and
+ * pending call's (generation included) still waiting for it; the value
+ * must be a header of padding only (checked here and
  * again by the maker); the descriptor must be an IPv6 raw or datagram
  * socket (anything else goes to the closer workers unused: its close may
  * block, and the call goes on to the kernel, which answers as it would);
@@ -1190,19 +1237,17 @@ static void helper_readable(struct broker *b, struct helper *h)
 		closer_release(h->fd); /* (an error may leave replies queued) */
 		h->fd = -1;
 		h->in_epoll = false;
-		for (unsigned i = 0; i < PENDING_MAX; i++) {
-			if (!pend[i].used || pend[i].l != l || pend[i].sent_to_maker)
-				continue;
-			answer_locked(l, pend[i].id, 0, true);
-			pending_free(&pend[i]);
-		}
+		for (unsigned i = 0; i < PENDING_MAX; i++)
+			if (pend[i].used && pend[i].l == l && !pend[i].sent_to_maker &&
+			    pend[i].state == P_WAITING)
+				deed(&pend[i], 0, true, false, NULL, NULL);
 		return;
 	}
 	idx = (unsigned)(rp.cookie & 0xff);
 	p = idx < PENDING_MAX ? &pend[idx] : NULL;
 	if ((size_t)n != sizeof(rp) || rp.version != OPTPROXY_VERSION ||
 	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || !p || !p->used || p->l != l ||
-	    (uint8_t)(rp.cookie >> 8) != p->gen ||
+	    (uint8_t)(rp.cookie >> 8) != p->gen || p->state != P_WAITING || p->sent_to_maker ||
 	    /* a value (and its length) comes only with ERR 0: the relay
 	     * answers an error without one */
 	    (rp.err == 0 && (tfd < 0 || rp.len != p->len))) {
@@ -1213,65 +1258,38 @@ static void helper_readable(struct broker *b, struct helper *h)
 	if (rp.err) {
 		if (tfd >= 0)
 			closer_release(tfd);
-		if (rp.err == ESRCH) {
-			/* Gone, or out of the relay's reach while still in
-			 * the call (a thread before Linux 6.9, which has no
-			 * PIDFD_THREAD): that one would wait for good. */
-			if (id_valid(l, p->id)) {
-				audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail",
-					  p->rule, "the option helper cannot reach the calling "
-					  "task (a thread, before Linux 6.9?): the kernel answers");
-				l->refused++;
-				answer_locked(l, p->id, 0, true);
-			} else {
-				task_gone(l, p->pid);
-			}
-			pending_free(p);
-			return;
-		}
-		/* EBADF (no such descriptor), EFAULT (a bad pointer): what the
-		 * kernel says too, to a task still in the call (one that exited
-		 * but is not yet reaped has no descriptors either: no line). */
-		if (!id_valid(l, p->id)) {
-			task_gone(l, p->pid);
-			pending_free(p);
-			return;
-		}
-		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
-			  strerror(rp.err));
-		l->refused++;
-		answer_locked(l, p->id, rp.err, false);
-		pending_free(p);
+		/* ESRCH: gone, or out of the relay's reach while still in the
+		 * call (a thread before Linux 6.9, which has no PIDFD_THREAD):
+		 * that one would wait for good, so the kernel answers.  EBADF
+		 * (no such descriptor), EFAULT (a bad pointer): what the kernel
+		 * says too.  Either only to a task still in the call, with a
+		 * line; one that left (or exited and is not yet reaped, which
+		 * has no descriptors either) gets none. */
+		if (rp.err == ESRCH)
+			deed(p, 0, true, true, "fail", "the option helper cannot reach the "
+			     "calling task (a thread, before Linux 6.9?): the kernel answers");
+		else
+			deed(p, rp.err, false, true, "fail", NULL);
 		return;
 	}
-	/* Read, and still in the call. */
-	if (!id_valid(l, p->id)) {
-		closer_release(tfd);
-		task_gone(l, p->pid);
-		pending_free(p);
-		return;
-	}
+	/* No ID_VALID here (the loop makes no ioctl on a listener): a task
+	 * that left the call meanwhile has the option it asked for set on
+	 * its own socket, which the policy allows it, and its answer finds
+	 * it gone (deeds_do()). */
 	if (mk_ext_header_invalid(rp.value, rp.len) || !option_socket_ok(tfd)) {
 		const char *bad = mk_ext_header_invalid(rp.value, rp.len);
 
 		closer_release(tfd);
-		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "invalid", p->rule,
-			  bad ? bad : "not an IPv6 raw or datagram socket: the kernel answers");
-		l->refused++;
-		answer_locked(l, p->id, EPERM, !bad); /* a bad header: EPERM, as without the broker */
-		pending_free(p);
+		/* a bad header: EPERM, as without the broker */
+		deed(p, EPERM, !bad, false, "invalid",
+		     bad ? bad : "not an IPv6 raw or datagram socket: the kernel answers");
 		return;
 	}
 	r = maker_setopt(tfd, p->level, p->name, rp.value, rp.len, option_done, p);
 	p->sent_to_maker = r == 0;
 	close(tfd); /* checked: an IPv6 raw or datagram socket, and the task holds it too */
-	if (r < 0) {
-		audit_opt(l, p->pid, p->uid, p->gid, p->opt, p->len, "fail", p->rule,
-			  "the socket maker cannot take it now");
-		l->refused++;
-		answer_locked(l, p->id, EPERM, false);
-		pending_free(p);
-	}
+	if (r < 0)
+		deed(p, EPERM, false, false, "fail", "the socket maker cannot take it now");
 }
 
 /*
@@ -1316,7 +1334,6 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 	if (r == -ENOENT)
 		return;
 	front_lock();
-	tasks_gone_drop(l);
 	if (h->fd < 0) { /* (the loop drops it when the relay goes) */
 		log_event(LOG_LVL_WARN, "refuse",
 			  "decision=fail pid=%u call=setsockopt option=%s origin=%s reason=\"no "
@@ -1427,11 +1444,11 @@ static int serve_one(struct broker *b, struct listener *l, const char **why)
 
 /*
  * A listener's thread: it alone waits on, receives from and answers on
- * its listener (but for the option proxy's answers, which come to the
- * loop), one notification at a time, until the filter's tasks are all
- * gone (POLLHUP), RECV fails, or the broker stops (STOP_FD).  A task kept
- * off the CPU, or a listener shared with another process, holds up this
- * thread alone.
+ * its listener (the option proxy's answers too, which the loop hands it
+ * through the helper's WAKE eventfd: deeds_do()), one notification at a
+ * time, until the filter's tasks are all gone (POLLHUP), RECV fails, or
+ * the broker stops (STOP_FD).  A task kept off the CPU, or a listener
+ * shared with another process, holds up this thread alone.
  */
 static void *listener_main(void *arg)
 {
@@ -1439,11 +1456,15 @@ static void *listener_main(void *arg)
 	struct broker *b = front_broker;
 	const char *why = "the broker stops";
 
-	for (;;) {
-		struct pollfd p[2] = { { .fd = l->fd, .events = POLLIN },
-				       { .fd = stop_fd, .events = POLLIN } };
+	int wake = U.h[l - listeners].wake; /* (the slot's, until we end) */
 
-		if (poll(p, 2, -1) < 0) {
+	for (;;) {
+		struct pollfd p[3] = { { .fd = l->fd, .events = POLLIN },
+				       { .fd = stop_fd, .events = POLLIN },
+				       { .fd = wake, .events = POLLIN } };
+		uint64_t v;
+
+		if (poll(p, wake >= 0 ? 3 : 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			why = "poll failed";
@@ -1451,6 +1472,10 @@ static void *listener_main(void *arg)
 		}
 		if (p[1].revents)
 			break;
+		if (wake >= 0 && p[2].revents) {
+			(void)!read(wake, &v, sizeof(v));
+			deeds_do(l);
+		}
 		if (p[0].revents & POLLIN) {
 			if (serve_one(b, l, &why) < 0)
 				break;

@@ -32,6 +32,9 @@ RB_TEST_DEPS+=(golang-go golang-golang-x-net-dev)
 # pgrep, to find a supervising broker's relay and maker by their parent
 # (e2e_static, e2e_notifyopt); procps is not in a minimal Debian.
 RB_TEST_DEPS+=(procps)
+# strace, to show which of the front's threads makes which call
+# (e2e_notifyopt: the event loop makes no seccomp ioctl).
+RB_TEST_DEPS+=(strace)
 
 # To run the container matrix test (tests/container/matrix.sh): podman and
 # buildah with runc (crun fails on some cgroup setups), debootstrap for the

@@ -377,4 +377,42 @@ killed_in_proxy() {
 }
 killed_in_proxy
 
+# The loop makes no ioctl on a listener: SEND and ID_VALID take the
+# filter's notify_lock, which a task of the command's kept off the CPU can
+# hold, and the loop serves everyone.  The option answers it learns (the
+# relay's, the maker's) go to the listener's thread.  strace follows the
+# front's main thread alone (the loop) through 20 granted option calls.
+loop_ioctls() {
+	local run=$RB_TMP/run-loop front tracer i n=20
+	rm -rf "$run"
+	install -d -o $U -g $U "$run"
+	mark loop-ioctl
+	# (--pool 0: the maker's refills, which come with descriptors, do
+	# not count as the relay's answers)
+	"$RB_BROKER" -p "$OPT" -s "$SOCK" -u 64060:64060 --preload "$SHIM" --pool 0 \
+		--run-as $U:$U -- sh -c "cd '$run'; touch ready
+		while [ ! -e go ]; do sleep 0.02; done
+		for i in \$(seq 1 $n); do '$PROG' setopt hop raw6 pad8; done >out" 2>>"$LOG" &
+	RB_BROKER_PID=$!
+	front=$RB_BROKER_PID
+	for i in $(seq 1 100); do [ -e "$run/ready" ] && break; sleep 0.05; done
+	strace -qq -p "$front" -e trace=ioctl,recvmsg -o "$RB_TMP/loop.strace" &
+	tracer=$!
+	for i in $(seq 1 100); do [ -s "$RB_TMP/loop.strace" ] || grep -q TracerPid:.[1-9] /proc/"$front"/status && break; sleep 0.05; done
+	touch "$run/go"
+	wait "$RB_BROKER_PID"
+	RB_BROKER_PID=
+	wait "$tracer"
+	check "$n option calls under strace of the loop: all granted" \
+		test "$(grep -c 'setsockopt=0' "$run/out")" = $n -a \
+		"$(grep -c 'readback=same' "$run/out")" = $n
+	check "... the loop read the relay's $n answers (the trace saw it at work)" \
+		test "$(grep -cE '^recvmsg\(.*SCM_RIGHTS.* = [1-9][0-9]*$' "$RB_TMP/loop.strace")" -ge $n
+	check "... and made no seccomp ioctl on the listener (SEND, ID_VALID)" \
+		bash -c "! grep -Eq 'SECCOMP_IOCTL|ioctl\([0-9]+, _IOC\([^,]*, 0x21,' '$RB_TMP/loop.strace'"
+	grep -E '^ioctl' "$RB_TMP/loop.strace" | sed -E 's/^ioctl\([0-9]+, ([^,]*),.*/ioctl \1/' |
+		sort | uniq -c | sed 's/^/    # loop: /'
+}
+loop_ioctls
+
 rb_finish
