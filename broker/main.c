@@ -297,10 +297,11 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
  * not in our table: they are in flight, and the kernel counts them apart,
  * per user, against the same RLIMIT_NOFILE (too_many_unix_fds(); a send
  * over it fails with ETOOMANYREFS).  How many can be in flight on one
- * connection is bounded by its send buffer: accept_one() sets the smallest
+ * connection is bounded by its send buffer: send_reply() sets the smallest
  * the kernel allows (4608 bytes here), which holds at most 6 replies, and
  * our send never waits (RB_FRAME_DONTWAIT): a client that does not read is
- * dropped at the 7th.  Only grants carry a socket, and a well-behaved
+ * dropped at the 7th.  (It is set before a connection's second reply, not
+ * at accept: one reply always fits, and most connections ask once.)  Only grants carry a socket, and a well-behaved
  * client (librawbroker, the shim) reads each reply before it asks again,
  * so it has at most one in flight.  Safe: a send over the in-flight limit
  * fails, it never blocks the loop, and costs that reply's client its
@@ -310,8 +311,8 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
  * capped itself at 2,496 connections under RLIMIT_NOFILE 20000.)
  */
 /* listener, epoll, signalfd, stdio, maker, closer, one new socket, the
- * supervised command's listener and its helper, and the notify threads'
- * two eventfds and /proc entries kept (at most 16 descriptors for all
+ * supervised command's listener, its helper and that helper's eventfd,
+ * and the notify threads' two eventfds and /proc entries kept (at most 16 descriptors for all
  * listeners together, as when the loop served them: usernotif.c) */
 #define FDS_RESERVED 32
 #define FDS_PER_CONN 1    /* the connection itself (in-flight replies: see above) */
