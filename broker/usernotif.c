@@ -1143,10 +1143,12 @@ static void deeds_do(struct listener *l)
 		waiting = !d.if_waiting || id_valid(l, d.id);
 		r = waiting ? answer_send(l, d.id, d.err, d.go_on) : -ENOENT;
 		front_lock();
-		if (r == -ENOENT) /* it left the call: its kept entries go */
+		if (r == -ENOENT) { /* it left the call: its kept entries go */
 			task_forget(l, d.pid);
-		else if (r < 0)
-			errno = -r, log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
+		} else if (r < 0) {
+			errno = -r;
+			log_warn("notify %s: SECCOMP_IOCTL_NOTIF_SEND", l->what);
+		}
 		if (waiting && d.decision) {
 			bool granted = !strcmp(d.decision, "grant");
 
@@ -1455,8 +1457,7 @@ static void *listener_main(void *arg)
 	struct listener *l = arg;
 	struct broker *b = front_broker;
 	const char *why = "the broker stops";
-
-	int wake = U.h[l - listeners].wake; /* (the slot's, until we end) */
+	int wake = U.h[l - listeners].wake; /* (set before we started; ours until we end) */
 
 	for (;;) {
 		struct pollfd p[3] = { { .fd = l->fd, .events = POLLIN },
