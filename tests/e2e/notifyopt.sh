@@ -317,24 +317,35 @@ done
 # thread, which drops them when it takes its next call: after that call
 # the front holds what it held before, plus at most the new task's own
 # entry (two descriptors).
-killed_in_proxy() {
-	local run=$RB_TMP/run-kill n=16 front relay base after v i ok_in=0
-	rm -rf "$run"
-	install -d -o $U -g $U "$run"
-	mark kill-proxy
-	# (--pool 0: no ready sockets in the front, whose refill would move
-	# the count)
+# supervised_bg NAME SCRIPT: a directory $RB_TMP/run-NAME of uid $U (RUN), a
+# mark NAME in the log, and the broker in supervisor mode in the background
+# (RB_BROKER_PID), its command running the shell SCRIPT in RUN once the file
+# 'go' is there; returns when the command is up.  --pool 0: no ready
+# sockets in the front, whose refills would move a descriptor count and
+# come with descriptors of their own.
+supervised_bg() {
+	RUN=$RB_TMP/run-$1
+	rm -rf "$RUN"
+	install -d -o $U -g $U "$RUN"
+	mark "$1"
 	"$RB_BROKER" -p "$OPT" -s "$SOCK" -u 64060:64060 --preload "$SHIM" --pool 0 \
-		--run-as $U:$U -- sh -c "cd '$run'; touch ready
+		--run-as $U:$U -- sh -c "cd '$RUN'; touch ready
 		while [ ! -e go ]; do sleep 0.02; done
+		$2" 2>>"$LOG" &
+	RB_BROKER_PID=$!
+	for _ in $(seq 1 100); do [ -e "$RUN/ready" ] && break; sleep 0.05; done
+}
+
+killed_in_proxy() {
+	local run n=16 front relay base after v i ok_in=0
+	supervised_bg kill-proxy "
 		for i in \$(seq 1 $n); do '$PROG' setopt hop raw6 pad8 >/dev/null & echo \$! >>victims; done
 		while [ ! -e again ]; do sleep 0.02; done
 		'$PROG' setopt hop raw6 pad8 >after; touch served
-		while [ ! -e end ]; do sleep 0.02; done" 2>>"$LOG" &
-	RB_BROKER_PID=$!
+		while [ ! -e end ]; do sleep 0.02; done"
+	run=$RUN
 	front=$RB_BROKER_PID
-	for i in $(seq 1 100); do [ -e "$run/ready" ] && break; sleep 0.05; done
-	sleep 0.3 # the pool fills
+	sleep 0.3 # the maker is up
 	relay=$(pgrep -P "$front" | while read -r c; do
 		[ "$(cat /proc/"$c"/comm)" != rawbroker-maker ] && echo "$c"; done)
 	base=$(ls /proc/"$front"/fd | wc -l)
@@ -383,19 +394,10 @@ killed_in_proxy
 # relay's, the maker's) go to the listener's thread.  strace follows the
 # front's main thread alone (the loop) through 20 granted option calls.
 loop_ioctls() {
-	local run=$RB_TMP/run-loop front tracer i n=20
-	rm -rf "$run"
-	install -d -o $U -g $U "$run"
-	mark loop-ioctl
-	# (--pool 0: the maker's refills, which come with descriptors, do
-	# not count as the relay's answers)
-	"$RB_BROKER" -p "$OPT" -s "$SOCK" -u 64060:64060 --preload "$SHIM" --pool 0 \
-		--run-as $U:$U -- sh -c "cd '$run'; touch ready
-		while [ ! -e go ]; do sleep 0.02; done
-		for i in \$(seq 1 $n); do '$PROG' setopt hop raw6 pad8; done >out" 2>>"$LOG" &
-	RB_BROKER_PID=$!
+	local run front tracer i n=20
+	supervised_bg loop-ioctl "for i in \$(seq 1 $n); do '$PROG' setopt hop raw6 pad8; done >out"
+	run=$RUN
 	front=$RB_BROKER_PID
-	for i in $(seq 1 100); do [ -e "$run/ready" ] && break; sleep 0.05; done
 	strace -qq -p "$front" -e trace=ioctl,recvmsg -o "$RB_TMP/loop.strace" &
 	tracer=$!
 	for i in $(seq 1 100); do [ -s "$RB_TMP/loop.strace" ] || grep -q TracerPid:.[1-9] /proc/"$front"/status && break; sleep 0.05; done
