@@ -883,15 +883,14 @@ int main(int argc, char **argv)
 	if (o.cfg.metrics_path)
 		open_metrics(&o.cfg);
 	open_outputs(&o.cfg);
-	signal(SIGPIPE, SIG_IGN);
-	/* In supervisor mode the command shares our terminal.  It may take
-	 * the foreground for a process group of its own (any shell in it
-	 * does) and set TOSTOP; then every line we write there would stop the
-	 * whole broker (SIGTTOU's default action), for every client.  Ignored,
-	 * the write goes through.  The maker and the relay inherit this; the
-	 * command gets the defaults back (supervise.c). */
-	signal(SIGTTOU, SIG_IGN);
-	signal(SIGTTIN, SIG_IGN);
+	/* SIGPIPE: a client gone mid-reply is an error return, not our end.
+	 * SIGTTOU, SIGTTIN: in supervisor mode the command shares our
+	 * terminal.  It may take the foreground for a process group of its
+	 * own (any shell in it does) and set TOSTOP; then every line we write
+	 * there would stop the whole broker (SIGTTOU's default action), for
+	 * every client.  Ignored, the write goes through.  The maker and the
+	 * relay inherit this; the command gets back what we were given. */
+	supervise_ignore_signals();
 	/* SIGCHLD ignored by whoever exec'd us is inherited, and then the
 	 * kernel reaps our children itself: supervisor mode would never see
 	 * the relay exit (the broker outlived its command for good), and the

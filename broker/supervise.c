@@ -81,6 +81,20 @@ static pid_t relay_pid = -1;
 static int relay_fd = -1; /* write end: one byte per forwarded signal */
 static int exit_code = 1;
 
+/* The signals the broker ignores, and how it found them. */
+static const int ignored[] = { SIGPIPE, SIGTTOU, SIGTTIN };
+static struct sigaction inherited[sizeof(ignored) / sizeof(ignored[0])];
+
+void supervise_ignore_signals(void)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++) {
+		inherited[i] = (struct sigaction){ .sa_handler = SIG_DFL };
+		sigaction(ignored[i], &ign, &inherited[i]);
+	}
+}
+
 bool supervise_active(void)
 {
 	return relay_pid > 0;
@@ -248,10 +262,10 @@ static void run_command(const struct supervise_opts *o, const sigset_t *orig, in
 	    setenv("RAWBROKER_SOCKET", o->socket_path, 1) < 0)
 		child_fail("setenv");
 	free(pre);
-	/* The broker ignores these (main.c); exec would keep that. */
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGTTOU, SIG_DFL);
-	signal(SIGTTIN, SIG_DFL);
+	/* The broker ignores these (supervise_ignore_signals()), and exec
+	 * would keep that: the command gets what the broker was given. */
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		sigaction(ignored[i], &inherited[i], NULL);
 	sigprocmask(SIG_SETMASK, orig, NULL);
 	if (chan >= 0) {
 		/* Last before exec: from here on our own raw socket() would
@@ -364,6 +378,13 @@ static void serve_option(int chan, pid_t cmd)
 
 		if (process_vm_readv((pid_t)rq.pid, &local, 1, &remote, 1, 0) != (ssize_t)rq.len) {
 			rp.err = EFAULT; /* as setsockopt() says of a bad pointer */
+			goto reply;
+		}
+		/* Read by pid: the pidfd's task still lives after the read,
+		 * so the pid named it all along (a pid is not reused while
+		 * its task exists). */
+		if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
+			rp.err = ESRCH;
 			goto reply;
 		}
 	}

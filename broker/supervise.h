@@ -28,6 +28,10 @@ struct supervise_opts {
  * it cannot. */
 void supervise_start(const struct supervise_opts *o);
 
+/* Ignore SIGPIPE, SIGTTOU and SIGTTIN in the broker (main.c says why),
+ * keeping the dispositions it was started with for the command. */
+void supervise_ignore_signals(void);
+
 /* The command's seccomp listener (notify profile), once: -1 when there is
  * none (--no-notify, or the command failed before it sent one). */
 int supervise_take_listener(void);

@@ -525,10 +525,10 @@ void usernotif_shutdown(struct broker *b)
 /*
  * A listener ioctl that does not sleep on the task (ID_VALID, SEND), again
  * when a signal interrupted it: the kernel takes the listener's lock
- * interruptibly.  A listener's thread blocks every signal, so this is for
- * the loop's SEND of an option proxy's answer (a signal the loop takes
- * through its signalfd is blocked there too; belt and braces).  Taken as
- * an answer, EINTR would leave a task in its call for good.
+ * interruptibly.  Only listeners' threads make them, and each blocks
+ * every signal (glibc keeps SIGCANCEL and SIGSETXID deliverable: belt and
+ * braces).  Taken as an answer, EINTR would leave a task in its call for
+ * good.
  */
 static int notif_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -1275,9 +1275,11 @@ static void helper_readable(struct broker *b, struct helper *h)
 		return;
 	}
 	/* No ID_VALID here (the loop makes no ioctl on a listener): a task
-	 * that left the call meanwhile has the option it asked for set on
-	 * its own socket, which the policy allows it, and its answer finds
-	 * it gone (deeds_do()). */
+	 * that left the call meanwhile (killed, or a signal: the call starts
+	 * again) still has the option it asked for set on its own socket,
+	 * which the policy allows it, with its grant line; its answer then
+	 * finds it gone (deeds_do()).  The value was read from that task: the
+	 * relay checks after the read that the task still lives. */
 	if (mk_ext_header_invalid(rp.value, rp.len) || !option_socket_ok(tfd)) {
 		const char *bad = mk_ext_header_invalid(rp.value, rp.len);
 
@@ -1391,7 +1393,8 @@ static void notif_setsockopt(struct broker *b, struct listener *l, const struct 
 		goto out;
 	}
 	/* The call waits for the relay's answer (helper_readable(), on the
-	 * loop): from here on it is the loop's to answer. */
+	 * loop): from here on the loop decides its answer, and this thread
+	 * sends it (deed(), deeds_do()). */
 	v.send = false;
 out:
 	front_unlock();
@@ -1471,8 +1474,14 @@ static void *listener_main(void *arg)
 			why = "poll failed";
 			break;
 		}
-		if (p[1].revents)
+		if (p[1].revents) {
+			/* The broker stops: answers already decided (an
+			 * option the maker set) go out first, so their calls
+			 * return what they got rather than ENOSYS. */
+			if (wake >= 0)
+				deeds_do(l);
 			break;
+		}
 		if (wake >= 0 && p[2].revents) {
 			(void)!read(wake, &v, sizeof(v));
 			deeds_do(l);

@@ -154,16 +154,26 @@ static bool creds_same(const struct creds *a, const struct creds *b)
 /*
  * Can the calling thread never change its ids again (short of an exec)?
  * So it is when its real, effective and saved user ids are one id, its
- * three group ids one id, and neither CAP_SETUID nor CAP_SETGID is in its
- * permitted set: setresuid() and setresgid() have nothing else to switch
- * to, setgroups() needs CAP_SETGID, and no call but execve() puts a
- * capability back into the permitted set.  Another thread's setuid()
+ * three group ids one id, and its permitted set holds no capability but
+ * the network ones below (none of them changes ids; CAP_SETUID,
+ * CAP_SETGID, CAP_SYS_ADMIN (setns() into any user namespace) and the
+ * rest make it false): setresuid() and setresgid() have nothing else to
+ * switch to, setgroups() needs CAP_SETGID, and no call but execve() puts
+ * a capability back into the permitted set.  Another thread's setuid()
  * reaches this one only through glibc, which runs it here with this
- * thread's (lacking) capabilities.  The one way around it is a new user
- * namespace with subordinate ids mapped in (newuidmap): its process then
- * keeps the connection of the user who owns those ids, and so the grants
- * of a user it could have stayed.  Any doubt answers false.
+ * thread's (lacking) capabilities, and aborts the process when it fails.
+ * The one way around it is a new user namespace with subordinate ids
+ * mapped in (newuidmap): its process then keeps the connection of the
+ * user who owns those ids, and so the grants of a user it could have
+ * stayed.  A child that shares this thread's memory and thread pointer
+ * (vfork(), clone(CLONE_VM) without CLONE_SETTLS) shares my_ids too;
+ * POSIX lets a vfork() child only exec or _exit, so it never asks.  Any
+ * doubt answers false.
  */
+#define IDS_NEUTRAL_CAPS                                                              \
+	((1ull << CAP_NET_RAW) | (1ull << CAP_NET_ADMIN) | (1ull << CAP_NET_BIND_SERVICE) | \
+	 (1ull << CAP_NET_BROADCAST))
+
 static bool ids_final(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -177,8 +187,7 @@ static bool ids_final(void)
 	/* pid 0: the calling thread's sets. */
 	if (syscall(SYS_capget, &hdr, caps) < 0)
 		return false;
-	return !(caps[CAP_TO_INDEX(CAP_SETUID)].permitted & CAP_TO_MASK(CAP_SETUID)) &&
-	       !(caps[CAP_TO_INDEX(CAP_SETGID)].permitted & CAP_TO_MASK(CAP_SETGID));
+	return (((uint64_t)caps[1].permitted << 32 | caps[0].permitted) & ~IDS_NEUTRAL_CAPS) == 0;
 }
 
 /* What the calling thread knows of its own ids.  A thread whose ids are

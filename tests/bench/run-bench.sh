@@ -20,7 +20,7 @@ trap 'rb_stop_broker; rm -rf "$RB_TMP"' EXIT
 export RAWBROKER_SOCKET=$RB_TMP/rb.sock
 # The bench runs as an unprivileged uid, as the broker's clients do, with
 # CAP_NET_RAW (ambient) for its bare servers and its in-process
-# reference: neither CAP_SETUID nor CAP_SETGID, so its ids are final and
+# reference: no capability that could change its ids, so they are final and
 # librawbroker reads them once (rawbroker.c, ids_final()).  A root client
 # reads them on every request: three system calls more.
 BENCH_UID=64019

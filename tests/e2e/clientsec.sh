@@ -83,8 +83,8 @@ expect_output "root asks, drops to uid 64011 with setresuid, asks again: judged 
 check "... and the broker audited that grant as uid 64011, not 0" \
 	grep -Eq 'msg=grant decision=grant uid=64011 gid=64011 .*family=inet protocol=icmp .*rule=tools' "$LOG"
 
-# A process whose ids are final (one real, effective and saved id, neither
-# CAP_SETUID nor CAP_SETGID) reads them once; these two can still change
+# A process whose ids are final (one real, effective and saved id, no
+# capability but the network ones) reads them once; these two can still change
 # theirs without root, so each request must look again.
 expect_output "euid 64011 with real uid 64012 asks, then returns to 64012: judged as 64012" \
 	'as uid 64012 after setresuid: granted by rule plain' "$C" credswitch 64012 64012 64011

@@ -266,10 +266,12 @@ expect_output "the kept uid (rate unlimited): 1000 at once, all granted" 'all 10
 	as_user $KEPT -- "$H" burst 1000 1000 1000
 # 100 replies fit a socket's default send buffer; the broker's is set to
 # the smallest after the first reply, which holds a few.
+noread_from=$(($(wc -l <"$LOG") + 1))
 expect_output "a client that sends 100 requests and reads no reply is dropped after a few" \
-	'noread: 100 requests sent, [0-9] replies before the broker closed' \
+	'noread: [0-9]+ requests sent, [0-9] replies read before the broker closed' \
 	as_user $KEPT -- "$H" noread 100
-check "... and the broker says why" grep -q "msg=\"reply not sent\" uid=$KEPT .*err=" "$LOG"
+check "... and the broker says why" \
+	bash -c "tail -n +$noread_from '$LOG' | grep -q 'msg=\"reply not sent\" uid=$KEPT .*err='"
 hammer() {
 	for _ in $(seq 1 20); do
 		as_user $CAPPED -- "$H" burst 2000 0 30 || return 1
