@@ -16,11 +16,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-rb_require_root
-rb_enter_netns "$@"
-
-RB_BROKER=$(realpath "$1")
-rb_tmpdir
+rb_begin_e2e "$@"
 trap 'rb_stop_broker; [ -n "${B2_PID:-}" ] && kill -TERM $B2_PID 2>/dev/null; rm -rf "$RB_TMP"' EXIT
 install -m 644 "$2" "$RB_TMP/librawbroker-preload.so" || exit 1
 install -m 755 "$3" "$RB_TMP/e2e_clientsec" || exit 1

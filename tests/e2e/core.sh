@@ -8,11 +8,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-rb_require_root
-rb_enter_netns "$@"
-
-RB_BROKER=$(realpath "$1")
-rb_tmpdir
+rb_begin_e2e "$@"
 trap 'rb_stop_broker; rm -rf "$RB_TMP"' EXIT
 install -m 755 "$2" "$RB_TMP/e2e_client"
 CLIENT=$RB_TMP/e2e_client

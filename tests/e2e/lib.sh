@@ -45,6 +45,16 @@ rb_tmpdir() {
 	chmod 755 "$RB_TMP"
 }
 
+# rb_begin_e2e "$@": the start most end-to-end tests share (their first
+# argument is rawbrokerd): root or a skip, a fresh network namespace with
+# only lo (the script runs again inside it), RB_BROKER and RB_TMP set.
+rb_begin_e2e() {
+	rb_require_root
+	rb_enter_netns "$@"
+	RB_BROKER=$(realpath "$1")
+	rb_tmpdir
+}
+
 ok() {
 	rb_tests=$((rb_tests + 1))
 	echo "ok $rb_tests - $*"

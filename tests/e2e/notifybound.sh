@@ -15,11 +15,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-rb_require_root
-rb_enter_netns "$@"
-
-RB_BROKER=$(realpath "$1")
-rb_tmpdir
+rb_begin_e2e "$@"
 cleanup() {
 	for p in ${bg_pids:-}; do
 		kill -KILL "$p" 2>/dev/null

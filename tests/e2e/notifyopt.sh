@@ -51,11 +51,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-rb_require_root
-rb_enter_netns "$@"
-
-RB_BROKER=$(realpath "$1")
-rb_tmpdir
+rb_begin_e2e "$@"
 # RB_KEEP=1 keeps the test directory (its broker.log) for a look afterwards.
 trap 'rb_stop_broker; [ -n "${RB_KEEP:-}" ] || rm -rf "$RB_TMP"' EXIT
 install -m 644 "$2" "$RB_TMP/librawbroker-preload.so"

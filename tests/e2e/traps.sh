@@ -8,11 +8,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-rb_require_root
-rb_enter_netns "$@"
-
-RB_BROKER=$(realpath "$1")
-rb_tmpdir
+rb_begin_e2e "$@"
 cleanup() {
 	rb_stop_broker
 	# The FUSE server first: while it lives, the trap's stalled senders
