@@ -98,6 +98,7 @@ struct broker_config {
 	const char *agent_path; /* --seccomp-agent: OCI runtimes' listenerPath (seccomp_agent.h) */
 	gid_t agent_gid;        /* --seccomp-agent-group: (gid_t)-1 for none (socket 0600) */
 	size_t conns_fit;       /* most RLIMIT_NOFILE allows; 0: no bound */
+	unsigned retire_max;    /* granted sockets' copies held to close later */
 	/* Uids no rule matches: connections per uid, and all of them together
 	 * (at most a quarter of max_conns); see server.c. */
 	uint32_t unmatched_per_uid, unmatched_total;
@@ -218,6 +219,14 @@ void closer_release(int fd);
  * once the close has finished: what a caller bounds by it stays counted
  * while a worker is stuck on it (seccomp_agent.c). */
 void closer_release_counted(int fd, unsigned *pending);
+/* Sockets we granted (raw or datagram: their close never waits on a
+ * peer), closed together off the loop (server.c, retire()); *PENDING,
+ * counted up by N by the caller, is counted down by N when they are. */
+void closer_release_batch(const int *fds, unsigned n, unsigned *pending);
+/* Our copies of granted sockets held at most, on the loop and queued for
+ * the closer together (server.c, retire()), when RLIMIT_NOFILE leaves room
+ * for them beside the pool (main.c: cfg->retire_max). */
+#define RETIRE_HELD_MAX 32
 /* False when the workers are stuck on closes clients booby-trapped: then
  * no request that hands the broker a descriptor is taken. */
 bool closer_has_capacity(void);

@@ -17,26 +17,34 @@
  * descriptor (set_option), and logs why, while plain grants go on.  The
  * queue holds at most what connections and their one pending descriptor
  * can put in it.
+ *
+ * The front's own granted sockets come here too, in batches
+ * (closer_release_batch(), server.c says why): raw and datagram sockets,
+ * which never linger, closed with one close_range() per run of numbers.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
 #include "frame.h"
 #include "log.h"
+#include "maker/closefds.h"
 
 #define CLOSER_WORKERS 4
 #define CLOSER_STUCK_MS 1000
 
 struct close_job {
-	int fd;
-	unsigned *pending; /* counted down when done, or NULL */
 	struct close_job *next;
+	unsigned *pending; /* counted down when done, or NULL */
+	bool batch;        /* granted sockets of ours: FD[0..N) closed as they are */
+	unsigned n;        /* else one descriptor a client controls, reset first */
+	int fd[];
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -74,9 +82,12 @@ static void *closer_main(void *arg)
 		workers[me].since = mono_ms();
 		pthread_mutex_unlock(&lock);
 
-		rb_fd_discard(j->fd); /* sockets reset first: less to wait for */
+		if (j->batch)
+			rb_close_fds(j->fd, j->n);
+		else
+			rb_fd_discard(j->fd[0]); /* sockets reset first: less to wait for */
 		if (j->pending) /* read by the loop thread without the lock */
-			__atomic_fetch_sub(j->pending, 1, __ATOMIC_RELEASE);
+			__atomic_fetch_sub(j->pending, j->n, __ATOMIC_RELEASE);
 		free(j);
 
 		pthread_mutex_lock(&lock);
@@ -106,21 +117,8 @@ void closer_start(void)
 	rb_frame_set_discard(closer_release);
 }
 
-void closer_release_counted(int fd, unsigned *pending)
+static void enqueue(struct close_job *j)
 {
-	struct close_job *j;
-
-	if (fd < 0)
-		return;
-	j = started ? malloc(sizeof(*j)) : NULL;
-	if (!j) { /* before the loop (nothing of a client's yet), or no memory */
-		rb_fd_discard(fd);
-		if (pending)
-			__atomic_fetch_sub(pending, 1, __ATOMIC_RELEASE);
-		return;
-	}
-	j->fd = fd;
-	j->pending = pending;
 	j->next = NULL;
 	pthread_mutex_lock(&lock);
 	if (tail)
@@ -130,6 +128,47 @@ void closer_release_counted(int fd, unsigned *pending)
 	tail = j;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
+}
+
+void closer_release_counted(int fd, unsigned *pending)
+{
+	struct close_job *j;
+
+	if (fd < 0)
+		return;
+	j = started ? malloc(sizeof(*j) + sizeof(int)) : NULL;
+	if (!j) { /* before the loop (nothing of a client's yet), or no memory */
+		rb_fd_discard(fd);
+		if (pending)
+			__atomic_fetch_sub(pending, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	j->pending = pending;
+	j->batch = false;
+	j->n = 1;
+	j->fd[0] = fd;
+	enqueue(j);
+}
+
+void closer_release_batch(const int *fds, unsigned n, unsigned *pending)
+{
+	struct close_job *j;
+
+	if (n == 0)
+		return;
+	j = started ? malloc(sizeof(*j) + n * sizeof(int)) : NULL;
+	if (!j) { /* no memory: as before the batches, at once */
+		for (unsigned i = 0; i < n; i++)
+			close(fds[i]);
+		if (pending)
+			__atomic_fetch_sub(pending, n, __ATOMIC_RELEASE);
+		return;
+	}
+	j->pending = pending;
+	j->batch = true;
+	j->n = n;
+	memcpy(j->fd, fds, n * sizeof(int));
+	enqueue(j);
 }
 
 void closer_release(int fd)

@@ -292,7 +292,9 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
  *
  * What takes a slot in the descriptor table: the fixed ones (listener,
  * epoll, signalfd, stdio, the maker's channel, the closer's pipe), the
- * ready pool (at most --pool per class), and ONE per connection.  The
+ * ready pool (at most --pool per class), our copies of granted sockets
+ * waiting to be closed (cfg->retire_max: server.c, retire()), and ONE per
+ * connection.  The
  * sockets of replies queued to a client that has not read them yet are
  * not in our table: they are in flight, and the kernel counts them apart,
  * per user, against the same RLIMIT_NOFILE (too_many_unix_fds(); a send
@@ -322,7 +324,7 @@ static void fit_connection_limit(struct broker_config *cfg, const struct rb_poli
 	struct rb_class cls[MK_CLASSES_MAX];
 	int nclasses = rb_policy_classes(policy, cls, MK_CLASSES_MAX);
 	struct rlimit rl;
-	size_t fit, reserved, room;
+	size_t fit, reserved, quarter, room;
 
 	if (nclasses < 1)
 		nclasses = MK_CLASSES_MAX; /* maker_start() refuses too many */
@@ -340,8 +342,11 @@ static void fit_connection_limit(struct broker_config *cfg, const struct rb_poli
 		fatalx("RLIMIT_NOFILE %llu is too small to serve anyone",
 		       (unsigned long long)rl.rlim_cur);
 	/* The pool holds at most POOL per class (a refill never goes above
-	 * it), and gets at most a quarter of what is left. */
-	room = ((size_t)rl.rlim_cur - FDS_RESERVED) / 4 / (size_t)nclasses;
+	 * it), and gets at most a quarter of what is left; our copies of
+	 * granted sockets waiting to be closed get what the pool leaves of
+	 * that quarter (none: each is closed at once). */
+	quarter = ((size_t)rl.rlim_cur - FDS_RESERVED) / 4;
+	room = quarter / (size_t)nclasses;
 	if (cfg->pool > room) {
 		log_event(LOG_LVL_WARN, "pool lowered to fit RLIMIT_NOFILE",
 			  "pool=%zu classes=%d nofile=%llu", room, nclasses,
@@ -350,7 +355,10 @@ static void fit_connection_limit(struct broker_config *cfg, const struct rb_poli
 	}
 	/* --seccomp-agent: what the agent may hold (its headroom, its
 	 * connections and what they sent, the listeners it hands on). */
-	reserved = FDS_RESERVED + (size_t)cfg->pool * (size_t)nclasses +
+	room = quarter - (size_t)cfg->pool * (size_t)nclasses;
+	if (cfg->retire_max > room)
+		cfg->retire_max = (unsigned)room;
+	reserved = FDS_RESERVED + (size_t)cfg->pool * (size_t)nclasses + cfg->retire_max +
 		   seccomp_agent_fds_reserved(cfg);
 	if (reserved + FDS_PER_CONN >= (size_t)rl.rlim_cur)
 		fatalx("RLIMIT_NOFILE %llu is too small to serve anyone (%zu descriptors kept "
@@ -475,6 +483,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			.unmatched_per_uid = DEFAULT_UNMATCHED_PER_UID,
 			.unmatched_total = DEFAULT_UNMATCHED_TOTAL,
 			.pool = POOL_DEFAULT,
+			.retire_max = RETIRE_HELD_MAX,
 			.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS,
 			.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS,
 			.log_target = RB_LOG_STDERR,

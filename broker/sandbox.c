@@ -135,6 +135,7 @@ static const struct sb_rule rules[] = {
 	A("epoll_wait"), A_OPT("epoll_pwait"), A("epoll_ctl"), A("epoll_create1"),
 	A("signalfd4"), A("rt_sigprocmask"), A("rt_sigaction"), A("rt_sigreturn"), A("restart_syscall"),
 	A("accept4"), A("recvmsg"), A("sendmsg"), A("read"), A("write"), A("close"),
+	A("close_range"), /* closer.c: granted sockets' copies, a run at a time */
 	A("fcntl"), A("bind"), /* bind: a client socket's source */
 	A("poll"), A_OPT("ppoll"), /* a synchronous round trip to the maker */
 	A("unlink"), /* shutdown: the socket file, where the directory lets us */

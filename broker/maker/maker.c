@@ -54,6 +54,7 @@
 
 
 
+#include "closefds.h"
 #include "drop.h"
 #include "maker.h"
 #include "record.h"
@@ -147,33 +148,6 @@ static int make_one(const struct mk_class *c)
 	return fd;
 }
 
-/* Close the N descriptors of FDS (reordered).  Made one after another,
- * they are mostly consecutive numbers, with gaps where our own
- * descriptors sit: one close_range() per run of consecutive numbers
- * instead of a close() each saves about a system call per grant.  A run
- * holds exactly descriptors of FDS: no other can have a number inside
- * it. */
-static void close_all(int *fds, unsigned n)
-{
-	for (unsigned i = 1; i < n; i++) /* insertion sort: n <= MK_BATCH_MAX */
-		for (unsigned j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
-			int t = fds[j];
-
-			fds[j] = fds[j - 1];
-			fds[j - 1] = t;
-		}
-	for (unsigned i = 0; i < n;) {
-		unsigned end = i;
-
-		while (end + 1 < n && fds[end + 1] == fds[end] + 1)
-			end++;
-		if (end == i || close_range((unsigned)fds[i], (unsigned)fds[end], 0) < 0)
-			for (unsigned k = i; k <= end; k++)
-				close(fds[k]);
-		i = end + 1;
-	}
-}
-
 static void handle_make(const struct mk_request *rq)
 {
 	int fds[MK_BATCH_MAX];
@@ -194,7 +168,7 @@ static void handle_make(const struct mk_request *rq)
 		fds[n++] = fd;
 	}
 	reply(rq, n ? 0 : err, fds, n);
-	close_all(fds, n); /* the front has its copies (or is gone) */
+	rb_close_fds(fds, n); /* the front has its copies (or is gone) */
 }
 
 /* ---- MK_SETOPT ---- */

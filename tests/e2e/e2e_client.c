@@ -36,6 +36,8 @@
  *   e2e_client flood 4|6 MS             (root) port unreachables for MS ms
  *   e2e_client rxrace 4|6 N             N filtered sockets during a flood
  *                                       hold no packet of another type
+ *   e2e_client mcast N                  N sockets join a multicast group on
+ *                                       lo, each closed at once (traps.sh)
  *   e2e_client filterlock 4|6           the locked filter stays (EPERM)
  *   e2e_client locks 4|6 DEV MARK RCVBUF SNDBUF
  *                                       device and mark locked, buffers set
@@ -927,6 +929,28 @@ static int cmd_rxrace(int family, int n)
 	return 0;
 }
 
+/* mcast N: N raw ICMP sockets, each joins a multicast group on lo and is
+ * closed at once.  Whoever drops a socket's last reference then leaves the
+ * group, under the RTNL lock (ip_mc_drop_socket()): the broker must never
+ * be the one on its loop (traps.sh).  lo needs the MULTICAST flag. */
+static int cmd_mcast(int n)
+{
+	struct ip_mreqn mr = { .imr_ifindex = (int)if_nametoindex("lo") };
+
+	inet_pton(AF_INET, "239.255.82.66", &mr.imr_multiaddr);
+	for (int i = 0; i < n; i++) {
+		int fd = rb_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+
+		if (fd < 0)
+			return fail("rb_socket %d: %s", i, strerror(errno));
+		if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
+			return fail("IP_ADD_MEMBERSHIP on lo: %s", strerror(errno));
+		close(fd);
+	}
+	printf("mcast: %d sockets joined a group and closed\n", n);
+	return 0;
+}
+
 /* filterlock 4|6: the broker's filter on a brokered socket cannot be
  * detached, replaced or unlocked by its holder. */
 static int cmd_filterlock(int family)
@@ -1124,6 +1148,8 @@ int main(int argc, char **argv)
 		return cmd_flood(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET, atoi(argv[3]));
 	if (strcmp(argv[1], "rxrace") == 0 && argc >= 4)
 		return cmd_rxrace(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET, atoi(argv[3]));
+	if (strcmp(argv[1], "mcast") == 0 && argc >= 3)
+		return cmd_mcast(atoi(argv[2]));
 	if (strcmp(argv[1], "filterlock") == 0 && argc >= 3)
 		return cmd_filterlock(strcmp(argv[2], "6") == 0 ? AF_INET6 : AF_INET);
 	if (strcmp(argv[1], "locks") == 0 && argc >= 7)

@@ -69,6 +69,51 @@ now=$(fds)
 check "SIGTERM stops the broker within 2 s while the closes hang" rb_stop_within 2000
 kill $bg_pids 2>/dev/null; wait $bg_pids 2>/dev/null; bg_pids=
 
+# ---- granted sockets: the loop never drops the last reference ----
+# A client that closes its granted socket at once leaves the broker's copy
+# the last reference, and whoever drops that tears the socket down: for one
+# that joined a multicast group, under the RTNL lock, which others can hold
+# for long.  The broker hands its copies to the closer workers (server.c,
+# retire()).  strace follows the front's main thread alone (the loop)
+# through 40 grants whose sockets each join a group on lo and are closed.
+LOG=$RB_TMP/retire.log
+ip link set lo multicast on
+rb_start_broker "$LOG" -p "$POLICY" -s "$RAWBROKER_SOCKET" -u 64010:64010 ||
+	{ not_ok "broker starts"; rb_finish; }
+sleep 0.2 # the pool full
+base=$(fds)
+strace -qq -p "$RB_BROKER_PID" -e trace=sendmsg,recvmsg,close,close_range \
+	-o "$RB_TMP/retire.strace" &
+tracer=$!
+for _ in $(seq 1 100); do grep -q 'TracerPid:.[1-9]' /proc/"$RB_BROKER_PID"/status && break; sleep 0.05; done
+expect_output "40 granted sockets join a multicast group on lo, each closed by its client at once" \
+	'mcast: 40 sockets joined a group and closed' as_user $KEPT -- "$CLIENT" mcast 40
+# A number the loop sent in SCM_RIGHTS stays a granted socket's until a
+# receive (a pool batch) brings it back: a close of it before then is the
+# loop dropping a granted socket.
+loop_closes() {
+	awk '
+	function nums(s,   a, k, i) {
+		sub(/.*cmsg_data=\[/, "", s); sub(/\].*/, "", s)
+		k = split(s, a, /, */)
+		for (i = 1; i <= k; i++) got[i] = a[i] + 0
+		return k
+	}
+	/^sendmsg\(.*SCM_RIGHTS/ { k = nums($0); for (i = 1; i <= k; i++) granted[got[i]] = 1; sent++ }
+	/^recvmsg\(.*SCM_RIGHTS/ { k = nums($0); for (i = 1; i <= k; i++) delete granted[got[i]] }
+	/^close\([0-9]+\)/ { n = $0; sub(/^close\(/, "", n); sub(/\).*/, "", n); if ((n + 0) in granted) bad++ }
+	/^close_range\(/ { split($0, r, /[(, ]+/); for (f in granted) if (f + 0 >= r[2] + 0 && f + 0 <= r[3] + 0) bad++ }
+	END { printf "%d %d\n", sent, bad }' "$RB_TMP/retire.strace"
+}
+settled=no
+for _ in $(seq 1 40); do [ "$(fds)" -le "$base" ] && settled=yes && break; sleep 0.05; done
+rb_stop_broker
+wait "$tracer" # strace ends with the process it follows
+read -r sent bad <<<"$(loop_closes)"
+check "... the loop sent the 40 sockets (the trace saw it at work: $sent)" test "$sent" -ge 40
+check "... and closed none of them: its copies go to the closer ($bad closed on the loop)" test "$bad" = 0
+check "... which closes them within 2 s: descriptors back to $base" test $settled = yes
+
 # ---- the lock trap ----
 if [ ! -c /dev/fuse ]; then
 	echo "    # /dev/fuse is missing: the lock trap cannot be set here"
