@@ -526,8 +526,15 @@ static _Noreturn void exec_maker(const char *path, int exe, const struct drop_sp
 
 	s.keep = 1ull << CAP_NET_RAW;
 	s.ambient = true;
-	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0 || fcntl(fd, F_SETFD, 0) < 0 ||
-	    (drop_prog >= 0 && fcntl(drop_prog, F_SETFD, 0) < 0)) {
+	/* The maker's two descriptors at 3 and 4 (the program moved out of
+	 * the way first): the sockets it makes then get consecutive numbers
+	 * above them, and it closes its copies of a batch with one
+	 * close_range() (closefds.h) instead of one per gap. */
+	if (drop_prog == 3)
+		drop_prog = fcntl(drop_prog, F_DUPFD_CLOEXEC, 5);
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0 || (fd != 3 && dup2(fd, 3) < 0) ||
+	    fcntl(3, F_SETFD, 0) < 0 ||
+	    (drop_prog >= 0 && (dup2(drop_prog, 4) < 0 || fcntl(4, F_SETFD, 0) < 0))) {
 		dprintf(STDERR_FILENO, "rawbrokerd: socket maker: close inherited descriptors: %s\n",
 			strerror(errno));
 		_exit(127);
@@ -541,8 +548,8 @@ static _Noreturn void exec_maker(const char *path, int exe, const struct drop_sp
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	snprintf(num, sizeof(num), "%d", fd);
-	snprintf(prog, sizeof(prog), "%d", drop_prog);
+	snprintf(num, sizeof(num), "%d", 3);
+	snprintf(prog, sizeof(prog), "%d", 4);
 	execveat(exe, "", (char *[]){ name, opt_fd, num, drop_prog >= 0 ? opt_prog : NULL,
 				      prog, NULL }, environ, AT_EMPTY_PATH);
 	dprintf(STDERR_FILENO, "rawbrokerd: socket maker: exec %s: %s\n", path, strerror(errno));
