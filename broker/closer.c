@@ -157,7 +157,7 @@ void closer_release_batch(const int *fds, unsigned n, unsigned *pending)
 	if (n == 0)
 		return;
 	j = started ? malloc(sizeof(*j) + n * sizeof(int)) : NULL;
-	if (!j) { /* no memory: as before the batches, at once */
+	if (!j) { /* no memory: at once, here (maybe the last reference) */
 		for (unsigned i = 0; i < n; i++)
 			close(fds[i]);
 		if (pending)

@@ -514,6 +514,12 @@ void maker_check_policy(const struct rb_policy *p)
  * the maker's binary, opened (O_PATH) before the drop: the broker's user
  * need not reach its directory (a build tree under /root), and no path is
  * looked up again once privileges are gone. */
+/* FD itself when its number is above 4, else a close-on-exec copy that is. */
+static int above4(int fd)
+{
+	return fd > 4 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 5);
+}
+
 static _Noreturn void exec_maker(const char *path, int exe, const struct drop_spec *spec,
 				 int fd, int drop_prog, pid_t front)
 {
@@ -526,15 +532,17 @@ static _Noreturn void exec_maker(const char *path, int exe, const struct drop_sp
 
 	s.keep = 1ull << CAP_NET_RAW;
 	s.ambient = true;
-	/* The maker's two descriptors at 3 and 4 (the program moved out of
-	 * the way first): the sockets it makes then get consecutive numbers
-	 * above them, and it closes its copies of a batch with one
-	 * close_range() (closefds.h) instead of one per gap. */
-	if (drop_prog == 3)
-		drop_prog = fcntl(drop_prog, F_DUPFD_CLOEXEC, 5);
-	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0 || (fd != 3 && dup2(fd, 3) < 0) ||
-	    fcntl(3, F_SETFD, 0) < 0 ||
-	    (drop_prog >= 0 && (dup2(drop_prog, 4) < 0 || fcntl(4, F_SETFD, 0) < 0))) {
+	/* The maker's two descriptors at 3 and 4: the sockets it makes then
+	 * get consecutive numbers above them, and it closes its copies of a
+	 * batch with one close_range() (closefds.h) instead of one per gap.
+	 * Whatever we still need sits above 4 first (with stdio closed, even
+	 * the channel or EXE can have a number below 5), then dup2() puts the
+	 * two in place without close-on-exec; everything else from 3 up is
+	 * closed by the exec. */
+	if ((exe = above4(exe)) < 0 || (fd = above4(fd)) < 0 ||
+	    (drop_prog >= 0 && (drop_prog = above4(drop_prog)) < 0) ||
+	    close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0 || dup2(fd, 3) < 0 ||
+	    (drop_prog >= 0 && dup2(drop_prog, 4) < 0)) {
 		dprintf(STDERR_FILENO, "rawbrokerd: socket maker: close inherited descriptors: %s\n",
 			strerror(errno));
 		_exit(127);

@@ -594,7 +594,8 @@ void server_option_done(void *conn, int err)
  * under a small RLIMIT_NOFILE: main.c) are held here and in the closer's
  * queue together, a copy is closed at once as before the batches: the
  * copy still in flight to the client holds a reference then, so ours is
- * not the last. */
+ * usually not the last (a client on another CPU can receive and close its
+ * copy first). */
 #define RETIRE_MAX 16
 #define RETIRE_MS 1000
 

@@ -1016,8 +1016,11 @@ static void notif_socket(struct broker *b, struct listener *l, const struct secc
 out:
 	wake_loop_if_needed();
 	front_unlock();
+	/* Ours (the task has its own now).  Should the task have closed its
+	 * copy already, this is the last reference and tears the socket down:
+	 * on this listener's thread, not on the loop. */
 	if (rep.fd >= 0)
-		close(rep.fd); /* ours (the task has its own now): never blocks */
+		close(rep.fd);
 	if (c.gone)
 		task_forget(l, (pid_t)n->pid);
 	if (v.send)

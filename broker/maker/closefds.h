@@ -12,7 +12,8 @@
 
 #include <unistd.h>
 
-/* Close the N descriptors of FDS (reordered: sorted). */
+/* Close the N descriptors of FDS (reordered: sorted), which must all be
+ * open and distinct (a number twice would be closed twice). */
 static inline void rb_close_fds(int *fds, unsigned n)
 {
 	for (unsigned i = 1; i < n; i++) /* insertion sort: N is a batch, <= 64 */

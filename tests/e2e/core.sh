@@ -299,6 +299,18 @@ else
 	not_ok "root without CAP_SETPCAP: broker starts"
 fi
 
+# Started with stdin and stdout closed (and nothing else above stderr): the
+# listener and the maker's channel take the low numbers, and the maker
+# still gets its descriptors (and its executable) right.
+if start_alt sh -c 'for fd in 3 4 5 6 7 8 9; do eval "exec $fd>&-"; done; exec "$@" <&- >&-' \
+	sh -- -u $BROKER_USER; then
+	check "stdin and stdout closed: the broker serves" env RAWBROKER_SOCKET="$alt_sock" \
+		setpriv --reuid=64011 --regid=64011 --clear-groups -- "$CLIENT" echo 4
+	stop_alt
+else
+	not_ok "stdin and stdout closed: broker starts"
+fi
+
 # ---- a descriptor limit too small for --max-connections ----
 # The limit is lowered to fit, and clients beyond it are turned away at
 # accept instead of the broker spinning on EMFILE.

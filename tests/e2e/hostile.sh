@@ -428,10 +428,18 @@ for n in null zero random urandom; do
 done
 "$H" syslogd /dev/log "$RB_TMP/syslog.out" & d=\$!
 for _ in \$(seq 1 40); do [ -S /dev/log ] && break; sleep 0.05; done
+holds_raw() {
+	local i
+	for i in \$(awk 'FNR > 1 { print \$10 }' /proc/net/raw /proc/net/raw6 /proc/net/icmp /proc/net/icmp6); do
+		ls -l /proc/\$b/fd | grep -q "socket:\\[\$i\\]" && return 0
+	done
+	return 1
+}
+no_copies() { for _ in \$(seq 1 60); do holds_raw || return 0; sleep 0.05; done; }
 # --pool 0: no pooled sockets come and go, so the descriptors compared
 # below are the broker's own (the syslog socket among them); each listing
-# comes over a second after a grant, when the broker's copy of the granted
-# socket is closed (server.c, retire()).
+# waits until the broker's copy of the socket it granted is closed (within
+# a second: server.c, retire()), when it holds no raw or ping socket.
 "$RB_BROKER" -p "$POLICY" -s "$RB_TMP/sl.sock" -u 64010:64010 --log syslog:local3 --pool 0 \
 	--ready-fd 3 3>"$RB_TMP/sl.ready" 2>"$RB_TMP/sl.stderr" & b=\$!
 for _ in \$(seq 1 100); do grep -q READY=1 "$RB_TMP/sl.ready" && break; sleep 0.05; done
@@ -439,7 +447,7 @@ RAWBROKER_SOCKET=$RB_TMP/sl.sock setpriv --reuid=$CAPPED --regid=$CAPPED --clear
 	"$CLIENT" echo 4 >/dev/null
 RAWBROKER_SOCKET=$RB_TMP/sl.sock setpriv --reuid=$BAD --regid=$BAD --clear-groups \
 	"$H" flood garbage 1 >/dev/null
-sleep 1.2
+no_copies
 ls -l /proc/\$b/fd | grep -o 'socket:.*' | sort >"$RB_TMP/sl.fds1"
 # The syslog daemon restarts: the broker reconnects its one socket.
 kill \$d; wait \$d 2>/dev/null
@@ -451,7 +459,7 @@ RAWBROKER_SOCKET=$RB_TMP/sl.sock setpriv --reuid=$CAPPED --regid=$CAPPED --clear
 	"$CLIENT" echo 6 >/dev/null 2>&1 # denied: inet6 is not in its rule
 RAWBROKER_SOCKET=$RB_TMP/sl.sock setpriv --reuid=$CAPPED --regid=$CAPPED --clear-groups \
 	"$CLIENT" echo 4 >/dev/null
-sleep 1.2
+no_copies
 ls -l /proc/\$b/fd | grep -o 'socket:.*' | sort >"$RB_TMP/sl.fds2"
 kill -TERM \$b; wait \$b
 kill \$d; wait \$d 2>/dev/null

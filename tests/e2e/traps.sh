@@ -75,7 +75,9 @@ kill $bg_pids 2>/dev/null; wait $bg_pids 2>/dev/null; bg_pids=
 # that joined a multicast group, under the RTNL lock, which others can hold
 # for long.  The broker hands its copies to the closer workers (server.c,
 # retire()).  strace follows the front's main thread alone (the loop)
-# through 40 grants whose sockets each join a group on lo and are closed.
+# through 30 grants whose sockets each join a group on lo and are closed:
+# one batch of 16 for the closer and 14 copies held, within the copies'
+# budget (32) however late the closer runs.
 LOG=$RB_TMP/retire.log
 ip link set lo multicast on
 rb_start_broker "$LOG" -p "$POLICY" -s "$RAWBROKER_SOCKET" -u 64010:64010 ||
@@ -86,8 +88,8 @@ strace -qq -p "$RB_BROKER_PID" -e trace=sendmsg,recvmsg,close,close_range \
 	-o "$RB_TMP/retire.strace" &
 tracer=$!
 for _ in $(seq 1 100); do grep -q 'TracerPid:.[1-9]' /proc/"$RB_BROKER_PID"/status && break; sleep 0.05; done
-expect_output "40 granted sockets join a multicast group on lo, each closed by its client at once" \
-	'mcast: 40 sockets joined a group and closed' as_user $KEPT -- "$CLIENT" mcast 40
+expect_output "30 granted sockets join a multicast group on lo, each closed by its client at once" \
+	'mcast: 30 sockets joined a group and closed' as_user $KEPT -- "$CLIENT" mcast 30
 # A number the loop sent in SCM_RIGHTS stays a granted socket's until a
 # receive (a pool batch) brings it back: a close of it before then is the
 # loop dropping a granted socket.
@@ -105,14 +107,19 @@ loop_closes() {
 	/^close_range\(/ { split($0, r, /[(, ]+/); for (f in granted) if (f + 0 >= r[2] + 0 && f + 0 <= r[3] + 0) bad++ }
 	END { printf "%d %d\n", sent, bad }' "$RB_TMP/retire.strace"
 }
+# The pool tops up 50 ms after the last take; the last 14 copies wait for
+# their time bound (1 s).
+sleep 0.2
+held=$(fds)
 settled=no
 for _ in $(seq 1 40); do [ "$(fds)" -le "$base" ] && settled=yes && break; sleep 0.05; done
 rb_stop_broker
 wait "$tracer" # strace ends with the process it follows
 read -r sent bad <<<"$(loop_closes)"
-check "... the loop sent the 40 sockets (the trace saw it at work: $sent)" test "$sent" -ge 40
+check "... the loop sent the 30 sockets (the trace saw it at work: $sent)" test "$sent" -ge 30
 check "... and closed none of them: its copies go to the closer ($bad closed on the loop)" test "$bad" = 0
-check "... which closes them within 2 s: descriptors back to $base" test $settled = yes
+check "... which holds the last copies a while ($held descriptors, $base before)" test "$held" -gt "$base"
+check "... and closes them within 2 s: descriptors back to $base" test $settled = yes
 
 # ---- the lock trap ----
 if [ ! -c /dev/fuse ]; then
