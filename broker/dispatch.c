@@ -83,20 +83,26 @@ static void audit_prepare(const struct rawsock_spec *spec, char *buf, size_t siz
 }
 
 /* One audit line per grant and per refusal; refusals say why.  Grants and
- * failures say how the rule prepares the socket. */
+ * failures say how the rule prepares the socket.  Formatted only when the
+ * log takes it: past the per-second cap (most grants under load) a line
+ * costs nothing but its count. */
 static void audit(const struct grant_peer *gp, const Rawbroker__SocketRequest *sr,
 		  const struct rawsock_spec *spec, const char *decision,
 		  const struct reply *rep)
 {
 	bool granted = rep->status == RAWBROKER__STATUS__STATUS_OK;
+	enum log_level lvl = granted ? LOG_LVL_INFO : LOG_LVL_WARN;
 	char fam[16], proto[16], type[16], src[INET6_ADDRSTRLEN] = "-";
 	char qrule[LOG_Q_MAX], qreason[LOG_Q_MAX], qorigin[LOG_Q_MAX], prep[1024];
-	const void *bound = spec ? rawsock_bind_source(spec) : NULL;
+	const void *bound;
 
+	if (!log_admit(lvl))
+		return;
+	bound = spec ? rawsock_bind_source(spec) : NULL;
 	if (bound)
 		inet_ntop(spec->family, bound, src, sizeof(src));
 	audit_prepare(spec, prep, sizeof(prep));
-	log_event(granted ? LOG_LVL_INFO : LOG_LVL_WARN, granted ? "grant" : "refuse",
+	log_admitted(lvl, granted ? "grant" : "refuse",
 		  "decision=%s uid=%u gid=%u pid=%d family=%s protocol=%s type=%s "
 		  "source=%s nonblock=%d %s rule=%s%s%s via=%s%s%s",
 		  decision, (unsigned)gp->peer.uid, (unsigned)gp->peer.gid, (int)gp->peer.pid,

@@ -425,21 +425,41 @@ int log_flush(void)
 	return (int)((1000000000 - now.tv_nsec) / 1000000) + 1; /* the next second */
 }
 
-void log_event(enum log_level lvl, const char *msg, const char *kv, ...)
+static void event_write(enum log_level lvl, const char *msg, const char *kv, va_list ap)
 {
 	struct line l;
+
+	line_start(&l, lvl, msg);
+	if (kv) {
+		line_append(&l, " ");
+		line_vappend(&l, kv, ap);
+	}
+	line_write(&l, lvl);
+}
+
+void log_event(enum log_level lvl, const char *msg, const char *kv, ...)
+{
 	va_list ap;
 
 	if (!admit(lvl))
 		return;
-	line_start(&l, lvl, msg);
-	if (kv) {
-		line_append(&l, " ");
-		va_start(ap, kv);
-		line_vappend(&l, kv, ap);
-		va_end(ap);
-	}
-	line_write(&l, lvl);
+	va_start(ap, kv);
+	event_write(lvl, msg, kv, ap);
+	va_end(ap);
+}
+
+bool log_admit(enum log_level lvl)
+{
+	return admit(lvl);
+}
+
+void log_admitted(enum log_level lvl, const char *msg, const char *kv, ...)
+{
+	va_list ap;
+
+	va_start(ap, kv);
+	event_write(lvl, msg, kv, ap);
+	va_end(ap);
 }
 
 /* Human text as the message, optionally with err="strerror(ERR)". */

@@ -23,6 +23,7 @@
 #ifndef RAWBROKER_LOG_H
 #define RAWBROKER_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level {
@@ -71,6 +72,14 @@ void log_batch_end(void);
 /* MSG is a short event name or sentence; KV (printf) appends key=value
  * pairs and may be NULL.  Values that may hold spaces go through log_q(). */
 void log_event(enum log_level lvl, const char *msg, const char *kv, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* For a line whose fields cost something to format (an audit line per
+ * grant): log_admit() decides whether a line at LVL is written now (and
+ * counts it, written or held back by the per-second caps); only when it
+ * says true, log_admitted() writes the line, as log_event() would. */
+bool log_admit(enum log_level lvl);
+void log_admitted(enum log_level lvl, const char *msg, const char *kv, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* S as a logfmt value into BUF of LOG_Q_MAX bytes, returning BUF: as it
