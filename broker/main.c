@@ -294,17 +294,17 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
  * epoll, signalfd, stdio, the maker's channel, the closer's pipe), the
  * ready pool (at most --pool per class), our copies of granted sockets
  * waiting to be closed (cfg->retire_max: server.c, retire()), and ONE per
- * connection.  The
- * sockets of replies queued to a client that has not read them yet are
- * not in our table: they are in flight, and the kernel counts them apart,
+ * connection.  The sockets of replies queued to a client that has not
+ * read them yet are not in our table: they are in flight, and the kernel counts them apart,
  * per user, against the same RLIMIT_NOFILE (too_many_unix_fds(); a send
  * over it fails with ETOOMANYREFS).  How many can be in flight on one
  * connection is bounded by its send buffer: send_reply() sets the smallest
  * the kernel allows (4608 bytes here), which holds at most 6 replies, and
  * our send never waits (RB_FRAME_DONTWAIT): a client that does not read is
  * dropped at the 7th.  (It is set before a connection's second reply, not
- * at accept: one reply always fits, and most connections ask once.)  Only grants carry a socket, and a well-behaved
- * client (librawbroker, the shim) reads each reply before it asks again,
+ * at accept: one reply always fits, and most connections ask once.)  Only
+ * grants carry a socket, and a well-behaved client (librawbroker, the
+ * shim) reads each reply before it asks again,
  * so it has at most one in flight.  Safe: a send over the in-flight limit
  * fails, it never blocks the loop, and costs that reply's client its
  * connection; the table itself can never overflow, as every connection
@@ -314,8 +314,9 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
  */
 /* listener, epoll, signalfd, stdio, maker, closer, one new socket, the
  * supervised command's listener, its helper and that helper's eventfd,
- * and the notify threads' two eventfds and /proc entries kept (at most 16 descriptors for all
- * listeners together, as when the loop served them: usernotif.c) */
+ * and the notify threads' two eventfds and /proc entries kept (at most
+ * 16 descriptors for all listeners together, as when the loop served
+ * them: usernotif.c) */
 #define FDS_RESERVED 32
 #define FDS_PER_CONN 1    /* the connection itself (in-flight replies: see above) */
 
@@ -324,7 +325,7 @@ static void fit_connection_limit(struct broker_config *cfg, const struct rb_poli
 	struct rb_class cls[MK_CLASSES_MAX];
 	int nclasses = rb_policy_classes(policy, cls, MK_CLASSES_MAX);
 	struct rlimit rl;
-	size_t fit, reserved, quarter, room;
+	size_t fit, reserved, quarter, room, spare;
 
 	if (nclasses < 1)
 		nclasses = MK_CLASSES_MAX; /* maker_start() refuses too many */
@@ -344,7 +345,7 @@ static void fit_connection_limit(struct broker_config *cfg, const struct rb_poli
 	/* The pool holds at most POOL per class (a refill never goes above
 	 * it), and gets at most a quarter of what is left; our copies of
 	 * granted sockets waiting to be closed get what the pool leaves of
-	 * that quarter (none: each is closed at once). */
+	 * that quarter (with nothing left, each is closed at once). */
 	quarter = ((size_t)rl.rlim_cur - FDS_RESERVED) / 4;
 	room = quarter / (size_t)nclasses;
 	if (cfg->pool > room) {
@@ -355,9 +356,9 @@ static void fit_connection_limit(struct broker_config *cfg, const struct rb_poli
 	}
 	/* --seccomp-agent: what the agent may hold (its headroom, its
 	 * connections and what they sent, the listeners it hands on). */
-	room = quarter - (size_t)cfg->pool * (size_t)nclasses;
-	if (cfg->retire_max > room)
-		cfg->retire_max = (unsigned)room;
+	spare = quarter - (size_t)cfg->pool * (size_t)nclasses;
+	if (cfg->retire_max > spare)
+		cfg->retire_max = (unsigned)spare;
 	reserved = FDS_RESERVED + (size_t)cfg->pool * (size_t)nclasses + cfg->retire_max +
 		   seccomp_agent_fds_reserved(cfg);
 	if (reserved + FDS_PER_CONN >= (size_t)rl.rlim_cur)

@@ -509,17 +509,17 @@ void maker_check_policy(const struct rb_policy *p)
 	}
 }
 
-/* The child, between fork() and the maker's execve(): the broker's user,
- * CAP_NET_RAW ambient (so it survives the execve), nothing else.  EXE is
- * the maker's binary, opened (O_PATH) before the drop: the broker's user
- * need not reach its directory (a build tree under /root), and no path is
- * looked up again once privileges are gone. */
 /* FD itself when its number is above 4, else a close-on-exec copy that is. */
 static int above4(int fd)
 {
 	return fd > 4 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 5);
 }
 
+/* The child, between fork() and the maker's execve(): the broker's user,
+ * CAP_NET_RAW ambient (so it survives the execve), nothing else.  EXE is
+ * the maker's binary, opened (O_PATH) before the drop: the broker's user
+ * need not reach its directory (a build tree under /root), and no path is
+ * looked up again once privileges are gone. */
 static _Noreturn void exec_maker(const char *path, int exe, const struct drop_spec *spec,
 				 int fd, int drop_prog, pid_t front)
 {

@@ -586,7 +586,7 @@ void server_option_done(void *conn, int err)
  *    which other processes can hold for long.  Ours is the last whenever
  *    the client closed its copy first; a closer worker may wait on that,
  *    the loop must not (closer.c).
- * So our copies wait here, RETIRE_MAX grants or RETIRE_MS at most, and
+ * So our copies wait here, RETIRE_BATCH of them or RETIRE_MS at most, and
  * then go to a closer worker in one job (one close_range() per run of
  * numbers).  Meanwhile a socket its client closed still exists, unseen
  * by anyone, and queues what it receives up to its buffer's size.  When
@@ -596,11 +596,11 @@ void server_option_done(void *conn, int err)
  * copy still in flight to the client holds a reference then, so ours is
  * usually not the last (a client on another CPU can receive and close its
  * copy first). */
-#define RETIRE_MAX 16
+#define RETIRE_BATCH 16
 #define RETIRE_MS 1000
 
 static struct {
-	int fd[RETIRE_MAX];
+	int fd[RETIRE_BATCH];
 	unsigned n;
 	int64_t first_ms; /* when fd[0] was retired */
 	unsigned queued;  /* handed to the closer, not closed yet */
@@ -624,7 +624,7 @@ static void retire(const struct broker *b, int fd)
 	if (retired.n == 0)
 		retired.first_ms = now_ms();
 	retired.fd[retired.n++] = fd;
-	if (retired.n == RETIRE_MAX)
+	if (retired.n == RETIRE_BATCH)
 		retire_flush();
 }
 
@@ -641,6 +641,13 @@ static int retire_due(void)
 		return (int)left;
 	retire_flush();
 	return -1;
+}
+
+/* The loop's wait: *TIMEOUT lowered to MS, each in ms with -1 for none. */
+static void sooner(int *timeout, int ms)
+{
+	if (ms >= 0 && (*timeout < 0 || ms < *timeout))
+		*timeout = ms;
 }
 
 /* EPOLLHUP: both directions of C are shut, as the client's close()
@@ -875,21 +882,13 @@ int server_run(struct broker *b)
 		  (unsigned)b->cfg->unmatched_per_uid, (unsigned)unmatched_budget(b->cfg));
 
 	while (!b->stop) {
-		int timeout = expire_timers(b), flush = log_flush(), topup = maker_refill(), n;
-		int retiring = retire_due(); /* granted sockets' copies */
-		int metrics = stats_metrics_due(); /* --metrics-file */
-		int agent = seccomp_agent_expire(); /* runtimes' deadlines */
+		int timeout = expire_timers(b), n;
 
-		if (flush >= 0 && (timeout < 0 || flush < timeout))
-			timeout = flush;
-		if (topup >= 0 && (timeout < 0 || topup < timeout))
-			timeout = topup;
-		if (retiring >= 0 && (timeout < 0 || retiring < timeout))
-			timeout = retiring;
-		if (metrics >= 0 && (timeout < 0 || metrics < timeout))
-			timeout = metrics;
-		if (agent >= 0 && (timeout < 0 || agent < timeout))
-			timeout = agent;
+		sooner(&timeout, log_flush());
+		sooner(&timeout, maker_refill());
+		sooner(&timeout, retire_due()); /* granted sockets' copies */
+		sooner(&timeout, stats_metrics_due()); /* --metrics-file */
+		sooner(&timeout, seccomp_agent_expire()); /* runtimes' deadlines */
 		/* The only place the loop lets the notify listeners' threads
 		 * at the shared state: between two passes, never inside one
 		 * (a pass's events may name a connection that a pass frees). */

@@ -24,10 +24,7 @@ export RAWBROKER_SOCKET=$RB_TMP/rb.sock
 # librawbroker reads them once (rawbroker.c, ids_final()).  A root client
 # reads them on every request: three system calls more.
 BENCH_UID=64019
-bench() {
-	setpriv --reuid=$BENCH_UID --regid=$BENCH_UID --clear-groups \
-		--inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw -- "$bench" "$@"
-}
+bench() { as_bench_client $BENCH_UID "$bench" "$@"; }
 cat >"$RB_TMP/policy.conf" <<POLICY
 rule bench {
     match uid $BENCH_UID

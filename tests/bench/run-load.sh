@@ -48,9 +48,7 @@ grep 'max connections lowered' "$RB_TMP/broker.log"
 echo "RLIMIT_NOFILE $(ulimit -n)"
 rc=0
 if [ "$mode" = throughput ]; then
-	setpriv --reuid=$BENCH_UID --regid=$BENCH_UID --clear-groups \
-		--inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw -- \
-		"$bench" "$mode" -p "$RB_BROKER_PID" "$@" || rc=$?
+	as_bench_client $BENCH_UID "$bench" "$mode" -p "$RB_BROKER_PID" "$@" || rc=$?
 else
 	"$bench" "$mode" -p "$RB_BROKER_PID" "$@" || rc=$?
 fi

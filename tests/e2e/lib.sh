@@ -142,6 +142,17 @@ as_user() {
 		--no-new-privs "$@"
 }
 
+# as_bench_client UID COMMAND...: run COMMAND as UID (gid UID, no
+# supplementary groups) with CAP_NET_RAW alone, ambient: the benchmarks'
+# clients, which run their bare baseline servers themselves.  No capability
+# that changes ids, so librawbroker reads them once (ids_final()).
+as_bench_client() {
+	local uid=$1
+	shift
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		--inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw -- "$@"
+}
+
 # rb_start_broker LOG ARGS...: start rawbrokerd in the background and wait
 # until it says it serves.  Sets RB_BROKER_PID.
 rb_start_broker() {
