@@ -258,10 +258,15 @@ for fam in 4 6; do
 	# shellcheck disable=SC2086 # word splitting intended
 	want=$(want_tr $hops)
 
-	# traceroute: header on stderr, hops on stdout.
-	root_out=$(as_root "$TR" -I -n -$fam "$target" 2>&1)
+	# traceroute: header on stderr, hops on stdout.  -w 5,0,0: a probe
+	# waits up to 5 s for its answer.  By default it waits only 3 times
+	# the answer time of its hop's earlier probes (10 times the next
+	# hop's), and marks a later answer lost: on a loaded machine (ctest
+	# -j with the container tests) that once lost a probe of the root
+	# baseline.  Both runs take the same arguments.
+	root_out=$(as_root "$TR" -I -n -w 5,0,0 -$fam "$target" 2>&1)
 	root_rc=$?
-	user_out=$(as_test "$TR" -I -n -$fam "$target" 2>&1)
+	user_out=$(as_test "$TR" -I -n -w 5,0,0 -$fam "$target" 2>&1)
 	user_rc=$?
 	root_hops=$(tr_hops <<<"$root_out")
 	user_hops=$(tr_hops <<<"$user_out")
