@@ -9,8 +9,10 @@
  * (each carrying the maker's drop-everything filter while it waits), so a
  * grant costs no round trip to the maker; refills are asked for in batches
  * from the event loop (maker_refill) and arrive as one SCM_RIGHTS message
- * each.  A class whose pool is empty is made on the spot: a round trip to
- * a process whose loop never waits on anything a client controls.
+ * each.  A grant that finds its pool empty waits for the refill on its
+ * way, or has one socket made on the spot when none is (maker_take): a
+ * round trip to a process whose loop never waits on anything a client
+ * controls.
  *
  * The maker's end of things: when it exits, the front logs it and stops
  * (server.c); when the front exits, the maker sees its channel close and
@@ -222,13 +224,14 @@ static void handle_reply(const struct mk_reply *rp, int *fds, unsigned nfds)
 {
 	unsigned used = 0;
 	int drain_err = rp->kind == MK_MAKE ? empty_arrivals(fds, &nfds) : 0;
+	bool sync = rp->kind == MK_MAKE && sync_make.id && rp->id == sync_make.id;
 
-	if (rp->kind == MK_MAKE && rp->id == sync_make.id && !sync_make.done) {
+	if (sync && !sync_make.done) {
 		sync_make.done = true;
 		sync_make.err = rp->err ? rp->err : -drain_err; /* a record's errno is positive */
 		if (nfds)
 			sync_make.fd = fds[used++];
-	} else if (rp->kind == MK_MAKE && rp->id == sync_make.id) {
+	} else if (sync) {
 		struct pool *p = &pools[sync_make.cls];
 
 		while (used < nfds && p->n < depth)
@@ -371,68 +374,72 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 {
 	int c = class_of(family, type, protocol, prep);
 	struct pool *p;
-	struct mk_request rq;
 	int r;
 
 	if (c < 0)
 		return c; /* -ENOENT */
 	p = &pools[c];
-	if (p->n) {
-		int fd = p->fds[0];
-		int64_t now = -1;
-
-		memmove(p->fds, p->fds + 1, --p->n * sizeof(int)); /* oldest first */
-		/* Now, not after the loop's batch: 64 clients ready at once
-		 * would empty the pool first, and each grant after that would
-		 * wait for a socket made on the spot. */
-		last_take_ms = now = mono_ms();
-		refill_class((unsigned)c, &now, false);
-		return fd;
-	}
-	/* Empty: make one now, serving other replies while we wait. */
-	memset(&rq, 0, sizeof(rq));
-	rq.kind = MK_MAKE;
-	rq.id = next_id++;
-	rq.cls = (uint32_t)c;
-	rq.count = 1;
-	sync_make.id = rq.id;
-	sync_make.cls = (unsigned)c;
-	sync_make.fd = -1;
-	sync_make.err = 0;
+	/* An empty pool: the refill on its way is the maker's next work, so
+	 * wait for it.  A one-socket request sent now would queue behind it
+	 * and come after it, costing the maker a batch of its own for one
+	 * socket (under a load that empties the pool, that was every other
+	 * reply).  With no refill on its way (none asked for, held back after
+	 * a failure, or one that came back empty), ask for one socket: its
+	 * reply also carries the error to tell the client.  Other replies are
+	 * served while we wait. */
+	sync_make.id = 0;
 	sync_make.done = false;
-	r = send_req(&rq, -1);
-	if (r < 0)
-		return -EPIPE;
-	while (!sync_make.done) {
+	for (;;) {
 		struct pollfd pfd = { .fd = chan, .events = POLLIN };
+		struct mk_request rq;
 		struct mk_reply rp;
 		int fds[MK_BATCH_MAX];
 		unsigned nfds;
 
-		r = poll(&pfd, 1, SYNC_TIMEOUT_MS);
-		if (r == 0 || (r < 0 && errno != EINTR)) {
-			r = r == 0 ? -ETIMEDOUT : -errno;
-			sync_make.done = true; /* a late socket joins the pool */
-			return r;
-		}
-		r = recv_reply(&rp, fds, &nfds, true);
-		if (r < 0)
-			return -EPIPE;
-		if (r > 0)
-			handle_reply(&rp, fds, nfds);
-		if (!sync_make.done && p->n) {
-			/* The refill came first: take from it; our own
-			 * socket, when it comes, joins the pool. */
+		if (sync_make.id && sync_make.done && sync_make.fd >= 0)
+			return sync_make.fd;
+		if (p->n) {
 			int fd = p->fds[0];
+			int64_t now = -1;
 
-			sync_make.done = true;
-			memmove(p->fds, p->fds + 1, --p->n * sizeof(int));
+			sync_make.done = true; /* ours, when it comes, joins the pool */
+			memmove(p->fds, p->fds + 1, --p->n * sizeof(int)); /* oldest first */
+			/* Now, not after the loop's batch: 64 clients ready at
+			 * once would empty the pool first. */
+			last_take_ms = now = mono_ms();
+			refill_class((unsigned)c, &now, false);
 			return fd;
 		}
+		if (sync_make.id && sync_make.done)
+			return -(sync_make.err ? sync_make.err : EIO);
+		if (!p->refill_id && !sync_make.id) {
+			memset(&rq, 0, sizeof(rq));
+			rq.kind = MK_MAKE;
+			rq.id = next_id++;
+			rq.cls = (uint32_t)c;
+			rq.count = 1;
+			sync_make.id = rq.id;
+			sync_make.cls = (unsigned)c;
+			sync_make.fd = -1;
+			sync_make.err = 0;
+			if (send_req(&rq, -1) < 0) {
+				sync_make.done = true;
+				return -EPIPE;
+			}
+		}
+		r = poll(&pfd, 1, SYNC_TIMEOUT_MS);
+		if (r == 0 || (r < 0 && errno != EINTR)) {
+			sync_make.done = true; /* a late socket joins the pool */
+			return r == 0 ? -ETIMEDOUT : -errno;
+		}
+		r = recv_reply(&rp, fds, &nfds, true);
+		if (r < 0) {
+			sync_make.done = true;
+			return -EPIPE;
+		}
+		if (r > 0)
+			handle_reply(&rp, fds, nfds);
 	}
-	if (sync_make.fd >= 0)
-		return sync_make.fd;
-	return -(sync_make.err ? sync_make.err : EIO);
 }
 
 int maker_setopt(int fd, int level, int name, const void *value, size_t len,

@@ -53,7 +53,8 @@ int maker_refill(void);
 
 /*
  * A new socket of the class (FAMILY, TYPE, PROTOCOL, the rule's mark): from
- * the pool, else made now (a round trip to the maker).  Returns the
+ * the pool; when it is empty, from the refill on its way, else made now (a
+ * round trip to the maker either way; at most 5 s).  Returns the
  * descriptor (carrying the drop-everything filter, blocking, close-on-
  * exec), or -errno: -ENOENT when the maker was not started with that class
  * (a reload added it: restart), -EPIPE when the maker is gone.

@@ -479,6 +479,46 @@ check "syslog: nothing but errors on stderr" bash -c "! grep -v 'level=error' '$
 sed 's/^/    # syslog: /' "$sl" | head -20
 sed 's/^/    # /' "$RB_TMP/syslog.sh.out"
 
+# ---- a pool that runs dry ----
+# A grant that finds the pool empty waits for the refill already on its
+# way (maker_link.c, maker_take()).  A socket of its own, asked for then,
+# would only come after that refill and cost the maker a batch for one
+# socket.  A broker with --pool 2, 4 clients at once (200 grants each),
+# its loop traced (sendmsg, poll): the pool runs dry (the loop waits on the
+# maker's channel: a poll of it alone, 5 s), and no such wait comes right
+# after a request sent on that channel.
+DRY=$RB_TMP/dry
+"$RB_BROKER" -p "$POLICY" -s "$DRY.sock" -u 64010:64010 --pool 2 \
+	--ready-fd 3 3>"$DRY.ready" 2>"$DRY.log" &
+dry_pid=$!
+bg_pids="${bg_pids:-} $dry_pid"
+for _ in $(seq 1 100); do grep -q READY=1 "$DRY.ready" && break; sleep 0.05; done
+strace -qq -p "$dry_pid" -e trace=sendmsg,poll -o "$DRY.strace" &
+tracer=$!
+for _ in $(seq 1 100); do grep -q 'TracerPid:.[1-9]' "/proc/$dry_pid/status" && break; sleep 0.05; done
+dry_clients=
+for i in 1 2 3 4; do
+	RAWBROKER_SOCKET=$DRY.sock as_user $KEPT -- "$H" burst 200 200 200 >"$DRY.out.$i" 2>&1 &
+	dry_clients="$dry_clients $!"
+done
+dry_ok=yes
+for p in $dry_clients; do wait "$p" || dry_ok=no; done
+kill -TERM "$dry_pid"
+wait "$dry_pid"
+wait "$tracer" # strace ends with the process it follows
+check "--pool 2, 4 clients at once: every one of the 800 requests granted" test $dry_ok = yes
+read -r dry_waits dry_own <<<"$(awk '
+	/^poll\(\[\{fd=[0-9]+, events=POLLIN\}\], 1, 5000\)/ {
+		ch = $0; sub(/^poll\(\[\{fd=/, "", ch); sub(/,.*/, "", ch)
+		waits++
+		if (prev ~ ("^sendmsg\\(" ch ",")) own++
+	}
+	{ prev = $0 }
+	END { printf "%d %d\n", waits, own }' "$DRY.strace")"
+check "... the pool ran dry: the loop waited on the maker $dry_waits times" test "$dry_waits" -gt 0
+check "... each time for the refill on its way, asking for no socket of its own ($dry_own asked)" \
+	test "$dry_own" = 0
+
 echo "    # broker log (first 40 and last 60 lines):"
 head -40 "$LOG" | sed 's/^/    # /'
 tail -60 "$LOG" | sed 's/^/    # /'
