@@ -102,6 +102,7 @@ static void reply(const struct mk_request *rq, int err, const int *fds, unsigned
 	} cm;
 	struct iovec iov = { .iov_base = &rp, .iov_len = sizeof(rp) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r;
 
 	if (nfds) {
 		struct cmsghdr *c;
@@ -116,11 +117,24 @@ static void reply(const struct mk_request *rq, int err, const int *fds, unsigned
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	/* Threads answer too: one record per sendmsg() is atomic, the lock
-	 * only keeps errors in order.  The front is gone when this fails:
-	 * the loop sees it on its next receive and exits. */
+	 * only keeps errors in order.  A record with descriptors can be
+	 * refused where one without is not: the broker's user has more in
+	 * flight than RLIMIT_NOFILE (ETOOMANYREFS; its granted sockets that
+	 * clients have not read count), or memory is short.  The front
+	 * then gets the errno and no descriptor: a refill it never hears of
+	 * would keep it waiting.  Otherwise the front is gone: the loop
+	 * sees it on its next receive and exits. */
 	pthread_mutex_lock(&send_lock);
-	while (sendmsg(chan, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+	while ((r = sendmsg(chan, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
+	if (r < 0 && nfds && errno != EPIPE && errno != ECONNRESET) {
+		rp.err = errno;
+		rp.nfds = 0;
+		msg.msg_control = NULL;
+		msg.msg_controllen = 0;
+		while (sendmsg(chan, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+			;
+	}
 	pthread_mutex_unlock(&send_lock);
 }
 

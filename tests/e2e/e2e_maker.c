@@ -23,7 +23,8 @@
  * table never named before socket() could be asked for it.
  *
  * Usage (as root, in a fresh network namespace; tests/e2e/maker.sh):
- *   e2e_maker MAKER UID:GID
+ *   e2e_maker MAKER UID:GID UID2:GID2
+ * (UID2: a second maker's, for the descriptors-in-flight check).
  * Output: one "ok N - ..." or "not ok N - ..." line per check; exit 0 when
  * all pass, 1 otherwise, 77 when not root (outside CI).
  */
@@ -41,7 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -363,8 +366,9 @@ static int count_fds(void)
 }
 
 /* As rawbrokerd's maker_link.c: the child drops to UID:GID keeping
- * CAP_NET_RAW ambient (so it survives the execve), NO_NEW_PRIVS set. */
-static void start_maker(const char *path, uid_t uid, gid_t gid)
+ * CAP_NET_RAW ambient (so it survives the execve), NO_NEW_PRIVS set; with
+ * RLIMIT_NOFILE NOFILE unless 0. */
+static void start_maker(const char *path, uid_t uid, gid_t gid, rlim_t nofile)
 {
 	int sv[2];
 
@@ -379,7 +383,9 @@ static void start_maker(const char *path, uid_t uid, gid_t gid)
 		struct drop_state st;
 		char why[256] = "", num[16];
 
-		if (fcntl(sv[1], F_SETFD, 0) < 0 ||
+		struct rlimit lim = { .rlim_cur = nofile, .rlim_max = nofile };
+
+		if (fcntl(sv[1], F_SETFD, 0) < 0 || (nofile && setrlimit(RLIMIT_NOFILE, &lim) < 0) ||
 		    drop_privileges(&s, &st, why, sizeof(why)) < 0) {
 			dprintf(2, "e2e_maker: child: %s\n", why[0] ? why : strerror(errno));
 			_exit(127);
@@ -657,17 +663,101 @@ static void drop_control(void)
 	close(fd);
 }
 
+/*
+ * A batch the kernel will not carry: the maker's user has more descriptors
+ * in flight than the maker's RLIMIT_NOFILE (ETOOMANYREFS; in rawbrokerd the
+ * granted sockets that clients have not read yet count).  The maker must
+ * still answer, with that errno and no descriptor: the front waits for each
+ * refill it asked for.  A second maker runs as UID (its own, so that no
+ * other test's broker shares the count) with RLIMIT_NOFILE 32, and a child
+ * as UID leaves 64 descriptors in flight on a socketpair nobody reads.
+ * Once they are gone, the same maker serves again.
+ */
+static void inflight_full(const char *path, uid_t uid, gid_t gid)
+{
+	int first_chan = chan, sv[2], dummy[1], status;
+	pid_t first_maker = maker, holder;
+	struct mk_request rq;
+	struct mk_reply rp;
+	unsigned got;
+	ssize_t n;
+
+	start_maker(path, uid, gid, 32);
+	rq = class_rec(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, 1, MARK0);
+	refuses("in flight: a second maker's class 0", &rq, 0);
+	rq = req(MK_SEAL);
+	refuses("in flight: its seal", &rq, 0);
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		check(false, "in flight: socketpair: %s", strerror(errno));
+		goto out;
+	}
+	holder = fork();
+	if (holder == 0) {
+		int many[64];
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(many))];
+		} cm;
+		char byte = 0;
+		struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+				      .msg_controllen = sizeof(cm.buf) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+		for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++)
+			many[i] = STDIN_FILENO;
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(many));
+		memcpy(CMSG_DATA(c), many, sizeof(many));
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0 || sendmsg(sv[0], &msg, 0) != 1)
+			_exit(1);
+		_exit(0); /* the message stays queued: sv[1] is still open */
+	}
+	if (holder < 0 || waitpid(holder, &status, 0) != holder || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		check(false, "in flight: the holder did not send its 64 descriptors");
+		goto out_pair;
+	}
+	rq = req(MK_MAKE);
+	rq.cls = 0;
+	rq.count = 2;
+	if (send_rec(&rq, sizeof(rq), NULL, 0) < 0) {
+		check(false, "in flight: send: %s", strerror(errno));
+		goto out_pair;
+	}
+	n = recv_rep(&rp, dummy, 0, &got);
+	check(n == sizeof(rp) && rp.id == rq.id && rp.err == ETOOMANYREFS && rp.nfds == 0 &&
+		      got == 0,
+	      "in flight: 64 descriptors of its uid in flight, RLIMIT_NOFILE 32: MK_MAKE "
+	      "answered ETOOMANYREFS without descriptors (%s, err %s, %u fds)",
+	      n ? "answered" : "no answer", rp.err ? strerrorname_np(rp.err) : "0", got);
+out_pair:
+	close(sv[0]);
+	close(sv[1]); /* the queued message goes, and its descriptors with it */
+	still_serves("the descriptors in flight left");
+out:
+	close(chan);
+	if (waitpid(maker, &status, 0) != maker || !WIFEXITED(status) || WEXITSTATUS(status))
+		check(false, "in flight: the second maker did not exit 0 (status %#x)",
+		      (unsigned)status);
+	chan = first_chan;
+	maker = first_maker;
+}
+
 int main(int argc, char **argv)
 {
-	uid_t uid;
-	gid_t gid;
+	uid_t uid, uid2;
+	gid_t gid, gid2;
 	const char *name;
 	int status = 0, fds0, fds1;
 	pid_t reaped;
 	double t;
 
-	if (argc != 3 || drop_user_parse(argv[2], &uid, &gid, &name) || name)
-		return fail("usage: e2e_maker MAKER UID:GID");
+	if (argc != 4 || drop_user_parse(argv[2], &uid, &gid, &name) || name ||
+	    drop_user_parse(argv[3], &uid2, &gid2, &name) || name)
+		return fail("usage: e2e_maker MAKER UID:GID UID2:GID2");
 	if (geteuid() != 0) {
 		if (getenv("CI") && strcmp(getenv("CI"), "true") == 0)
 			return fail("needs root, and CI runs every privileged test");
@@ -679,7 +769,7 @@ int main(int argc, char **argv)
 	if (ctl6 < 0)
 		return fail("control socket: %s", strerror(errno));
 
-	start_maker(argv[1], uid, gid);
+	start_maker(argv[1], uid, gid, 0);
 	before_seal();
 	proc_state();
 	if (ping_seen(ctl6) < 0)
@@ -691,6 +781,7 @@ int main(int argc, char **argv)
 	check(fds0 > 0 && fds1 == fds0, "every descriptor refused or used was closed by the "
 	      "maker (%d open before, %d after)", fds0, fds1);
 	proc_state();
+	inflight_full(argv[1], uid2, gid2);
 
 	/* The front closes: the maker exits 0 (a seccomp kill shows as SIGSYS). */
 	close(chan);

@@ -14,6 +14,8 @@ rb_enter_netns "$@"
 
 rb_tmpdir
 trap 'rm -rf "$RB_TMP"' EXIT
-# The maker runs as uid 64010: a copy it can reach.
+# The maker runs as uid 64010: a copy it can reach.  A second one runs as
+# 64078, a uid of this test alone: the check that fills its user's count of
+# descriptors in flight must not touch another test's broker (64010).
 install -m 755 "$1" "$RB_TMP/rawbroker-maker"
-"$2" "$RB_TMP/rawbroker-maker" 64010:64010
+"$2" "$RB_TMP/rawbroker-maker" 64010:64010 64078:64078
