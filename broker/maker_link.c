@@ -72,6 +72,7 @@ static struct rb_class classes[MK_CLASSES_MAX];
 static unsigned nclasses, depth;
 static struct pool pools[MK_CLASSES_MAX];
 static uint64_t next_id = 1;
+static bool broken; /* maker_take() met a closed channel or a malformed reply */
 
 static struct {
 	uint64_t id; /* 0: free */
@@ -373,11 +374,14 @@ int maker_refill(void)
 int maker_take(int family, int type, int protocol, const struct rb_prepare *prep)
 {
 	int c = class_of(family, type, protocol, prep);
+	uint64_t mine = 0; /* our one-socket request, once sent */
 	struct pool *p;
 	int r;
 
 	if (c < 0)
 		return c; /* -ENOENT */
+	if (broken)
+		return -EPIPE;
 	p = &pools[c];
 	/* An empty pool: the refill on its way is the maker's next work, so
 	 * wait for it.  A one-socket request sent now would queue behind it
@@ -385,10 +389,9 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 	 * socket (under a load that empties the pool, that was every other
 	 * reply).  With no refill on its way (none asked for, held back after
 	 * a failure, or one that came back empty), ask for one socket: its
-	 * reply also carries the error to tell the client.  Other replies are
-	 * served while we wait. */
-	sync_make.id = 0;
-	sync_make.done = false;
+	 * reply also carries the error to tell the client.  The maker answers
+	 * every request, with an errno where it cannot send the sockets
+	 * (maker.c, reply()).  Other replies are served while we wait. */
 	for (;;) {
 		struct pollfd pfd = { .fd = chan, .events = POLLIN };
 		struct mk_request rq;
@@ -396,13 +399,14 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 		int fds[MK_BATCH_MAX];
 		unsigned nfds;
 
-		if (sync_make.id && sync_make.done && sync_make.fd >= 0)
+		if (mine && sync_make.done && sync_make.fd >= 0)
 			return sync_make.fd;
 		if (p->n) {
 			int fd = p->fds[0];
 			int64_t now = -1;
 
-			sync_make.done = true; /* ours, when it comes, joins the pool */
+			if (mine)
+				sync_make.done = true; /* ours, when it comes, joins the pool */
 			memmove(p->fds, p->fds + 1, --p->n * sizeof(int)); /* oldest first */
 			/* Now, not after the loop's batch: 64 clients ready at
 			 * once would empty the pool first. */
@@ -410,36 +414,47 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 			refill_class((unsigned)c, &now, false);
 			return fd;
 		}
-		if (sync_make.id && sync_make.done)
+		if (mine && sync_make.done)
 			return -(sync_make.err ? sync_make.err : EIO);
-		if (!p->refill_id && !sync_make.id) {
+		if (!p->refill_id && !mine) {
 			memset(&rq, 0, sizeof(rq));
 			rq.kind = MK_MAKE;
 			rq.id = next_id++;
 			rq.cls = (uint32_t)c;
 			rq.count = 1;
+			if (send_req(&rq, -1) < 0)
+				return -EPIPE;
+			mine = rq.id;
 			sync_make.id = rq.id;
 			sync_make.cls = (unsigned)c;
 			sync_make.fd = -1;
 			sync_make.err = 0;
-			if (send_req(&rq, -1) < 0) {
-				sync_make.done = true;
-				return -EPIPE;
-			}
+			sync_make.done = false;
 		}
 		r = poll(&pfd, 1, SYNC_TIMEOUT_MS);
 		if (r == 0 || (r < 0 && errno != EINTR)) {
-			sync_make.done = true; /* a late socket joins the pool */
+			if (mine)
+				sync_make.done = true; /* a late socket joins the pool */
 			return r == 0 ? -ETIMEDOUT : -errno;
 		}
 		r = recv_reply(&rp, fds, &nfds, true);
 		if (r < 0) {
-			sync_make.done = true;
+			/* As in maker_on_readable(): the loop stops. */
+			if (r == -EPROTO)
+				log_event(LOG_LVL_ERROR, "socket maker", "malformed reply");
+			broken = true;
+			if (mine)
+				sync_make.done = true;
 			return -EPIPE;
 		}
 		if (r > 0)
 			handle_reply(&rp, fds, nfds);
 	}
+}
+
+bool maker_broken(void)
+{
+	return broken;
 }
 
 int maker_setopt(int fd, int level, int name, const void *value, size_t len,

@@ -61,6 +61,11 @@ int maker_refill(void);
  */
 int maker_take(int family, int type, int protocol, const struct rb_prepare *prep);
 
+/* True once maker_take() found the channel closed or a reply malformed
+ * (it consumed what maker_on_readable() would have seen): the loop stops
+ * as for a false maker_on_readable(). */
+bool maker_broken(void);
+
 /* Whether reloaded policy P needs a class the maker lacks; logs each. */
 void maker_check_policy(const struct rb_policy *p);
 

@@ -931,7 +931,7 @@ int server_run(struct broker *b)
 		}
 		/* After the batch: an option's answer may close a connection
 		 * whose event would otherwise still be in EVS. */
-		if (from_maker && !maker_on_readable()) {
+		if ((from_maker && !maker_on_readable()) || maker_broken()) {
 			log_event(LOG_LVL_ERROR, "socket maker exited; stopping",
 				  "pid=%d why=\"no socket can be granted without it\"",
 				  (int)maker_pid());

@@ -938,12 +938,14 @@ static void refuse_line(const struct listener *l, const struct seccomp_notif *n,
 /* Under the front lock, before it goes: an option result a synchronous
  * make (maker_take()) read on this thread waits for the loop, which
  * alone delivers them (maker_deliver(): a DONE may close a connection
- * whose event a pass still holds).  Wake it. */
+ * whose event a pass still holds), and a make that found the maker gone
+ * or broken leaves it to the loop to stop.  Wake it. */
 static void wake_loop_if_needed(void)
 {
 	uint64_t one = 1;
 
-	if (maker_has_finished() && write(wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if ((maker_has_finished() || maker_broken()) && write(wake_fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
 		log_warn("notify: wake the loop");
 }
 
