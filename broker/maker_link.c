@@ -390,8 +390,9 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 	 * reply).  With no refill on its way (none asked for, held back after
 	 * a failure, or one that came back empty), ask for one socket: its
 	 * reply also carries the error to tell the client.  The maker answers
-	 * every request, with an errno where it cannot send the sockets
-	 * (maker.c, reply()).  Other replies are served while we wait. */
+	 * with an errno where the kernel will not carry the sockets (maker.c,
+	 * reply()); a reply lost even so leaves this wait to its time bound.
+	 * Other replies are served while we wait. */
 	for (;;) {
 		struct pollfd pfd = { .fd = chan, .events = POLLIN };
 		struct mk_request rq;
