@@ -295,22 +295,24 @@ static const char *start_problem(const struct broker_config *cfg, bool user_set,
  * ready pool (at most --pool per class), our copies of granted sockets
  * waiting to be closed (cfg->retire_max: server.c, retire()), and ONE per
  * connection.  The sockets of replies queued to a client that has not
- * read them yet are not in our table: they are in flight, and the kernel counts them apart,
- * per user, against the same RLIMIT_NOFILE (too_many_unix_fds(); a send
- * over it fails with ETOOMANYREFS).  How many can be in flight on one
- * connection is bounded by its send buffer: send_reply() sets the smallest
- * the kernel allows (4608 bytes here), which holds at most 6 replies, and
- * our send never waits (RB_FRAME_DONTWAIT): a client that does not read is
- * dropped at the 7th.  (It is set before a connection's second reply, not
- * at accept: one reply always fits, and most connections ask once.)  Only
- * grants carry a socket, and a well-behaved client (librawbroker, the
- * shim) reads each reply before it asks again,
- * so it has at most one in flight.  Safe: a send over the in-flight limit
- * fails, it never blocks the loop, and costs that reply's client its
- * connection; the table itself can never overflow, as every connection
- * holds exactly one slot.  (The broker used to reserve 8 slots per
- * connection, for in-flight sockets that never use the table, and so
- * capped itself at 2,496 connections under RLIMIT_NOFILE 20000.)
+ * read them yet are not in our table: they are in flight, and the kernel
+ * counts them apart, per user, against the same RLIMIT_NOFILE
+ * (too_many_unix_fds(); a send over it fails with ETOOMANYREFS, the
+ * maker's batches too, as it runs as the same user: maker.c, reply()).
+ * How many can be in flight on one connection is bounded by its send
+ * buffer: send_reply() sets the smallest the kernel allows (4608 bytes
+ * here), which holds at most 6 replies, and our send never waits
+ * (RB_FRAME_DONTWAIT): a client that does not read is dropped at the 7th.
+ * (It is set before a connection's second reply, not at accept: one reply
+ * always fits, and most connections ask once.)  Only grants carry a
+ * socket, and a well-behaved client (librawbroker, the shim) reads each
+ * reply before it asks again, so it has at most one in flight.  Safe: a
+ * send over the in-flight limit fails, it never blocks the loop, and
+ * costs that reply's client its connection; the table itself can never
+ * overflow, as every connection holds exactly one slot.  (The broker used
+ * to reserve 8 slots per connection, for in-flight sockets that never use
+ * the table, and so capped itself at 2,496 connections under
+ * RLIMIT_NOFILE 20000.)
  */
 /* listener, epoll, signalfd, stdio, maker, closer, one new socket, the
  * supervised command's listener, its helper and that helper's eventfd,

@@ -72,7 +72,7 @@ static struct rb_class classes[MK_CLASSES_MAX];
 static unsigned nclasses, depth;
 static struct pool pools[MK_CLASSES_MAX];
 static uint64_t next_id = 1;
-static bool broken; /* maker_take() met a closed channel or a malformed reply */
+static bool broken; /* the channel closed or a reply was malformed: link_failed() */
 
 static struct {
 	uint64_t id; /* 0: free */
@@ -279,6 +279,15 @@ static void handle_reply(const struct mk_reply *rp, int *fds, unsigned nfds)
 		close(fds[used++]); /* new sockets of ours, unused */
 }
 
+/* recv_reply() said R < 0: the channel closed (-EPIPE) or a reply could
+ * not be read (-EPROTO).  Whoever read it, the loop stops (server.c). */
+static void link_failed(int r)
+{
+	if (r == -EPROTO)
+		log_event(LOG_LVL_ERROR, "socket maker", "malformed reply");
+	broken = true;
+}
+
 bool maker_on_readable(void)
 {
 	struct mk_reply rp;
@@ -287,10 +296,8 @@ bool maker_on_readable(void)
 	int r;
 
 	while ((r = recv_reply(&rp, fds, &nfds, true)) != 0) {
-		if (r == -EPIPE)
-			return false;
 		if (r < 0) {
-			log_event(LOG_LVL_ERROR, "socket maker", "malformed reply");
+			link_failed(r);
 			return false;
 		}
 		handle_reply(&rp, fds, nfds);
@@ -440,10 +447,7 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 		}
 		r = recv_reply(&rp, fds, &nfds, true);
 		if (r < 0) {
-			/* As in maker_on_readable(): the loop stops. */
-			if (r == -EPROTO)
-				log_event(LOG_LVL_ERROR, "socket maker", "malformed reply");
-			broken = true;
+			link_failed(r);
 			if (mine)
 				sync_make.done = true;
 			return -EPIPE;

@@ -61,9 +61,9 @@ int maker_refill(void);
  */
 int maker_take(int family, int type, int protocol, const struct rb_prepare *prep);
 
-/* True once maker_take() found the channel closed or a reply malformed
- * (it consumed what maker_on_readable() would have seen): the loop stops
- * as for a false maker_on_readable(). */
+/* True once a read of the channel found it closed or a reply malformed,
+ * in maker_on_readable() or in maker_take() (which may run on a notify
+ * thread): the loop stops as for a false maker_on_readable(). */
 bool maker_broken(void);
 
 /* Whether reloaded policy P needs a class the maker lacks; logs each. */

@@ -505,6 +505,7 @@ dry_ok=yes
 for p in $dry_clients; do wait "$p" || dry_ok=no; done
 kill -TERM "$dry_pid"
 wait "$dry_pid"
+bg_pids=${bg_pids/ $dry_pid/} # reaped: its number may be another's by the cleanup
 wait "$tracer" # strace ends with the process it follows
 check "--pool 2, 4 clients at once: every one of the 800 requests granted" test $dry_ok = yes
 read -r dry_waits dry_own <<<"$(awk '
