@@ -47,6 +47,7 @@ struct pool {
 	int fds[POOL_MAX];
 	unsigned n;
 	uint64_t refill_id; /* 0: no refill asked for */
+	int64_t refill_ms;  /* CLOCK_MONOTONIC ms when it was asked for */
 	/* A class the maker cannot make now (ICMP datagram sockets outside
 	 * ping_group_range, say) is asked again after a growing pause, and
 	 * logged once per kind of failure, not once per loop. */
@@ -57,6 +58,12 @@ struct pool {
 
 #define REFILL_BACKOFF_MIN_MS 1000
 #define REFILL_BACKOFF_MAX_MS 60000
+/* The maker answers a refill in well under a millisecond, and with its
+ * errno when the kernel will not carry the sockets (maker.c, reply()).
+ * One it has not answered in this long is taken as lost (the send of that
+ * errno failed too): without a bound, a lost refill would stay "on its
+ * way" for good, and every grant of its class would wait for it. */
+#define REFILL_OVERDUE_MS 1000
 
 static int64_t mono_ms(void)
 {
@@ -341,22 +348,47 @@ static int class_of(int family, int type, int protocol, const struct rb_prepare 
  * with up to DEPTH sockets. */
 static int64_t last_take_ms; /* CLOCK_MONOTONIC of the last pool take */
 
+static int64_t lazy_now(int64_t *now)
+{
+	return *now < 0 ? (*now = mono_ms()) : *now;
+}
+
+/* Is class C's refill on its way?  One overdue is forgotten (logged): a
+ * late reply to it then matches no pool, and its sockets are closed. */
+static bool refill_on_way(unsigned c, int64_t *now)
+{
+	struct pool *p = &pools[c];
+
+	if (!p->refill_id)
+		return false;
+	if (lazy_now(now) - p->refill_ms < REFILL_OVERDUE_MS)
+		return true;
+	log_event(LOG_LVL_WARN, "socket maker did not answer a refill; asking again",
+		  "family=%s type=%s protocol=%s waited_ms=%" PRId64,
+		  rb_family_name(classes[c].family), rb_type_name(classes[c].type),
+		  rb_protocol_name(classes[c].protocol), *now - p->refill_ms);
+	p->refill_id = 0;
+	return false;
+}
+
 static void refill_class(unsigned c, int64_t *now, bool topup)
 {
 	struct pool *p = &pools[c];
 	struct mk_request rq;
 
-	if (p->refill_id || p->n > (topup ? depth - 1 : depth / 2) || depth == 0)
+	if (p->n > (topup ? depth - 1 : depth / 2) || depth == 0 || refill_on_way(c, now))
 		return;
-	if (p->backoff_ms && (*now < 0 ? (*now = mono_ms()) : *now) < p->retry_at)
+	if (p->backoff_ms && lazy_now(now) < p->retry_at)
 		return;
 	memset(&rq, 0, sizeof(rq));
 	rq.kind = MK_MAKE;
 	rq.id = next_id++;
 	rq.cls = c;
 	rq.count = depth - p->n;
-	if (send_req(&rq, -1) == 0)
+	if (send_req(&rq, -1) == 0) {
 		p->refill_id = rq.id;
+		p->refill_ms = lazy_now(now);
+	}
 }
 
 /* When grants stop, the pools are topped up after TOPUP_IDLE_MS, so an
@@ -366,22 +398,29 @@ static void refill_class(unsigned c, int64_t *now, bool topup)
 
 int maker_refill(void)
 {
-	int64_t now = mono_ms();
+	int64_t now = mono_ms(), due = -1;
 	bool topup = now - last_take_ms >= TOPUP_IDLE_MS, short_any = false;
 
 	for (unsigned c = 0; c < nclasses; c++) {
+		/* An overdue refill is forgotten whatever the pool holds; the
+		 * loop comes back when one on its way (maybe asked just now)
+		 * falls overdue, so that an idle broker asks again too. */
+		refill_on_way(c, &now);
 		refill_class(c, &now, topup);
 		short_any |= pools[c].n < depth && !pools[c].backoff_ms;
+		if (pools[c].refill_id && (due < 0 || pools[c].refill_ms + REFILL_OVERDUE_MS < due))
+			due = pools[c].refill_ms + REFILL_OVERDUE_MS;
 	}
-	if (!short_any || topup)
-		return -1;
-	return (int)(last_take_ms + TOPUP_IDLE_MS - now) + 1;
+	if (short_any && !topup && (due < 0 || last_take_ms + TOPUP_IDLE_MS < due))
+		due = last_take_ms + TOPUP_IDLE_MS;
+	return due < 0 ? -1 : (int)(due - now) + 1;
 }
 
 int maker_take(int family, int type, int protocol, const struct rb_prepare *prep)
 {
 	int c = class_of(family, type, protocol, prep);
 	uint64_t mine = 0; /* our one-socket request, once sent */
+	int64_t deadline = -1; /* set when it first waits */
 	struct pool *p;
 	int r;
 
@@ -398,20 +437,21 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 	 * a failure, or one that came back empty), ask for one socket: its
 	 * reply also carries the error to tell the client.  The maker answers
 	 * with an errno where the kernel will not carry the sockets (maker.c,
-	 * reply()); a reply lost even so leaves this wait to its time bound.
-	 * Other replies are served while we wait. */
+	 * reply()); a refill lost even so is given up after REFILL_OVERDUE_MS,
+	 * and one socket asked for then.  Other replies are served while we
+	 * wait, SYNC_TIMEOUT_MS in all. */
 	for (;;) {
 		struct pollfd pfd = { .fd = chan, .events = POLLIN };
 		struct mk_request rq;
 		struct mk_reply rp;
 		int fds[MK_BATCH_MAX];
 		unsigned nfds;
+		int64_t now = -1, wait;
 
 		if (mine && sync_make.done && sync_make.fd >= 0)
 			return sync_make.fd;
 		if (p->n) {
 			int fd = p->fds[0];
-			int64_t now = -1;
 
 			if (mine)
 				sync_make.done = true; /* ours, when it comes, joins the pool */
@@ -424,7 +464,7 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 		}
 		if (mine && sync_make.done)
 			return -(sync_make.err ? sync_make.err : EIO);
-		if (!p->refill_id && !mine) {
+		if (!mine && !refill_on_way((unsigned)c, &now)) {
 			memset(&rq, 0, sizeof(rq));
 			rq.kind = MK_MAKE;
 			rq.id = next_id++;
@@ -439,7 +479,14 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 			sync_make.err = 0;
 			sync_make.done = false;
 		}
-		r = poll(&pfd, 1, SYNC_TIMEOUT_MS);
+		if (deadline < 0)
+			deadline = lazy_now(&now) + SYNC_TIMEOUT_MS;
+		wait = deadline - lazy_now(&now);
+		if (!mine && p->refill_ms + REFILL_OVERDUE_MS - now + 1 < wait)
+			wait = p->refill_ms + REFILL_OVERDUE_MS - now + 1; /* then ask */
+		r = wait > 0 ? poll(&pfd, 1, (int)wait) : 0;
+		if (r == 0 && now + wait < deadline)
+			continue; /* the refill fell overdue */
 		if (r == 0 || (r < 0 && errno != EINTR)) {
 			if (mine)
 				sync_make.done = true; /* a late socket joins the pool */

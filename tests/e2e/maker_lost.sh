@@ -1,0 +1,94 @@
+#!/bin/bash
+# maker_lost.sh RAWBROKERD E2E_HOSTILE LOSE_REPLY_SO - a refill the socket
+# maker never answers (as root, in a fresh network namespace with only lo).
+#
+# The maker answers a refill it cannot send with the errno alone
+# (maker.c, reply()); should that send fail too, the front never hears of
+# the refill.  lose_reply.so (tests/e2e/lose_reply.c), preloaded into the
+# broker, makes the maker lose its second reply with descriptors (the
+# first refill after the start-up fill) that way.  A broker with --pool 4
+# must give that refill up after 1 s (maker_link.c, REFILL_OVERDUE_MS),
+# say so, and ask again:
+#   1. when a grant finds the pool empty and waits for it;
+#   2. when the broker is idle.
+# Before, the refill stayed "on its way" for good: every grant of its
+# class waited 5 s on the loop, and the client timed out.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+rb_begin_e2e "$@"
+trap 'rb_stop_broker; rm -rf "$RB_TMP"' EXIT
+install -m 755 "$2" "$RB_TMP/e2e_hostile"
+install -m 644 "$3" "$RB_TMP/lose_reply.so" # the maker (uid 64010) loads it
+H=$RB_TMP/e2e_hostile
+export RAWBROKER_SOCKET=$RB_TMP/rb.sock
+CLIENT=64011
+cat >"$RB_TMP/policy.conf" <<EOF
+rule client {
+    match uid $CLIENT
+    allow inet icmp
+    rate unlimited
+}
+EOF
+
+# A broker whose maker loses its second reply with descriptors.  In a
+# sanitizer build the runtimes must come first (RB_SANITIZER_PRELOAD).
+start_losing_broker() {
+	LD_PRELOAD="${RB_SANITIZER_PRELOAD:+$RB_SANITIZER_PRELOAD }$RB_TMP/lose_reply.so" \
+		RB_TEST_LOSE_REPLY=2 rb_start_broker "$1" -p "$RB_TMP/policy.conf" \
+		-s "$RAWBROKER_SOCKET" -u 64010:64010 --pool 4
+}
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+# burst N LOG: N grants on one kept connection, all granted; its ms in $took
+burst() {
+	local t0
+	t0=$(ms_now)
+	as_user $CLIENT -- "$H" burst "$1" "$1" "$1" >>"$2" 2>&1 || return 1
+	took=$(($(ms_now) - t0))
+}
+
+# ---- 1. a grant finds the pool empty, its refill lost ----
+# 4 sockets at start; the refill asked after the second grant is lost, so
+# the fifth grant finds the pool empty with that refill "on its way".
+LOG1=$RB_TMP/broker1.log
+start_losing_broker "$LOG1" || exit 1
+took=
+burst 20 "$RB_TMP/client1.out"
+check "20 grants in a row, the first refill lost on the way: all granted within 3 s (${took:-failed} ms; one wait of about 1 s)" \
+	test "${took:-99999}" -lt 3000
+check "... the maker lost that reply and its errno answer (the fault fired)" \
+	grep -q "lose_reply: the maker's errno answer lost too" "$LOG1"
+check "... the front gave the refill up and asked again" \
+	grep -q "socket maker did not answer a refill; asking again" "$LOG1"
+took=
+burst 20 "$RB_TMP/client1.out"
+check "... and 20 more, served at once (${took:-failed} ms)" test "${took:-99999}" -lt 1000
+rb_stop_broker
+
+# ---- 2. the broker is idle when its refill is lost ----
+# Two grants ask for the refill that is lost; then nobody asks.  The loop
+# must come back to it by itself, and the pool is full again before the
+# next client comes.
+LOG2=$RB_TMP/broker2.log
+start_losing_broker "$LOG2" || exit 1
+took=
+burst 2 "$RB_TMP/client2.out"
+check "2 grants, then an idle broker whose refill is lost (${took:-failed} ms)" test -n "$took"
+gave_up=no
+for _ in $(seq 1 40); do # up to 2 s
+	if grep -q "socket maker did not answer a refill; asking again" "$LOG2"; then
+		gave_up=yes
+		break
+	fi
+	sleep 0.05
+done
+check "... the front gave the refill up without a grant waiting for it" test $gave_up = yes
+sleep 0.2 # the new refill's answer
+took=
+burst 4 "$RB_TMP/client2.out"
+check "... then 4 grants from a full pool, no wait (${took:-failed} ms)" test "${took:-99999}" -lt 500
+rb_stop_broker
+
+echo "    # broker logs (the first run, then the second):"
+sed 's/^/    # /' "$LOG1" "$LOG2" | tail -40
+rb_finish
