@@ -48,6 +48,7 @@ struct pool {
 	unsigned n;
 	uint64_t refill_id; /* 0: no refill asked for */
 	int64_t refill_ms;  /* CLOCK_MONOTONIC ms when it was asked for */
+	uint64_t overdue_id; /* the last refill given up: a late answer still fills */
 	/* A class the maker cannot make now (ICMP datagram sockets outside
 	 * ping_group_range, say) is asked again after a growing pause, and
 	 * logged once per kind of failure, not once per loop. */
@@ -248,6 +249,20 @@ static void handle_reply(const struct mk_reply *rp, int *fds, unsigned nfds)
 		for (unsigned c = 0; c < nclasses; c++) {
 			struct pool *p = &pools[c];
 
+			if (p->overdue_id && p->overdue_id == rp->id) {
+				/* Late, not lost (a maker or loop held up for a
+				 * second): its sockets are as good as any. */
+				p->overdue_id = 0;
+				log_event(LOG_LVL_INFO, "socket maker answered a refill late",
+					  "family=%s type=%s protocol=%s sockets=%u err=%d",
+					  rb_family_name(classes[c].family),
+					  rb_type_name(classes[c].type),
+					  rb_protocol_name(classes[c].protocol), nfds,
+					  (int)rp->err);
+				while (used < nfds && p->n < depth)
+					p->fds[p->n++] = fds[used++];
+				continue;
+			}
 			if (p->refill_id != rp->id)
 				continue;
 			p->refill_id = 0;
@@ -353,8 +368,9 @@ static int64_t lazy_now(int64_t *now)
 	return *now < 0 ? (*now = mono_ms()) : *now;
 }
 
-/* Is class C's refill on its way?  One overdue is forgotten (logged): a
- * late reply to it then matches no pool, and its sockets are closed. */
+/* Is class C's refill on its way?  One overdue is given up (logged), so
+ * that it is asked again; should its answer come after all, its sockets
+ * still join the pool (handle_reply()). */
 static bool refill_on_way(unsigned c, int64_t *now)
 {
 	struct pool *p = &pools[c];
@@ -367,6 +383,7 @@ static bool refill_on_way(unsigned c, int64_t *now)
 		  "family=%s type=%s protocol=%s waited_ms=%" PRId64,
 		  rb_family_name(classes[c].family), rb_type_name(classes[c].type),
 		  rb_protocol_name(classes[c].protocol), *now - p->refill_ms);
+	p->overdue_id = p->refill_id;
 	p->refill_id = 0;
 	return false;
 }
