@@ -419,7 +419,7 @@ int maker_refill(void)
 	bool topup = now - last_take_ms >= TOPUP_IDLE_MS, short_any = false;
 
 	for (unsigned c = 0; c < nclasses; c++) {
-		/* An overdue refill is forgotten whatever the pool holds; the
+		/* An overdue refill is given up whatever the pool holds; the
 		 * loop comes back when one on its way (maybe asked just now)
 		 * falls overdue, so that an idle broker asks again too. */
 		refill_on_way(c, &now);
