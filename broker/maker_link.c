@@ -195,6 +195,14 @@ static int drain(int fd)
 	return -EBUSY;
 }
 
+/* New sockets from the maker into P, up to its depth; *USED counts those
+ * taken (the caller closes the rest). */
+static void pool_put(struct pool *p, const int *fds, unsigned nfds, unsigned *used)
+{
+	while (*used < nfds && p->n < depth)
+		p->fds[p->n++] = fds[(*used)++];
+}
+
 /* Drain every socket of a reply as it arrives (drain()); one that cannot
  * be drained is closed and left out.  Returns 0, or -errno of the last
  * one left out.  One poll() first tells which queues hold anything
@@ -241,10 +249,7 @@ static void handle_reply(const struct mk_reply *rp, int *fds, unsigned nfds)
 		if (nfds)
 			sync_make.fd = fds[used++];
 	} else if (sync) {
-		struct pool *p = &pools[sync_make.cls];
-
-		while (used < nfds && p->n < depth)
-			p->fds[p->n++] = fds[used++];
+		pool_put(&pools[sync_make.cls], fds, nfds, &used);
 	} else if (rp->kind == MK_MAKE) {
 		for (unsigned c = 0; c < nclasses; c++) {
 			struct pool *p = &pools[c];
@@ -259,15 +264,13 @@ static void handle_reply(const struct mk_reply *rp, int *fds, unsigned nfds)
 					  rb_type_name(classes[c].type),
 					  rb_protocol_name(classes[c].protocol), nfds,
 					  (int)rp->err);
-				while (used < nfds && p->n < depth)
-					p->fds[p->n++] = fds[used++];
+				pool_put(p, fds, nfds, &used);
 				continue;
 			}
 			if (p->refill_id != rp->id)
 				continue;
 			p->refill_id = 0;
-			while (used < nfds && p->n < depth)
-				p->fds[p->n++] = fds[used++];
+			pool_put(p, fds, nfds, &used);
 			if (nfds) {
 				p->backoff_ms = 0;
 				p->last_err = 0;
@@ -368,6 +371,12 @@ static int64_t lazy_now(int64_t *now)
 	return *now < 0 ? (*now = mono_ms()) : *now;
 }
 
+/* When P's refill on its way is given up (refill_on_way()). */
+static int64_t overdue_at(const struct pool *p)
+{
+	return p->refill_ms + REFILL_OVERDUE_MS;
+}
+
 /* Is class C's refill on its way?  One overdue is given up (logged), so
  * that it is asked again; should its answer come after all, its sockets
  * still join the pool (handle_reply()). */
@@ -377,7 +386,7 @@ static bool refill_on_way(unsigned c, int64_t *now)
 
 	if (!p->refill_id)
 		return false;
-	if (lazy_now(now) - p->refill_ms < REFILL_OVERDUE_MS)
+	if (lazy_now(now) < overdue_at(p))
 		return true;
 	log_event(LOG_LVL_WARN, "socket maker did not answer a refill; asking again",
 		  "family=%s type=%s protocol=%s waited_ms=%" PRId64,
@@ -425,8 +434,8 @@ int maker_refill(void)
 		refill_on_way(c, &now);
 		refill_class(c, &now, topup);
 		short_any |= pools[c].n < depth && !pools[c].backoff_ms;
-		if (pools[c].refill_id && (due < 0 || pools[c].refill_ms + REFILL_OVERDUE_MS < due))
-			due = pools[c].refill_ms + REFILL_OVERDUE_MS;
+		if (pools[c].refill_id && (due < 0 || overdue_at(&pools[c]) < due))
+			due = overdue_at(&pools[c]);
 	}
 	if (short_any && !topup && (due < 0 || last_take_ms + TOPUP_IDLE_MS < due))
 		due = last_take_ms + TOPUP_IDLE_MS;
@@ -499,8 +508,8 @@ int maker_take(int family, int type, int protocol, const struct rb_prepare *prep
 		if (deadline < 0)
 			deadline = lazy_now(&now) + SYNC_TIMEOUT_MS;
 		wait = deadline - lazy_now(&now);
-		if (!mine && p->refill_ms + REFILL_OVERDUE_MS - now + 1 < wait)
-			wait = p->refill_ms + REFILL_OVERDUE_MS - now + 1; /* then ask */
+		if (!mine && overdue_at(p) - now + 1 < wait)
+			wait = overdue_at(p) - now + 1; /* then ask */
 		r = wait > 0 ? poll(&pfd, 1, (int)wait) : 0;
 		if (r == 0 && now + wait < deadline)
 			continue; /* the refill fell overdue */

@@ -47,8 +47,10 @@ void maker_deliver(void);
 bool maker_has_finished(void);
 
 /* Ask for pool refills that are due (after hand-offs): when half a pool
- * is gone, and to the full depth once no grant came for a moment.  Returns
- * the ms until a top-up is due (for the loop's timeout), -1 for none. */
+ * is gone, and to the full depth once no grant came for a moment; a refill
+ * the maker has not answered within 1 s is given up and asked again.
+ * Returns the ms until a top-up is due or a refill on its way falls
+ * overdue (for the loop's timeout), -1 for neither. */
 int maker_refill(void);
 
 /*
