@@ -8,10 +8,13 @@
  * namespace.  Needs root (the bare server's raw sockets, the broker's
  * /proc entries); RAWBROKER_SOCKET names the broker.
  *
- *   bench_load throughput [-c 1,8,64] [-t SECONDS] [-r ROUNDS]
+ *   bench_load throughput [-c 1,8,64] [-t SECONDS] [-r ROUNDS] [-p FRONT_PID]
  *       grants per second with N concurrent client processes (each one
  *       kept connection, rb_socket() in a loop), broker and bare server
  *       in alternating rounds; medians of the rounds and their ratio.
+ *       With -p, also where the CPU time of a grant goes: the clients'
+ *       (getrusage), the front's and the maker's, or the bare server's
+ *       (/proc/PID/stat), per grant, medians of the rounds.
  *   bench_load scale -p FRONT_PID [-k CONNECTIONS]
  *       CONNECTIONS kept connections, each granted one socket; the
  *       broker's RSS (front + maker) per connection above its idle
@@ -27,11 +30,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,12 +433,66 @@ static long client_loop(bool broker, double until)
 	return grants;
 }
 
-/* One round: N clients for SECONDS; grants per second. */
-static double throughput_round(bool broker, int n, double seconds)
+/* CPU seconds (user + system) PID has used, all its threads; -1 when
+ * /proc does not tell. */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* Fields after the ")" that ends the command name: state is the
+	 * third of proc_pid_stat(5), utime the 14th, stime the 15th. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* What a client reports at the end of a round. */
+struct client_result {
+	long grants;
+	double cpu_s;
+};
+
+/* Where a round's CPU time went, in microseconds per grant; -1 for what
+ * /proc did not tell.  Kernel threads' share (RCU callbacks, softirqs
+ * run in ksoftirqd) is in nobody's figure. */
+struct round_cpu {
+	double clients, front, maker, server;
+};
+
+static pid_t bare_pid;
+
+/* One round: N clients for SECONDS; grants per second, and in *CPU where
+ * the CPU time went. */
+static double throughput_round(bool broker, int n, double seconds, struct round_cpu *cpu)
 {
 	int go[2], res[2];
 	pid_t pids[MAX_CLIENTS];
-	double start, until;
+	double start, until, cpu_clients = 0, f0, m0, s0, f1, m1, s1;
 	long total = 0;
 	char b;
 
@@ -444,13 +503,16 @@ static double throughput_round(bool broker, int n, double seconds)
 		if (pids[i] < 0)
 			die("fork");
 		if (pids[i] == 0) {
-			long g;
+			struct client_result cr;
+			double c0;
 
 			close(go[1]);
 			if (read(go[0], &until, sizeof(until)) != sizeof(until))
 				_exit(1);
-			g = client_loop(broker, until);
-			if (write(res[1], &g, sizeof(g)) != sizeof(g))
+			c0 = self_cpu_s(); /* not the fork's and start's */
+			cr.grants = client_loop(broker, until);
+			cr.cpu_s = self_cpu_s() - c0;
+			if (write(res[1], &cr, sizeof(cr)) != sizeof(cr))
 				_exit(1);
 			_exit(0);
 		}
@@ -458,17 +520,32 @@ static double throughput_round(bool broker, int n, double seconds)
 	close(go[0]);
 	close(res[1]);
 	sleep_ms(100); /* every client forked and waiting */
+	f0 = broker ? proc_cpu_s(front_pid) : -1;
+	m0 = broker ? proc_cpu_s(maker_pid) : -1;
+	s0 = broker ? -1 : proc_cpu_s(bare_pid);
 	start = now_s();
 	until = start + seconds;
 	for (int i = 0; i < n; i++)
 		if (write(go[1], &until, sizeof(until)) != sizeof(until))
 			die("write");
 	for (int i = 0; i < n; i++) {
-		long g;
+		struct client_result cr;
 
-		if (read(res[0], &g, sizeof(g)) != sizeof(g))
+		if (read(res[0], &cr, sizeof(cr)) != sizeof(cr))
 			die("a client failed");
-		total += g;
+		total += cr.grants;
+		cpu_clients += cr.cpu_s;
+	}
+	f1 = broker ? proc_cpu_s(front_pid) : -1;
+	m1 = broker ? proc_cpu_s(maker_pid) : -1;
+	s1 = broker ? -1 : proc_cpu_s(bare_pid);
+	{
+		double per = total > 0 ? 1e6 / (double)total : 0;
+
+		cpu->clients = cpu_clients * per;
+		cpu->front = f0 >= 0 && f1 >= 0 ? (f1 - f0) * per : -1;
+		cpu->maker = m0 >= 0 && m1 >= 0 ? (m1 - m0) * per : -1;
+		cpu->server = s0 >= 0 && s1 >= 0 ? (s1 - s0) * per : -1;
 	}
 	for (int i = 0; i < n; i++) {
 		int st;
@@ -483,11 +560,51 @@ static double throughput_round(bool broker, int n, double seconds)
 	return (double)total / seconds;
 }
 
+/* The median of field FIELD (an offsetof in struct round_cpu) over N
+ * rounds; -1 when any round lacks it. */
+static double cpu_median(const struct round_cpu *rc, int n, size_t field)
+{
+	double v[32];
+
+	for (int r = 0; r < n; r++) {
+		v[r] = *(const double *)(const void *)((const char *)&rc[r] + field);
+		if (v[r] < 0)
+			return -1;
+	}
+	return median(v, n);
+}
+
+/* CPU microseconds per grant, broker against bare: what a grant costs the
+ * machine, whichever process pays.  With both cores busy, throughput is
+ * about their inverse ratio; the split says whose share differs. */
+static void print_cpu(int clients, const struct round_cpu *rc, const struct round_cpu *bc,
+		      int n)
+{
+	double cl = cpu_median(rc, n, offsetof(struct round_cpu, clients));
+	double fr = cpu_median(rc, n, offsetof(struct round_cpu, front));
+	double mk = cpu_median(rc, n, offsetof(struct round_cpu, maker));
+	double bcl = cpu_median(bc, n, offsetof(struct round_cpu, clients));
+	double sv = cpu_median(bc, n, offsetof(struct round_cpu, server));
+
+	if (fr < 0 || mk < 0 || sv < 0) {
+		printf("cpu per grant, %d clients: not measured (needs -p FRONT_PID and "
+		       "/proc/PID/stat of the front, the maker and the bare server)\n", clients);
+		return;
+	}
+	printf("cpu per grant, %d clients (us, medians): broker %.1f = clients %.1f + front %.1f "
+	       "+ maker %.1f; bare %.1f = clients %.1f + server %.1f; broker / bare %.2f\n",
+	       clients, cl + fr + mk, cl, fr, mk, bcl + sv, bcl, sv, (cl + fr + mk) / (bcl + sv));
+}
+
 static int throughput(const char *list, double seconds, int rounds)
 {
 	int counts[16], ncounts = 0;
 	char *copy = strdup(list), *tok, *save = NULL;
 	pid_t bare = start_bare();
+
+	bare_pid = bare;
+	if (front_pid > 0)
+		maker_pid = find_maker(front_pid);
 
 	for (tok = strtok_r(copy, ",", &save); tok && ncounts < 16;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -512,16 +629,18 @@ static int throughput(const char *list, double seconds, int rounds)
 	printf("%-10s %16s %16s %8s\n", "clients", "broker grants/s", "bare grants/s", "ratio");
 	for (int k = 0; k < ncounts; k++) {
 		double rb[32], bb[32], mr, mb;
+		struct round_cpu rc[32], bc[32];
 
 		for (int r = 0; r < rounds && r < 32; r++) {
-			rb[r] = throughput_round(true, counts[k], seconds);
-			bb[r] = throughput_round(false, counts[k], seconds);
+			rb[r] = throughput_round(true, counts[k], seconds, &rc[r]);
+			bb[r] = throughput_round(false, counts[k], seconds, &bc[r]);
 		}
 		mr = median(rb, rounds);
 		mb = median(bb, rounds);
 		printf("%-10d %16.0f %16.0f %8.2f\n", counts[k], mr, mb, mr / mb);
 		printf("ratio throughput %d clients (broker / bare): %.2f  (target >= 0.80)\n",
 		       counts[k], mr / mb);
+		print_cpu(counts[k], rc, bc, rounds);
 		fflush(stdout);
 	}
 	stop_bare(bare);
@@ -731,7 +850,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "soak") == 0)
 		return soak(grants, clients ? atoi(clients) : 16);
 usage:
-	fprintf(stderr, "usage: bench_load throughput [-c 1,8,64] [-t SECONDS] [-r ROUNDS]\n"
+	fprintf(stderr, "usage: bench_load throughput [-c 1,8,64] [-t SECONDS] [-r ROUNDS] [-p FRONT_PID]\n"
 			"       bench_load scale -p FRONT_PID [-k CONNECTIONS]\n"
 			"       bench_load soak -p FRONT_PID [-g GRANTS] [-c CLIENTS]\n");
 	return 2;

@@ -3,8 +3,9 @@
 # in a fresh network namespace (audit line per grant, to a file, as
 # deployed) and run one of bench_load's benchmarks against it:
 #   throughput  grants/s with 1, 8 and 64 clients vs the bare server, in the
-#               same run; NOT pinned: the broker, the bare server and the
-#               clients may use both cores, as they would in production
+#               same run, and the CPU time of a grant split by process;
+#               NOT pinned: the broker, the bare server and the clients may
+#               use both cores, as they would in production
 #   scale       10,000 kept connections: RSS per connection, descriptors
 #   soak        1,000,000 grants, clients killed at random: crashes, leaks
 # scale and soak fail (exit 1) on a dead broker or leaked descriptors;
@@ -48,7 +49,14 @@ grep 'max connections lowered' "$RB_TMP/broker.log"
 echo "RLIMIT_NOFILE $(ulimit -n)"
 rc=0
 if [ "$mode" = throughput ]; then
-	as_bench_client $BENCH_UID "$bench" "$mode" -p "$RB_BROKER_PID" "$@" || rc=$?
+	as_bench_client $BENCH_UID "$bench" "$mode" -p "$RB_BROKER_PID" "$@" >"$RB_TMP/out" || rc=$?
+	cat "$RB_TMP/out"
+	# The CPU split is what says where a gap comes from: a run that
+	# cannot read it is broken, not quiet.
+	if grep -q 'cpu per grant.*not measured' "$RB_TMP/out"; then
+		echo "FAIL: the CPU time per grant was not measured" >&2
+		rc=1
+	fi
 else
 	"$bench" "$mode" -p "$RB_BROKER_PID" "$@" || rc=$?
 fi
