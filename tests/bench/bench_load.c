@@ -36,7 +36,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -480,11 +479,22 @@ struct client_result {
 /* Where a round's CPU time went, in microseconds per grant; -1 for what
  * /proc did not tell.  Kernel threads' share (RCU callbacks, softirqs
  * run in ksoftirqd) is in nobody's figure. */
+enum { CPU_CLIENTS, CPU_FRONT, CPU_MAKER, CPU_SERVER, CPU_N };
 struct round_cpu {
-	double clients, front, maker, server;
+	double us[CPU_N];
 };
 
 static pid_t bare_pid;
+
+/* CPU seconds so far of the serving side's processes: the front and the
+ * maker, or the bare server; -1 for the others. */
+static void server_cpu_s(bool broker, double s[CPU_N])
+{
+	s[CPU_CLIENTS] = -1;
+	s[CPU_FRONT] = broker ? proc_cpu_s(front_pid) : -1;
+	s[CPU_MAKER] = broker ? proc_cpu_s(maker_pid) : -1;
+	s[CPU_SERVER] = broker ? -1 : proc_cpu_s(bare_pid);
+}
 
 /* One round: N clients for SECONDS; grants per second, and in *CPU where
  * the CPU time went. */
@@ -492,9 +502,8 @@ static double throughput_round(bool broker, int n, double seconds, struct round_
 {
 	int go[2], res[2];
 	pid_t pids[MAX_CLIENTS];
-	double start, until, cpu_clients = 0, f0, m0, s0, f1, m1, s1;
+	double start, until, cpu_clients = 0, s0[CPU_N], s1[CPU_N], per;
 	long total = 0;
-	char b;
 
 	if (pipe(go) < 0 || pipe(res) < 0)
 		die("pipe");
@@ -520,9 +529,7 @@ static double throughput_round(bool broker, int n, double seconds, struct round_
 	close(go[0]);
 	close(res[1]);
 	sleep_ms(100); /* every client forked and waiting */
-	f0 = broker ? proc_cpu_s(front_pid) : -1;
-	m0 = broker ? proc_cpu_s(maker_pid) : -1;
-	s0 = broker ? -1 : proc_cpu_s(bare_pid);
+	server_cpu_s(broker, s0);
 	start = now_s();
 	until = start + seconds;
 	for (int i = 0; i < n; i++)
@@ -536,17 +543,11 @@ static double throughput_round(bool broker, int n, double seconds, struct round_
 		total += cr.grants;
 		cpu_clients += cr.cpu_s;
 	}
-	f1 = broker ? proc_cpu_s(front_pid) : -1;
-	m1 = broker ? proc_cpu_s(maker_pid) : -1;
-	s1 = broker ? -1 : proc_cpu_s(bare_pid);
-	{
-		double per = total > 0 ? 1e6 / (double)total : 0;
-
-		cpu->clients = cpu_clients * per;
-		cpu->front = f0 >= 0 && f1 >= 0 ? (f1 - f0) * per : -1;
-		cpu->maker = m0 >= 0 && m1 >= 0 ? (m1 - m0) * per : -1;
-		cpu->server = s0 >= 0 && s1 >= 0 ? (s1 - s0) * per : -1;
-	}
+	server_cpu_s(broker, s1);
+	per = total > 0 ? 1e6 / (double)total : 0;
+	for (int k = 0; k < CPU_N; k++)
+		cpu->us[k] = s0[k] >= 0 && s1[k] >= 0 ? (s1[k] - s0[k]) * per : -1;
+	cpu->us[CPU_CLIENTS] = cpu_clients * per;
 	for (int i = 0; i < n; i++) {
 		int st;
 
@@ -556,18 +557,16 @@ static double throughput_round(bool broker, int n, double seconds, struct round_
 	}
 	close(go[1]);
 	close(res[0]);
-	(void)b;
 	return (double)total / seconds;
 }
 
-/* The median of field FIELD (an offsetof in struct round_cpu) over N
- * rounds; -1 when any round lacks it. */
-static double cpu_median(const struct round_cpu *rc, int n, size_t field)
+/* The median of figure K over N rounds; -1 when any round lacks it. */
+static double cpu_median(const struct round_cpu *rc, int n, int k)
 {
 	double v[32];
 
 	for (int r = 0; r < n; r++) {
-		v[r] = *(const double *)(const void *)((const char *)&rc[r] + field);
+		v[r] = rc[r].us[k];
 		if (v[r] < 0)
 			return -1;
 	}
@@ -580,11 +579,9 @@ static double cpu_median(const struct round_cpu *rc, int n, size_t field)
 static void print_cpu(int clients, const struct round_cpu *rc, const struct round_cpu *bc,
 		      int n)
 {
-	double cl = cpu_median(rc, n, offsetof(struct round_cpu, clients));
-	double fr = cpu_median(rc, n, offsetof(struct round_cpu, front));
-	double mk = cpu_median(rc, n, offsetof(struct round_cpu, maker));
-	double bcl = cpu_median(bc, n, offsetof(struct round_cpu, clients));
-	double sv = cpu_median(bc, n, offsetof(struct round_cpu, server));
+	double cl = cpu_median(rc, n, CPU_CLIENTS), fr = cpu_median(rc, n, CPU_FRONT);
+	double mk = cpu_median(rc, n, CPU_MAKER), bcl = cpu_median(bc, n, CPU_CLIENTS);
+	double sv = cpu_median(bc, n, CPU_SERVER);
 
 	if (fr < 0 || mk < 0 || sv < 0) {
 		printf("cpu per grant, %d clients: not measured (needs -p FRONT_PID and "
